@@ -1,0 +1,334 @@
+"""HTTP client for the LearnUpon REST API (httpx).
+
+What it does for every call: Basic auth; pacing from the rate-limit headers
+(see ratelimit.py); bounded retries with exponential backoff and full jitter on
+429, 5xx, timeouts, dropped connections and truncated JSON; clear exceptions
+with the API's own message on 400/401/403/404; and a count of calls per
+endpoint. Pagination follows the LU-* headers and never assumes a page size.
+Credentials live only inside httpx's auth object: they are never logged, never
+part of a URL, and never in an exception message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from .errors import ConfigError, LearnUponAPIError, MalformedResponse, TransientAPIError
+from .ratelimit import RateLimiter
+from .records import extract_records, parse_bool
+
+log = logging.getLogger("lms_warehouse.client")
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
+
+
+def endpoint_template(method: str, path: str) -> str:
+    """'GET /exams/12/answers/9' -> 'GET /exams/{id}/answers/{id}': the key calls are counted under."""
+    return f"{method} {_NUMERIC_SEGMENT.sub('/{id}', path)}"
+
+
+def base_url_for(subdomain: str | None, base_url: str | None, domain: str = "learnupon.com") -> str:
+    """The API root: https://{subdomain}.{domain}/api/v1 unless an explicit base URL overrides it.
+
+    Plain HTTP is refused except for loopback hosts (the simulated portal, local proxies).
+    """
+    if base_url:
+        url = base_url.rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"LEARNUPON_BASE_URL must be an http(s) URL, got {url!r}")
+        if parts.username or parts.password:
+            raise ConfigError("LEARNUPON_BASE_URL must not embed credentials; use LEARNUPON_USERNAME/PASSWORD")
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+            raise ConfigError(
+                f"LEARNUPON_BASE_URL uses plain http for {parts.hostname}: https is required for every"
+                " non-loopback host"
+            )
+        if not parts.path.rstrip("/").endswith("/api/v1"):
+            url = url + "/api/v1"
+        return url
+    if not subdomain:
+        raise ConfigError("LEARNUPON_SUBDOMAIN is not set (or set LEARNUPON_BASE_URL)")
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?", subdomain):
+        raise ConfigError(f"LEARNUPON_SUBDOMAIN {subdomain!r} is not a valid subdomain (letters, digits, hyphens)")
+    return f"https://{subdomain}.{domain}/api/v1"
+
+
+@dataclass
+class EndpointStats:
+    calls: int = 0  # HTTP requests sent, retries included: what the rate limit counts
+    pages: int = 0
+    records: int = 0
+    retries: int = 0
+    http_429: int = 0
+
+
+@dataclass
+class ClientStats:
+    endpoints: dict[str, EndpointStats] = field(default_factory=dict)
+    faults: dict[str, int] = field(default_factory=dict)
+    bytes_received: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _ep(self, endpoint: str) -> EndpointStats:
+        ep = self.endpoints.get(endpoint)
+        if ep is None:
+            ep = self.endpoints[endpoint] = EndpointStats()
+        return ep
+
+    def add(self, endpoint: str, **counts: int) -> None:
+        with self._lock:
+            ep = self._ep(endpoint)
+            for name, value in counts.items():
+                setattr(ep, name, getattr(ep, name) + value)
+
+    def fault(self, kind: str) -> None:
+        with self._lock:
+            self.faults[kind] = self.faults.get(kind, 0) + 1
+
+    @property
+    def calls(self) -> int:
+        return sum(ep.calls for ep in self.endpoints.values())
+
+    @property
+    def http_429(self) -> int:
+        return sum(ep.http_429 for ep in self.endpoints.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "calls": sum(ep.calls for ep in self.endpoints.values()),
+                "http_429": sum(ep.http_429 for ep in self.endpoints.values()),
+                "retries": sum(ep.retries for ep in self.endpoints.values()),
+                "bytes_received": self.bytes_received,
+                "faults": dict(self.faults),
+                "endpoints": {k: vars(v).copy() for k, v in sorted(self.endpoints.items())},
+            }
+
+
+@dataclass
+class Page:
+    records: list[dict[str, Any]]
+    number: int
+    has_next: bool
+    per_page: int | None
+    body: Any = None  # the whole parsed response, for data riding along the list
+
+
+class LearnUponClient:
+    """A thread-safe LearnUpon API client: share one per run across resources and workers."""
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 8,
+        max_429_retries: int = 20,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 60.0,
+        max_in_flight: int = 4,
+        minute_reserve: int = 0,
+        weekly_reserve: int = 0,
+        max_calls_per_minute: int | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not username or not password:
+            raise ConfigError("LearnUpon API username and password are both required")
+        self.base_url = base_url.rstrip("/")
+        self.max_retries = max_retries
+        self.max_429_retries = max_429_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.stats = ClientStats()
+        self.limiter = RateLimiter(
+            max_in_flight=max_in_flight,
+            minute_reserve=minute_reserve,
+            weekly_reserve=weekly_reserve,
+            max_calls_per_minute=max_calls_per_minute,
+        )
+        self._clock_offset: timedelta | None = None
+        self._http = httpx.Client(
+            auth=httpx.BasicAuth(username, password),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+            headers={"Accept": "application/json", "User-Agent": "lms-warehouse/0.1"},
+            limits=httpx.Limits(max_connections=max_in_flight + 2, max_keepalive_connections=max_in_flight + 2),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:  # never show the auth object
+        return f"LearnUponClient(base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LearnUponClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- time -------------------------------------------------------------
+    def server_now(self) -> datetime:
+        """The portal's idea of now (from the HTTP Date header), or local UTC before any call."""
+        now = datetime.now(timezone.utc)
+        return now + self._clock_offset if self._clock_offset is not None else now
+
+    def _note_server_date(self, headers: Mapping[str, str]) -> None:
+        value = headers.get("date")
+        if not value:
+            return
+        try:
+            server = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return
+        if server.tzinfo is None:
+            server = server.replace(tzinfo=timezone.utc)
+        self._clock_offset = server - datetime.now(timezone.utc)
+
+    # ---- requests -----------------------------------------------------------
+    def _backoff(self, attempt: int) -> float:
+        return random.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, endpoint: str | None = None) -> httpx.Response:
+        """GET one URL with pacing and retries; returns the response with `.json_body` parsed."""
+        endpoint = endpoint or endpoint_template("GET", path)
+        url = self.base_url + path
+        transient_attempts = 0
+        throttled_attempts = 0
+        while True:
+            self.limiter.acquire()
+            response: httpx.Response | None = None
+            problem: str | None = None
+            try:
+                response = self._http.get(url, params=params)
+                body = response.content  # reads the whole body: a cut-off stream raises here
+            except httpx.TimeoutException:
+                problem = "timeout"
+            except (httpx.NetworkError, httpx.RemoteProtocolError):
+                problem = "connection"
+            finally:
+                remaining_minute = remaining_week = None
+                if response is not None:
+                    remaining_minute = _int_header(response.headers, "X-LU-Rate-Limit-Remaining-Minute")
+                    remaining_week = _int_header(response.headers, "X-LU-Rate-Limit-Remaining-Week")
+                self.limiter.release(remaining_minute, remaining_week)
+            self.stats.add(endpoint, calls=1)
+
+            if response is not None and problem is None:
+                self._note_server_date(response.headers)
+                self.stats.bytes_received += len(body)
+                status = response.status_code
+                if status == 429:
+                    self.stats.add(endpoint, http_429=1)
+                    self.limiter.exhausted()
+                    throttled_attempts += 1
+                    if throttled_attempts > self.max_429_retries:
+                        raise TransientAPIError(
+                            f"{endpoint}: still rate limited (HTTP 429) after {self.max_429_retries} retries"
+                        )
+                    self.stats.add(endpoint, retries=1)
+                    time.sleep(self._backoff(min(throttled_attempts, 6)))
+                    continue
+                if 400 <= status < 500:
+                    raise LearnUponAPIError(status, endpoint, _api_message(body))
+                if status >= 500:
+                    problem = f"http_{status}"
+                elif status >= 300:
+                    raise LearnUponAPIError(status, endpoint, f"unexpected redirect ({status})")
+                else:
+                    try:
+                        response.json_body = orjson.loads(body) if body else None  # type: ignore[attr-defined]
+                        return response
+                    except orjson.JSONDecodeError:
+                        problem = "truncated_json"
+
+            self.stats.fault(problem)
+            transient_attempts += 1
+            if transient_attempts > self.max_retries:
+                raise TransientAPIError(f"{endpoint}: gave up after {self.max_retries} retries (last problem: {problem})")
+            self.stats.add(endpoint, retries=1)
+            delay = self._backoff(transient_attempts)
+            log.debug("retrying %s after %s in %.2fs", endpoint, problem, delay)
+            time.sleep(delay)
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None, *, endpoint: str | None = None) -> Any:
+        return self.get(path, params, endpoint=endpoint).json_body  # type: ignore[attr-defined]
+
+    def paginate(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        record_keys: tuple[str, ...] = (),
+        endpoint: str | None = None,
+        max_pages: int = 1_000_000,
+    ) -> Iterator[Page]:
+        """Yield every page of a list endpoint, following LU-Has-Next-Page.
+
+        Header values are strings; "true"/"1"/"yes" in any case count as true. A
+        response without the header falls back to page fullness against
+        LU-Records-Per-Page, and without that to "stop at the first empty page".
+        """
+        endpoint = endpoint or endpoint_template("GET", path)
+        base = dict(params or {})
+        number = 1
+        while number <= max_pages:
+            response = self.get(path, {**base, "page": number}, endpoint=endpoint)
+            records = extract_records(response.json_body, record_keys, endpoint)  # type: ignore[attr-defined]
+            per_page = _int_header(response.headers, "LU-Records-Per-Page")
+            has_next = parse_bool(response.headers.get("LU-Has-Next-Page"))
+            if has_next is None:
+                has_next = bool(records) and (per_page is None or len(records) >= per_page)
+            if not records:
+                has_next = False  # an empty page never leads anywhere: guards against a stuck header
+            self.stats.add(endpoint, pages=1, records=len(records))
+            yield Page(records=records, number=number, has_next=has_next, per_page=per_page, body=response.json_body)  # type: ignore[attr-defined]
+            if not has_next:
+                return
+            number += 1
+        raise MalformedResponse(f"{endpoint}: more than {max_pages} pages; refusing to loop forever")
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        try:
+            return int(float(value))
+        except ValueError:
+            return None
+
+
+def _api_message(body: bytes) -> str:
+    """The API's own error message ({"response_type":"ERROR","message":...}), trimmed."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        text = body.decode("utf-8", "replace").strip()
+        return (text[:300] or "no message") if "<html" not in text.lower() else "non-JSON error page"
+    if isinstance(parsed, dict):
+        for key in ("message", "error", "errors", "response_message"):
+            if parsed.get(key):
+                return str(parsed[key])[:300]
+    return str(parsed)[:300]

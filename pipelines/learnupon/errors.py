@@ -1,0 +1,41 @@
+"""Exceptions raised by the LearnUpon client. Messages never carry credentials."""
+
+from __future__ import annotations
+
+
+class LearnUponError(Exception):
+    """Base class for every error the extractor raises on purpose."""
+
+
+class ConfigError(LearnUponError):
+    """Missing or malformed settings: reported as one line, exit code 2."""
+
+
+class LearnUponAPIError(LearnUponError):
+    """The API answered with a client error (400/401/403/404): retrying will not help."""
+
+    def __init__(self, status: int, endpoint: str, message: str):
+        self.status = status
+        self.endpoint = endpoint
+        self.api_message = message
+        hint = ""
+        if status == 401:
+            hint = (
+                " Check LEARNUPON_USERNAME and LEARNUPON_PASSWORD: a portal has one active key pair,"
+                " and generating new keys in Settings > Integrations > API Keys invalidates the old ones."
+            )
+        elif status == 403:
+            hint = " The API keys lack permission for this endpoint (is the feature enabled on the portal?)."
+        super().__init__(f"LearnUpon API {status} on {endpoint}: {message}.{hint}")
+
+
+class TransientAPIError(LearnUponError):
+    """5xx, timeouts, dropped connections, truncated bodies or 429s that outlived every retry."""
+
+
+class WeeklyBudgetReserved(LearnUponError):
+    """The portal's weekly API budget is down to the reserve this pipeline must leave untouched."""
+
+
+class MalformedResponse(LearnUponError):
+    """A 200 response whose JSON does not have the documented shape."""
