@@ -8,6 +8,7 @@ which must be fetched only once per run.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,9 +35,12 @@ class ExtractContext:
     options: ExtractOptions = field(default_factory=ExtractOptions)
     issues: IssueLog = field(default_factory=IssueLog)
     progress: Any = field(default_factory=NullProgress)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _client: LearnUponClient | None = None
     _courses: list[dict[str, Any]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cache: dict[str, Any] = field(default_factory=dict)
+    _cache_locks: dict[str, threading.Lock] = field(default_factory=dict)
 
     @property
     def client(self) -> LearnUponClient:
@@ -52,6 +56,21 @@ class ExtractContext:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+    def cached(self, name: str, compute: Callable[[], Any]) -> Any:
+        """compute() once per run for `name`, whichever resource asks first (thread-safe)."""
+        with self._lock:
+            lock = self._cache_locks.setdefault(name, threading.Lock())
+        with lock:
+            if name not in self._cache:
+                self._cache[name] = compute()
+            return self._cache[name]
+
+    def is_cached(self, name: str) -> bool:
+        return name in self._cache
+
+    def put(self, name: str, value: Any) -> None:
+        self._cache[name] = value
 
     # ---- courses ---------------------------------------------------------------
     def courses(self) -> list[dict[str, Any]]:

@@ -152,3 +152,396 @@ DATA_ISSUES = {
     "problem": "text",
     "noticed_at": "timestamp",
 }
+
+
+# ---- coverage resources ------------------------------------------------------
+# Table names are the raw tables in the `learnupon` dataset; the comment on each
+# gives its grain and key. Link tables that only a full listing can show
+# deletions of are SCD2 (current rows: _dlt_valid_to is null).
+
+GROUPS = {  # one row per group; id
+    "id": "int",
+    "title": "text",
+    "description": "text",
+    "created_at": "timestamp",
+    "updated_at": "timestamp",
+    "number_of_members": "int",
+}
+
+GROUP_MEMBERSHIPS = {  # SCD2; one current row per (group_id, user_id)
+    "group_id": "int",
+    "user_id": "int",
+    "membership_id": "int",  # version_id=1.1 returns it as `id`; without 1.1 `id` is the user id
+    "first_name": "text",
+    "last_name": "text",
+    "email": "text",
+    "username": "text",
+    "created_at": "timestamp",
+    "row_hash": "text",
+}
+
+GROUP_COURSES = {  # SCD2; one current row per GroupCourse id (the link that makes a course required)
+    "id": "int",
+    "group_id": "int",
+    "course_id": "int",
+    "group_title": "text",
+    "course_name": "text",
+    "row_hash": "text",
+}
+
+GROUP_MANAGERS = {  # SCD2; one current row per GroupManager id
+    "id": "int",
+    "group_id": "int",
+    "user_id": "int",
+    "can_create_users": "bool",
+    "group_title": "text",
+    "number_of_members": "int",
+    "number_of_courses": "int",
+    "email": "text",
+    "username": "text",
+    "first_name": "text",
+    "last_name": "text",
+    "created_at": "timestamp",
+    "updated_at": "timestamp",
+    "row_hash": "text",
+}
+
+COURSE_INSTRUCTORS = {  # SCD2; one current row per CourseInstructor id
+    "id": "int",
+    "course_id": "int",
+    "user_id": "int",
+    "course_name": "text",
+    "version": "int",
+    "enrollment_count": "int",
+    "created_at": "timestamp",
+    "updated_at": "timestamp",
+    "row_hash": "text",
+}
+
+MODULES = {  # one row per (course_id, id): a module as placed in a course version
+    "course_id": "int",
+    "id": "int",
+    "title": "text",
+    "component_type": "text",
+    "exam_id": "int",
+    "sequence": "int",
+    "tags": "text",
+    "created_at": "timestamp",
+    "updated_at": "timestamp",
+    "number_of_linked_courses": "int",
+    "description_text": "text",
+    "creator_id": "int",
+    "assignment_passing_percentage": "float",
+    "location_id": "int",
+    "location": "text",
+    "start_at": "timestamp",
+    "end_at": "timestamp",
+    "timezone": "text",
+    "number_enrolled_on_session": "int",
+    "max_capacity": "int",
+    "session_tutor_id": "int",
+    "training_id": "int",
+    "session_id": "int",
+}
+
+LEARNING_PATHS = {  # one row per learning path; id
+    "id": "int",
+    "name": "text",
+    "created_at": "timestamp",
+    "sellable": "bool",
+    "cataloged": "bool",
+    "date_published": "timestamp",
+    "published_status_id": "text",
+    "difficulty_level": "text",
+    "description_text": "text",
+    "credits_to_be_awarded": "text",
+    "due_days_after_enrollment": "int",
+    "due_date_after_enrollment": "timestamp",
+    "minute_length": "float",
+    "path_length_unit": "text",
+    "price": "float",
+    "keywords": "text",
+}
+
+LEARNING_PATH_COURSES = {  # SCD2; one current row per (learning_path_id, course_id)
+    "learning_path_id": "int",
+    "course_id": "int",
+    "name": "text",
+    "sequence": "int",
+    "row_hash": "text",
+}
+
+LEARNING_PATH_ENROLLMENTS = {  # one row per LP enrollment; id; incremental on updated_at like enrollments
+    "id": "int",
+    "lp_id": "int",
+    "lp_name": "text",
+    "user_id": "int",
+    "status": "text",
+    "percentage": "float",
+    "date_enrolled": "timestamp",
+    "date_started": "timestamp",
+    "date_completed": "timestamp",
+    "date_lastaccessed": "timestamp",
+    "due_date": "timestamp",
+    "certificate_name": "text",
+    "cert_expires_at": "timestamp",
+    "was_recertified": "bool",
+    "unenrolled": "bool",
+    "first_name": "text",
+    "last_name": "text",
+    "email": "text",
+    "username": "text",
+    "updated_at": "timestamp",
+}
+
+EXAMS = {  # one row per exam or survey; exam_id (a module id)
+    "exam_id": "int",
+    "name": "text",
+    "is_survey": "bool",
+    "is_knowledge_check": "bool",
+    "is_timed_exam": "bool",
+    "time_for_exam": "float",
+    "pass_mark": "float",
+    "pass_percentage": "float",
+    "attempts": "text",  # an integer, or "unlimited" as in the reference's sample
+}
+
+EXAM_QUESTIONS = {  # one row per (exam_id, question_id)
+    "exam_id": "int",
+    "question_id": "int",
+    "question_text": "text",
+    "question_type": "text",
+    "question_choice_type": "text",
+    "points": "float",
+}
+
+EXAM_QUESTION_OPTIONS = {  # one row per (exam_id, question_id, answer_id): the answer options offered
+    "exam_id": "int",
+    "question_id": "int",
+    "answer_id": "int",
+    "answer_text": "text",
+    "is_correct": "bool",  # the reference returns 1/0
+    "for_matching": "text",
+    "sequence": "int",
+    "predefined_answers": "text",
+    "rating_options": "json",
+}
+
+EXAM_ENROLLMENTS = {  # one row per exam_enrollment_id
+    "exam_enrollment_id": "int",
+    "exam_id": "int",
+    "user_id": "int",
+    "portal_membership_id": "int",
+    "status": "text",
+    "attempts_used": "int",
+    "time_taken": "float",
+    "score": "float",
+    "date_completed": "timestamp",
+}
+
+EXAM_ANSWERS = {  # one row per (exam_enrollment_id, question_id): a learner's answer
+    "exam_enrollment_id": "int",
+    "exam_id": "int",
+    "question_id": "int",
+    "question_text": "text",
+    "overall_status": "text",  # decoded to correct / incorrect / not_attempted from either documented form
+    "given_answer": "text",  # the given answers joined with " | " (list in given_answers_json)
+    "correct_answer": "text",
+    "given_answers_json": "json",
+    "correct_answers_json": "json",
+    "user": "text",
+    "email": "text",
+}
+
+ASSIGNMENT_ANSWERS = {  # one row per answer id
+    "id": "int",
+    "assignment_id": "int",
+    "user_id": "int",
+    "status": "text",
+    "score": "float",
+    "answer": "text",
+    "feedback": "text",
+    "answer_submitted_at": "timestamp",
+    "reviewed_at": "timestamp",
+    "was_rejected": "bool",
+    "rejected_at": "timestamp",
+    "was_autocompleted": "bool",
+    "reviewed_by_user_id": "int",
+    "rejected_by_user_id": "int",
+}
+
+MARKCOMPLETES = {  # one row per MarkComplete id
+    "id": "int",
+    "enrollment_id": "int",
+    "course_id": "int",
+    "user_id": "int",  # who marked it (NULL when created through the API)
+    "status": "text",
+    "percentage": "float",
+    "date_completed": "timestamp",
+    "created_at": "timestamp",
+    "notes": "text",
+    "action_source_type": "text",
+}
+
+SESSIONS = {  # one row per live-learning session; session_id (search fields + detail fields)
+    "session_id": "int",
+    "event_id": "int",
+    "course_id": "int",
+    "course_name": "text",
+    "component_title": "text",
+    "session_title": "text",
+    "description": "text",
+    "start_date": "timestamp",
+    "end_date": "timestamp",
+    "start_time_local": "text",  # detail start_time, in the session's own time zone
+    "end_time_local": "text",
+    "timezone": "text",
+    "session_type": "text",
+    "location_id": "int",
+    "location_title": "text",
+    "max_capacity": "int",
+    "min_capacity": "int",
+    "num_enrolled": "int",
+    "number_of_attendees": "int",
+    "instructor_name": "text",
+    "completion_requirement": "text",
+    "minimum_attendance_threshold": "float",
+    "webinar_connection_name": "text",
+    "webinar_title": "text",
+    "created_at": "timestamp",
+}
+
+SESSION_INSTRUCTORS = {  # SCD2; one current row per (session_id, user_id)
+    "session_id": "int",
+    "user_id": "int",
+    "is_primary": "bool",
+    "first_name": "text",
+    "last_name": "text",
+    "email": "text",
+    "username": "text",
+    "row_hash": "text",
+}
+
+SESSION_ATTENDANCE = {  # one row per (session_id, user_id)
+    "session_id": "int",
+    "user_id": "int",
+    "pm_id": "int",
+    "session_status": "int",  # -10 not_registered, 10 not_started, 20 completed, 30 failed, 40 no_show
+    "session_status_label": "text",
+}
+
+SESSION_ATTENDANCE_PARTS = {  # one row per (session_id, user_id, part)
+    "session_id": "int",
+    "user_id": "int",
+    "part": "int",
+    "status": "int",  # 0 unmarked, 5 absent, 10 present
+    "status_label": "text",
+    "minutes": "float",
+}
+
+SESSION_ATTENDANCE_ENROLLMENTS = {  # one row per (session_id, user_id, enrollment_id)
+    "session_id": "int",
+    "user_id": "int",
+    "enrollment_id": "int",
+    "course_id": "int",  # `course` in the API
+    "enrollment_status": "int",  # -4 waitlisted ... 8 past_due
+    "enrollment_status_label": "text",
+    "from_catalog": "bool",
+    "from_store": "bool",
+}
+
+ILT_SESSIONS = {  # legacy ILT sessions: no id in the API; ilt_key = hash of course, title and start
+    "ilt_key": "text",
+    "course_id": "int",
+    "course_name": "text",
+    "session_enrollment_type": "int",
+    "component_title": "text",
+    "description": "text",
+    "start_date": "timestamp",
+    "end_date": "timestamp",
+    "created_at": "timestamp",
+    "max_capacity": "int",
+    "instructor_name": "text",
+    "location_id": "int",
+    "location_title": "text",
+    "timezone": "text",
+    "session_type": "text",
+    "webinar_connection_name": "text",
+    "webinar_display_name": "text",
+    "webinar_title": "text",
+}
+
+LOCATIONS = {  # one row per location; id (address_1 and address1 both read)
+    "id": "int",
+    "title": "text",
+    "address1": "text",
+    "address2": "text",
+    "address3": "text",
+    "timezone": "text",
+    "country_code": "text",
+    "notes": "text",
+}
+
+TIMEZONES = {"id": "text", "name": "text"}  # one row per time zone id
+
+BADGES = {  # one row per badge; id
+    "id": "int",
+    "name": "text",
+    "points": "int",
+    "is_used": "bool",
+    "badge_type_id": "int",
+    "badge_type": "text",
+    "created_by": "int",
+    "updated_by": "int",
+    "created_at": "timestamp",
+    "updated_at": "timestamp",
+    "image_url": "text",
+}
+
+CERTIFICATIONS = {"guid": "text", "title": "text"}  # one row per certificate; guid
+
+USER_AWARDS = {  # SCD2; one current row per (user_id, badge_id)
+    "user_id": "int",
+    "badge_id": "int",
+    "badge_name": "text",
+    "badge_count": "int",
+    "total_points": "int",
+    "row_hash": "text",
+}
+
+LEADERBOARD_SNAPSHOTS = {  # one row per (snapshot_date, user_id): appended daily, so history accumulates
+    "snapshot_date": "text",  # YYYY-MM-DD (UTC) of the run that took it
+    "user_id": "int",
+    "login": "text",
+    "name": "text",
+    "position": "int",
+    "level": "text",
+    "total_points": "int",
+    "total_badges": "int",
+    "taken_at": "timestamp",
+}
+
+AUDIT_TRAILS = {  # one row per event; event_key = hash of all its fields (events have no id)
+    "event_key": "text",
+    "action": "int",
+    "action_label": "text",
+    "initiated_by_user": "text",
+    "initiated_by_user_email": "text",
+    "impacted_user": "text",
+    "impacted_user_email": "text",
+    "impacted_data": "text",
+    "date_and_time_utc": "timestamp",
+}
+
+AUDIT_GAPS = {  # one row per window of audit events lost for good (the API keeps 30 days)
+    "gap_start": "timestamp",
+    "gap_end": "timestamp",
+    "noticed_at": "timestamp",
+    "run_id": "text",
+}
+
+CODE_LOOKUPS = {  # documented integer codes and their labels; (code_type, code)
+    "code_type": "text",
+    "code": "int",
+    "label": "text",
+}

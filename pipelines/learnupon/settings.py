@@ -35,3 +35,77 @@ class ExtractOptions:
     initial_date: str | None = None
     # parallel calls for fan-out resources (also the client's in-flight cap)
     workers: int = 4
+    # exam answers are fetched and loaded this many exam enrollments at a time, so an
+    # interrupted run loses at most one batch
+    answer_batch: int = 2000
+    # sessions that ended less than this many days ago are re-read for attendance
+    attendance_lookback_days: int = 14
+    # how far ahead session searches look for scheduled sessions
+    session_horizon_days: int = 365
+    # a first load of sessions and legacy ILTs starts here
+    sessions_since: str = "2015-01-01"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A plain paginated list endpoint loaded whole every run (the API offers no change filter for it).
+
+    scd2: a link table whose deletions only a complete listing can show; rows
+    missing from the listing are retired (kept, with `_dlt_valid_to` set).
+    """
+
+    resource: str
+    path: str
+    keys: tuple[str, ...]
+    columns: dict[str, str]
+    primary_key: tuple[str, ...]
+    scd2: bool = False
+    renames: tuple[tuple[str, str], ...] = ()
+
+
+# imported late so the endpoint table reads top to bottom
+from . import schema  # noqa: E402
+
+LISTINGS: tuple[Listing, ...] = (
+    Listing("groups", "/groups", ("groups", "group"), schema.GROUPS, ("id",)),
+    Listing("group_courses", "/group_courses", ("group_courses", "groupCourses", "group_course"), schema.GROUP_COURSES, ("id",), scd2=True),
+    Listing("group_managers", "/group_managers", ("group_managers", "groupManagers", "group_manager"), schema.GROUP_MANAGERS, ("id",), scd2=True),
+    Listing("course_instructors", "/course_instructors", ("course_instructors", "courseInstructors", "course_instructor"), schema.COURSE_INSTRUCTORS, ("id",), scd2=True),
+    Listing("markcompletes", "/markcompletes", ("markcompletes", "mark_completes", "markcomplete"), schema.MARKCOMPLETES, ("id",)),
+    Listing(
+        "locations",
+        "/locations",
+        ("locations",),
+        schema.LOCATIONS,
+        ("id",),
+        # the sample says address_1, the attribute table address1
+        renames=(("address_1", "address1"), ("address_2", "address2"), ("address_3", "address3")),
+    ),
+    Listing("timezones", "/timezones", ("timezones",), schema.TIMEZONES, ("id",)),
+    Listing("badges", "/badges", ("badges",), schema.BADGES, ("id",)),
+    Listing("certifications", "/certifications", ("certifications",), schema.CERTIFICATIONS, ("guid",)),
+)
+
+GROUP_MEMBERSHIPS_PATH = "/group_memberships"
+GROUP_MEMBERSHIPS_KEYS = ("group_memberships", "groupMemberships", "user", "users")
+MODULES_PATH = "/modules"
+MODULES_KEYS = ("modules", "module")
+LEARNING_PATHS_PATH = "/learning_paths"
+LEARNING_PATHS_KEYS = ("learning_paths", "learningPaths", "learning_path")
+LP_ENROLLMENTS_SEARCH_PATH = "/learning_path_enrollments/search"
+LP_ENROLLMENTS_KEYS = ("learning_path_enrollments", "learningPathEnrollments", "enrollments")
+EXAM_KEYS = ("exam", "exams")
+EXAM_QUESTIONS_KEYS = ("questions",)
+EXAM_ENROLLMENTS_KEYS = ("exam_enrollments", "examEnrollments", "enrollments")
+ASSIGNMENT_ANSWERS_KEYS = ("assignment_answers", "assignmentAnswers")
+SESSIONS_SEARCH_PATH = "/live-learnings/sessions/search"
+SESSIONS_KEYS = ("sessions", "live_learnings", "results", "session")
+# the method table says /sessions/{id}/attendance, the sample /live-learnings/sessions/{id}/attendance
+ATTENDANCE_PATHS = ("/sessions/{id}/attendance", "/live-learnings/sessions/{id}/attendance")
+ILTS_SEARCH_PATH = "/ilts/search"
+ILTS_KEYS = ("ilts",)
+LEADERBOARD_PATH = "/leaderboard"
+LEADERBOARD_KEYS = ("leaderboard", "leaderboards", "users")
+AUDIT_TRAILS_PATH = "/audit-trails"
+AUDIT_TRAILS_KEYS = ("trails",)
+AUDIT_WINDOW_DAYS = 30  # the API serves only the last 30 days

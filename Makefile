@@ -1,0 +1,27 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# Each builds .venv from requirements.lock first (about 10 seconds with uv).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-all bench ui clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)  ## the full pipeline against the simulated portal, then a summary
+	$(BIN)/lms-warehouse demo $(ARGS)
+
+test: $(STAMP)  ## the default test suite (a few minutes)
+	$(BIN)/python -m pytest -n 2 $(ARGS)
+
+test-all: $(STAMP)  ## including slow scale and soak tests
+	$(BIN)/python -m pytest -n 2 -m "" $(ARGS)
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

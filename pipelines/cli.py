@@ -1,0 +1,186 @@
+"""The `lms-warehouse` command.
+
+  lms-warehouse demo      the whole pipeline against the simulated portal, then a summary
+  lms-warehouse run       the pipeline against a real portal (settings: see pipelines/config.py)
+  lms-warehouse simulate  the simulated portal on its own, until interrupted
+
+Bad settings print one line and exit 2; a failed run prints its cause and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .learnupon.errors import ConfigError, LearnUponError
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit 2 like every other config error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_CONFIG, f"lms-warehouse: error: {message}\n")
+
+
+def _positive(kind: type = int, allow_zero: bool = False):
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < 0 or (value == 0 and not allow_zero):
+            raise argparse.ArgumentTypeError(f"{text!r} must be {'zero or more' if allow_zero else 'positive'}")
+        return value
+
+    return parse
+
+
+def _resource_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lms-warehouse", description="Keep a warehouse copy of a LearnUpon portal.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def warehouse_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
+        p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb")
+        p.add_argument("--resources", type=_resource_list, default=None, help="comma-separated subset, e.g. enrollments,users")
+        p.add_argument("--workers", type=_positive(), default=None, help="parallel API calls (default 4)")
+
+    demo = sub.add_parser("demo", help="run everything against the simulated portal")
+    warehouse_args(demo)
+    demo.add_argument("--users", type=_positive(), default=1000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--page-size", type=_positive(), default=500)
+
+    run = sub.add_parser("run", help="run against a real portal")
+    warehouse_args(run)
+
+    sim = sub.add_parser("simulate", help="serve the simulated portal until interrupted")
+    sim.add_argument("--port", type=_positive(allow_zero=True), default=8008)
+    sim.add_argument("--users", type=_positive(), default=1000)
+    sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--page-size", type=_positive(), default=500)
+    sim.add_argument("--rate-per-minute", type=_positive(), default=None)
+    sim.add_argument("--rate-per-week", type=_positive(), default=None)
+    sim.add_argument("--fault-rate", type=_positive(float, allow_zero=True), default=0.0)
+    sim.add_argument("--latency-ms", type=_positive(int, allow_zero=True), default=0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        logging.getLogger("dlt").setLevel(logging.ERROR)
+    try:
+        if args.command == "simulate":
+            return _simulate(args)
+        if args.command == "demo":
+            return _demo(args)
+        return _run(args)
+    except ConfigError as exc:
+        print(f"lms-warehouse: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        print("lms-warehouse: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from .runner import innermost
+
+        cause = innermost(exc)
+        if isinstance(cause, ConfigError):
+            print(f"lms-warehouse: error: {cause}", file=sys.stderr)
+            return EXIT_CONFIG
+        label = "" if isinstance(cause, LearnUponError) else f"{type(cause).__name__}: "
+        print(f"lms-warehouse: run failed: {label}{cause}", file=sys.stderr)
+        print("Nothing already loaded was lost; the next run picks up from the last successful load.", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _run(args: argparse.Namespace, settings: Any = None, header: str = "") -> int:
+    from .config import PortalSettings
+    from .learnupon.context import ExtractContext
+    from .learnupon.settings import ExtractOptions
+    from .progress import Progress
+    from .runner import Warehouse, run_extract
+    from .summary import print_summary
+
+    warehouse = Warehouse(destination=args.destination, out_dir=args.out)
+    settings = settings or PortalSettings.from_environment(workers=args.workers)
+    context = ExtractContext(client_factory=settings.client, options=ExtractOptions(workers=settings.workers))
+    progress = Progress(client=lambda: context._client)
+    context.progress = progress
+    started = time.perf_counter()
+    try:
+        with progress:
+            summary = run_extract(context, warehouse, args.resources)
+    finally:
+        context.close()
+    print_summary(summary, warehouse, time.perf_counter() - started, header=header)
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .config import PortalSettings
+    from .simulator import PortalConfig, SimulatedPortal
+
+    config = PortalConfig(users=args.users, seed=args.seed, page_size=args.page_size)
+    print(f"Starting the simulated portal ({args.users:,} users, seed {args.seed}) on 127.0.0.1 ...", file=sys.stderr)
+    with SimulatedPortal(config) as portal:
+        settings = PortalSettings(
+            base_url=portal.base_url,
+            username=config.username,
+            password=config.password,
+            workers=args.workers or 4,
+        )
+        return _run(args, settings=settings, header=f"Demo against the simulated portal at {portal.base_url}")
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .simulator import PortalConfig, SimulatedPortal
+
+    config = PortalConfig(
+        users=args.users,
+        seed=args.seed,
+        page_size=args.page_size,
+        rate_per_minute=args.rate_per_minute,
+        rate_per_week=args.rate_per_week,
+        fault_rate=args.fault_rate,
+        latency_ms=args.latency_ms,
+        port=args.port,
+    )
+    portal = SimulatedPortal(config)
+    portal.start()
+    print(f"Simulated LearnUpon portal at {portal.base_url} ({args.users:,} users, seed {args.seed})")
+    print("Basic auth: username and password from `lms-warehouse simulate --help`; LEARNUPON_BASE_URL=" + portal.base_url)
+    print("Press Ctrl+C to stop.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        portal.stop()
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

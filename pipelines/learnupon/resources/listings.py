@@ -1,0 +1,57 @@
+"""Resources generated from the endpoint table in settings.LISTINGS: one paginated listing each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dlt
+import pyarrow as pa
+from dlt.sources import DltResource
+
+from ..arrow import to_arrow
+from ..context import ExtractContext
+from ..settings import Listing
+from .common import SCD2, row_hash
+
+
+def listing_resource(context: ExtractContext, listing: Listing) -> DltResource:
+    disposition = SCD2 if listing.scd2 else "merge"
+
+    @dlt.resource(name=listing.resource, write_disposition=disposition, primary_key=list(listing.primary_key))
+    def read() -> Iterator[pa.Table]:
+        for records in listing_pages(context, listing):
+            if listing.renames:
+                records = [_renamed(r, listing.renames) for r in records]
+            if listing.scd2:
+                records = [{**r, "row_hash": row_hash(r)} for r in records]
+            context.progress.update(listing.resource, pages=1, rows=len(records))
+            yield to_arrow(records, listing.columns, table=listing.resource, key=listing.primary_key, issues=context.issues)
+        context.progress.done(listing.resource)
+
+    return read
+
+
+def listing_pages(context: ExtractContext, listing: Listing) -> Iterator[list[dict]]:
+    """Pages of a listing; listings other resources fan out over (groups) are fetched once per run."""
+    if listing.resource in CACHED_LISTINGS:
+        records = context.cached(listing.resource, lambda: listing_records(context, listing))
+        for start in range(0, len(records), 500):
+            yield records[start : start + 500]
+        return
+    for page in context.client.paginate(listing.path, record_keys=listing.keys):
+        yield page.records
+
+
+def listing_records(context: ExtractContext, listing: Listing) -> list[dict]:
+    return [r for page in context.client.paginate(listing.path, record_keys=listing.keys) for r in page.records]
+
+
+CACHED_LISTINGS = {"groups"}
+
+
+def _renamed(record: dict, renames: tuple[tuple[str, str], ...]) -> dict:
+    record = dict(record)
+    for old, new in renames:
+        if old in record and new not in record:
+            record[new] = record.pop(old)
+    return record

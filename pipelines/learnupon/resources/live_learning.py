@@ -1,0 +1,242 @@
+"""Live-learning sessions, their instructors and attendance, and legacy ILT sessions.
+
+- Sessions are searched by date window (start_date/end_date). The first run
+  walks the whole history year by year; later runs search from
+  `attendance_lookback_days` ago to `session_horizon_days` ahead, which covers
+  new and rescheduled sessions and those whose attendance may still be marked.
+- Session details (GET /live-learnings/events/{event}/sessions/{session}) are
+  read only for sessions that are new or whose search row changed; the state
+  keeps a hash per session. Instructors are SCD2 keyed by session, so only the
+  sessions re-read can retire an instructor.
+- Attendance is marked after a session takes place, so it is read for every
+  session that ended within the look-back (all ended sessions on a first run).
+  The reference gives two paths for it; the first that answers is used.
+- Legacy ILT sessions have no id: ilt_key hashes course, title and start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import dlt
+import pyarrow as pa
+from dlt.sources import DltResource
+
+from .. import schema
+from ..arrow import to_arrow
+from ..context import ExtractContext, _safe_int
+from ..errors import LearnUponAPIError
+from ..fanout import fan_out
+from ..records import extract_records, parse_timestamp
+from ..settings import ATTENDANCE_PATHS, ILTS_KEYS, ILTS_SEARCH_PATH, SESSIONS_KEYS, SESSIONS_SEARCH_PATH
+from .common import SCD2, child_table, row_hash
+
+SESSION_STATUS = {-10: "not_registered", 10: "not_started", 20: "completed", 30: "failed", 40: "no_show"}
+ATTENDANCE_STATUS = {0: "unmarked", 5: "absent", 10: "present"}
+SESSION_ENROLLMENT_STATUS = {
+    -4: "waitlisted",
+    -3: "partially_attended",
+    -2: "cancelled",
+    -1: "no_show",
+    1: "not_started",
+    2: "in_progress",
+    3: "completed",
+    4: "passed",
+    5: "failed",
+    6: "pending_review",
+    7: "closed",
+    8: "past_due",
+}
+
+
+def windows(context: ExtractContext, state_key: str) -> list[tuple[str, str]]:
+    """Date windows to search: year by year on a first run, then the look-back to the horizon."""
+    today = context.client.server_now().date()
+    end = today + timedelta(days=context.options.session_horizon_days)
+    state = dlt.current.source_state()
+    if state.get(state_key):
+        start = today - timedelta(days=context.options.attendance_lookback_days + 2)
+        return [(start.isoformat(), end.isoformat())]
+    start = date.fromisoformat(context.options.sessions_since)
+    result = []
+    while start <= end:
+        stop = min(date(start.year, 12, 31), end)
+        result.append((start.isoformat(), stop.isoformat()))
+        start = stop + timedelta(days=1)
+    return result
+
+
+def search_window(context: ExtractContext, path: str, keys: tuple[str, ...], window: tuple[str, str], name: str) -> Iterator[list[dict]]:
+    for page in context.client.paginate(path, {"start_date": window[0], "end_date": window[1]}, record_keys=keys):
+        context.progress.update(name, pages=1, rows=len(page.records))
+        yield page.records
+
+
+def session_list(context: ExtractContext) -> list[dict]:
+    """Sessions in this run's windows, de-duplicated by session id (windows may overlap at their edges)."""
+
+    def build() -> list[dict]:
+        by_id: dict[int, dict] = {}
+        for window in windows(context, "sessions_loaded"):
+            for records in search_window(context, SESSIONS_SEARCH_PATH, SESSIONS_KEYS, window, "sessions"):
+                for r in records:
+                    if (sid := _safe_int(r.get("session_id", r.get("id")))) is not None:
+                        by_id[sid] = r
+        return list(by_id.values())
+
+    return context.cached("sessions", build)
+
+
+def _detail(context: ExtractContext, session: dict) -> dict:
+    event_id, session_id = session.get("event_id"), session.get("session_id", session.get("id"))
+    body = context.client.get_json(
+        f"/live-learnings/events/{event_id}/sessions/{session_id}", endpoint="GET /live-learnings/events/{id}/sessions/{id}"
+    )
+    details = extract_records(body, ("session",), "GET /live-learnings/events/{id}/sessions/{id}")
+    return details[0] if details else {}
+
+
+def _session_row(search: dict, detail: dict) -> dict:
+    row = dict(search)
+    row["session_id"] = search.get("session_id", search.get("id"))
+    for key in ("min_capacity", "num_enrolled", "completion_requirement", "minimum_attendance_threshold"):
+        if key in detail:
+            row[key] = detail[key]
+    row["start_time_local"] = detail.get("start_time")
+    row["end_time_local"] = detail.get("end_time")
+    row.setdefault("session_title", detail.get("title"))
+    row.setdefault("event_id", detail.get("event_id"))
+    return row
+
+
+def sessions_resource(context: ExtractContext) -> DltResource:
+    @dlt.resource(name="sessions", write_disposition="merge", primary_key="session_id")
+    def sessions() -> Iterator[Any]:
+        state = dlt.current.source_state()
+        hashes = state.setdefault("session_hashes", {})
+        listed = session_list(context)
+        changed = [s for s in listed if hashes.get(str(s.get("session_id", s.get("id")))) != row_hash(s)]
+        for search, detail in fan_out(changed, lambda s: [(s, _detail(context, s))], context.options.workers):
+            row = _session_row(search, detail)
+            hashes[str(row["session_id"])] = row_hash(search)
+            yield to_arrow([row], schema.SESSIONS, table="sessions", key=["session_id"], issues=context.issues)
+            instructors = [
+                {
+                    "session_id": row["session_id"],
+                    **{k: i.get(k) for k in ("user_id", "is_primary", "first_name", "last_name", "email", "username")},
+                }
+                for i in detail.get("instructors") or []
+                if isinstance(i, dict)
+            ]
+            if instructors:
+                rows = [{**i, "row_hash": row_hash(i)} for i in instructors]
+                table = to_arrow(rows, schema.SESSION_INSTRUCTORS, table="session_instructors", key=["session_id", "user_id"], issues=context.issues)
+                # SCD2 scoped to the sessions re-read now: only they can retire an instructor
+                yield child_table(table, "session_instructors", SCD2, ["session_id", "user_id"], merge_key="session_id")
+        state["sessions_loaded"] = True
+        context.progress.done("sessions")
+
+    return sessions
+
+
+def _attendance(context: ExtractContext, session_id: int) -> list[dict]:
+    paths = context.cached("attendance_paths", lambda: list(ATTENDANCE_PATHS))
+    for path in list(paths):
+        try:
+            body = context.client.get_json(path.format(id=session_id), endpoint="GET " + path)
+        except LearnUponAPIError as error:
+            if error.status == 404 and len(paths) > 1 and path == paths[0]:
+                paths.remove(path)  # this portal answers on the other documented path
+                continue
+            if error.status == 404:
+                return []
+            raise
+        return extract_records(body, ("attendance", "attendances"), "GET " + path)
+    return []
+
+
+def session_attendance_resource(context: ExtractContext) -> DltResource:
+    @dlt.resource(name="session_attendance", write_disposition="merge", primary_key=["session_id", "user_id"])
+    def session_attendance() -> Iterator[Any]:
+        now = context.client.server_now()
+        first_run = not dlt.current.source_state().get("attendance_loaded")
+        since = now - timedelta(days=context.options.attendance_lookback_days)
+        ended = []
+        for s in session_list(context):
+            end = _when(s.get("end_date")) or _when(s.get("start_date"))
+            if end is not None and end <= now and (first_run or end >= since):
+                ended.append(_safe_int(s.get("session_id", s.get("id"))))
+
+        def read(session_id: int) -> Iterator[list[dict]]:
+            yield _attendance_rows(session_id, _attendance(context, session_id))
+
+        for people, parts, enrollments in fan_out([s for s in ended if s is not None], read, context.options.workers):
+            context.progress.update("session_attendance", pages=1, rows=len(people))
+            if people:
+                yield to_arrow(people, schema.SESSION_ATTENDANCE, table="session_attendance", key=["session_id", "user_id"], issues=context.issues)
+            if parts:
+                key = ["session_id", "user_id", "part"]
+                table = to_arrow(parts, schema.SESSION_ATTENDANCE_PARTS, table="session_attendance_parts", key=key, issues=context.issues)
+                yield child_table(table, "session_attendance_parts", "merge", key)
+            if enrollments:
+                key = ["session_id", "user_id", "enrollment_id"]
+                table = to_arrow(
+                    enrollments, schema.SESSION_ATTENDANCE_ENROLLMENTS, table="session_attendance_enrollments", key=key, issues=context.issues
+                )
+                yield child_table(table, "session_attendance_enrollments", "merge", key)
+        dlt.current.source_state()["attendance_loaded"] = True
+        context.progress.done("session_attendance")
+
+    return session_attendance
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        return parse_timestamp(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _attendance_rows(session_id: int, records: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+    people, parts, enrollments = [], [], []
+    for r in records:
+        user_id = r.get("user_id")
+        status = _safe_int(r.get("session_status"))
+        people.append(
+            {"session_id": session_id, "user_id": user_id, "pm_id": r.get("pm_id"), "session_status": status,
+             "session_status_label": SESSION_STATUS.get(status)}
+        )
+        for part in r.get("attendance_data") or []:
+            code = _safe_int(part.get("status"))
+            parts.append(
+                {"session_id": session_id, "user_id": user_id, "part": part.get("part"), "status": code,
+                 "status_label": ATTENDANCE_STATUS.get(code), "minutes": part.get("minutes")}
+            )
+        for enrollment in r.get("enrollment_data") or []:
+            code = _safe_int(enrollment.get("enrollment_status"))
+            enrollments.append(
+                {"session_id": session_id, "user_id": user_id, "enrollment_id": enrollment.get("enrollment_id"),
+                 "course_id": enrollment.get("course", enrollment.get("course_id")), "enrollment_status": code,
+                 "enrollment_status_label": SESSION_ENROLLMENT_STATUS.get(code),
+                 "from_catalog": enrollment.get("from_catalog"), "from_store": enrollment.get("from_store")}
+            )
+    return people, parts, enrollments
+
+
+def ilt_sessions_resource(context: ExtractContext) -> DltResource:
+    @dlt.resource(name="ilt_sessions", write_disposition="merge", primary_key="ilt_key")
+    def ilt_sessions() -> Iterator[pa.Table]:
+        for window in windows(context, "ilts_loaded"):
+            for records in search_window(context, ILTS_SEARCH_PATH, ILTS_KEYS, window, "ilt_sessions"):
+                rows = [
+                    {**r, "ilt_key": row_hash({k: r.get(k) for k in ("course_id", "component_title", "start_date")})}
+                    for r in records
+                ]
+                if rows:
+                    yield to_arrow(rows, schema.ILT_SESSIONS, table="ilt_sessions", key=["ilt_key"], issues=context.issues)
+        dlt.current.source_state()["ilts_loaded"] = True
+        context.progress.done("ilt_sessions")
+
+    return ilt_sessions

@@ -1,0 +1,258 @@
+"""Run the learnupon source into a warehouse and account for what happened.
+
+One run = (1) finish any load a killed or failed earlier run left pending, so
+nothing extracted is lost; (2) extract, normalize and load the chosen resources;
+(3) append one row to `pipeline_runs` (calls per endpoint, rate-limit headroom,
+rows, step timings, status) and the run's `data_issues`. A failed run still
+records its row, with the error, so an operator sees it in the warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import dlt
+import orjson
+from dlt.common.pipeline import LoadInfo
+
+from .learnupon import ALL_RESOURCES, learnupon_source, schema
+from .learnupon.arrow import to_arrow
+from .learnupon.context import ExtractContext
+from .learnupon.errors import ConfigError
+
+log = logging.getLogger("lms_warehouse.runner")
+
+PIPELINE_NAME = "lms_warehouse"
+DATASET = "learnupon"
+DESTINATIONS = ("duckdb", "parquet")
+
+
+@dataclass
+class Warehouse:
+    """Where a run lands: a DuckDB file (default) or a folder of Parquet tables."""
+
+    destination: str = "duckdb"
+    out_dir: Path = Path("data")
+    dataset: str = DATASET
+
+    def __post_init__(self) -> None:
+        if self.destination not in DESTINATIONS:
+            raise ConfigError(f"--destination must be one of {', '.join(DESTINATIONS)}, got {self.destination!r}")
+        self.out_dir = Path(self.out_dir)
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.out_dir / "warehouse.duckdb"
+
+    @property
+    def parquet_dir(self) -> Path:
+        return self.out_dir / "parquet"
+
+    @property
+    def location(self) -> Path:
+        return self.duckdb_path if self.destination == "duckdb" else self.parquet_dir
+
+    def dlt_destination(self) -> Any:
+        if self.destination == "duckdb":
+            return dlt.destinations.duckdb(credentials=str(self.duckdb_path.resolve()))
+        return dlt.destinations.filesystem(bucket_url=self.parquet_dir.resolve().as_uri())
+
+    def pipeline(self, name: str = PIPELINE_NAME) -> dlt.Pipeline:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        return dlt.pipeline(
+            pipeline_name=name,
+            destination=self.dlt_destination(),
+            dataset_name=self.dataset,
+            # dlt's working folder sits beside the warehouse, not in the user's home
+            pipelines_dir=str((self.out_dir / ".dlt").resolve()),
+        )
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    resources: list[str]
+    rows: dict[str, int]
+    api: dict[str, Any]
+    rate_limit: dict[str, Any]
+    timings: dict[str, float]
+    data_issues: int
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "resources": ",".join(self.resources),
+            "api_calls": self.api.get("calls", 0),
+            "http_429": self.api.get("http_429", 0),
+            "retries": self.api.get("retries", 0),
+            "remaining_minute": self.rate_limit.get("remaining_minute"),
+            "min_remaining_minute": self.rate_limit.get("min_remaining_minute"),
+            "remaining_week": self.rate_limit.get("remaining_week"),
+            "rows_loaded": sum(self.rows.values()),
+            "data_issues": self.data_issues,
+            "details": orjson.dumps(
+                {"rows": self.rows, "api": self.api, "rate_limit": self.rate_limit, "timings": self.timings}
+            ).decode(),
+            "error": self.error,
+        }
+
+
+PIPELINE_RUNS = {
+    "run_id": "text",
+    "status": "text",
+    "started_at": "timestamp",
+    "finished_at": "timestamp",
+    "resources": "text",
+    "api_calls": "int",
+    "http_429": "int",
+    "retries": "int",
+    "remaining_minute": "int",
+    "min_remaining_minute": "int",
+    "remaining_week": "int",
+    "rows_loaded": "int",
+    "data_issues": "int",
+    "details": "text",
+    "error": "text",
+}
+
+
+def finish_pending(pipeline: dlt.Pipeline) -> None:
+    """Load what a killed or failed run left behind before extracting anything new.
+
+    dlt keeps normalized packages until they load; a new run would otherwise skip
+    its own extract while it retries them.
+    """
+    if pipeline.has_pending_data:
+        log.warning("finishing a load an earlier run left pending")
+        pipeline.normalize()
+        pipeline.load()
+
+
+def run_extract(
+    context: ExtractContext,
+    warehouse: Warehouse,
+    resources: Sequence[str] | None = None,
+) -> RunSummary:
+    resources = list(resources or ALL_RESOURCES)
+    unknown = sorted(set(resources) - set(ALL_RESOURCES))
+    if unknown:
+        raise ConfigError(f"unknown resource(s) {', '.join(unknown)}; choose from {', '.join(ALL_RESOURCES)}")
+    pipeline = warehouse.pipeline()
+    started = datetime.now(timezone.utc)
+    run_id = context.run_id
+    # resources run one after another, so lists one fetched are reused by the next (see the source's docstring)
+    os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")
+    timings: dict[str, float] = {}
+    rows: dict[str, int] = {}
+    error: str | None = None
+    status = "succeeded"
+    try:
+        finish_pending(pipeline)
+        source = learnupon_source(context).with_resources(*resources)
+        t0 = time.perf_counter()
+        pipeline.extract(source)
+        t1 = time.perf_counter()
+        normalize_info = pipeline.normalize()
+        t2 = time.perf_counter()
+        load_info: LoadInfo = pipeline.load()
+        t3 = time.perf_counter()
+        load_info.raise_on_failed_jobs()
+        timings = {"extract": t1 - t0, "normalize": t2 - t1, "load": t3 - t2}
+        rows = _row_counts(normalize_info)
+        # exam answers load in batches, each its own load, so an interrupted run resumes where it stopped
+        while "exam_answers" in resources and context._cache.get("exam_answers_pending"):
+            context.put("exam_answers_pending", 0)
+            info = pipeline.run(learnupon_source(context).with_resources("exam_answers"))
+            info.raise_on_failed_jobs()
+            for table, count in _row_counts(pipeline.last_trace.last_normalize_info).items():
+                rows[table] = rows.get(table, 0) + count
+    except BaseException as exc:  # recorded, then re-raised for the caller to report
+        status = "failed"
+        error = _describe(exc)
+        raise
+    finally:
+        finished = datetime.now(timezone.utc)
+        client_stats = context.client.stats.as_dict() if context.client_started else {"calls": 0}
+        limiter = context.client.limiter.snapshot if context.client_started else None
+        summary = RunSummary(
+            run_id=run_id,
+            status=status,
+            started_at=started,
+            finished_at=finished,
+            resources=resources,
+            rows=rows,
+            api=client_stats,
+            rate_limit=vars(limiter).copy() if limiter else {},
+            timings=timings,
+            data_issues=len(context.issues.issues),
+            error=error,
+        )
+        try:
+            record_run(pipeline, summary, context)
+        except Exception as record_error:  # never hide the run's own outcome behind this
+            log.error("could not record the run in pipeline_runs: %s", record_error)
+    return summary
+
+
+def _row_counts(normalize_info: Any) -> dict[str, int]:
+    counts = getattr(normalize_info, "row_counts", None) or {}
+    return {table: count for table, count in counts.items() if not table.startswith("_dlt")}
+
+
+def record_run(pipeline: dlt.Pipeline, summary: RunSummary, context: ExtractContext) -> None:
+    """Append the run's row to pipeline_runs and its issues to data_issues (a small second load)."""
+    issues = context.issues.rows()
+    for issue in issues:
+        issue["run_id"] = summary.run_id
+    tables = [
+        dlt.resource(
+            [to_arrow([summary.as_row()], PIPELINE_RUNS, table="pipeline_runs", key=[], issues=context.issues)],
+            name="pipeline_runs",
+            write_disposition="append",
+        )
+    ]
+    if issues:
+        spec = {**schema.DATA_ISSUES, "run_id": "text"}
+        tables.append(
+            dlt.resource(
+                [to_arrow(issues, spec, table="data_issues", key=[], issues=context.issues)],
+                name="data_issues",
+                write_disposition="append",
+            )
+        )
+    pipeline.run(tables)
+
+
+def _describe(exc: BaseException) -> str:
+    seen = innermost(exc)
+    return f"{type(seen).__name__}: {seen}"[:1000]
+
+
+def innermost(exc: BaseException) -> BaseException:
+    """The error that caused it all: dlt wraps source errors in PipelineStepFailed and friends."""
+    seen = exc
+    for _ in range(10):
+        nxt = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
+        if nxt is None or nxt is seen:
+            break
+        seen = nxt
+    return seen

@@ -1,0 +1,68 @@
+"""The short report printed after a run: what landed, where, and what it cost in API calls."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+import duckdb
+
+from .runner import RunSummary, Warehouse
+
+
+def table_counts(warehouse: Warehouse) -> dict[str, int]:
+    """Rows per raw table as they stand in the warehouse now (dlt's own tables left out)."""
+    counts: dict[str, int] = {}
+    if warehouse.destination == "duckdb":
+        if not warehouse.duckdb_path.exists():
+            return counts
+        with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
+            tables = con.execute(
+                "select table_name from information_schema.tables where table_schema = ? order by 1",
+                [warehouse.dataset],
+            ).fetchall()
+            for (name,) in tables:
+                if not name.startswith("_dlt"):
+                    counts[name] = con.execute(f'select count(*) from "{warehouse.dataset}"."{name}"').fetchone()[0]
+        return counts
+    root = warehouse.parquet_dir / warehouse.dataset
+    if root.exists():
+        with duckdb.connect() as con:
+            for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("_dlt")):
+                files = list(folder.glob("*.parquet"))
+                if files:
+                    counts[folder.name] = con.execute(
+                        "select count(*) from read_parquet(?, union_by_name=true)", [str(folder / "*.parquet")]
+                    ).fetchone()[0]
+    return counts
+
+
+def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float, header: str = "", out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    write = lambda line="": print(line, file=out)  # noqa: E731
+    if header:
+        write(header)
+    write(f"Run {summary.run_id} {summary.status} in {wall_seconds:.1f}s; warehouse: {warehouse.location}")
+    counts = table_counts(warehouse)
+    write()
+    write(f"{'table':32} {'rows now':>12} {'loaded this run':>16}")
+    for name, count in counts.items():
+        write(f"{name:32} {count:>12,} {summary.rows.get(name, 0):>16,}")
+    api = summary.api
+    write()
+    write(f"API calls: {api.get('calls', 0):,} (429s: {api.get('http_429', 0)}, retries: {api.get('retries', 0)})")
+    for endpoint, stats in api.get("endpoints", {}).items():
+        write(f"  {endpoint:44} {stats['calls']:>8,} calls {stats['records']:>10,} records")
+    rate = summary.rate_limit
+    if rate.get("remaining_week") is not None:
+        write(
+            f"Rate-limit headroom: {rate.get('remaining_minute')} calls left this minute"
+            f" (lowest seen {rate.get('min_remaining_minute')}), {rate.get('remaining_week'):,} left this week"
+        )
+    if summary.timings:
+        write("Time: " + ", ".join(f"{step} {secs:.1f}s" for step, secs in summary.timings.items()))
+    if summary.data_issues:
+        write(
+            f"Data issues: {summary.data_issues} malformed values were set to NULL or records skipped;"
+            f" see the data_issues table (run_id {summary.run_id})"
+        )

@@ -1,0 +1,92 @@
+"""Shared fixtures: a simulated portal on 127.0.0.1 and helpers to run the real pipeline into a real warehouse."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from pipelines.config import PortalSettings
+from pipelines.learnupon.context import ExtractContext
+from pipelines.learnupon.settings import ExtractOptions
+from pipelines.runner import RunSummary, Warehouse, run_extract
+from pipelines.simulator import PortalConfig, SimulatedPortal
+
+# a fixed simulated "now" keeps generated data identical across runs of the suite
+CLOCK = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def portal_factory() -> Iterator[Any]:
+    started: list[SimulatedPortal] = []
+
+    def make(**overrides: Any) -> SimulatedPortal:
+        values = {"users": 120, "seed": 11, "page_size": 37, "clock": CLOCK}
+        values.update(overrides)
+        portal = SimulatedPortal(PortalConfig(**values))
+        portal.start()
+        started.append(portal)
+        return portal
+
+    yield make
+    for portal in started:
+        portal.stop()
+
+
+@pytest.fixture
+def portal(portal_factory: Any) -> SimulatedPortal:
+    return portal_factory()
+
+
+def settings_for(portal: SimulatedPortal, **overrides: Any) -> PortalSettings:
+    values = dict(
+        base_url=portal.base_url,
+        username=portal.config.username,
+        password=portal.config.password,
+        workers=4,
+    )
+    values.update(overrides)
+    return PortalSettings(**values)
+
+
+def run_pipeline(
+    portal: SimulatedPortal,
+    out_dir: Path,
+    resources: list[str] | None = None,
+    destination: str = "duckdb",
+    **settings: Any,
+) -> RunSummary:
+    """One real run: HTTP to the simulated portal, dlt, and a DuckDB file (or Parquet folder) under out_dir."""
+    portal_settings = settings_for(portal, **settings)
+    context = ExtractContext(client_factory=portal_settings.client, options=ExtractOptions(workers=portal_settings.workers))
+    try:
+        return run_extract(context, Warehouse(destination=destination, out_dir=out_dir), resources)
+    finally:
+        context.close()
+
+
+def query(out_dir: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    with duckdb.connect(str(out_dir / "warehouse.duckdb"), read_only=True) as con:
+        cursor = con.execute(sql, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def current_users(out_dir: Path) -> list[dict[str, Any]]:
+    return query(out_dir, "select * from learnupon.users where _dlt_valid_to is null order by id")
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """The installed console command, as a user would run it."""
+    command = shutil.which("lms-warehouse", path=str(Path(sys.executable).parent)) or "lms-warehouse"
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNUPON_")}
+    base_env.update(env or {})
+    return subprocess.run([command, *args], capture_output=True, text=True, env=base_env, timeout=timeout)

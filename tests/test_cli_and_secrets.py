@@ -1,0 +1,68 @@
+"""The console command: clear one-line errors for bad settings, and credentials that never leak."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import cli, query
+
+SECRET = "pw-Zq8u-very-secret-7731"
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({}, "LEARNUPON_SUBDOMAIN"),
+        ({"LEARNUPON_SUBDOMAIN": "acme"}, "LEARNUPON_USERNAME and LEARNUPON_PASSWORD"),
+        ({"LEARNUPON_SUBDOMAIN": "acme corp", "LEARNUPON_USERNAME": "u", "LEARNUPON_PASSWORD": "p"}, "not a valid subdomain"),
+        ({"LEARNUPON_BASE_URL": "http://lms.example.com", "LEARNUPON_USERNAME": "u", "LEARNUPON_PASSWORD": "p"}, "https is required"),
+        (
+            {"LEARNUPON_SUBDOMAIN": "acme", "LEARNUPON_USERNAME": "u", "LEARNUPON_PASSWORD": "p", "LEARNUPON_WEEKLY_RESERVE": "lots"},
+            "LEARNUPON_WEEKLY_RESERVE must be a whole number",
+        ),
+    ],
+)
+def test_bad_configuration_is_one_clear_line_and_exit_2(env: dict[str, str], fragment: str, tmp_path: Path) -> None:
+    result = cli("run", "--out", str(tmp_path), env=env)
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_bad_arguments_exit_2(tmp_path: Path) -> None:
+    for args in (["run", "--destination", "oracle"], ["demo", "--users", "-5"], ["run", "--resources", "nonsense"]):
+        env = {"LEARNUPON_SUBDOMAIN": "acme", "LEARNUPON_USERNAME": "u", "LEARNUPON_PASSWORD": "p"}
+        result = cli(*args, "--out", str(tmp_path), env=env)
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_wrong_keys_say_so_without_echoing_them(portal, tmp_path: Path) -> None:
+    env = {"LEARNUPON_BASE_URL": portal.base_url, "LEARNUPON_USERNAME": "someone", "LEARNUPON_PASSWORD": SECRET}
+    result = cli("run", "--out", str(tmp_path), env=env)
+    assert result.returncode == 1
+    assert "401" in result.stderr and "generating new keys" in result.stderr.lower()
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_credentials_never_reach_output_logs_traces_or_the_warehouse(portal_factory, tmp_path: Path) -> None:
+    portal = portal_factory(users=30, password=SECRET)
+    env = {
+        "LEARNUPON_BASE_URL": portal.base_url,
+        "LEARNUPON_USERNAME": portal.config.username,
+        "LEARNUPON_PASSWORD": SECRET,
+    }
+    result = cli("-v", "run", "--out", str(tmp_path), env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert SECRET not in result.stdout + result.stderr
+    # every file the run wrote: the DuckDB warehouse, dlt's working folder (state, traces, packages)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "warehouse.duckdb" for p in files)
+    assert any(".dlt" in p.parts for p in files), "dlt's working folder is under --out"
+    for path in files:
+        assert SECRET.encode() not in path.read_bytes(), f"credential found in {path}"
+    rows = query(tmp_path, "select * from learnupon.pipeline_runs")
+    assert SECRET not in repr(rows)
