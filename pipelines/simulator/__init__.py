@@ -1,0 +1,14 @@
+"""A simulated LearnUpon portal: the REST API over real HTTP on loopback.
+
+    from pipelines.simulator import SimulatedPortal, PortalConfig
+    with SimulatedPortal(PortalConfig(users=1000, seed=7)) as portal:
+        portal.base_url  # http://127.0.0.1:<port>/api/v1
+
+See docs/simulator.md.
+"""
+
+from .config import PortalConfig
+from .portal import SimulatedPortal
+from .quirks import QUIRKS
+
+__all__ = ["PortalConfig", "SimulatedPortal", "QUIRKS"]
