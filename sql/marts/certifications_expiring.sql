@@ -1,0 +1,68 @@
+-- certifications_expiring: one row per active user and course family whose best certificate
+-- (the latest expiry across all versions) has expired or expires within 90 days of
+-- getvariable('as_of'). expiry_bucket: expired, 0-30, 31-60, 61-90 (days from the as-of date).
+with
+
+as_of as (
+    select coalesce(getvariable('as_of'), cast(now() at time zone 'UTC' as date)) as as_of_date
+),
+
+enrollments as (
+    select * from staging.stg_enrollments
+),
+
+users as (
+    select * from staging.stg_users
+),
+
+-- a completion without an expiry keeps the family certified for good
+best_certificate as (
+    select enrollments.*,
+    from enrollments
+    where enrollments.is_complete
+    qualify row_number() over (
+        partition by enrollments.user_id, enrollments.course_family_id
+        order by
+            enrollments.certificate_expires_at desc nulls first,
+            enrollments.completed_at desc nulls last,
+            enrollments.enrollment_id desc
+    ) = 1
+),
+
+dated as (
+    select
+        as_of.as_of_date as as_of_date,
+        best_certificate.user_id as user_id,
+        users.full_name as user_full_name,
+        users.email as user_email,
+        best_certificate.course_family_id as course_family_id,
+        best_certificate.course_family_name as course_family_name,
+        best_certificate.course_id as course_id,
+        best_certificate.course_version as course_version,
+        best_certificate.enrollment_id as enrollment_id,
+        best_certificate.certificate_name as certificate_name,
+        cast(best_certificate.completed_at at time zone 'UTC' as date) as completed_date,
+        cast(best_certificate.certificate_expires_at at time zone 'UTC' as date) as certificate_expires_date,
+    from best_certificate
+    cross join as_of
+    left join users on users.user_id = best_certificate.user_id
+    where best_certificate.certificate_expires_at is not null
+        and not coalesce(users.is_deleted, false)
+),
+
+final as (
+    select
+        dated.*,
+        dated.certificate_expires_date - dated.as_of_date as days_to_expiry,
+        case
+            when dated.certificate_expires_date < dated.as_of_date then 'expired'
+            when dated.certificate_expires_date - dated.as_of_date <= 30 then '0-30'
+            when dated.certificate_expires_date - dated.as_of_date <= 60 then '31-60'
+            else '61-90'
+        end as expiry_bucket,
+        strftime(dated.certificate_expires_date, '%Y-%m') as expiry_month,
+    from dated
+    where dated.certificate_expires_date - dated.as_of_date <= 90
+)
+
+select * from final
