@@ -32,6 +32,7 @@ class PortalConfig:
     # "default", "alt", or an iterable of quirk names (see quirks.py) to flip one by one
     quirks: Union[str, Iterable[str]] = "default"
     gamification: bool = True
+    audit_page_size: int = 10_000  # trails per /audit-trails response (the reference's 10K); tests lower it
     host: str = "127.0.0.1"
     port: int = 0
 

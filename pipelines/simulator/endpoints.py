@@ -82,8 +82,11 @@ Handler = Callable[["Api", Params, dict[str, str]], Result]
 class Api:
     """Endpoint handlers over one portal's state. Callers hold the portal lock."""
 
-    def __init__(self, state: State, page_size: int, quirks: frozenset[str], now: Callable[[], float]) -> None:
+    def __init__(self, state: State, page_size: int, quirks: frozenset[str], now: Callable[[], float],
+                 data_now: Callable[[], int] = lambda: 0, audit_page_size: int = 10_000) -> None:
         self.st = state
+        self.data_now = data_now  # the clock data is stamped with (no wall time): attendance marking
+        self.audit_page_size = audit_page_size
         self.page_size = page_size
         self.q = quirks
         self.now = now

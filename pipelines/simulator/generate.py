@@ -146,11 +146,11 @@ def new_module(st: State, rng: random.Random, course_id: int, kind: str, title: 
     return m
 
 
-def module_plan(rng: random.Random) -> list[str]:
+def module_plan(rng: random.Random, force_ilt: bool = False) -> list[str]:
     kinds = ["page"] + [rng.choice(("page", "scorm", "scorm", "tincan")) for _ in range(rng.randint(1, 3))]
     if rng.random() < 0.25:
         kinds.append("assignment")
-    if rng.random() < 0.15:
+    if force_ilt or rng.random() < 0.15:
         kinds.append("ilt session")
     if rng.random() < 0.6:
         kinds.append("exam")
@@ -174,7 +174,8 @@ def new_course_version(st: State, rng: random.Random, fam: Family, name: str, cr
     fam.versions.append(cid)
     st.courses[cid] = c
     if prev is None:
-        for seq, kind in enumerate(module_plan(rng)):
+        # every fifth family has live learning, so even small portals have sessions
+        for seq, kind in enumerate(module_plan(rng, force_ilt=len(st.families) % 5 == 1)):
             title = f"{name}: {kind.title()} {seq + 1}"
             c.module_ids.append(new_module(st, rng, cid, kind, title, created_at, owner).id)
     else:

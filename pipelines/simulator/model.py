@@ -115,6 +115,9 @@ class State:
         self.enr_by_course.setdefault(e.course_id, []).append(e.id)
         self._course_counts = None
 
+    def enrollments_for(self, course_id: int) -> list[int]:
+        return self.enr_by_course.get(course_id, [])
+
     def remove_enrollment(self, eid: int) -> None:
         e = self.enrollments.pop(eid)
         self.enr_by_user[e.user_id].remove(eid)

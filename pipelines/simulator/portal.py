@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional, Sequence
 
 from . import churn as churn_mod
-from . import truth
+from . import churn2, endpoints2, extra, truth  # noqa: F401 - endpoints2 registers its routes
 from .config import ALL_FAULT_KINDS, PortalConfig
 from .endpoints import Api
 from .faults import FaultInjector
@@ -37,9 +37,12 @@ class SimulatedPortal:
         self._calls_lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.state = generate(cfg.seed, cfg.users, cfg.enrollments_per_user, self._start_ts, cfg.gamification)
+        extra.install(self.state, cfg.seed, self._start_ts, {"on_churn": churn2.on_churn,
+                                                            "on_user_deleted": churn2.on_user_deleted,
+                                                            "truth": truth.extra_truth})
         # data time: the start clock plus advances, without wall time, so data stays deterministic
         self._data_now = self._start_ts
-        self.api = Api(self.state, cfg.page_size, self.quirks, self.now_ts)
+        self.api = Api(self.state, cfg.page_size, self.quirks, self.now_ts, lambda: self._data_now, cfg.audit_page_size)
         self.limiter = RateLimiter(cfg.rate_per_minute, cfg.rate_per_week, self.now_ts)
         self.faults = FaultInjector(cfg.seed, cfg.fault_rate, cfg.fault_kinds)
         self._churn_round = 0

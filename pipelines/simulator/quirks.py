@@ -18,6 +18,7 @@ QUIRKS: dict[str, str] = {
     "courses_all_versions": "include_all_versions honoured only together with name (any value, '' matches all) | alt also without name",
     "enrollment_source_id": "enrollment course_source_id = previous version's course_id (table) | alt = root course_id",
     "enrollments_wrapper": "enrollment search/get wrapper 'enrollments' | alt a bare JSON array",
+    "lp_enrollments_wrapper": "learning-path enrollment search/get wrapper 'learning_path_enrollments' | alt a bare JSON array",
     "modules_wrapper": "GET /modules wrapper 'modules' | alt a bare JSON array",
     "sessions_wrapper": "live-learning session search wrapper 'sessions' | alt a bare JSON array",
     "attendance_nesting": "attendance body nested [[{...}]] (sample) | alt flat [{...}]",
