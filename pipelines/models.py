@@ -320,11 +320,11 @@ MERGE_KEYS: dict[str, tuple[str, ...]] = {
     "timezones": ("id",),
     "badges": ("id",),
     "certifications": ("guid",),
-    "leaderboard_snapshots": ("snapshot_date", "user_id"),
     "audit_trails": ("event_key",),
     "code_lookups": ("code_type", "code"),
 }
-# any other table (pipeline_runs, data_issues, audit_gaps) is append-only: every row kept
+# any other table (pipeline_runs, data_issues, audit_gaps, leaderboard_snapshots) is append-only:
+# every row kept (stg_leaderboard_snapshots keeps the last snapshot of a day)
 
 # dlt names files <load_id>.<file_id>.parquet
 _LOAD_ID_FROM_FILE = r"regexp_extract(filename, '([0-9]+(\.[0-9]+)?)\.[^./]+\.parquet$', 1)"
