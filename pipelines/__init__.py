@@ -1,1 +1,6 @@
 """lms-warehouse pipelines: the LearnUpon dlt source, its API client, and the simulated portal."""
+
+import os
+
+# dlt reports usage to its vendor by default; a warehouse of staff training data sends nothing anywhere
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")

@@ -248,9 +248,16 @@ def _describe(exc: BaseException) -> str:
 
 
 def innermost(exc: BaseException) -> BaseException:
-    """The error that caused it all: dlt wraps source errors in PipelineStepFailed and friends."""
+    """The error that caused it all: dlt wraps source errors in PipelineStepFailed and friends.
+
+    Our own errors win: the walk stops at the first LearnUponError it meets.
+    """
+    from .learnupon.errors import LearnUponError
+
     seen = exc
     for _ in range(10):
+        if isinstance(seen, LearnUponError):
+            return seen
         nxt = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
         if nxt is None or nxt is seen:
             break

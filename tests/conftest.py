@@ -20,6 +20,9 @@ from pipelines.learnupon.settings import ExtractOptions
 from pipelines.runner import RunSummary, Warehouse, run_extract
 from pipelines.simulator import PortalConfig, SimulatedPortal
 
+# the resources whose endpoints every simulated portal serves
+CORE_RESOURCES = ["users", "courses", "enrollments"]
+
 # a fixed simulated "now" keeps generated data identical across runs of the suite
 CLOCK = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
 
@@ -60,7 +63,7 @@ def settings_for(portal: SimulatedPortal, **overrides: Any) -> PortalSettings:
 def run_pipeline(
     portal: SimulatedPortal,
     out_dir: Path,
-    resources: list[str] | None = None,
+    resources: list[str] | None = CORE_RESOURCES,
     destination: str = "duckdb",
     **settings: Any,
 ) -> RunSummary:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import cli, query
+from .conftest import CORE_RESOURCES, cli, query
 
 SECRET = "pw-Zq8u-very-secret-7731"
 
@@ -42,7 +42,7 @@ def test_bad_arguments_exit_2(tmp_path: Path) -> None:
 
 def test_wrong_keys_say_so_without_echoing_them(portal, tmp_path: Path) -> None:
     env = {"LEARNUPON_BASE_URL": portal.base_url, "LEARNUPON_USERNAME": "someone", "LEARNUPON_PASSWORD": SECRET}
-    result = cli("run", "--out", str(tmp_path), env=env)
+    result = cli("run", "--out", str(tmp_path), "--resources", ",".join(CORE_RESOURCES), env=env)
     assert result.returncode == 1
     assert "401" in result.stderr and "generating new keys" in result.stderr.lower()
     assert SECRET not in result.stdout + result.stderr
@@ -55,7 +55,7 @@ def test_credentials_never_reach_output_logs_traces_or_the_warehouse(portal_fact
         "LEARNUPON_USERNAME": portal.config.username,
         "LEARNUPON_PASSWORD": SECRET,
     }
-    result = cli("-v", "run", "--out", str(tmp_path), env=env)
+    result = cli("-v", "run", "--out", str(tmp_path), "--resources", ",".join(CORE_RESOURCES), env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert SECRET not in result.stdout + result.stderr
     # every file the run wrote: the DuckDB warehouse, dlt's working folder (state, traces, packages)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import httpx
 
-from .conftest import query, run_pipeline
+from .conftest import CORE_RESOURCES, query, run_pipeline
 from .truth import assert_matches_truth
 
 
 def test_injected_faults_are_retried_and_the_warehouse_is_correct(portal_factory, tmp_path: Path) -> None:
-    portal = portal_factory(fault_rate=0.2, fault_kinds=("500", "503", "truncated", "drop"))
+    portal = portal_factory(page_size=10, fault_rate=0.2, fault_kinds=("500", "503", "truncated", "drop"))
     summary = run_pipeline(portal, tmp_path)
     faults = summary.api["faults"]
     assert sum(faults.values()) > 5, faults
@@ -58,7 +58,7 @@ def test_a_killed_run_loses_nothing_and_the_next_run_is_correct(portal_factory, 
         "LEARNUPON_USERNAME": portal.config.username,
         "LEARNUPON_PASSWORD": portal.config.password,
     }
-    command = [str(Path(sys.executable).parent / "lms-warehouse"), "run", "--out", str(tmp_path)]
+    command = [str(Path(sys.executable).parent / "lms-warehouse"), "run", "--out", str(tmp_path), "--resources", ",".join(CORE_RESOURCES)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(2.5)
     process.send_signal(signal.SIGKILL)

@@ -133,6 +133,9 @@ def to_arrow(
             mask = valid if mask is None else pc.and_(mask, valid)
         if not pc.all(mask).as_py():
             result = result.filter(mask)
+    if key:  # keys are never NULL: say so, as dlt's schema does for primary keys
+        fields = [f.with_nullable(False) if f.name in key else f for f in result.schema]
+        result = result.cast(pa.schema(fields, metadata=result.schema.metadata))
     return result
 
 

@@ -17,6 +17,7 @@ import dlt
 
 from .arrow import IssueLog
 from .client import LearnUponClient
+from .errors import LearnUponAPIError
 from .records import parse_bool, parse_int
 from .settings import COURSES_KEYS, COURSES_PATH, ENROLLABLE_STATUSES, ExtractOptions
 
@@ -76,8 +77,8 @@ class ExtractContext:
     def courses(self) -> list[dict[str, Any]]:
         """Every course version on the portal (drafts and archived included), fetched once per run.
 
-        The plain listing returns current versions. include_all_versions is documented
-        to work with `name`, so for each course family whose newest version is N but
+        One listing with an empty `name` pattern and include_all_versions returns every
+        version. As a safety net, for each course family whose newest version is N but
         whose versions 1..N are not all present, we search by the family's name once
         and keep the results of that family. Families already completed at version N
         in an earlier run are remembered in the source state, with their ids, so
@@ -91,14 +92,21 @@ class ExtractContext:
     def _list_courses(self) -> list[dict[str, Any]]:
         client = self._client or self.client_factory()
         self._client = client
-        params = {"include_draft": "true", "include_all_versions": "true"}
+        # `name` is a case-insensitive pattern and include_all_versions is documented to work with
+        # it, so an empty name asks for every version of every course, wholly archived ones included
+        # (the plain listing shows current versions only). A portal that refuses an empty name gets
+        # the plain listing, and the family searches below fill in older versions.
         by_id: dict[int, dict[str, Any]] = {}
-        for page in client.paginate(COURSES_PATH, params, record_keys=COURSES_KEYS):
-            for record in page.records:
-                cid = _safe_int(record.get("id"))
-                if cid is not None:
-                    by_id[cid] = record
-            self.progress.update("courses", pages=1, rows=len(page.records))
+        # include_licensed_courses: courses licensed into the portal carry enrollments too
+        everything = {"name": "", "include_draft": "true", "include_all_versions": "true", "include_licensed_courses": "true"}
+        try:
+            self._add_courses(client, everything, by_id)
+        except LearnUponAPIError as error:
+            if error.status not in (400, 404, 422):
+                raise
+            by_id.clear()
+            plain = {k: v for k, v in everything.items() if k != "name"}
+            self._add_courses(client, plain, by_id)
 
         state = dlt.current.source_state().setdefault("course_families", {})
         families: dict[int, list[dict[str, Any]]] = {}
@@ -114,7 +122,7 @@ class ExtractContext:
                 known_old_ids.update(remembered.get("ids", []))
                 continue
             if newest_version > 1 and len(present) < newest_version and newest.get("name"):
-                search = {"name": newest["name"], "include_all_versions": "true", "include_draft": "true"}
+                search = {**everything, "name": newest["name"]}
                 for page in client.paginate(COURSES_PATH, search, record_keys=COURSES_KEYS):
                     for record in page.records:
                         cid = _safe_int(record.get("id"))
@@ -125,6 +133,14 @@ class ExtractContext:
         # older versions found in earlier runs but not listed now: keep them in the fan-out
         self.extra_course_ids = sorted(known_old_ids - set(by_id))
         return list(by_id.values())
+
+    def _add_courses(self, client: LearnUponClient, params: dict[str, str], by_id: dict[int, dict[str, Any]]) -> None:
+        for page in client.paginate(COURSES_PATH, params, record_keys=COURSES_KEYS):
+            for record in page.records:
+                cid = _safe_int(record.get("id"))
+                if cid is not None:
+                    by_id[cid] = record
+            self.progress.update("courses", pages=1, rows=len(page.records))
 
     def enrollable_course_ids(self) -> list[int]:
         ids = []
