@@ -200,7 +200,8 @@ def test_churn_changes_what_it_says():
         changed = [e for e in after["enrollments"] if e["id"] in old and e != old[e["id"]]]
         assert changed and all(e["updated_at"] > old[e["id"]]["updated_at"] for e in changed)
         new = [e for e in after["enrollments"] if e["id"] not in old]
-        assert len(new) == summary["enrollments_created"]
+        # a new enrollment may be unenrolled again within the same churn
+        assert summary["enrollments_created"] - summary["enrollments_deleted"] <= len(new) <= summary["enrollments_created"]
         # incremental fetch by date_from finds every change
         day = t_before.strftime("%Y-%m-%d")
         seen = set()
