@@ -3,6 +3,8 @@
   lms-warehouse demo      the whole pipeline against the simulated portal, then a summary
   lms-warehouse run       the pipeline against a real portal (settings: see pipelines/config.py)
   lms-warehouse simulate  the simulated portal on its own, until interrupted
+  lms-warehouse models    build the SQL models (staging views, reporting marts) for an as-of date
+  lms-warehouse report    build the models and write the HTML compliance report
 
 Bad settings print one line and exit 2; a failed run prints its cause and exits 1.
 """
@@ -77,7 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--rate-per-week", type=_positive(), default=None)
     sim.add_argument("--fault-rate", type=_positive(float, allow_zero=True), default=0.0)
     sim.add_argument("--latency-ms", type=_positive(int, allow_zero=True), default=0)
+
+    for name, text in (("models", "build the SQL models into the warehouse"), ("report", "write the HTML compliance report")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
+        p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb")
+        p.add_argument("--as-of", type=_as_of_date, default=None, help="report date YYYY-MM-DD (default: today, UTC)")
+    sub.choices["report"].add_argument("--output", type=Path, default=None, help="default: <out>/compliance_report.html")
     return parser
+
+
+def _as_of_date(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _simulate(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command in ("models", "report"):
+            return _models(args)
         return _run(args)
     except ConfigError as exc:
         print(f"lms-warehouse: error: {exc}", file=sys.stderr)
@@ -179,6 +199,30 @@ def _simulate(args: argparse.Namespace) -> int:
         pass
     finally:
         portal.stop()
+    return EXIT_OK
+
+
+def _models(args: argparse.Namespace) -> int:
+    from .models import build_models
+    from .report import write_report
+    from .runner import Warehouse
+
+    if not args.verbose:
+        logging.getLogger("lms_warehouse.models").setLevel(logging.ERROR)  # skips are printed below
+    warehouse = Warehouse(destination=args.destination, out_dir=args.out)
+    built = build_models(warehouse, as_of=args.as_of)
+    for name, reason in getattr(built, "skipped", {}).items():
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+    as_of = getattr(built, "as_of", args.as_of)
+    if args.command == "models":
+        marts = {name: rows for name, rows in built.items() if not name.startswith("stg_")}
+        print(f"Built {len(built)} models as of {as_of} in {getattr(built, 'database', args.out)}")
+        for name, rows in marts.items():
+            print(f"  reporting.{name:<28} {rows:>10,} rows")
+        return EXIT_OK
+    output = args.output or args.out / "compliance_report.html"
+    path = write_report(warehouse, output, as_of=as_of, build=False)
+    print(f"Compliance report as of {as_of}: {path}")
     return EXIT_OK
 
 
