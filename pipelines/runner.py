@@ -161,6 +161,8 @@ def run_extract(
     run_id = context.run_id
     # resources run one after another, so lists one fetched are reused by the next (see the source's docstring)
     os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")
+    # Arrow tables get _dlt_load_id too: which load wrote a row (full listings re-touch every live row)
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     timings: dict[str, float] = {}
     rows: dict[str, int] = {}
     error: str | None = None

@@ -63,7 +63,7 @@ def settings_for(portal: SimulatedPortal, **overrides: Any) -> PortalSettings:
 def run_pipeline(
     portal: SimulatedPortal,
     out_dir: Path,
-    resources: list[str] | None = CORE_RESOURCES,
+    resources: list[str] | None = None,
     destination: str = "duckdb",
     **settings: Any,
 ) -> RunSummary:

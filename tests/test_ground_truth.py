@@ -9,7 +9,7 @@ import pytest
 from pipelines.learnupon.records import parse_int
 
 from .conftest import current_users, query, run_pipeline
-from .truth import assert_matches_truth, custom_data_pairs
+from .truth import assert_coverage_matches_truth, assert_matches_truth, custom_data_pairs
 
 
 def test_full_run_equals_the_portal(portal, tmp_path: Path) -> None:
@@ -17,6 +17,7 @@ def test_full_run_equals_the_portal(portal, tmp_path: Path) -> None:
     assert summary.status == "succeeded"
     truth = portal.ground_truth()
     assert_matches_truth(tmp_path, truth)
+    assert_coverage_matches_truth(tmp_path, truth)
     assert len(truth["enrollments"]) > 100, "the portal should be big enough to need many pages"
     # every course version is there, drafts and archived included, so no enrollment lacks its course
     orphans = query(
@@ -46,6 +47,7 @@ def test_churn_then_incremental_run_is_in_sync_again_and_cheaper(portal, tmp_pat
     incremental = run_pipeline(portal, tmp_path)
     truth = portal.ground_truth()
     assert_matches_truth(tmp_path, truth)
+    assert_coverage_matches_truth(tmp_path, truth)
 
     assert incremental.api["calls"] < full.api["calls"]
     enrollment_calls = lambda s: s.api["endpoints"]["GET /enrollments/search"]["calls"]  # noqa: E731
@@ -82,5 +84,6 @@ def test_the_other_reading_of_every_ambiguous_place(portal_factory, tmp_path: Pa
     run_pipeline(portal, tmp_path)
     truth = portal.ground_truth()
     assert_matches_truth(tmp_path, truth)
+    assert_coverage_matches_truth(tmp_path, truth)
     loaded = query(tmp_path, "select count(*) n from learnupon.user_custom_data where _dlt_valid_to is null")[0]["n"]
     assert loaded > 0, "custom data given as a CustomData object must land too"

@@ -287,6 +287,8 @@ def test_faults_at_configured_rate_and_change_nothing():
 
 def test_control_endpoints(portal):
     root = portal.root_url
+    # make the call this test counts itself: under pytest-xdist no other test need have run first
+    httpx.get(portal.base_url + "/users", auth=(portal.config.username, portal.config.password))
     calls = httpx.get(root + "/_sim/calls").json()
     assert calls.get("GET /users", 0) >= 1
     truth = httpx.get(root + "/_sim/truth", timeout=30).json()

@@ -32,10 +32,14 @@ def mismatches(
     spec: dict[str, str],
     key: str = "id",
     limit: int = 10,
+    history: set[Any] | frozenset[Any] = frozenset(),
 ) -> list[str]:
-    """Every difference between truth and warehouse rows: missing, extra, or a field that differs."""
+    """Every difference between truth and warehouse rows: missing, extra, or a field that differs.
+
+    `history`: keys the warehouse may keep although the portal no longer has them (rows from earlier loads).
+    """
     truth_by_key = {parse_int(r[key]): r for r in truth}
-    loaded_by_key = {r[key]: r for r in loaded}
+    loaded_by_key = {r[key]: r for r in loaded if r[key] in truth_by_key or r[key] not in history}
     problems: list[str] = []
     for missing in sorted(set(truth_by_key) - set(loaded_by_key))[:limit]:
         problems.append(f"missing {key}={missing}")
@@ -93,3 +97,71 @@ def custom_data_pairs(truth_users: Iterable[dict[str, Any]]) -> set[tuple[int, i
             text = value if value is None or isinstance(value, str) else orjson.dumps(value).decode()
             pairs.add((parse_int(user["id"]), parse_int(item.get("definition_id")), text))
     return pairs
+
+
+def _keys(rows: Iterable[dict[str, Any]], *names: str) -> set[tuple]:
+    return {tuple(parse_int(r[n]) if isinstance(r[n], (int, str)) and str(r[n]).lstrip("-").isdigit() else r[n] for n in names) for r in rows}
+
+
+def assert_coverage_matches_truth(out_dir: Path, truth: dict[str, list[dict[str, Any]]]) -> None:
+    """Every other resource equals the portal too: same keys, and field by field where the shapes are flat."""
+    flat = [
+        ("groups", "groups", schema.GROUPS, "id"),
+        ("group_courses", "group_courses", schema.GROUP_COURSES, "id"),
+        ("group_managers", "group_managers", schema.GROUP_MANAGERS, "id"),
+        ("course_instructors", "course_instructors", schema.COURSE_INSTRUCTORS, "id"),
+        ("learning_paths", "learning_paths", schema.LEARNING_PATHS, "id"),
+        ("learning_path_enrollments", "learning_path_enrollments", schema.LEARNING_PATH_ENROLLMENTS, "id"),
+        ("exam_enrollments", "exam_enrollments", schema.EXAM_ENROLLMENTS, "exam_enrollment_id"),
+        ("assignment_answers", "assignment_answers", schema.ASSIGNMENT_ANSWERS, "id"),
+        ("markcompletes", "markcompletes", schema.MARKCOMPLETES, "id"),
+        ("badges", "badges", schema.BADGES, "id"),
+    ]
+    for table, truth_key, spec, key in flat:
+        scd2 = "_dlt_valid_to" in {c["column_name"] for c in query(out_dir, f"select column_name from information_schema.columns where table_name = '{table}'")}
+        rows = query(out_dir, f"select * from learnupon.{table}" + (" where _dlt_valid_to is null" if scd2 else ""))
+        # a row the portal deleted stays as history: it was last written by an earlier load
+        newest = max((r["_dlt_load_id"] for r in rows), default=None)
+        history = {r[key] for r in rows if r["_dlt_load_id"] != newest}
+        problems = mismatches(truth[truth_key], rows, spec, key=key, history=history)
+        assert not problems, f"{table} differs from the portal: {problems}"
+
+    def same(table: str, sql_keys: str, expected: set[tuple], where: str = "") -> None:
+        """Same keys as the portal; a key the portal no longer has may stay only as history from an earlier load."""
+        rows = query(
+            out_dir,
+            f"select {sql_keys}, max(_dlt_load_id) as last_load, (select max(_dlt_load_id) from learnupon.{table}) as newest"
+            f" from learnupon.{table} {where} group by all",
+        )
+        loaded = {tuple(v for k, v in r.items() if k not in ("last_load", "newest")) for r in rows}
+        history = {tuple(v for k, v in r.items() if k not in ("last_load", "newest")) for r in rows if r["last_load"] != r["newest"]}
+        missing, unexpected = expected - loaded, loaded - expected - history
+        assert not missing and not unexpected, f"{table}: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
+
+    current = "where _dlt_valid_to is null"
+    same("group_memberships", "group_id, user_id", _keys(truth["group_memberships"], "group_id", "user_id"), current)
+    same("learning_path_courses", "learning_path_id, course_id", _keys(truth["learning_path_courses"], "lp_id", "id"), current)
+    same("modules", "id", _keys(truth["modules"], "id"))
+    same("exams", "exam_id", _keys(truth["exams"], "exam_id"))
+    same("exam_questions", "exam_id, question_id", _keys(truth["exam_questions"], "exam_id", "question_id"))
+    options = {(parse_int(q["question_id"]), parse_int(a["answer_id"])) for q in truth["exam_questions"] for a in q.get("answers") or []}
+    same("exam_question_options", "question_id, answer_id", options)
+    answered = {(parse_int(a["exam_enrollment_id"]), parse_int(q["question_id"])) for a in truth["exam_answers"] for q in a.get("questions") or []}
+    same("exam_answers", "exam_enrollment_id, question_id", answered)
+    same("sessions", "session_id", _keys(truth["sessions"], "session_id"))
+    same("session_attendance", "session_id, user_id", _keys(truth["session_attendance"], "session_id", "user_id"))
+    same("locations", "id", _keys(truth["locations"], "id"))
+    same("timezones", "id", _keys(truth["timezones"], "id"))
+    same("certifications", "guid", _keys(truth["certifications"], "guid"))
+    ilts = query(out_dir, "select count(*) as n from learnupon.ilt_sessions")[0]["n"]
+    assert ilts == len(truth["ilt_sessions"]), (ilts, len(truth["ilt_sessions"]))
+    latest = "where snapshot_date = (select max(snapshot_date) from learnupon.leaderboard_snapshots)"
+    same("leaderboard_snapshots", "user_id, position", _keys(truth["leaderboard"], "user_id", "position"), latest)
+    # audit events have no id: every event the portal still serves is in the warehouse, once
+    loaded = query(out_dir, "select action, impacted_user_email, date_and_time_utc from learnupon.audit_trails")
+    loaded_keys = {(r["action"], r["impacted_user_email"], r["date_and_time_utc"]) for r in loaded}
+    for event in truth["audit_trails"]:
+        key = (parse_int(event["action"]), event.get("impacted_user_email"), parse_timestamp(event["date_and_time_utc"]))
+        assert key in loaded_keys, f"audit event missing: {event}"
+    dupes = query(out_dir, "select event_key from learnupon.audit_trails group by 1 having count(*) > 1")
+    assert not dupes

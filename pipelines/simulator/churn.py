@@ -97,10 +97,13 @@ def delete_user(st: State, u: User) -> None:
 
 
 def touch_user_enrollments(st: State, uid: int, ts: int) -> None:
-    """Names and emails are denormalised onto enrollments; changing them bumps updated_at."""
+    """Names and emails are denormalised onto enrollments (course and learning path); changing them bumps updated_at."""
     for eid in st.enr_by_user.get(uid, ()):
         e = st.enrollments[eid]
         e.updated_at = max(e.updated_at, ts)
+    for lpe in (st.extra.get("lp_enrollments") or {}).values():
+        if lpe["user_id"] == uid:
+            lpe["updated_at"] = max(lpe["updated_at"], ts)
 
 
 def churn(st: State, seed: int, round_no: int, t0: int, t1: int, share: float) -> dict[str, int]:

@@ -275,12 +275,18 @@ def session_courses(st: State, session: dict[str, Any]) -> list[int]:
 
 
 def session_registrants(st: State, session: dict[str, Any]) -> list[int]:
-    """Enrollment ids registered on a session: a deterministic share of the module's course enrollments."""
+    """Enrollment ids registered on a session: a deterministic share of the module's course enrollments.
+
+    Only learners enrolled before the session ended: one who joins the course later
+    is not registered, after the fact, on a session that is long over.
+    """
     seed = st.extra["seed"]
     out = []
     cap = session["max_capacity"] or 10 ** 9
     for cid in session_courses(st, session):
         for eid in st.enrollments_for(cid):
+            if st.enrollments[eid].date_enrolled > session["end"]:
+                continue
             if unit(mix(seed, session["id"], eid)) < 0.35:
                 out.append(eid)
                 if len(out) >= cap:

@@ -11,6 +11,7 @@ import base64
 import hmac
 import json
 import socket
+from email.utils import formatdate
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,6 +96,8 @@ class Handler(BaseHTTPRequestHandler):
              content_length: Optional[int] = None) -> None:
         lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}",
                  f"Server: {self.server_version}",
+                 # the portal's clock, which churn moves ahead of the wall clock
+                 f"Date: {formatdate(self.server.portal.now_ts(), usegmt=True)}",
                  "Content-Type: application/json; charset=utf-8",
                  f"Content-Length: {len(body) if content_length is None else content_length}"]
         for k, v in (headers or {}).items():

@@ -21,6 +21,7 @@ from dlt.sources import DltResource
 from .. import schema
 from ..arrow import to_arrow
 from ..context import ExtractContext
+from ..errors import LearnUponAPIError
 from ..records import parse_bool, parse_timestamp
 from ..settings import AUDIT_TRAILS_PATH, AUDIT_WINDOW_DAYS
 from .common import child_table, row_hash
@@ -42,7 +43,8 @@ AUDIT_ACTIONS = {
     12: "User removed from a group",
 }
 OVERLAP = timedelta(hours=1)
-MARGIN = timedelta(minutes=10)  # stay inside the API's 30 days despite clock skew and slow calls
+MARGIN = timedelta(minutes=1)  # stay inside the API's 30 days despite clock skew and slow calls
+WIDER_MARGIN = timedelta(minutes=15)  # if the portal still finds the range too old
 EVENT_FIELDS = (
     "action",
     "initiated_by_user",
@@ -90,7 +92,14 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
             query = dict(params)
             if token:
                 query["next"] = token
-            body = context.client.get_json(AUDIT_TRAILS_PATH, query)
+            try:
+                body = context.client.get_json(AUDIT_TRAILS_PATH, query)
+            except LearnUponAPIError as error:
+                if error.status != 400 or token or start - oldest_allowed >= WIDER_MARGIN:
+                    raise
+                start = max(start, oldest_allowed - MARGIN + WIDER_MARGIN)  # the range reached too far back
+                params["date_range"] = f"{_rfc3339(start)},{_rfc3339(now)}"
+                continue
             events = body.get("trails") if isinstance(body, dict) else body
             rows = _rows(events or [])
             context.progress.update("audit_trails", pages=1, rows=len(rows))

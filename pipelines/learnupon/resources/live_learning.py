@@ -8,9 +8,10 @@
   read only for sessions that are new or whose search row changed; the state
   keeps a hash per session. Instructors are SCD2 keyed by session, so only the
   sessions re-read can retire an instructor.
-- Attendance is marked after a session takes place, so it is read for every
-  session that ended within the look-back (all ended sessions on a first run).
-  The reference gives two paths for it; the first that answers is used.
+- Attendance lists who registered before a session and is marked after it, so
+  it is read for every session in the run's windows (every session on a first
+  run; later, those from the look-back to the horizon). The reference gives two
+  paths for it; the first that answers is used.
 - Legacy ILT sessions have no id: ilt_key hashes course, title and start.
 """
 
@@ -160,19 +161,14 @@ def _attendance(context: ExtractContext, session_id: int) -> list[dict]:
 def session_attendance_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="session_attendance", write_disposition="merge", primary_key=["session_id", "user_id"])
     def session_attendance() -> Iterator[Any]:
-        now = context.client.server_now()
-        first_run = not dlt.current.source_state().get("attendance_loaded")
-        since = now - timedelta(days=context.options.attendance_lookback_days)
-        ended = []
-        for s in session_list(context):
-            end = _when(s.get("end_date")) or _when(s.get("start_date"))
-            if end is not None and end <= now and (first_run or end >= since):
-                ended.append(_safe_int(s.get("session_id", s.get("id"))))
+        # registrations show before a session and attendance after it: every session in this run's
+        # windows (all of them on a first run, then the look-back to the horizon)
+        listed = [_safe_int(s.get("session_id", s.get("id"))) for s in session_list(context)]
 
         def read(session_id: int) -> Iterator[list[dict]]:
             yield _attendance_rows(session_id, _attendance(context, session_id))
 
-        for people, parts, enrollments in fan_out([s for s in ended if s is not None], read, context.options.workers):
+        for people, parts, enrollments in fan_out([s for s in listed if s is not None], read, context.options.workers):
             context.progress.update("session_attendance", pages=1, rows=len(people))
             if people:
                 yield to_arrow(people, schema.SESSION_ATTENDANCE, table="session_attendance", key=["session_id", "user_id"], issues=context.issues)
@@ -186,7 +182,6 @@ def session_attendance_resource(context: ExtractContext) -> DltResource:
                     enrollments, schema.SESSION_ATTENDANCE_ENROLLMENTS, table="session_attendance_enrollments", key=key, issues=context.issues
                 )
                 yield child_table(table, "session_attendance_enrollments", "merge", key)
-        dlt.current.source_state()["attendance_loaded"] = True
         context.progress.done("session_attendance")
 
     return session_attendance
