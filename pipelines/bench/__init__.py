@@ -1,0 +1,223 @@
+"""`lms-warehouse bench`: the performance benchmark (docs/benchmarks.md).
+
+Starts simulated portals in processes of their own, runs the scenarios
+(throughput with its floor and peer, rate limit, API frugality, memory), prints
+a table, and with --json the same figures as one JSON object on the last line.
+Benchmarks are measurements, not tests: nothing here fails on a slow figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .sizes import Sizes
+
+SCENARIOS = ("throughput", "ratelimit", "frugality", "memory")
+
+GOALS = {
+    "throughput_within_1_5x_floor": "ours / floor <= 1.5",
+    "throughput_3x_peer": "peer / ours >= 3",
+    "ratelimit_90pct": "calls per minute >= 90% of the limit",
+    "ratelimit_no_late_429": "no 429 after the first minute",
+    "frugality_incremental_1_2x": "incremental calls <= 1.2 x minimum",
+    "memory_flat": "largest peak <= 1.5 x smallest",
+    "memory_under_1gib": "largest peak < 1 GiB",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    parser.add_argument("--quick", action="store_true", help="small portals: a couple of minutes in all")
+    parser.add_argument("--tiny", action="store_true", help="tiny portals: seconds (the smoke test)")
+    parser.add_argument("--users", type=int, default=None, help="users on the throughput portal (default 100000)")
+    parser.add_argument("--enrollments-per-user", type=float, default=None, help="default 10")
+    parser.add_argument("--page-size", type=int, default=None, help="portal page size (default 500)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel API calls (default 4)")
+    parser.add_argument("--rate-per-minute", type=int, default=None, help="rate-limit scenario: limit (default 300)")
+    parser.add_argument("--latency-ms", type=int, default=None, help="rate-limit scenario: latency per call (150)")
+    parser.add_argument("--ratelimit-users", type=int, default=None, help="rate-limit scenario portal (50000)")
+    parser.add_argument("--memory-users", default=None, help="memory scenario portal sizes, e.g. 1000,10000,100000")
+    parser.add_argument("--no-peer", action="store_true", help="skip dlt's rest_api peer (slowest part)")
+    parser.add_argument("--work-dir", type=Path, default=None, help="keep warehouses here (default: a temp folder)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
+
+
+def sizes_from(args: argparse.Namespace) -> Sizes:
+    sizes = Sizes.tiny() if args.tiny else Sizes.quick() if args.quick else Sizes()
+    for attr, value in (("users", args.users), ("enrollments_per_user", args.enrollments_per_user),
+                        ("page_size", args.page_size), ("workers", args.workers),
+                        ("rl_per_minute", args.rate_per_minute), ("rl_latency_ms", args.latency_ms),
+                        ("rl_users", args.ratelimit_users)):
+        if value is not None:
+            setattr(sizes, attr, value)
+    if args.memory_users:
+        sizes.memory_users = tuple(int(x) for x in args.memory_users.split(",") if x.strip())
+    return sizes
+
+
+def run_benchmark(sizes: Sizes, scenarios: Sequence[str], work: Path, peer: bool = True,
+                  log: Any = None) -> dict[str, Any]:
+    from .portal_host import PortalHost
+    from . import scenarios as sc
+
+    say = log or (lambda message: None)
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    started = time.perf_counter()
+    result: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "machine": {"cpus": os.cpu_count(), "memory_gib": _memory_gib(), "python": platform.python_version()},
+        "sizes": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(sizes).items()},
+        "scenarios": list(scenarios),
+    }
+    big_needed = {"throughput", "frugality"} & set(scenarios) or (
+        "memory" in scenarios and sizes.users in sizes.memory_users)
+    big = None
+    try:
+        if big_needed:
+            say(f"starting the portal: {sizes.users:,} users x {sizes.enrollments_per_user:g} enrollments")
+            big = PortalHost(users=sizes.users, seed=sizes.seed, page_size=sizes.page_size,
+                             enrollments_per_user=sizes.enrollments_per_user)
+        state = None
+        if "throughput" in scenarios or "frugality" in scenarios:
+            say("throughput: floor, ours, models" + (", peer" if peer and "throughput" in scenarios else ""))
+            figures, state = sc.throughput(big, work, sizes, with_peer=peer and "throughput" in scenarios)
+            if "throughput" in scenarios:
+                result["throughput"] = figures
+        if "memory" in scenarios:
+            say(f"memory: {', '.join(f'{u:,}' for u in sizes.memory_users)} users")
+            result["memory"] = sc.memory(sizes, work, big_host=big)
+        if "frugality" in scenarios:
+            say("frugality: churn 1%, incremental run")
+            result["frugality"] = sc.frugality(big, sizes, state)
+            if big is not None:
+                big.stop()
+                big = None
+            say(f"frugality: every resource on {sizes.all_users:,} users")
+            result["frugality"]["all_resources"] = sc.frugality_all(sizes, work)
+    finally:
+        if big is not None:
+            big.stop()
+    if "ratelimit" in scenarios:
+        say(f"rate limit: {sizes.rl_per_minute}/minute, {sizes.rl_latency_ms} ms per call")
+        result["ratelimit"] = sc.ratelimit(sizes, work)
+    result["goals"] = goals(result)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def goals(result: dict[str, Any]) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    if t := result.get("throughput"):
+        out["throughput_within_1_5x_floor"] = t["ratio_to_floor"] <= 1.5
+        if "speedup_over_peer" in t:
+            out["throughput_3x_peer"] = t["speedup_over_peer"] >= 3
+    if r := result.get("ratelimit"):
+        out["ratelimit_90pct"] = r["share_of_limit"] >= 0.9
+        out["ratelimit_no_late_429"] = r["http_429_after_first_minute"] == 0
+    if f := result.get("frugality"):
+        ratio = f["incremental"]["total"]["ratio"]
+        out["frugality_incremental_1_2x"] = ratio is not None and ratio <= 1.2
+    if m := result.get("memory"):
+        out["memory_flat"] = m["growth"] <= 1.5
+        out["memory_under_1gib"] = m["largest_mib"] < 1024
+    return out
+
+
+def _memory_gib() -> float | None:
+    try:
+        import psutil
+
+        return round(psutil.virtual_memory().total / 2**30, 1)
+    except Exception:
+        return None
+
+
+def format_table(result: dict[str, Any]) -> str:
+    lines = [f"lms-warehouse benchmark, {result['date']}, {result['machine']['cpus']} cores,"
+             f" {result['machine']['memory_gib']} GiB, Python {result['machine']['python']}"]
+    if t := result.get("throughput"):
+        p = t["portal"]
+        lines += ["", f"Throughput, no binding rate limit ({p['users']:,} users, {p['enrollments_per_user']:g}"
+                  f" enrollments per user, page size {p['page_size']}, {t['workers']} workers; {', '.join(t['resources'])})",
+                  f"  {'':<28}{'seconds':>10}{'records':>12}{'records/s':>12}"]
+        lines.append(f"  {'ours (extract+normalize+load)':<28}{t['seconds']:>10.1f}{t['records']:>12,}{t['records_per_second']:>12,}")
+        fl = t["floor"]
+        lines.append(f"  {'floor (fetch + parse only)':<28}{fl['seconds']:>10.1f}{fl['records']:>12,}{fl['records_per_second']:>12,}")
+        if pe := t.get("peer"):
+            lines.append(f"  {'peer (dlt rest_api)':<28}{pe['seconds']:>10.1f}{pe['records']:>12,}{pe['records_per_second']:>12,}")
+        lines.append(f"  ours / floor: {t['ratio_to_floor']:.2f}x" + (
+            f"   peer / ours: {t['speedup_over_peer']:.2f}x" if "speedup_over_peer" in t else ""))
+        split = t["split_seconds"]
+        lines.append("  split (s): " + ", ".join(f"{k} {v:.1f}" for k, v in split.items()))
+        if pe := t.get("peer"):
+            lines.append("  peer split (s): " + ", ".join(f"{k} {v:.1f}" for k, v in pe["timings"].items()))
+    if r := result.get("ratelimit"):
+        lines += ["", f"Rate limit binding ({r['limit_per_minute']}/minute, {r['latency_ms']} ms per call,"
+                  f" {r['portal_users']:,} users)",
+                  f"  {r['calls']:,} calls in {r['seconds']:.0f} s over {r['full_minutes']} full minutes:"
+                  f" {r['calls_per_minute']:.0f} calls/minute = {100 * r['share_of_limit']:.0f}% of the limit",
+                  f"  429s: {r['http_429']} in all, {r['http_429_after_first_minute']} after the first minute",
+                  "  per minute: " + " ".join(f"{m['calls']}{'' if m['full'] else '*'}" for m in r["minutes"])
+                  + "  (* partial minute)"]
+    if f := result.get("frugality"):
+        lines += ["", f"API frugality (calls; 1% churn, {f['changed_enrollments_matched']:,} enrollments matched"
+                  f" from {f['previous_run_day']})",
+                  f"  {'resource':<14}{'full':>8}{'min':>8}{'ratio':>8}{'incr':>8}{'min':>8}{'ratio':>8}"]
+        for name in [*f["resources"], "total"]:
+            a, b = f["full"][name], f["incremental"][name]
+            lines.append(f"  {name:<14}{a['calls']:>8,}{a['minimum']:>8,}{_r(a['ratio']):>8}"
+                         f"{b['calls']:>8,}{b['minimum']:>8,}{_r(b['ratio']):>8}")
+        if al := f.get("all_resources"):
+            lines.append(f"  every resource on {al['portal_users']:,} users: {al['total']['full']:,} calls full,"
+                         f" {al['total']['incremental']:,} incremental")
+            for endpoint, c in al["endpoints"].items():
+                lines.append(f"    {endpoint:<48}{c['full']:>8,}{c['incremental']:>8,}")
+    if m := result.get("memory"):
+        lines += ["", "Memory (peak RSS of the pipeline process, core resources)"]
+        for s in m["sizes"]:
+            lines.append(f"  {s['enrollments']:>10,} enrollments  {s['peak_rss_mib']:>8.0f} MiB  ({s['seconds']:.0f} s)")
+        lines.append(f"  largest / smallest: {m['growth']:.2f}x")
+    if g := result.get("goals"):
+        lines += ["", "Goals"]
+        for name, ok in g.items():
+            lines.append(f"  {'met ' if ok else 'MISS'}  {name}: {GOALS[name]}")
+    return "\n".join(lines)
+
+
+def _r(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def main(args: argparse.Namespace) -> int:
+    import sys
+
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")  # dlt's schema-hint warnings, once per page
+    logging.getLogger("dlt").setLevel(logging.ERROR)
+    logging.getLogger("lms_warehouse.models").setLevel(logging.ERROR)  # models needing other resources skip
+    sizes = sizes_from(args)
+    scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="lms-bench-"))
+    try:
+        result = run_benchmark(sizes, scenarios, Path(work), peer=not args.no_peer,
+                               log=lambda message: print(f"bench: {message}", file=sys.stderr, flush=True))
+    finally:
+        if args.work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(format_table(result))
+    if args.json:
+        print(json.dumps(result, default=str))
+    return 0

@@ -1,0 +1,292 @@
+"""The four benchmark scenarios. Each returns a JSON-native dict of figures."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pipelines.learnupon.context import ExtractContext
+from pipelines.learnupon.fanout import fan_out
+from pipelines.learnupon.settings import (
+    COURSES_KEYS,
+    COURSES_PATH,
+    ENROLLABLE_STATUSES,
+    ENROLLMENTS_KEYS,
+    ENROLLMENTS_SEARCH_PATH,
+    ExtractOptions,
+    USERS_KEYS,
+    USERS_PATH,
+    USERS_VERSION_ID,
+)
+
+from .portal_host import PortalHost
+from .sizes import Sizes
+from .timing import TimedClient, client_factory, per_minute
+
+CORE = ["users", "courses", "enrollments"]
+# endpoint (as the client counts calls) -> core resource
+CORE_ENDPOINTS = {"GET /users": "users", "GET /courses": "courses", "GET /enrollments/search": "enrollments"}
+ALL_COURSES = {"name": "", "include_draft": "true", "include_all_versions": "true", "include_licensed_courses": "true"}
+
+
+def _context(host: PortalHost, workers: int) -> ExtractContext:
+    return ExtractContext(
+        client_factory=client_factory(host.base_url, host.username, host.password, workers),
+        options=ExtractOptions(workers=workers),
+    )
+
+
+def _core_calls(api: dict[str, Any]) -> dict[str, int]:
+    calls = {name: 0 for name in CORE}
+    for endpoint, stats in api.get("endpoints", {}).items():
+        if endpoint in CORE_ENDPOINTS:
+            calls[CORE_ENDPOINTS[endpoint]] += stats["calls"]
+    return calls
+
+
+def _core_records(api: dict[str, Any]) -> int:
+    return sum(s["records"] for e, s in api.get("endpoints", {}).items() if e in CORE_ENDPOINTS)
+
+
+def run_ours(host: PortalHost, out_dir: Path, workers: int, resources: list[str] | None = CORE) -> dict[str, Any]:
+    """One run of the project's pipeline (core resources unless told; None: every resource), fetch time measured."""
+    from pipelines.runner import Warehouse, run_extract
+
+    context = _context(host, workers)
+    warehouse = Warehouse(destination="duckdb", out_dir=out_dir)
+    started = time.perf_counter()
+    try:
+        summary = run_extract(context, warehouse, resources)
+        client: TimedClient = context.client  # type: ignore[assignment]
+        fetch = client.fetch_seconds()
+    finally:
+        context.close()
+    seconds = time.perf_counter() - started
+    return {"summary": summary, "seconds": seconds, "fetch": fetch, "warehouse": warehouse, "client": client}
+
+
+def floor(host: PortalHost, workers: int) -> dict[str, Any]:
+    """The same pages with the same client and the same concurrency, downloaded and parsed, nothing else."""
+    client = TimedClient(host.base_url, host.username, host.password, max_in_flight=workers)
+    started = time.perf_counter()
+    records = 0
+    try:
+        for page in client.paginate(USERS_PATH, {"version_id": USERS_VERSION_ID}, record_keys=USERS_KEYS):
+            records += len(page.records)
+        courses = [r for page in client.paginate(COURSES_PATH, ALL_COURSES, record_keys=COURSES_KEYS) for r in page.records]
+        records += len(courses)
+        ids = sorted(
+            int(c["id"])
+            for c in courses
+            if str(c.get("published_status_id") or "").lower() in ENROLLABLE_STATUSES
+            or not c.get("published_status_id")
+            or int(c.get("num_enrolled") or 0) > 0
+        )
+
+        def search(course_id: int) -> Any:
+            for page in client.paginate(ENROLLMENTS_SEARCH_PATH, {"course_id": course_id}, record_keys=ENROLLMENTS_KEYS):
+                yield len(page.records)
+
+        records += sum(fan_out(ids, search, workers))
+    finally:
+        client.close()
+    seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 2), "records": records, "records_per_second": round(records / seconds),
+            "calls": client.stats.calls}
+
+
+def peer(host: PortalHost, out_dir: Path) -> dict[str, Any]:
+    """dlt's rest_api source for the same endpoints into DuckDB (extract, normalize, load timed apart)."""
+    from .peer import peer_pipeline, peer_source
+
+    pipeline = peer_pipeline(out_dir)
+    source = peer_source(host.base_url, host.username, host.password)
+    host.reset_calls()
+    t0 = time.perf_counter()
+    pipeline.extract(source)
+    t1 = time.perf_counter()
+    info = pipeline.normalize()
+    t2 = time.perf_counter()
+    pipeline.load().raise_on_failed_jobs()
+    t3 = time.perf_counter()
+    counts = getattr(info, "row_counts", {}) or {}
+    records = sum(counts.get(t, 0) for t in CORE)
+    calls = host.calls()
+    return {
+        "seconds": round(t3 - t0, 2),
+        "records": records,
+        "records_per_second": round(records / (t3 - t0)),
+        "timings": {"extract": round(t1 - t0, 2), "normalize": round(t2 - t1, 2), "load": round(t3 - t2, 2)},
+        "calls": sum(calls.values()),
+    }
+
+
+def throughput(host: PortalHost, work: Path, sizes: Sizes, with_peer: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Ours, floor and peer on the same portal. Returns (figures, state for the frugality scenario)."""
+    from pipelines.models import build_models
+
+    floor_figures = floor(host, sizes.workers)
+    previous_run_day = host.call("now").date().isoformat()
+    host.reset_calls()
+    ours = run_ours(host, work / "ours", sizes.workers)
+    summary = ours["summary"]
+    t = time.perf_counter()
+    built = build_models(ours["warehouse"])
+    models_seconds = time.perf_counter() - t
+    records = _core_records(summary.api)
+    pipeline_seconds = sum(summary.timings.values())
+    fetch = ours["fetch"]
+    extract = summary.timings.get("extract", 0.0)
+    figures: dict[str, Any] = {
+        "resources": CORE,
+        "portal": {"users": sizes.users, "enrollments_per_user": sizes.enrollments_per_user, "page_size": sizes.page_size},
+        "workers": sizes.workers,
+        "records": records,
+        "rows_loaded": summary.rows,
+        "calls": summary.api.get("calls", 0),
+        "seconds": round(pipeline_seconds, 2),
+        "records_per_second": round(records / pipeline_seconds),
+        "split_seconds": {
+            # wall time with at least one API call in flight, and the extract step's time outside calls
+            "fetch": round(fetch["busy_seconds"], 2),
+            "dlt_extract": round(max(0.0, extract - fetch["busy_seconds"]), 2),
+            "normalize": round(summary.timings.get("normalize", 0.0), 2),
+            "load": round(summary.timings.get("load", 0.0), 2),
+            "models": round(models_seconds, 2),
+        },
+        "fetch_call_seconds": round(fetch["call_seconds"], 2),
+        "models_built": len(built),
+        "floor": floor_figures,
+        "ratio_to_floor": round(pipeline_seconds / floor_figures["seconds"], 2),
+    }
+    if with_peer:
+        peer_figures = peer(host, work / "peer")
+        figures["peer"] = peer_figures
+        figures["speedup_over_peer"] = round(peer_figures["seconds"] / pipeline_seconds, 2)
+    state = {"previous_run_day": previous_run_day, "full_calls": _core_calls(summary.api), "out": work / "ours"}
+    return figures, state
+
+
+def frugality(host: PortalHost, sizes: Sizes, state: dict[str, Any]) -> dict[str, Any]:
+    """Calls per core resource, full and after 1% churn, beside the fewest calls the API allows."""
+    full_min = host.call("core_counts", since=None)
+    churned = host.churn(days=1, share=0.01)
+    incr_min = host.call("core_counts", since=state["previous_run_day"])
+    host.reset_calls()
+    ours = run_ours(host, state["out"], sizes.workers)
+    incr_calls = _core_calls(ours["summary"].api)
+
+    def table(calls: dict[str, int], minimum: dict[str, int]) -> dict[str, Any]:
+        rows = {
+            r: {"calls": calls[r], "minimum": minimum[r], "ratio": round(calls[r] / minimum[r], 3) if minimum[r] else None}
+            for r in CORE
+        }
+        total, least = sum(calls.values()), sum(minimum.values())
+        rows["total"] = {"calls": total, "minimum": least, "ratio": round(total / least, 3) if least else None}
+        return rows
+
+    return {
+        "resources": CORE,
+        "churn": {"days": 1, "share": 0.01, "changes": churned},
+        "previous_run_day": state["previous_run_day"],
+        "changed_enrollments_matched": incr_min["matched_enrollments"],
+        "courses_with_enrollments": incr_min["courses_with_enrollments"],
+        "full": table(state["full_calls"], full_min["minimum"]),
+        "incremental": table(incr_calls, incr_min["minimum"]),
+        "incremental_seconds": round(ours["seconds"], 2),
+    }
+
+
+def frugality_all(sizes: Sizes, work: Path) -> dict[str, Any]:
+    """Every resource on a small portal: calls per endpoint, full and after 1% churn."""
+    with PortalHost(users=sizes.all_users, seed=sizes.seed, page_size=sizes.page_size,
+                    enrollments_per_user=sizes.enrollments_per_user) as host:
+        day = host.call("now").date().isoformat()
+        full = run_ours(host, work / "all", sizes.workers, resources=None)
+        full_min = host.call("core_counts", since=None)
+        host.churn(days=1, share=0.01)
+        incr_min = host.call("core_counts", since=day)
+        incr = run_ours(host, work / "all", sizes.workers, resources=None)
+    endpoints = sorted(set(full["summary"].api["endpoints"]) | set(incr["summary"].api["endpoints"]))
+
+    def calls(run: dict[str, Any], endpoint: str) -> int:
+        return run["summary"].api["endpoints"].get(endpoint, {}).get("calls", 0)
+
+    return {
+        "portal_users": sizes.all_users,
+        "endpoints": {e: {"full": calls(full, e), "incremental": calls(incr, e)} for e in endpoints},
+        "total": {"full": full["summary"].api["calls"], "incremental": incr["summary"].api["calls"]},
+        "core_minimum": {"full": full_min["minimum"], "incremental": incr_min["minimum"]},
+    }
+
+
+def ratelimit(sizes: Sizes, work: Path) -> dict[str, Any]:
+    """Core resources against a portal whose per-minute limit binds."""
+    with PortalHost(users=sizes.rl_users, seed=sizes.seed, page_size=sizes.page_size,
+                    enrollments_per_user=sizes.enrollments_per_user, rate_per_minute=sizes.rl_per_minute,
+                    latency_ms=sizes.rl_latency_ms) as host:
+        started = time.time()
+        ours = run_ours(host, work / "ratelimit", sizes.workers)
+        finished = time.time()
+    client: TimedClient = ours["client"]
+    exchanges = client.recorder.exchanges
+    windows = per_minute(exchanges, started, finished)
+    full = [m for m in windows["minutes"] if m["full"]]
+    if full:
+        per_min = sum(m["calls"] for m in full) / len(full)
+    else:  # a short run: the average rate over the whole run, per minute
+        per_min = len(exchanges) / max(finished - started, 1e-9) * 60
+    late_429 = sum(1 for at, status in exchanges if status == 429 and at >= started + 60)
+    limiter = ours["summary"].rate_limit
+    return {
+        "limit_per_minute": sizes.rl_per_minute,
+        "latency_ms": sizes.rl_latency_ms,
+        "portal_users": sizes.rl_users,
+        "seconds": round(finished - started, 1),
+        "calls": len(exchanges),
+        "full_minutes": windows["full_minutes"],
+        "calls_per_minute": round(per_min, 1),
+        "share_of_limit": round(per_min / sizes.rl_per_minute, 3),
+        "http_429": sum(1 for _, status in exchanges if status == 429),
+        "http_429_after_first_minute": late_429,
+        "throttle_waits": limiter.get("throttle_waits"),
+        "minutes": windows["minutes"],
+    }
+
+
+def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None) -> dict[str, Any]:
+    """Peak RSS of a pipeline process (core resources into DuckDB) per portal size, each in its own subprocess."""
+    results = []
+    for users in sizes.memory_users:
+        reuse = big_host is not None and users == sizes.users
+        host = big_host if reuse else PortalHost(users=users, seed=sizes.seed, page_size=sizes.page_size,
+                                                  enrollments_per_user=sizes.enrollments_per_user)
+        try:
+            out = work / f"memory_{users}"
+            shutil.rmtree(out, ignore_errors=True)
+            env = {**os.environ, "BENCH_PORTAL_PASSWORD": host.password}
+            command = [sys.executable, "-m", "pipelines.bench.memory_child", host.base_url, host.username,
+                       str(out), str(sizes.workers)]
+            done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
+            if done.returncode != 0:
+                raise RuntimeError(f"memory run at {users} users failed: {done.stderr[-2000:]}")
+            figures = json.loads(done.stdout.strip().splitlines()[-1])
+            results.append({"users": users, **figures})
+        finally:
+            if not reuse:
+                host.stop()
+    peaks = [r["peak_rss_mib"] for r in results]
+    return {
+        "resources": CORE,
+        "sizes": results,
+        "growth": round(max(peaks) / min(peaks), 2),
+        "largest_mib": max(peaks),
+    }

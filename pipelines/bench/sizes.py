@@ -1,0 +1,31 @@
+"""Portal sizes and knobs of a benchmark run (full, --quick, --tiny)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Sizes:
+    users: int = 100_000
+    enrollments_per_user: float = 10.0
+    page_size: int = 500
+    workers: int = 4
+    seed: int = 7
+    # rate-limit scenario
+    rl_users: int = 50_000
+    rl_per_minute: int = 300
+    rl_latency_ms: int = 150
+    # memory scenario: portal users per size (x enrollments_per_user enrollments)
+    memory_users: tuple[int, ...] = (1_000, 10_000, 100_000)
+    # frugality over every resource: a portal this size
+    all_users: int = 2_000
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(users=2_000, rl_users=1_000, memory_users=(100, 300, 1_000), all_users=200)
+
+    @classmethod
+    def tiny(cls) -> Sizes:
+        return cls(users=150, page_size=50, rl_users=100, rl_per_minute=600, rl_latency_ms=5,
+                   memory_users=(30, 60, 120), all_users=60)

@@ -1,0 +1,51 @@
+"""Smoke test of the benchmark: a tiny run through the real command, and every figure is in its JSON.
+
+No timing is asserted: benchmarks measure, tests check that the benchmark still runs.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import cli
+
+
+def test_bench_tiny_reports_every_figure(tmp_path):
+    done = cli("bench", "--tiny", "--json", "--work-dir", str(tmp_path), timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert set(result["scenarios"]) == {"throughput", "ratelimit", "frugality", "memory"}
+    assert {"date", "machine", "sizes", "goals"} <= set(result)
+
+    t = result["throughput"]
+    assert t["resources"] == ["users", "courses", "enrollments"]
+    assert t["records"] > 0 and t["records"] == t["floor"]["records"] == t["peer"]["records"]
+    assert set(t["split_seconds"]) == {"fetch", "dlt_extract", "normalize", "load", "models"}
+    for key in ("seconds", "records_per_second", "ratio_to_floor", "speedup_over_peer"):
+        assert t[key] > 0, key
+    assert t["calls"] == t["floor"]["calls"]  # ours and the floor ask for the same pages
+
+    r = result["ratelimit"]
+    for key in ("calls", "calls_per_minute", "share_of_limit", "http_429", "http_429_after_first_minute", "minutes"):
+        assert key in r, key
+    assert r["calls"] > 0
+
+    f = result["frugality"]
+    for run in ("full", "incremental"):
+        for resource in ("users", "courses", "enrollments", "total"):
+            row = f[run][resource]
+            assert row["calls"] >= row["minimum"] > 0, (run, resource, row)
+    assert f["full"]["total"]["calls"] == t["calls"]
+    assert f["all_resources"]["total"]["full"] > f["full"]["total"]["calls"] / 2
+
+    m = result["memory"]
+    assert len(m["sizes"]) == 3
+    assert all(s["peak_rss_mib"] > 0 and s["enrollments"] > 0 for s in m["sizes"])
+    assert m["growth"] >= 1.0
+
+    assert set(result["goals"]) == {
+        "throughput_within_1_5x_floor", "throughput_3x_peer", "ratelimit_90pct", "ratelimit_no_late_429",
+        "frugality_incremental_1_2x", "memory_flat", "memory_under_1gib",
+    }
+    assert "Goals" in done.stdout
