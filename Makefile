@@ -23,5 +23,8 @@ test: $(STAMP)  ## the default test suite (a few minutes)
 test-all: $(STAMP)  ## including slow scale and soak tests
 	$(BIN)/python -m pytest -n 2 -m "" $(ARGS)
 
+bench: $(STAMP)  ## the performance benchmark, docs/benchmarks.md (long; ARGS=--quick for minutes)
+	$(BIN)/lms-warehouse bench $(ARGS)
+
 clean:
 	rm -rf $(VENV) data .pytest_cache

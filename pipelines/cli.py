@@ -5,6 +5,7 @@
   lms-warehouse simulate  the simulated portal on its own, until interrupted
   lms-warehouse models    build the SQL models (staging views, reporting marts) for an as-of date
   lms-warehouse report    build the models and write the HTML compliance report
+  lms-warehouse bench     the performance benchmark on simulated portals (docs/benchmarks.md)
 
 Bad settings print one line and exit 2; a failed run prints its cause and exits 1.
 """
@@ -86,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb")
         p.add_argument("--as-of", type=_as_of_date, default=None, help="report date YYYY-MM-DD (default: today, UTC)")
     sub.choices["report"].add_argument("--output", type=Path, default=None, help="default: <out>/compliance_report.html")
+    bench = sub.add_parser("bench", help="run the performance benchmark (docs/benchmarks.md)")
+    from .bench import add_arguments as bench_arguments
+
+    bench_arguments(bench)
     return parser
 
 
@@ -107,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         logging.getLogger("dlt").setLevel(logging.ERROR)
     try:
+        if args.command == "bench":
+            from .bench import main as bench_main
+
+            return bench_main(args)
         if args.command == "simulate":
             return _simulate(args)
         if args.command == "demo":
