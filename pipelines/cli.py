@@ -178,7 +178,11 @@ def _demo(args: argparse.Namespace) -> int:
             password=config.password,
             workers=args.workers or 4,
         )
-        return _run(args, settings=settings, header=f"Demo against the simulated portal at {portal.base_url}")
+        status = _run(args, settings=settings, header=f"Demo against the simulated portal at {portal.base_url}")
+    print()
+    # then what analysts and managers read: the SQL models and the HTML report
+    args.command, args.as_of, args.output = "report", None, None
+    return status or _models(args)
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -197,7 +201,8 @@ def _simulate(args: argparse.Namespace) -> int:
     portal = SimulatedPortal(config)
     portal.start()
     print(f"Simulated LearnUpon portal at {portal.base_url} ({args.users:,} users, seed {args.seed})")
-    print("Basic auth: username and password from `lms-warehouse simulate --help`; LEARNUPON_BASE_URL=" + portal.base_url)
+    print(f"Its API keys (simulated, not secret): LEARNUPON_USERNAME={config.username} LEARNUPON_PASSWORD={config.password}")
+    print(f"Point the pipeline at it with LEARNUPON_BASE_URL={portal.base_url}")
     print("Press Ctrl+C to stop.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -223,11 +228,11 @@ def _models(args: argparse.Namespace) -> int:
     for name, reason in getattr(built, "skipped", {}).items():
         print(f"skipped {name}: {reason}", file=sys.stderr)
     as_of = getattr(built, "as_of", args.as_of)
+    marts = {name: rows for name, rows in built.items() if not name.startswith("stg_")}
+    print(f"Built {len(built)} models as of {as_of} in {getattr(built, 'database', args.out)}")
+    for name, rows in marts.items():
+        print(f"  reporting.{name:<28} {rows:>10,} rows")
     if args.command == "models":
-        marts = {name: rows for name, rows in built.items() if not name.startswith("stg_")}
-        print(f"Built {len(built)} models as of {as_of} in {getattr(built, 'database', args.out)}")
-        for name, rows in marts.items():
-            print(f"  reporting.{name:<28} {rows:>10,} rows")
         return EXIT_OK
     output = args.output or args.out / "compliance_report.html"
     path = write_report(warehouse, output, as_of=as_of, build=False)

@@ -18,7 +18,7 @@ from .truth import assert_matches_truth
 
 def test_injected_faults_are_retried_and_the_warehouse_is_correct(portal_factory, tmp_path: Path) -> None:
     portal = portal_factory(page_size=10, fault_rate=0.2, fault_kinds=("500", "503", "truncated", "drop"))
-    summary = run_pipeline(portal, tmp_path)
+    summary = run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)  # every endpoint shares this retry path
     faults = summary.api["faults"]
     assert sum(faults.values()) > 5, faults
     assert {"truncated_json", "connection"} & set(faults), faults
@@ -41,7 +41,8 @@ def test_429s_from_a_shared_rate_limit_are_waited_out(portal_factory, tmp_path: 
     thread.start()
     try:
         time.sleep(0.3)
-        summary = run_pipeline(portal, tmp_path)
+        # the core resources: enough calls to meet the neighbour, few enough to finish within two minute windows
+        summary = run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
     finally:
         stop.set()
         thread.join()
@@ -64,7 +65,7 @@ def test_a_killed_run_loses_nothing_and_the_next_run_is_correct(portal_factory, 
     process.send_signal(signal.SIGKILL)
     process.wait()
     # whatever the killed run left (nothing, a partial extract, a pending load), the next run repairs it
-    run_pipeline(portal, tmp_path)
+    run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
     assert_matches_truth(tmp_path, portal.ground_truth())
     statuses = [r["status"] for r in query(tmp_path, "select status from learnupon.pipeline_runs")]
     assert statuses[-1] == "succeeded"

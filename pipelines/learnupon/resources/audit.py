@@ -62,18 +62,18 @@ def _rfc3339(moment: datetime) -> str:
 
 def audit_trails_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="audit_trails", write_disposition="merge", primary_key="event_key")
-    def audit_trails(
-        occurred: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            "date_and_time_utc", initial_value=None, lag=OVERLAP.total_seconds()
-        ),
-    ) -> Iterator[Any]:
+    def audit_trails() -> Iterator[Any]:
+        # the cursor lives in the resource's dlt state (committed only with a successful load); dlt's
+        # incremental would also filter the audit_gaps rows this resource writes
+        state = dlt.current.resource_state()
         now = context.client.server_now()
         oldest_allowed = now - timedelta(days=AUDIT_WINDOW_DAYS) + MARGIN
+        gap_recorded = False
         start = oldest_allowed
-        if occurred.last_value is not None:
-            last = occurred.last_value if isinstance(occurred.last_value, datetime) else parse_timestamp(occurred.last_value)
-            if last.tzinfo is None:
-                last = last.replace(tzinfo=timezone.utc)
+        newest_seen: datetime | None = None
+        if state.get("last_event_at"):
+            last = parse_timestamp(state["last_event_at"])
+            newest_seen = last
             if last < oldest_allowed:
                 gap = {"gap_start": last, "gap_end": oldest_allowed, "noticed_at": now, "run_id": context.run_id}
                 context.put("audit_gap", gap)
@@ -84,6 +84,7 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
                 )
                 table = to_arrow([gap], schema.AUDIT_GAPS, table="audit_gaps", key=[], issues=context.issues)
                 yield child_table(table, "audit_gaps", "append", ["gap_start", "gap_end"])
+                gap_recorded = True
             else:
                 start = max(oldest_allowed, last - OVERLAP)
         params: dict[str, Any] = {"date_range": f"{_rfc3339(start)},{_rfc3339(now)}"}
@@ -102,6 +103,14 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
                 continue
             events = body.get("trails") if isinstance(body, dict) else body
             rows = _rows(events or [])
+            for row in rows:
+                try:
+                    moment = parse_timestamp(row.get("date_and_time_utc"))
+                except ValueError:
+                    continue  # reported as a data issue by to_arrow
+                if moment is not None and (newest_seen is None or moment > newest_seen):
+                    newest_seen = moment
+            context.client.stats.add("GET " + AUDIT_TRAILS_PATH, records=len(rows))
             context.progress.update("audit_trails", pages=1, rows=len(rows))
             if rows:
                 yield to_arrow(rows, schema.AUDIT_TRAILS, table="audit_trails", key=["event_key"], issues=context.issues)
@@ -114,6 +123,11 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
                 break
             if more is True and isinstance(token, bool):
                 break  # `next: true` without a token gives nothing to ask for
+        if newest_seen is not None:
+            state["last_event_at"] = newest_seen.isoformat()
+        if not gap_recorded:  # the table exists, empty, so "no gap" is a fact analysts and checks can read
+            empty = to_arrow([], schema.AUDIT_GAPS, table="audit_gaps", key=[], issues=context.issues)
+            yield child_table(empty, "audit_gaps", "append", ["gap_start", "gap_end"])
         context.progress.done("audit_trails")
 
     return audit_trails

@@ -80,6 +80,8 @@ def exams_resource(context: ExtractContext) -> DltResource:
             todo, lambda e: [_read_exam(context, e)], context.options.workers
         ):
             read[str(exam_id)] = True
+            context.client.stats.add("GET /exams/{id}", records=len(settings))
+            context.client.stats.add("GET /exams/{id}/questions", records=len(questions))
             context.progress.update("exams", rows=1)
             if settings:
                 yield to_arrow(settings, schema.EXAMS, table="exams", key=["exam_id"], issues=context.issues)
@@ -231,6 +233,7 @@ def exam_answers_resource(context: ExtractContext) -> DltResource:
         rows: list[dict] = []
         fetches: list[dict] = []
         for ee, answer_rows in fan_out(batch, fetch, context.options.workers):
+            context.client.stats.add("GET /exams/{id}/answers/{id}", records=len(answer_rows))
             rows.extend(answer_rows)
             fetches.append({"exam_enrollment_id": ee, "exam_id": index[ee][0], "fingerprint": index[ee][1], "fetched_at": now})
             context.progress.update("exam_answers", pages=1, rows=len(answer_rows))

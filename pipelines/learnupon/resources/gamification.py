@@ -40,9 +40,10 @@ def award_keys(context: ExtractContext) -> dict[int, list]:
 
 
 def note_award_keys(keys: dict[int, list], records: list[dict]) -> None:
+    """Awards are badges: a user with none costs no call, whatever their points."""
     for r in records:
         points, badges = r.get("number_of_points"), r.get("number_of_badges")
-        if (uid := _safe_int(r.get("id"))) is not None and (_safe_int(points) or _safe_int(badges)):
+        if (uid := _safe_int(r.get("id"))) is not None and _safe_int(badges):
             keys[uid] = [points, badges]
 
 
@@ -71,6 +72,7 @@ def user_awards_resource(context: ExtractContext) -> DltResource:
         todo = sorted(uid for uid, key in keys.items() if seen.get(str(uid)) != key)
         for user_id, awards in fan_out(todo, lambda u: [(u, _awards(context, u))], context.options.workers):
             seen[str(user_id)] = keys[user_id]
+            context.client.stats.add("GET /users/{id}", records=len(awards))
             context.progress.update("user_awards", rows=len(awards))
             if awards:
                 rows = [{**a, "row_hash": row_hash(a)} for a in awards]

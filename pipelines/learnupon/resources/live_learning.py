@@ -96,6 +96,7 @@ def _detail(context: ExtractContext, session: dict) -> dict:
         f"/live-learnings/events/{event_id}/sessions/{session_id}", endpoint="GET /live-learnings/events/{id}/sessions/{id}"
     )
     details = extract_records(body, ("session",), "GET /live-learnings/events/{id}/sessions/{id}")
+    context.client.stats.add("GET /live-learnings/events/{id}/sessions/{id}", records=len(details))
     return details[0] if details else {}
 
 
@@ -154,7 +155,9 @@ def _attendance(context: ExtractContext, session_id: int) -> list[dict]:
             if error.status == 404:
                 return []
             raise
-        return extract_records(body, ("attendance", "attendances"), "GET " + path)
+        records = extract_records(body, ("attendance", "attendances"), "GET " + path)
+        context.client.stats.add("GET " + path, records=len(records))
+        return records
     return []
 
 
