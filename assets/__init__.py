@@ -1,0 +1,10 @@
+"""Dagster definitions of lms-warehouse: load them with `dagster dev -m assets.definitions`.
+
+Small modules, assembled by definitions.py:
+  extract.py    one asset per dlt resource (group "source"), run through pipelines.runner.run_extract
+  models.py     one asset per SQL model (groups "staging" and "reporting"), built by pipelines.models
+  checks.py     asset checks: keys, mart grains, freshness, audit-trail gaps, reconciliation, API budget
+  schedules.py  jobs, schedules (cron strings in schedules.toml, overridable by env vars), sensors
+  resources.py  where the warehouse is and how to reach the portal (credentials from LEARNUPON_* only)
+  settings.py   schedules.toml and environment variables, read once per process
+"""

@@ -1,0 +1,393 @@
+"""Asset checks: each returns AssetCheckResult(passed=..., metadata=...) and can fail.
+
+- unique_key_<table>      every raw table's primary key is unique and not null (current rows of SCD2 tables)
+- unique_grain            every reporting mart's documented grain is unique and not null
+- fresh_load              each resource's last successful load (pipeline_runs) is younger than its max age
+- weekly_api_reserve      the weekly API budget left after the last run is above LEARNUPON_WEEKLY_RESERVE
+- no_audit_gap            no audit events lost (audit_gaps empty) and the last audit load is under 30 days old
+- enrollments_match_course_counts  courses' num_enrolled vs the current enrollments loaded per course version
+"""
+
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import duckdb
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    MetadataValue,
+    asset_check,
+    multi_asset_check,
+)
+
+from pipelines.learnupon import ALL_RESOURCES, TABLE_RESOURCES
+from pipelines.learnupon.settings import AUDIT_WINDOW_DAYS
+from pipelines.models import MERGE_KEYS, SCD2_KEYS
+
+from . import settings
+from .extract import WAREHOUSE_POOL, resource_key
+from .models import MODELS, model_key
+from .resources import WarehouseResource
+
+RAW = "learnupon"
+
+# raw table -> (key columns, SCD2: only current rows must be unique)
+RAW_KEYS: dict[str, tuple[tuple[str, ...], bool]] = {
+    **{table: (keys, True) for table, keys in SCD2_KEYS.items()},
+    **{table: (keys, False) for table, keys in MERGE_KEYS.items()},
+    # SCD2_KEYS groups a user's custom data by user_id; a current row is one (user, field definition)
+    "user_custom_data": (("user_id", "definition_id"), True),
+    "exam_answer_fetches": (("exam_enrollment_id",), False),
+    "leaderboard_snapshots": (("snapshot_date", "user_id"), False),  # one snapshot a day per learner
+    "audit_gaps": (("gap_start", "gap_end"), False),
+}
+
+# reporting mart -> its grain (docs/data-dictionary.md; the comment at the top of each sql/marts file)
+MART_GRAINS: dict[str, tuple[str, ...]] = {
+    "compliance_status": ("user_id", "course_family_id"),
+    "overdue_training": ("user_id", "course_family_id"),
+    "certifications_expiring": ("user_id", "course_family_id"),
+    "completion_by_group": ("group_id", "course_family_id"),
+    "completion_by_course": ("course_family_id",),
+    "exam_results": ("exam_enrollment_id",),
+    "exam_question_analysis": ("exam_id", "question_id"),
+    "session_attendance": ("session_id", "user_id"),
+    "learner_activity": ("user_id",),
+    "audit_log": ("event_key",),
+    "leaderboard_history": ("snapshot_date", "user_id"),
+}
+
+SAMPLE = 5  # duplicate keys shown in a failing check's metadata
+
+
+def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+        ).fetchone()[0]
+    )
+
+
+def _quote(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def key_report(
+    con: duckdb.DuckDBPyConnection, relation: str, keys: tuple[str, ...], where: str = ""
+) -> dict[str, Any]:
+    """Rows, duplicate keys (with a sample) and null keys of `relation` on `keys`."""
+    cols = ", ".join(_quote(k) for k in keys)
+    filt = f" where {where}" if where else ""
+    rows = con.execute(f"select count(*) from {relation}{filt}").fetchone()[0]
+    nulls_where = " or ".join(f"{_quote(k)} is null" for k in keys)
+    nulls = con.execute(f"select count(*) from {relation}{filt}{' and' if filt else ' where'} ({nulls_where})").fetchone()[0]
+    dup_sql = f"select {cols}, count(*) as n from {relation}{filt} group by all having count(*) > 1"
+    duplicates, extra = con.execute(f"select count(*), coalesce(sum(n - 1), 0) from ({dup_sql})").fetchone()
+    sample = con.execute(f"{dup_sql} order by n desc limit {SAMPLE}").fetchall() if duplicates else []
+    return {
+        "rows": int(rows),
+        "duplicate_keys": int(duplicates),
+        "extra_rows": int(extra),
+        "null_keys": int(nulls),
+        "sample": [dict(zip([*keys, "rows"], [str(v) for v in row])) for row in sample],
+    }
+
+
+def _key_result(check: AssetCheckKey, report: dict[str, Any], keys: tuple[str, ...], scope: str) -> AssetCheckResult:
+    passed = report["duplicate_keys"] == 0 and report["null_keys"] == 0
+    metadata: dict[str, Any] = {
+        "key": ", ".join(keys),
+        "scope": scope,
+        "rows_checked": report["rows"],
+        "duplicate_keys": report["duplicate_keys"],
+        "extra_rows": report["extra_rows"],
+        "null_keys": report["null_keys"],
+    }
+    if report["sample"]:
+        metadata["duplicate_sample"] = MetadataValue.json(report["sample"])
+    return AssetCheckResult(
+        asset_key=check.asset_key, check_name=check.name, passed=passed, metadata=metadata, severity=AssetCheckSeverity.ERROR
+    )
+
+
+def _not_there(check: AssetCheckKey, note: str) -> AssetCheckResult:
+    return AssetCheckResult(asset_key=check.asset_key, check_name=check.name, passed=True, metadata={"note": note})
+
+
+# ---- primary keys of the raw tables ----------------------------------------------------------------
+
+KEY_CHECK_PREFIX = "unique_key_"
+RAW_KEY_SPECS = [
+    AssetCheckSpec(
+        name=f"{KEY_CHECK_PREFIX}{table}",
+        asset=resource_key(resource),
+        description=(
+            f"learnupon.{table}: ({', '.join(RAW_KEYS[table][0])}) is unique and not null"
+            + (" among current rows (_dlt_valid_to is null)" if RAW_KEYS[table][1] else "")
+        ),
+    )
+    for table, resource in TABLE_RESOURCES.items()
+    if table in RAW_KEYS
+]
+
+
+@multi_asset_check(specs=RAW_KEY_SPECS, can_subset=True, name="raw_key_checks", pool=WAREHOUSE_POOL)
+def raw_key_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
+    with warehouse.raw() as con:
+        for check in sorted(context.selected_asset_check_keys, key=lambda k: k.name):
+            table = check.name[len(KEY_CHECK_PREFIX):]
+            keys, scd2 = RAW_KEYS[table]
+            if not _exists(con, RAW, table):
+                yield _not_there(check, f"{RAW}.{table} does not exist yet: the resource has loaded no rows into it")
+                continue
+            where = "_dlt_valid_to is null" if scd2 else ""
+            report = key_report(con, f"{RAW}.{table}", keys, where)
+            yield _key_result(check, report, keys, "current rows" if scd2 else "all rows")
+
+
+# ---- grains of the reporting marts ------------------------------------------------------------------
+
+GRAIN_SPECS = [
+    AssetCheckSpec(
+        name="unique_grain",
+        asset=model_key(model),
+        description=f"reporting.{model.name}: one row per ({', '.join(MART_GRAINS[model.name])}), none null",
+    )
+    for model in MODELS
+    if model.layer == "reporting" and model.name in MART_GRAINS
+]
+
+
+@multi_asset_check(specs=GRAIN_SPECS, can_subset=True, name="mart_grain_checks", pool=WAREHOUSE_POOL)
+def mart_grain_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
+    with warehouse.models() as con:
+        for check in sorted(context.selected_asset_check_keys, key=lambda k: k.asset_key.path[-1]):
+            mart = check.asset_key.path[-1]
+            if not _exists(con, "reporting", mart):
+                yield _not_there(check, f"reporting.{mart} has not been built (its raw tables are not loaded yet)")
+                continue
+            keys = MART_GRAINS[mart]
+            yield _key_result(check, key_report(con, f"reporting.{mart}", keys), keys, "all rows")
+
+
+# ---- freshness and the API budget, from pipeline_runs -------------------------------------------------
+
+FRESHNESS_SPECS = [
+    AssetCheckSpec(
+        name="fresh_load",
+        asset=resource_key(resource),
+        description=f"the last successful load of {resource} (pipeline_runs) is younger than its max age (schedules.toml)",
+    )
+    for resource in ALL_RESOURCES
+]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def last_success(con: duckdb.DuckDBPyConnection, resource: str) -> tuple[datetime | None, str | None]:
+    """When the newest succeeded run that included `resource` finished, and its run id."""
+    if not _exists(con, RAW, "pipeline_runs"):
+        return None, None
+    row = con.execute(
+        f"select finished_at, run_id from {RAW}.pipeline_runs"
+        " where status = 'succeeded' and list_contains(string_split(resources, ','), ?)"
+        " order by finished_at desc limit 1",
+        [resource],
+    ).fetchone()
+    return (_aware(row[0]), row[1]) if row else (None, None)
+
+
+@multi_asset_check(specs=FRESHNESS_SPECS, can_subset=True, name="freshness_checks", pool=WAREHOUSE_POOL)
+def freshness_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
+    config = settings.load_config()
+    now = _now()
+    with warehouse.raw() as con:
+        for check in sorted(context.selected_asset_check_keys, key=lambda k: k.asset_key.path[-1]):
+            resource = check.asset_key.path[-1]
+            max_age = settings.freshness_max_age_hours(resource, config)
+            finished, run_id = last_success(con, resource)
+            metadata: dict[str, Any] = {"max_age_hours": max_age}
+            if finished is None:
+                metadata["note"] = "no successful load of this resource in pipeline_runs"
+                passed = False
+            else:
+                age = (now - finished).total_seconds() / 3600
+                metadata.update(last_loaded_at=finished.isoformat(), age_hours=round(age, 2), pipeline_run_id=run_id)
+                passed = age <= max_age
+            yield AssetCheckResult(
+                asset_key=check.asset_key,
+                check_name=check.name,
+                passed=passed,
+                metadata=metadata,
+                severity=AssetCheckSeverity.WARN,
+            )
+
+
+BUDGET_SPECS = [
+    AssetCheckSpec(
+        name="weekly_api_reserve",
+        asset=resource_key(resource),
+        description="calls left this week after the last run (pipeline_runs.remaining_week) >= LEARNUPON_WEEKLY_RESERVE",
+    )
+    for resource in ALL_RESOURCES
+]
+
+
+@multi_asset_check(specs=BUDGET_SPECS, can_subset=True, name="api_budget_checks", pool=WAREHOUSE_POOL)
+def api_budget_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
+    reserve = settings.weekly_reserve()
+    with warehouse.raw() as con:
+        row = None
+        if _exists(con, RAW, "pipeline_runs"):
+            row = con.execute(
+                f"select run_id, finished_at, remaining_week, min_remaining_minute, api_calls from {RAW}.pipeline_runs"
+                " where remaining_week is not null order by finished_at desc limit 1"
+            ).fetchone()
+    for check in sorted(context.selected_asset_check_keys, key=lambda k: k.asset_key.path[-1]):
+        if row is None:
+            yield _not_there(check, "no run has reported the weekly budget yet (no API call made)")
+            continue
+        run_id, finished, remaining, min_minute, calls = row
+        yield AssetCheckResult(
+            asset_key=check.asset_key,
+            check_name=check.name,
+            passed=int(remaining) >= reserve,
+            metadata={
+                "remaining_week": int(remaining),
+                "weekly_reserve": reserve,
+                "headroom_over_reserve": int(remaining) - reserve,
+                "min_remaining_minute": None if min_minute is None else int(min_minute),
+                "last_run_api_calls": int(calls or 0),
+                "pipeline_run_id": run_id,
+                "last_run_finished_at": _aware(finished).isoformat(),
+            },
+            severity=AssetCheckSeverity.ERROR,
+        )
+
+
+# ---- audit trails: events lost for good -----------------------------------------------------------------
+
+
+@asset_check(
+    asset=resource_key("audit_trails"),
+    name="no_audit_gap",
+    pool=WAREHOUSE_POOL,
+    description=(
+        f"fails when audit_gaps has a row (events lost: the API keeps {AUDIT_WINDOW_DAYS} days) or when the newest"
+        f" audit load is older than {AUDIT_WINDOW_DAYS} days (events are being lost now)"
+    ),
+)
+def no_audit_gap(warehouse: WarehouseResource) -> AssetCheckResult:
+    acknowledged = os.environ.get("LMS_AUDIT_GAPS_ACKNOWLEDGED_UNTIL")  # ISO timestamp: gaps noticed up to it are known
+    now = _now()
+    with warehouse.raw() as con:
+        gaps: list[tuple[Any, ...]] = []
+        if _exists(con, RAW, "audit_gaps"):
+            gaps = con.execute(
+                f"select gap_start, gap_end, noticed_at, run_id from {RAW}.audit_gaps order by gap_start"
+            ).fetchall()
+        newest_event = None
+        if _exists(con, RAW, "audit_trails"):
+            newest_event = _aware(con.execute(f"select max(date_and_time_utc) from {RAW}.audit_trails").fetchone()[0])
+        last_load, run_id = last_success(con, "audit_trails")
+    cutoff = _aware(datetime.fromisoformat(acknowledged)) if acknowledged else None
+    open_gaps = [g for g in gaps if cutoff is None or (_aware(g[2]) or now) > cutoff]
+    age_days = None if last_load is None else (now - last_load).total_seconds() / 86400
+    stale = age_days is None or age_days > AUDIT_WINDOW_DAYS
+    metadata: dict[str, Any] = {
+        "audit_gaps": len(gaps),
+        "unacknowledged_gaps": len(open_gaps),
+        "gaps": MetadataValue.json(
+            [{"gap_start": str(g[0]), "gap_end": str(g[1]), "noticed_at": str(g[2]), "run_id": g[3]} for g in gaps[-10:]]
+        ),
+        "newest_event_at": str(newest_event) if newest_event else "none loaded",
+        "last_audit_load_at": last_load.isoformat() if last_load else "never",
+        "days_since_last_audit_load": None if age_days is None else round(age_days, 2),
+        "days_left_before_events_are_lost": None if age_days is None else round(AUDIT_WINDOW_DAYS - age_days, 2),
+        "api_window_days": AUDIT_WINDOW_DAYS,
+    }
+    if cutoff:
+        metadata["acknowledged_until"] = cutoff.isoformat()
+    if open_gaps:
+        metadata["problem"] = "audit events were lost for good: see the gaps; run audit_trails at least weekly"
+    elif stale:
+        metadata["problem"] = f"no successful audit load in the last {AUDIT_WINDOW_DAYS} days: events may have been lost"
+    return AssetCheckResult(
+        passed=not open_gaps and not stale,
+        metadata={k: v for k, v in metadata.items() if v is not None},
+        severity=AssetCheckSeverity.ERROR,
+    )
+
+
+# ---- reconciliation with the API's own totals ------------------------------------------------------------
+
+
+@asset_check(
+    asset=resource_key("enrollments"),
+    name="enrollments_match_course_counts",
+    additional_deps=[resource_key("courses")],
+    pool=WAREHOUSE_POOL,
+    description=(
+        "for every course version, num_enrolled (the API's counter of current learners) is within tolerance of"
+        " the enrollments loaded for it that are not unenrolled"
+    ),
+)
+def enrollments_match_course_counts(warehouse: WarehouseResource) -> AssetCheckResult:
+    absolute, relative = settings.reconciliation_tolerance()
+    tolerance = (
+        f"a course passes when |loaded - num_enrolled| <= max({absolute}, {relative:g} x num_enrolled). The counter"
+        " counts current learners (enrollments that exist now); courses are loaded daily and enrollments hourly, so enrollments made or"
+        " removed between the two loads, and removals the API does not report, make small honest differences"
+    )
+    with warehouse.raw() as con:
+        if not (_exists(con, RAW, "courses") and _exists(con, RAW, "enrollments")):
+            return AssetCheckResult(passed=True, metadata={"note": "courses or enrollments not loaded yet", "tolerance": tolerance})
+        rows = con.execute(
+            f"""
+            with loaded as (
+                select course_id, count(*) as loaded
+                from {RAW}.enrollments
+                where not coalesce(unenrolled, false)
+                group by course_id
+            )
+            select courses.id, courses.name, coalesce(courses.num_enrolled, 0), coalesce(loaded.loaded, 0)
+            from {RAW}.courses as courses
+            left join loaded on loaded.course_id = courses.id
+            where courses.num_enrolled is not null
+            order by courses.id
+            """
+        ).fetchall()
+    failing = []
+    total_api = total_loaded = 0
+    for course_id, name, counted, loaded in rows:
+        total_api += counted
+        total_loaded += loaded
+        allowed = max(absolute, relative * counted)
+        if abs(loaded - counted) > allowed:
+            failing.append({"course_id": course_id, "name": name, "num_enrolled": counted, "loaded": loaded})
+    metadata: dict[str, Any] = {
+        "courses_checked": len(rows),
+        "courses_out_of_tolerance": len(failing),
+        "num_enrolled_total": int(total_api),
+        "enrollments_loaded_total": int(total_loaded),
+        "tolerance": tolerance,
+    }
+    if failing:
+        metadata["failing_courses"] = MetadataValue.json(failing[:20])
+    return AssetCheckResult(passed=not failing, metadata=metadata, severity=AssetCheckSeverity.ERROR)
+
+
+ALL_CHECKS = [raw_key_checks, mart_grain_checks, freshness_checks, api_budget_checks, no_audit_gap, enrollments_match_course_counts]

@@ -1,0 +1,190 @@
+"""One Dagster asset per dlt resource of the learnupon source, all run through pipelines.runner.
+
+The specs come from dagster-dlt's translator (keys, groups and deps set deliberately: a
+resource reads the API, not another asset). Execution is ours, not DagsterDltResource.run:
+`run_extract` finishes pending loads, loads exam answers in resumable batches and writes the
+run to `pipeline_runs`, so a Dagster run behaves exactly like `lms-warehouse run`. One
+multi-asset with can_subset: a run materializes only the resources selected.
+"""
+
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
+from dagster_dlt import DagsterDltTranslator
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from pipelines.learnupon import ALL_RESOURCES, TABLE_RESOURCES, learnupon_source
+from pipelines.learnupon.context import ExtractContext
+from pipelines.runner import PIPELINE_NAME, RunSummary, Warehouse, run_extract
+
+from .resources import LearnUponResource, WarehouseResource
+
+SOURCE_GROUP = "source"
+KEY_PREFIX = "learnupon"
+# one pool for every op that writes or reads the warehouse: DuckDB allows one writing process,
+# and two runs of one dlt pipeline race on its state (dagster_home/dagster.yaml limits it to 1)
+WAREHOUSE_POOL = "lms_warehouse"
+# run tags the run queue limits (dagster_home/dagster.yaml): API runs never overlap, nor do writers
+API_TAGS = {"lms_warehouse/api": "learnupon", "lms_warehouse/warehouse": "write"}
+WRITER_TAGS = {"lms_warehouse/warehouse": "write"}
+
+# raw tables each resource writes (pipeline_runs and data_issues are written by every run)
+RESOURCE_TABLES: dict[str, list[str]] = {name: [] for name in ALL_RESOURCES}
+for _table, _resource in TABLE_RESOURCES.items():
+    RESOURCE_TABLES[_resource].append(_table)
+
+
+def resource_key(resource: str) -> AssetKey:
+    return AssetKey([KEY_PREFIX, resource])
+
+
+def storage_kind() -> str:
+    """The kind tag of the raw tables; read when the definitions load (display only)."""
+    return "parquet" if os.environ.get("LMS_WAREHOUSE_DESTINATION", "duckdb") == "parquet" else "duckdb"
+
+
+class LearnUponTranslator(DagsterDltTranslator):
+    """Keys ["learnupon", <resource>], group "source", no upstream deps (the API is outside the graph)."""
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
+        spec = super().get_asset_spec(data)
+        name = data.resource.name
+        tables = RESOURCE_TABLES.get(name, [name])
+        disposition = data.resource.write_disposition
+        if isinstance(disposition, dict):
+            disposition = disposition.get("disposition", "")
+        description = (
+            f"LearnUpon `{name}` loaded by dlt through pipelines.runner.run_extract ({disposition});"
+            f" writes {', '.join(f'learnupon.{t}' for t in tables)}."
+        )
+        return spec.replace_attributes(
+            key=resource_key(name),
+            deps=[],
+            group_name=SOURCE_GROUP,
+            description=description,
+            kinds={"dlt", storage_kind()},
+            skippable=False,
+        ).merge_attributes(metadata={"raw_tables": ", ".join(f"learnupon.{t}" for t in tables)})
+
+
+def _no_client() -> Any:
+    raise RuntimeError("the definitions' source is for specs only; runs build their own context")
+
+
+def source_specs() -> list[AssetSpec]:
+    """Specs of the 27 resources, in the source's own order, without touching the API."""
+    source = learnupon_source(ExtractContext(client_factory=_no_client))
+    translator = LearnUponTranslator()
+    return [
+        translator.get_asset_spec(DltResourceTranslatorData(resource=resource, pipeline=None))
+        for resource in source.resources.values()
+    ]
+
+
+SOURCE_SPECS = source_specs()
+SOURCE_KEYS = [spec.key for spec in SOURCE_SPECS]
+
+
+# ---- dlt state: incremental cursors before and after a run ---------------------------------------
+
+
+def cursor_values(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
+    """Per resource: each incremental's last_value and the scalar values it keeps in dlt state."""
+    try:
+        state = warehouse.pipeline(PIPELINE_NAME).state
+    except Exception:  # no state yet, or unreadable: the metadata just says so
+        return {}
+    resources = state.get("sources", {}).get(KEY_PREFIX, {}).get("resources", {})
+    found: dict[str, dict[str, Any]] = {}
+    for name, resource_state in resources.items():
+        values: dict[str, Any] = {}
+        for path, incremental in (resource_state.get("incremental") or {}).items():
+            if isinstance(incremental, dict):
+                values[path] = _plain(incremental.get("last_value"))
+        for key, value in resource_state.items():
+            if key != "incremental" and isinstance(value, (str, int, float, bool)):
+                values[key] = _plain(value)
+        if values:
+            found[name] = values
+    return found
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def materialization_metadata(
+    resource: str, summary: RunSummary, before: dict[str, Any], after: dict[str, Any]
+) -> dict[str, Any]:
+    tables = RESOURCE_TABLES.get(resource, [resource])
+    rows = {table: summary.rows.get(table, 0) for table in tables}
+    api = summary.api
+    rate = summary.rate_limit
+    endpoints = {
+        endpoint: {"calls": stats.get("calls", 0), "records": stats.get("records", 0)}
+        for endpoint, stats in (api.get("endpoints") or {}).items()
+    }
+    metadata: dict[str, Any] = {
+        "dagster/row_count": sum(rows.values()),
+        "rows_loaded": MetadataValue.json(rows),
+        "pipeline_run_id": summary.run_id,
+        "run_resources": ", ".join(summary.resources),
+        "api_calls_run_total": api.get("calls", 0),
+        "api_calls_by_endpoint": MetadataValue.json(endpoints),
+        "api_http_429": api.get("http_429", 0),
+        "api_retries": api.get("retries", 0),
+        "rate_limit_remaining_minute": _int_or_none(rate.get("remaining_minute")),
+        "rate_limit_min_remaining_minute": _int_or_none(rate.get("min_remaining_minute")),
+        "rate_limit_remaining_week": _int_or_none(rate.get("remaining_week")),
+        "cursor_before": MetadataValue.json(before.get(resource) or {}),
+        "cursor_after": MetadataValue.json(after.get(resource) or {}),
+        "timings_seconds": MetadataValue.json({k: round(v, 3) for k, v in summary.timings.items()}),
+        "data_issues_run_total": summary.data_issues,
+    }
+    return {k: v for k, v in metadata.items() if v is not None}
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@multi_asset(
+    name="learnupon_extract",
+    specs=SOURCE_SPECS,
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+    op_tags=API_TAGS,
+    description="Extract and load the selected LearnUpon resources in one dlt run (pipelines.runner.run_extract).",
+)
+def learnupon_extract(
+    context: AssetExecutionContext, warehouse: WarehouseResource, learnupon: LearnUponResource
+) -> Iterator[MaterializeResult]:
+    selected = {key.path[-1] for key in context.selected_asset_keys}
+    resources = [name for name in ALL_RESOURCES if name in selected]
+    target = warehouse.warehouse()
+    before = cursor_values(target)
+    extract = learnupon.extract_context(run_id=context.run.run_id.replace("-", "")[:12])
+    context.log.info(f"extracting {len(resources)} resource(s) into {target.location}: {', '.join(resources)}")
+    try:
+        summary = run_extract(extract, target, resources)
+    finally:
+        extract.close()
+    after = cursor_values(target)
+    context.log.info(
+        f"run {summary.run_id}: {sum(summary.rows.values())} rows, {summary.api.get('calls', 0)} API calls,"
+        f" {summary.rate_limit.get('remaining_week')} calls left this week"
+    )
+    if summary.data_issues:
+        context.log.warning(f"{summary.data_issues} data issue(s): see learnupon.data_issues, run_id {summary.run_id}")
+    for name in resources:
+        yield MaterializeResult(asset_key=resource_key(name), metadata=materialization_metadata(name, summary, before, after))
+
+

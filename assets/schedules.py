@@ -1,0 +1,102 @@
+"""Jobs, schedules and the sensor that rebuilds the models after a load.
+
+Cron strings and on/off switches come from schedules.toml, overridable by environment
+variables (assets/settings.py), so changing a schedule needs no code edit. Every job that
+calls the API carries the run tag `lms_warehouse/api`, and every job that writes the
+warehouse `lms_warehouse/warehouse`: dagster_home/dagster.yaml limits each to one run at a
+time (runs of one dlt pipeline race on its state; DuckDB allows one writer).
+"""
+
+from dagster import (
+    AssetSelection,
+    DagsterRunStatus,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunStatusSensorContext,
+    ScheduleDefinition,
+    define_asset_job,
+    run_status_sensor,
+)
+
+from . import settings
+from .extract import API_TAGS, SOURCE_KEYS, WRITER_TAGS, resource_key
+from .models import MODEL_KEYS
+
+LIGHT_KEYS = [resource_key(name) for name in settings.LIGHT_RESOURCES]
+AUDIT_KEY = resource_key("audit_trails")
+
+light_loads_job = define_asset_job(
+    "light_loads_job",
+    selection=AssetSelection.assets(*LIGHT_KEYS),
+    tags=API_TAGS,
+    description="Enrollments, exam enrollments and answers, session attendance and learning-path enrollments.",
+)
+daily_full_job = define_asset_job(
+    "daily_full_job",
+    selection=AssetSelection.assets(*[key for key in SOURCE_KEYS if key != AUDIT_KEY]),
+    tags=API_TAGS,
+    description="Every resource except audit trails: users and all listings, the leaderboard snapshot, the light ones.",
+)
+audit_trails_job = define_asset_job(
+    "audit_trails_job",
+    selection=AssetSelection.assets(AUDIT_KEY),
+    tags=API_TAGS,
+    description="Audit trails (the API keeps 30 days: run at least weekly).",
+)
+models_job = define_asset_job(
+    "models_job",
+    selection=AssetSelection.assets(*MODEL_KEYS),
+    tags=WRITER_TAGS,
+    description="Staging views and reporting marts.",
+)
+
+LOAD_JOBS = [light_loads_job, daily_full_job, audit_trails_job]
+JOBS = [*LOAD_JOBS, models_job]
+
+# schedule name in schedules.toml -> the job it runs
+SCHEDULED_JOBS = {
+    "light_loads": light_loads_job,
+    "daily_full": daily_full_job,
+    "audit_trails": audit_trails_job,
+    "models_daily": models_job,
+}
+
+
+def build_schedules() -> list[ScheduleDefinition]:
+    config = settings.load_config()
+    schedules = []
+    for name, job in SCHEDULED_JOBS.items():
+        setting = settings.schedule_setting(name, config)
+        schedules.append(
+            ScheduleDefinition(
+                name=f"{name}_schedule",
+                cron_schedule=setting.cron,
+                job=job,
+                execution_timezone=setting.timezone,
+                default_status=DefaultScheduleStatus.RUNNING if setting.enabled else DefaultScheduleStatus.STOPPED,
+                description=f"{job.description} Cron from schedules.toml [schedules.{name}] or LMS_SCHEDULE_{name.upper()}_CRON.",
+            )
+        )
+    return schedules
+
+
+def build_sensors() -> list:
+    enabled = settings.sensor_enabled("models_after_loads")
+
+    @run_status_sensor(
+        name="models_after_loads",
+        run_status=DagsterRunStatus.SUCCESS,
+        monitored_jobs=LOAD_JOBS,
+        request_job=models_job,
+        default_status=DefaultSensorStatus.RUNNING if enabled else DefaultSensorStatus.STOPPED,
+        description="Rebuild the staging views and reporting marts after every successful load job.",
+    )
+    def models_after_loads(context: RunStatusSensorContext) -> RunRequest:
+        return RunRequest(run_key=context.dagster_run.run_id, tags={"lms_warehouse/after_run": context.dagster_run.run_id})
+
+    return [models_after_loads]
+
+
+SCHEDULES = build_schedules()
+SENSORS = build_sensors()
