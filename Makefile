@@ -26,5 +26,8 @@ test-all: $(STAMP)  ## including slow scale and soak tests
 bench: $(STAMP)  ## the performance benchmark, docs/benchmarks.md (long; ARGS=--quick for minutes)
 	$(BIN)/lms-warehouse bench $(ARGS)
 
+ui: $(STAMP)  ## the Dagster UI on http://127.0.0.1:3000 (instance in dagster_home/, docs/orchestration.md)
+	DAGSTER_HOME=$(CURDIR)/dagster_home $(BIN)/dagster dev -m assets.definitions -h 127.0.0.1 -p 3000
+
 clean:
 	rm -rf $(VENV) data .pytest_cache
