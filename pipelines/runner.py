@@ -207,6 +207,7 @@ def run_extract(
             timings=timings,
             data_issues=len(context.issues.issues),
             error=error,
+            extra={"audit_gap": context._cache["audit_gap"]} if context.is_cached("audit_gap") else {},
         )
         try:
             record_run(pipeline, summary, context)

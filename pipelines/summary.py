@@ -61,6 +61,13 @@ def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float
         )
     if summary.timings:
         write("Time: " + ", ".join(f"{step} {secs:.1f}s" for step, secs in summary.timings.items()))
+    gap = summary.extra.get("audit_gap")
+    if gap:
+        write(
+            f"AUDIT EVENTS LOST: events from {gap['gap_start']:%Y-%m-%d %H:%M} to {gap['gap_end']:%Y-%m-%d %H:%M} UTC"
+            " are past the API's 30-day window and can no longer be read (recorded in audit_gaps)."
+            " Run audit_trails at least every few weeks."
+        )
     if summary.data_issues:
         write(
             f"Data issues: {summary.data_issues} malformed values were set to NULL or records skipped;"

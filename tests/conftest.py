@@ -65,11 +65,13 @@ def run_pipeline(
     out_dir: Path,
     resources: list[str] | None = None,
     destination: str = "duckdb",
+    options: ExtractOptions | None = None,
     **settings: Any,
 ) -> RunSummary:
     """One real run: HTTP to the simulated portal, dlt, and a DuckDB file (or Parquet folder) under out_dir."""
     portal_settings = settings_for(portal, **settings)
-    context = ExtractContext(client_factory=portal_settings.client, options=ExtractOptions(workers=portal_settings.workers))
+    options = options or ExtractOptions(workers=portal_settings.workers)
+    context = ExtractContext(client_factory=portal_settings.client, options=options)
     try:
         return run_extract(context, Warehouse(destination=destination, out_dir=out_dir), resources)
     finally:

@@ -32,6 +32,7 @@ from .records import extract_records, parse_bool
 
 log = logging.getLogger("lms_warehouse.client")
 
+TIME_PROBE_PATH = "/timezones"  # a short, static list: the cheapest call that tells the portal's time
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
@@ -187,7 +188,13 @@ class LearnUponClient:
 
     # ---- time -------------------------------------------------------------
     def server_now(self) -> datetime:
-        """The portal's idea of now (from the HTTP Date header), or local UTC before any call."""
+        """The portal's idea of now, from the HTTP Date header of its answers.
+
+        Windows (audit trails, sessions, snapshot dates) are planned on the portal's
+        clock. Before any answer has told us that clock, one small call asks for it.
+        """
+        if self._clock_offset is None:
+            self.get(TIME_PROBE_PATH)
         now = datetime.now(timezone.utc)
         return now + self._clock_offset if self._clock_offset is not None else now
 

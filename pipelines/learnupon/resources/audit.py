@@ -1,11 +1,12 @@
 """Audit trails: the last 30 days only, at most 10,000 events a response, `next` token paging.
 
-Each run asks for date_range = (newest event loaded - 1 hour overlap, now],
-never further back than the API allows. Events have no id: event_key hashes
-all their fields plus their position among identical events, so re-reading a
-window never duplicates. When the newest event loaded is older than the 30-day
-window, the events in between are gone for good: the run records the lost
-window in audit_gaps, logs an error and reports it in its summary.
+Each run asks for date_range = (end of the last window read - 1 hour, now],
+never further back than the API allows; the overlap catches events that show
+up late. Events have no id: event_key hashes all their fields plus their
+position among identical events, so re-reading a window never duplicates. When
+the last window read ended more than 30 days ago, the events in between are
+gone for good: the run records the lost window in audit_gaps, logs an error and
+reports it in its summary.
 """
 
 from __future__ import annotations
@@ -70,10 +71,9 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
         oldest_allowed = now - timedelta(days=AUDIT_WINDOW_DAYS) + MARGIN
         gap_recorded = False
         start = oldest_allowed
-        newest_seen: datetime | None = None
-        if state.get("last_event_at"):
-            last = parse_timestamp(state["last_event_at"])
-            newest_seen = last
+        # read_through: the end of the last window read completely (events or not)
+        if state.get("read_through"):
+            last = parse_timestamp(state["read_through"])
             if last < oldest_allowed:
                 gap = {"gap_start": last, "gap_end": oldest_allowed, "noticed_at": now, "run_id": context.run_id}
                 context.put("audit_gap", gap)
@@ -103,13 +103,6 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
                 continue
             events = body.get("trails") if isinstance(body, dict) else body
             rows = _rows(events or [])
-            for row in rows:
-                try:
-                    moment = parse_timestamp(row.get("date_and_time_utc"))
-                except ValueError:
-                    continue  # reported as a data issue by to_arrow
-                if moment is not None and (newest_seen is None or moment > newest_seen):
-                    newest_seen = moment
             context.client.stats.add("GET " + AUDIT_TRAILS_PATH, records=len(rows))
             context.progress.update("audit_trails", pages=1, rows=len(rows))
             if rows:
@@ -123,8 +116,7 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
                 break
             if more is True and isinstance(token, bool):
                 break  # `next: true` without a token gives nothing to ask for
-        if newest_seen is not None:
-            state["last_event_at"] = newest_seen.isoformat()
+        state["read_through"] = now.isoformat()
         if not gap_recorded:  # the table exists, empty, so "no gap" is a fact analysts and checks can read
             empty = to_arrow([], schema.AUDIT_GAPS, table="audit_gaps", key=[], issues=context.issues)
             yield child_table(empty, "audit_gaps", "append", ["gap_start", "gap_end"])

@@ -1,0 +1,128 @@
+"""The API client on answers the simulated portal does not give: odd pagination headers, odd errors.
+
+These use httpx's MockTransport as the server (our own code runs for real); everything a
+real portal does is tested against the simulated portal instead.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from pipelines.learnupon.client import LearnUponClient, base_url_for
+from pipelines.learnupon.errors import ConfigError, LearnUponAPIError, WeeklyBudgetReserved
+
+SECRET = "pw-do-not-print-4471"
+
+
+def serve(handler) -> LearnUponClient:
+    return LearnUponClient(
+        "https://acme.learnupon.com/api/v1", "key", SECRET, transport=httpx.MockTransport(handler), backoff_base=0.001
+    )
+
+
+def page_of(n: int, start: int = 0) -> list[dict]:
+    return [{"id": start + i} for i in range(n)]
+
+
+@pytest.mark.parametrize("truthy", ["true", "True", "1", "yes"])
+def test_has_next_page_header_is_a_string_in_any_spelling(truthy: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        more = truthy if page < 3 else "false"
+        return httpx.Response(200, json={"users": page_of(2, page * 10)}, headers={"LU-Has-Next-Page": more})
+
+    with serve(handler) as client:
+        ids = [r["id"] for p in client.paginate("/users", record_keys=("users",)) for r in p.records]
+    assert ids == [10, 11, 20, 21, 30, 31]
+
+
+def test_without_the_header_a_short_page_ends_the_list() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        size = 3 if page < 3 else 1
+        return httpx.Response(200, json=page_of(size, page * 10), headers={"LU-Records-Per-Page": "3"})
+
+    with serve(handler) as client:
+        pages = list(client.paginate("/groups"))
+    assert [len(p.records) for p in pages] == [3, 3, 1]
+
+
+def test_an_empty_page_ends_the_list_even_if_the_header_says_more() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.params["page"])
+        body = page_of(2) if request.url.params["page"] == "1" else []
+        return httpx.Response(200, json={"courses": body}, headers={"LU-Has-Next-Page": "true"})
+
+    with serve(handler) as client:
+        list(client.paginate("/courses", record_keys=("courses",)))
+    assert calls == ["1", "2"]
+
+
+def test_a_400_carries_the_apis_own_message_and_no_credentials() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"response_type": "ERROR", "response_code": 400, "message": "You must provide a course_id"})
+
+    with serve(handler) as client, pytest.raises(LearnUponAPIError) as error:
+        client.get_json("/enrollments/search")
+    assert "You must provide a course_id" in str(error.value)
+    assert error.value.status == 400
+    assert SECRET not in str(error.value) + repr(client)
+
+
+def test_429_then_success_is_retried_and_counted() -> None:
+    answers = iter([429, 429, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = next(answers)
+        body = {"response_type": "ERROR", "response_code": 429, "message": "exceeded limit on API requests"} if status == 429 else {"groups": []}
+        return httpx.Response(status, json=body, headers={"X-LU-Rate-Limit-Remaining-Minute": "0" if status == 429 else "50"})
+
+    with serve(handler) as client:
+        # a 429 spends the minute: the limiter waits for the next one (on a fake clock here)
+        now = [600.0]
+        client.limiter.clock = lambda: now[0]
+        client.limiter.sleep = lambda seconds: now.__setitem__(0, now[0] + seconds)
+        client.get_json("/groups")
+        stats = client.stats.as_dict()
+    assert stats["http_429"] == 2 and stats["calls"] == 3
+    assert client.limiter.snapshot.throttle_waits >= 2 and now[0] >= 720
+
+
+def test_the_weekly_reserve_is_never_spent() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"groups": []}, headers={"X-LU-Rate-Limit-Remaining-Week": "100"})
+
+    client = LearnUponClient(
+        "https://acme.learnupon.com/api/v1", "key", SECRET, transport=httpx.MockTransport(handler), weekly_reserve=100
+    )
+    with client:
+        client.get_json("/groups")  # the first call learns the budget
+        with pytest.raises(WeeklyBudgetReserved, match="reserve of 100"):
+            client.get_json("/groups")
+    assert client.stats.calls == 1
+
+
+def test_truncated_json_is_retried() -> None:
+    bodies = iter([b'{"groups": [{"id": 1', json.dumps({"groups": [{"id": 1}]}).encode()])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=next(bodies), headers={"Content-Type": "application/json"})
+
+    with serve(handler) as client:
+        assert client.get_json("/groups") == {"groups": [{"id": 1}]}
+        assert client.stats.faults == {"truncated_json": 1}
+
+
+def test_base_urls() -> None:
+    assert base_url_for("acme", None) == "https://acme.learnupon.com/api/v1"
+    assert base_url_for("acme", None, "learnupon.eu") == "https://acme.learnupon.eu/api/v1"
+    assert base_url_for(None, "http://127.0.0.1:8008") == "http://127.0.0.1:8008/api/v1"
+    assert base_url_for(None, "https://proxy.example.com/lu/api/v1/") == "https://proxy.example.com/lu/api/v1"
+    for bad in ("http://proxy.example.com", "https://user:pw@proxy.example.com", "ftp://x"):
+        with pytest.raises(ConfigError):
+            base_url_for(None, bad)
