@@ -244,6 +244,7 @@ def test_whole_graph_then_broken_things_fail_their_checks(portal_env: tuple[Any,
     assert enrollments["api_calls_by_endpoint"]["GET /enrollments/search"]["calls"] > 0
     assert enrollments["rate_limit_remaining_week"] > 0
     assert "rate_limit_min_remaining_minute" in enrollments
+    assert meta[AssetKey(["learnupon", "audit_trails"])]["cursor_after"]  # the audit cursor, from dlt state
     users = meta[AssetKey(["learnupon", "users"])]
     assert set(users["rows_loaded"]) == {"users", "user_custom_data", "custom_user_fields"}
     assert users["rows_loaded"]["users"] == 60
