@@ -333,11 +333,7 @@ def record_audit_gap(out: Path) -> None:
 def test_forty_days_without_audit_load_records_a_gap_and_fails_the_check(portal_env: tuple[Any, Path]) -> None:
     portal, _ = portal_env
     instance = DagsterInstance.ephemeral()
-    audit_keys = {AssetKey(["learnupon", "timezones"]), AssetKey(["learnupon", "audit_trails"])}
-    # timezones (one call) runs first: the client learns the portal's clock from a response's Date header,
-    # and audit_trails asks for "now" before its first call (docs/orchestration.md, "Known limits"): an
-    # audit-only run against the simulator, whose clock advance() moved, would ask for the wrong window
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=audit_keys)
+    job = defs.resolve_job_def("audit_trails_job")  # audit trails alone, as the schedule runs them
     assert job.execute_in_process(instance=instance).success
     portal.advance(days=40)
     result = job.execute_in_process(instance=instance)
@@ -345,6 +341,8 @@ def test_forty_days_without_audit_load_records_a_gap_and_fails_the_check(portal_
     gap = evaluations(result)[AUDIT_GAP]
     assert not gap.passed
     assert gap.metadata["unacknowledged_gaps"].value == 1
+    cursor = materializations(result)[AssetKey(["learnupon", "audit_trails"])]
+    assert cursor["cursor_before"] != cursor["cursor_after"]
 
 
 def settings_light() -> tuple[str, ...]:
