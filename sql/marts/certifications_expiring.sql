@@ -7,26 +7,13 @@ as_of as (
     select coalesce(getvariable('as_of'), cast(now() at time zone 'UTC' as date)) as as_of_date
 ),
 
-enrollments as (
-    select * from staging.stg_enrollments
-),
-
 users as (
     select * from staging.stg_users
 ),
 
--- a completion without an expiry keeps the family certified for good
+-- per user and family, the completion that keeps them compliant longest (see the staging model)
 best_certificate as (
-    select enrollments.*,
-    from enrollments
-    where enrollments.is_complete
-    qualify row_number() over (
-        partition by enrollments.user_id, enrollments.course_family_id
-        order by
-            enrollments.certificate_expires_at desc nulls first,
-            enrollments.completed_at desc nulls last,
-            enrollments.enrollment_id desc
-    ) = 1
+    select * from staging.stg_best_completions
 ),
 
 dated as (

@@ -103,19 +103,9 @@ latest_enrollment as (
     ) = 1
 ),
 
--- the completion that keeps the learner compliant longest: a certificate that never expires
--- first, then the latest expiry, then the latest completion
+-- per user and family, the completion that keeps them compliant longest (see the staging model)
 best_completion as (
-    select enrollments.*,
-    from enrollments
-    where enrollments.is_complete
-    qualify row_number() over (
-        partition by enrollments.user_id, enrollments.course_family_id
-        order by
-            enrollments.certificate_expires_at desc nulls first,
-            enrollments.completed_at desc nulls last,
-            enrollments.enrollment_id desc
-    ) = 1
+    select * from staging.stg_best_completions
 ),
 
 -- the due date that applies: the newest enrollment that carries one
