@@ -36,7 +36,7 @@ SOURCE = [
     "audit_trails", "code_lookups",
 ]
 STAGING = [
-    "stg_audit_gaps", "stg_audit_trails", "stg_courses", "stg_enrollments", "stg_exam_answers",
+    "stg_audit_gaps", "stg_audit_trails", "stg_best_completions", "stg_courses", "stg_enrollments", "stg_exam_answers",
     "stg_exam_enrollments", "stg_exam_question_options", "stg_exam_questions", "stg_exams", "stg_group_courses",
     "stg_group_memberships", "stg_groups", "stg_leaderboard_snapshots", "stg_session_attendance",
     "stg_session_attendance_parts", "stg_sessions", "stg_users",
@@ -63,7 +63,7 @@ def graph():
 def test_exact_asset_keys_groups_and_kinds() -> None:
     asset_graph = graph()
     assert set(asset_graph.get_all_asset_keys()) == EXPECTED_KEYS
-    assert len(EXPECTED_KEYS) == 27 + 17 + 11
+    assert len(EXPECTED_KEYS) == 27 + 18 + 11
     assert SOURCE == list(ALL_RESOURCES)
     for key in EXPECTED_KEYS:
         node = asset_graph.get(key)
