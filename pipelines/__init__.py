@@ -4,3 +4,5 @@ import os
 
 # dlt reports usage to its vendor by default; a warehouse of staff training data sends nothing anywhere
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+# dlt's own log: errors only unless asked (`lms-warehouse -v`); its schema-hint notices repeat per page
+os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")

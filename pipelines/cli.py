@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -109,8 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if not args.verbose:
-        logging.getLogger("dlt").setLevel(logging.ERROR)
+    if args.verbose:
+        os.environ["RUNTIME__LOG_LEVEL"] = "INFO"  # dlt reads it when a pipeline starts
     try:
         if args.command == "bench":
             from .bench import main as bench_main
