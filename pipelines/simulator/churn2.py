@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from typing import Callable
 
 from . import extra as X
 from .churn import REMOVED_FROM_GROUP, COURSE_ARCHIVED, audit, how_many
