@@ -6,3 +6,7 @@ import os
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 # dlt's own log: errors only unless asked (`lms-warehouse -v`); its schema-hint notices repeat per page
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+
+from .malloc import limit_malloc_arenas  # noqa: E402  (before any worker thread starts)
+
+limit_malloc_arenas()

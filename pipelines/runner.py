@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 import dlt
 import orjson
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from .learnupon import ALL_RESOURCES, learnupon_source, schema
 from .learnupon.arrow import to_arrow
@@ -32,6 +34,9 @@ log = logging.getLogger("lms_warehouse.runner")
 PIPELINE_NAME = "lms_warehouse"
 DATASET = "learnupon"
 DESTINATIONS = ("duckdb", "parquet")
+MEMORY_LIMIT_ENV = "LMS_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "64MB"
+MEMORY_LIMIT_PATTERN = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
 
 
 @dataclass
@@ -41,11 +46,23 @@ class Warehouse:
     destination: str = "duckdb"
     out_dir: Path = Path("data")
     dataset: str = DATASET
+    # DuckDB's own buffer limit for loads and model builds (it spills to disk beyond it); its
+    # default, 80% of the machine's memory, lets one merge of a million rows take half a gigabyte
+    duckdb_memory_limit: str = field(default_factory=lambda: os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT))
 
     def __post_init__(self) -> None:
         if self.destination not in DESTINATIONS:
             raise ConfigError(f"--destination must be one of {', '.join(DESTINATIONS)}, got {self.destination!r}")
         self.out_dir = Path(self.out_dir)
+        if not MEMORY_LIMIT_PATTERN.fullmatch(self.duckdb_memory_limit.strip()):
+            raise ConfigError(
+                f"{MEMORY_LIMIT_ENV} must be a size such as 512MB or 2GB, got {self.duckdb_memory_limit!r}"
+            )
+
+    @property
+    def duckdb_config(self) -> dict[str, str]:
+        """Settings for every DuckDB connection that writes this warehouse."""
+        return {"memory_limit": self.duckdb_memory_limit.strip()}
 
     @property
     def duckdb_path(self) -> Path:
@@ -61,7 +78,8 @@ class Warehouse:
 
     def dlt_destination(self) -> Any:
         if self.destination == "duckdb":
-            return dlt.destinations.duckdb(credentials=str(self.duckdb_path.resolve()))
+            credentials = DuckDbCredentials(str(self.duckdb_path.resolve()), global_config=self.duckdb_config)
+            return dlt.destinations.duckdb(credentials=credentials)
         return dlt.destinations.filesystem(bucket_url=self.parquet_dir.resolve().as_uri())
 
     def pipeline(self, name: str = PIPELINE_NAME) -> dlt.Pipeline:

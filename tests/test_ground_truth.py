@@ -87,3 +87,18 @@ def test_the_other_reading_of_every_ambiguous_place(portal_factory, tmp_path: Pa
     assert_coverage_matches_truth(tmp_path, truth)
     loaded = query(tmp_path, "select count(*) n from learnupon.user_custom_data where _dlt_valid_to is null")[0]["n"]
     assert loaded > 0, "custom data given as a CustomData object must land too"
+
+
+def test_a_listing_that_shifts_while_paged_loads_each_record_once(portal_factory, tmp_path: Path) -> None:
+    """Every page repeats the previous page's last record, as when a record is added while a client pages."""
+    portal = portal_factory(users=40, page_size=7, overlapping_pages=True)
+    run_pipeline(portal, tmp_path)
+    portal.churn(days=1, share=0.05)
+    run_pipeline(portal, tmp_path)
+    truth = portal.ground_truth()
+    assert_matches_truth(tmp_path, truth)
+    for table in ("enrollments", "learning_path_enrollments"):
+        twice = query(tmp_path, f"select id from learnupon.{table} group by id having count(*) > 1")
+        assert twice == [], f"{table}: a record seen on two pages landed twice"
+    current = query(tmp_path, "select id from learnupon.users where _dlt_valid_to is null group by id having count(*) > 1")
+    assert current == []

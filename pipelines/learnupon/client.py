@@ -76,6 +76,7 @@ class EndpointStats:
     records: int = 0
     retries: int = 0
     http_429: int = 0
+    repeated: int = 0  # records a listing showed on two pages (it shifted while paged), kept once
 
 
 @dataclass
@@ -227,6 +228,9 @@ class LearnUponClient:
             try:
                 response = self._http.get(url, params=params)
                 body = response.content  # reads the whole body: a cut-off stream raises here
+                # httpx's response and its stream point at each other; with the stream dropped the page
+                # (and its parsed records) is freed as soon as it is used, not at the next full GC pass
+                response.stream = httpx.ByteStream(b"")
             except httpx.TimeoutException:
                 problem = "timeout"
             except (httpx.NetworkError, httpx.RemoteProtocolError):
@@ -287,15 +291,22 @@ class LearnUponClient:
         record_keys: tuple[str, ...] = (),
         endpoint: str | None = None,
         max_pages: int = 1_000_000,
+        unique_key: str | None = "id",
     ) -> Iterator[Page]:
         """Yield every page of a list endpoint, following LU-Has-Next-Page.
 
         Header values are strings; "true"/"1"/"yes" in any case count as true. A
         response without the header falls back to page fullness against
         LU-Records-Per-Page, and without that to "stop at the first empty page".
+
+        Pages are offsets into a live listing: a record added or removed ahead of the
+        current page while the listing is paged shifts the rest by one, so a record can
+        come on two pages. Records are kept the first time their `unique_key` is seen in
+        this listing (records without it all pass) and the repeats are counted.
         """
         endpoint = endpoint or endpoint_template("GET", path)
         base = dict(params or {})
+        seen: set[str] | None = set() if unique_key else None
         number = 1
         while number <= max_pages:
             response = self.get(path, {**base, "page": number}, endpoint=endpoint)
@@ -306,12 +317,29 @@ class LearnUponClient:
                 has_next = bool(records) and (per_page is None or len(records) >= per_page)
             if not records:
                 has_next = False  # an empty page never leads anywhere: guards against a stuck header
-            self.stats.add(endpoint, pages=1, records=len(records))
+            served = len(records)
+            if seen is not None:
+                records = first_sightings(records, unique_key, seen)  # type: ignore[arg-type]
+            self.stats.add(endpoint, pages=1, records=len(records), repeated=served - len(records))
             yield Page(records=records, number=number, has_next=has_next, per_page=per_page, body=response.json_body)  # type: ignore[attr-defined]
             if not has_next:
                 return
             number += 1
         raise MalformedResponse(f"{endpoint}: more than {max_pages} pages; refusing to loop forever")
+
+
+def first_sightings(records: list[Any], key: str, seen: set[str]) -> list[Any]:
+    """The records whose `key` is not in `seen` yet (recording them); records without the key all pass."""
+    fresh = []
+    for record in records:
+        value = record.get(key) if isinstance(record, dict) else None
+        if value is not None:
+            value = str(value)
+            if value in seen:
+                continue
+            seen.add(value)
+        fresh.append(record)
+    return fresh
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:

@@ -33,6 +33,9 @@ class PortalConfig:
     quirks: Union[str, Iterable[str]] = "default"
     gamification: bool = True
     audit_page_size: int = 10_000  # trails per /audit-trails response (the reference's 10K); tests lower it
+    # every page after the first starts with the previous page's last record, as when a record is
+    # added ahead of it while a client pages through a listing
+    overlapping_pages: bool = False
     host: str = "127.0.0.1"
     port: int = 0
 

@@ -71,9 +71,12 @@ class Params:
         return page
 
 
-def paginate(items: Sequence[Any], page: int, size: int) -> tuple[Sequence[Any], bool]:
+def paginate(items: Sequence[Any], page: int, size: int, overlap: bool = False) -> tuple[Sequence[Any], bool]:
     start = (page - 1) * size
-    return items[start:start + size], len(items) > start + size
+    end = start + size
+    if overlap and page > 1:  # the listing moved on by one since the previous page was served
+        start -= 1
+    return items[start:end], len(items) > end
 
 
 Handler = Callable[["Api", Params, dict[str, str]], Result]
@@ -83,8 +86,10 @@ class Api:
     """Endpoint handlers over one portal's state. Callers hold the portal lock."""
 
     def __init__(self, state: State, page_size: int, quirks: frozenset[str], now: Callable[[], float],
-                 data_now: Callable[[], int] = lambda: 0, audit_page_size: int = 10_000) -> None:
+                 data_now: Callable[[], int] = lambda: 0, audit_page_size: int = 10_000,
+                 overlapping_pages: bool = False) -> None:
         self.st = state
+        self.overlapping_pages = overlapping_pages
         self.data_now = data_now  # the clock data is stamped with (no wall time): attendance marking
         self.audit_page_size = audit_page_size
         self.page_size = page_size
@@ -112,7 +117,7 @@ class Api:
     def page_result(self, key: Optional[str], records_of: Callable[[Sequence[Any]], list[dict[str, Any]]],
                     items: Sequence[Any], p: Params, extra: Optional[dict[str, Any]] = None) -> Result:
         page = p.page()
-        chunk, has_next = paginate(items, page, self.page_size)
+        chunk, has_next = paginate(items, page, self.page_size, self.overlapping_pages)
         records = records_of(chunk)
         if key is None:
             return Result(records, page, has_next)

@@ -42,7 +42,8 @@ class SimulatedPortal:
                                                             "truth": truth.extra_truth})
         # data time: the start clock plus advances, without wall time, so data stays deterministic
         self._data_now = self._start_ts
-        self.api = Api(self.state, cfg.page_size, self.quirks, self.now_ts, lambda: self._data_now, cfg.audit_page_size)
+        self.api = Api(self.state, cfg.page_size, self.quirks, self.now_ts, lambda: self._data_now, cfg.audit_page_size,
+                       cfg.overlapping_pages)
         self.limiter = RateLimiter(cfg.rate_per_minute, cfg.rate_per_week, self.now_ts)
         self.faults = FaultInjector(cfg.seed, cfg.fault_rate, cfg.fault_kinds)
         self._churn_round = 0

@@ -17,6 +17,7 @@ from dlt.sources import DltResource
 from .. import schema
 from ..arrow import to_arrow
 from ..context import ExtractContext, _safe_int
+from ..fanout import read_ahead
 from ..records import extract_records, field_definitions
 from ..settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, USERS_KEYS, USERS_PATH, USERS_VERSION_ID
 from .common import SCD2, child_table, json_text, row_hash
@@ -30,7 +31,8 @@ def users_resource(context: ExtractContext) -> DltResource:
         definitions: list[dict[str, Any]] = []
         saw_custom_data = False
         award_keys: dict[int, list] = {}
-        for page in client.paginate(USERS_PATH, {"version_id": USERS_VERSION_ID}, record_keys=USERS_KEYS):
+        pages = client.paginate(USERS_PATH, {"version_id": USERS_VERSION_ID}, record_keys=USERS_KEYS)
+        for page in read_ahead(pages):
             if not definitions:
                 definitions = field_definitions(page.body)
             labels = {str(d.get("label", "")).strip().lower(): _safe_int(d.get("id")) for d in definitions}

@@ -1,0 +1,28 @@
+"""Keep the process's resident memory flat on glibc.
+
+glibc gives each thread that allocates its own heap arena (64 MiB apiece, up to
+eight per core). The fan-out threads each parse whole pages of JSON, so several
+arenas fill up and stay resident long after the pages are freed. Two arenas keep
+the footprint of a million-enrollment run close to that of a small one, at no
+measurable cost in speed. MALLOC_ARENA_MAX in the environment wins over this.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+M_ARENA_MAX = -8  # from glibc's malloc.h
+ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
+    """Ask glibc for at most `arenas` heaps; False where that does not apply (not glibc, or set already)."""
+    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # musl and others have no mallopt
+        return False
