@@ -17,7 +17,7 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from .. import schema
-from ..arrow import to_arrow
+from ..arrow import batched, to_arrow
 from ..context import ExtractContext, _safe_int
 from ..fanout import fan_out
 from ..records import parse_timestamp
@@ -67,7 +67,7 @@ def incremental_search_resource(
                 if page.records:
                     yield to_arrow(page.records, columns, table=name, key=["id"], issues=context.issues)
 
-        yield from fan_out(ids(), search, context.options.workers)
+        yield from batched(fan_out(ids(), search, context.options.workers))
         context.progress.done(name)
 
     return search_all
