@@ -157,7 +157,7 @@ def build_models(
     db_path = database_path(warehouse)
     _check_raw(warehouse)
     result.database = db_path
-    con = duckdb.connect(str(db_path), config=warehouse.duckdb_config)  # the one writer for the whole build
+    con = duckdb.connect(str(db_path), config=warehouse.models_duckdb_config)  # the one writer for the whole build
     try:
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"set variable as_of = date '{as_of.isoformat()}'")

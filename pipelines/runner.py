@@ -36,6 +36,8 @@ DATASET = "learnupon"
 DESTINATIONS = ("duckdb", "parquet")
 MEMORY_LIMIT_ENV = "LMS_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "64MB"
+MODELS_MEMORY_LIMIT_ENV = "LMS_DUCKDB_MODELS_MEMORY_LIMIT"
+DEFAULT_MODELS_MEMORY_LIMIT = "1GB"
 MEMORY_LIMIT_PATTERN = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
 
 
@@ -46,23 +48,31 @@ class Warehouse:
     destination: str = "duckdb"
     out_dir: Path = Path("data")
     dataset: str = DATASET
-    # DuckDB's own buffer limit for loads and model builds (it spills to disk beyond it); its
-    # default, 80% of the machine's memory, lets one merge of a million rows take half a gigabyte
+    # DuckDB's own buffer limits (it spills to disk beyond them). Its default, 80% of the machine's
+    # memory, let one first load of a million enrollments take half a gigabyte. Loads stream and
+    # spill well, so they get little; the model build joins and windows whole tables, so it gets more.
     duckdb_memory_limit: str = field(default_factory=lambda: os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT))
+    models_memory_limit: str = field(
+        default_factory=lambda: os.environ.get(MODELS_MEMORY_LIMIT_ENV, DEFAULT_MODELS_MEMORY_LIMIT)
+    )
 
     def __post_init__(self) -> None:
         if self.destination not in DESTINATIONS:
             raise ConfigError(f"--destination must be one of {', '.join(DESTINATIONS)}, got {self.destination!r}")
         self.out_dir = Path(self.out_dir)
-        if not MEMORY_LIMIT_PATTERN.fullmatch(self.duckdb_memory_limit.strip()):
-            raise ConfigError(
-                f"{MEMORY_LIMIT_ENV} must be a size such as 512MB or 2GB, got {self.duckdb_memory_limit!r}"
-            )
+        for name, value in ((MEMORY_LIMIT_ENV, self.duckdb_memory_limit), (MODELS_MEMORY_LIMIT_ENV, self.models_memory_limit)):
+            if not MEMORY_LIMIT_PATTERN.fullmatch(value.strip()):
+                raise ConfigError(f"{name} must be a size such as 512MB or 2GB, got {value!r}")
 
     @property
     def duckdb_config(self) -> dict[str, str]:
-        """Settings for every DuckDB connection that writes this warehouse."""
+        """Settings for dlt's connections to the DuckDB warehouse (the loads)."""
         return {"memory_limit": self.duckdb_memory_limit.strip()}
+
+    @property
+    def models_duckdb_config(self) -> dict[str, str]:
+        """Settings for the connection that builds the SQL models."""
+        return {"memory_limit": self.models_memory_limit.strip()}
 
     @property
     def duckdb_path(self) -> Path:

@@ -22,6 +22,10 @@ SECRET = "pw-Zq8u-very-secret-7731"
             {"LEARNUPON_SUBDOMAIN": "acme", "LEARNUPON_USERNAME": "u", "LEARNUPON_PASSWORD": "p", "LEARNUPON_WEEKLY_RESERVE": "lots"},
             "LEARNUPON_WEEKLY_RESERVE must be a whole number",
         ),
+        (
+            {"LEARNUPON_SUBDOMAIN": "acme", "LEARNUPON_USERNAME": "u", "LEARNUPON_PASSWORD": "p", "LMS_DUCKDB_MEMORY_LIMIT": "lots"},
+            "LMS_DUCKDB_MEMORY_LIMIT must be a size",
+        ),
     ],
 )
 def test_bad_configuration_is_one_clear_line_and_exit_2(env: dict[str, str], fragment: str, tmp_path: Path) -> None:
