@@ -9,12 +9,27 @@ from __future__ import annotations
 import json
 import logging
 import os
-import resource
 import sys
 import threading
 import time
 
 import psutil
+
+
+def high_water_mark() -> int:
+    """This process's peak RSS in bytes since it was exec'd.
+
+    Linux's VmHWM belongs to the process image. getrusage's ru_maxrss does not do here:
+    it survives exec, so a child of a large benchmark process would report its parent's size.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -52,8 +67,7 @@ def main(argv: list[str]) -> int:
     seconds = time.perf_counter() - started
     stop.set()
     poller.join()
-    maxrss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    peak_bytes = max(peak[0], maxrss_kib * 1024)
+    peak_bytes = max(peak[0], high_water_mark())
     records = sum(s["records"] for s in summary.api["endpoints"].values())
     print(json.dumps({
         "enrollments": summary.rows.get("enrollments", 0),

@@ -56,6 +56,12 @@ def _core_records(api: dict[str, Any]) -> int:
     return sum(s["records"] for e, s in api.get("endpoints", {}).items() if e in CORE_ENDPOINTS)
 
 
+def fresh(out_dir: Path) -> Path:
+    """An empty folder: a first run must not find a warehouse (and its cursors) a kept --work-dir left."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    return out_dir
+
+
 def run_ours(host: PortalHost, out_dir: Path, workers: int, resources: list[str] | None = CORE) -> dict[str, Any]:
     """One run of the project's pipeline (core resources unless told; None: every resource), fetch time measured."""
     from pipelines.runner import Warehouse, run_extract
@@ -136,7 +142,7 @@ def throughput(host: PortalHost, work: Path, sizes: Sizes, with_peer: bool = Tru
     floor_figures = floor(host, sizes.workers)
     previous_run_day = host.call("now").date().isoformat()
     host.reset_calls()
-    ours = run_ours(host, work / "ours", sizes.workers)
+    ours = run_ours(host, fresh(work / "ours"), sizes.workers)
     summary = ours["summary"]
     t = time.perf_counter()
     built = build_models(ours["warehouse"])
@@ -168,7 +174,7 @@ def throughput(host: PortalHost, work: Path, sizes: Sizes, with_peer: bool = Tru
         "ratio_to_floor": round(pipeline_seconds / floor_figures["seconds"], 2),
     }
     if with_peer:
-        peer_figures = peer(host, work / "peer")
+        peer_figures = peer(host, fresh(work / "peer"))
         figures["peer"] = peer_figures
         figures["speedup_over_peer"] = round(peer_figures["seconds"] / pipeline_seconds, 2)
     state = {"previous_run_day": previous_run_day, "full_calls": _core_calls(summary.api), "out": work / "ours"}
@@ -210,7 +216,7 @@ def frugality_all(sizes: Sizes, work: Path) -> dict[str, Any]:
     with PortalHost(users=sizes.all_users, seed=sizes.seed, page_size=sizes.page_size,
                     enrollments_per_user=sizes.enrollments_per_user) as host:
         day = host.call("now").date().isoformat()
-        full = run_ours(host, work / "all", sizes.workers, resources=None)
+        full = run_ours(host, fresh(work / "all"), sizes.workers, resources=None)
         full_min = host.call("core_counts", since=None)
         host.churn(days=1, share=0.01)
         incr_min = host.call("core_counts", since=day)
@@ -234,7 +240,7 @@ def ratelimit(sizes: Sizes, work: Path) -> dict[str, Any]:
                     enrollments_per_user=sizes.enrollments_per_user, rate_per_minute=sizes.rl_per_minute,
                     latency_ms=sizes.rl_latency_ms) as host:
         started = time.time()
-        ours = run_ours(host, work / "ratelimit", sizes.workers)
+        ours = run_ours(host, fresh(work / "ratelimit"), sizes.workers)
         finished = time.time()
     client: TimedClient = ours["client"]
     exchanges = client.recorder.exchanges
@@ -270,8 +276,7 @@ def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None) -> dict
         host = big_host if reuse else PortalHost(users=users, seed=sizes.seed, page_size=sizes.page_size,
                                                   enrollments_per_user=sizes.enrollments_per_user)
         try:
-            out = work / f"memory_{users}"
-            shutil.rmtree(out, ignore_errors=True)
+            out = fresh(work / f"memory_{users}")
             env = {**os.environ, "BENCH_PORTAL_PASSWORD": host.password}
             command = [sys.executable, "-m", "pipelines.bench.memory_child", host.base_url, host.username,
                        str(out), str(sizes.workers)]
