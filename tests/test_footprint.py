@@ -56,7 +56,7 @@ def test_read_ahead_keeps_order_and_runs_one_step_ahead() -> None:
             yield n
 
     seen = []
-    for page in read_ahead(pages(), depth=2):
+    for page in read_ahead(pages()):
         if page == 1:
             # while the caller holds page 1, the producer has already moved on
             for _ in range(100):
@@ -89,7 +89,7 @@ def test_read_ahead_stops_asking_when_the_caller_stops() -> None:
             produced.append(n)
             yield n
 
-    reader = read_ahead(pages(), depth=2)
+    reader = read_ahead(pages())
     assert next(reader) == 1
     reader.close()  # the caller gives up (an error downstream): the producer stops within a few items
     count = len(produced)

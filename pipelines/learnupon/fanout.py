@@ -74,46 +74,13 @@ def fan_out(items: Iterable[T], task: Callable[[T], Iterable[R]], workers: int) 
             thread.join(timeout=30)
 
 
-def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """Yield what `items` yields, produced on a thread of its own up to `depth` items ahead.
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """Yield what `items` yields, produced on a thread of its own a couple of items ahead.
 
     For a listing that must be paged in order (the next page is asked for only once the
     current one says there is one): the next call is in flight while the caller converts
     the current page, so a sequential listing is not slowed by the work done on each page.
-    No call is made that plain paging would not make.
+    No call is made that plain paging would not make. (A fan-out of one item on one worker.)
     """
-    results: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
-
-    def put(value: Any) -> bool:
-        while not stop.is_set():
-            try:
-                results.put(value, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            put(_Failure(exc))
-        finally:
-            put(_DONE)
-
-    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            value = results.get()
-            if value is _DONE:
-                return
-            if isinstance(value, _Failure):
-                raise value.exc
-            yield value
-    finally:
-        stop.set()
-        thread.join(timeout=30)
+    return fan_out([items], iter, workers=1)
