@@ -139,6 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_CONFIG
         label = "" if isinstance(cause, LearnUponError) else f"{type(cause).__name__}: "
         print(f"lms-warehouse: run failed: {label}{cause}", file=sys.stderr)
+        if "Out of Memory Error" in str(cause):  # DuckDB's advice names SQL settings our users do not set
+            from .runner import MEMORY_LIMIT_ENV, MODELS_MEMORY_LIMIT_ENV
+
+            print(
+                f"DuckDB reached its memory limit: raise {MEMORY_LIMIT_ENV} (loads) or"
+                f" {MODELS_MEMORY_LIMIT_ENV} (the SQL models), e.g. to 1GB or 4GB.",
+                file=sys.stderr,
+            )
         print("Nothing already loaded was lost; the next run picks up from the last successful load.", file=sys.stderr)
         return EXIT_FAILED
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CORE_RESOURCES, cli, query
+from .conftest import CORE_RESOURCES, cli, query, run_pipeline
 
 SECRET = "pw-Zq8u-very-secret-7731"
 
@@ -70,3 +70,11 @@ def test_credentials_never_reach_output_logs_traces_or_the_warehouse(portal_fact
         assert SECRET.encode() not in path.read_bytes(), f"credential found in {path}"
     rows = query(tmp_path, "select * from learnupon.pipeline_runs")
     assert SECRET not in repr(rows)
+
+
+def test_duckdb_out_of_memory_names_the_setting_to_raise_and_keeps_the_load(portal, tmp_path: Path) -> None:
+    run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
+    result = cli("models", "--out", str(tmp_path), env={"LMS_DUCKDB_MODELS_MEMORY_LIMIT": "1MB"})
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "raise LMS_DUCKDB_MEMORY_LIMIT (loads) or LMS_DUCKDB_MODELS_MEMORY_LIMIT" in result.stderr
+    assert query(tmp_path, "select count(*) n from learnupon.enrollments")[0]["n"] > 0
