@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 
@@ -32,6 +33,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "timestamp": TS,
     "json": pa.string(),
 }
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "int": parse_int,
     "float": parse_float,
@@ -99,7 +101,78 @@ def to_arrow(
     `key` names the primary key columns: records missing one are dropped and
     reported. `extra` adds constant columns (e.g. a parent id or snapshot date).
     """
-    rows = list(records)
+    rows = records if isinstance(records, list) else list(records)
+    result = _at_once(rows, columns, table=table, key=key, issues=issues)
+    if result is None:
+        result = _by_column(rows, columns, table=table, key=key, issues=issues)
+    if extra:
+        for name, value in extra.items():
+            result = result.append_column(name, pa.array([value] * len(result)))
+    if key:  # keys are never NULL: say so, as dlt's schema does for primary keys
+        fields = [f.with_nullable(False) if f.name in key else f for f in result.schema]
+        result = result.cast(pa.schema(fields, metadata=result.schema.metadata))
+    return result
+
+
+@lru_cache(maxsize=256)
+def _struct_type(spec: tuple[tuple[str, str], ...]) -> pa.StructType:
+    """The row type a clean page converts to in one pass: timestamps arrive as text and are cast after."""
+    return pa.struct([(name, pa.string() if kind == "timestamp" else ARROW_TYPES[kind]) for name, kind in spec])
+
+
+def _at_once(
+    rows: list[dict[str, Any]], columns: dict[str, str], *, table: str, key: Sequence[str], issues: IssueLog
+) -> pa.Table | None:
+    """The page converted by Arrow in one pass over the records, or None when it is not clean.
+
+    Clean: no key the spec does not know, every number, boolean and text already of
+    its column's type, every record with its key. Anything else goes column by column
+    (`_by_column`), which decides NULLs and reports; both give the same table for a
+    clean page. Timestamps arrive as text and are cast after, a column that does not
+    cast in one step (dates without a time, say) being read value by value; JSON
+    columns hold objects and lists, which a struct cannot take as text, so they are
+    converted on their own.
+    """
+    if not rows:
+        return None
+    seen: set[str] = set()
+    for r in rows:
+        seen.update(r)
+    if any(not name.startswith("_") for name in seen.difference(columns)):
+        return None
+    spec = tuple((name, kind) for name, kind in columns.items() if kind != "json")
+    try:
+        parsed = pa.Table.from_struct_array(pa.array(rows, type=_struct_type(spec)))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        return None
+    for k in key:
+        column = parsed[k]
+        if column.null_count or (pa.types.is_string(column.type) and pc.any(pc.equal(column, "")).as_py()):
+            return None
+    arrays: list[Any] = []
+    for name, kind in columns.items():
+        if kind == "timestamp":
+            try:
+                arrays.append(pc.cast(parsed[name], TS))
+                continue
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
+        elif kind != "json":
+            arrays.append(parsed[name])
+            continue
+        arrays.append(_column([r.get(name) for r in rows], kind, name, rows, key, table, issues))
+    return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def _by_column(
+    rows: list[dict[str, Any]],
+    columns: dict[str, str],
+    *,
+    table: str,
+    key: Sequence[str],
+    issues: IssueLog,
+) -> pa.Table:
+    """Column by column: a column with a bad value is read value by value, the bad value becomes NULL and is reported."""
     if key:
         kept = []
         for r in rows:
@@ -120,9 +193,6 @@ def to_arrow(
         values = [r.get(name) for r in rows]
         arrays.append(_column(values, kind, name, rows, key, table, issues))
         names.append(name)
-    for name, value in (extra or {}).items():
-        arrays.append(pa.array([value] * len(rows)))
-        names.append(name)
     result = pa.Table.from_arrays(arrays, names=names)
 
     # key columns must be valid, or the row cannot be merged: drop rows whose key failed to parse
@@ -133,9 +203,6 @@ def to_arrow(
             mask = valid if mask is None else pc.and_(mask, valid)
         if not pc.all(mask).as_py():
             result = result.filter(mask)
-    if key:  # keys are never NULL: say so, as dlt's schema does for primary keys
-        fields = [f.with_nullable(False) if f.name in key else f for f in result.schema]
-        result = result.cast(pa.schema(fields, metadata=result.schema.metadata))
     return result
 
 
@@ -169,7 +236,10 @@ def _column(
     out: list[Any] = []
     for value, row in zip(values, rows):
         try:
-            out.append(parse(value))
+            parsed = parse(value)
+            if kind == "int" and parsed is not None and not _INT64_MIN <= parsed <= _INT64_MAX:
+                raise OverflowError(value)  # a number no warehouse column can hold
+            out.append(parsed)
         except (ValueError, TypeError, OverflowError):
             out.append(None)
             issues.add(table, _key_text(row, key), name, _to_text(value), f"not a valid {kind}: set to NULL")
