@@ -27,6 +27,12 @@ from .gamification import note_award_keys
 def users_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="users", write_disposition=SCD2, primary_key="id")
     def users() -> Iterator[Any]:
+        # two stages, each on a thread of its own: the listing pages ahead while the previous page is
+        # hashed and converted, so the chain of calls (each page asked for once the last says there is
+        # another) is not held up by the work done on each page; dlt gets finished Arrow tables
+        yield from read_ahead(tables())
+
+    def tables() -> Iterator[Any]:
         client = context.client
         definitions: list[dict[str, Any]] = []
         saw_custom_data = False
