@@ -67,7 +67,9 @@ def incremental_search_resource(
                 if page.records:
                     yield to_arrow(page.records, columns, table=name, key=["id"], issues=context.issues)
 
-        yield from batched(fan_out(ids(), search, context.options.workers))
+        # twice as many threads as calls in flight (the client caps those at `workers`): while some threads
+        # turn a page into Arrow, the others keep `workers` calls outstanding, so the portal is never idle
+        yield from batched(fan_out(ids(), search, 2 * context.options.workers))
         context.progress.done(name)
 
     return search_all
