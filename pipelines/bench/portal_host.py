@@ -15,9 +15,10 @@ from .minimum import core_truth_counts, minimum_calls_all
 
 
 def _serve(conn: Any, config: dict[str, Any]) -> None:
-    from pipelines.simulator import PortalConfig, SimulatedPortal
+    from pipelines.simulator import PortalConfig, SimulatedPortal, serve_without_gc_scans
 
     portal = SimulatedPortal(PortalConfig(**config))
+    serve_without_gc_scans()
     portal.start()
     conn.send({"base_url": portal.base_url, "username": portal.config.username, "password": portal.config.password})
     try:

@@ -8,7 +8,7 @@ See docs/simulator.md.
 """
 
 from .config import PortalConfig
-from .portal import SimulatedPortal
+from .portal import SimulatedPortal, serve_without_gc_scans
 from .quirks import QUIRKS
 
-__all__ = ["PortalConfig", "SimulatedPortal", "QUIRKS"]
+__all__ = ["PortalConfig", "SimulatedPortal", "QUIRKS", "serve_without_gc_scans"]
