@@ -171,6 +171,16 @@ def _run(args: argparse.Namespace, settings: Any = None, header: str = "") -> in
     finally:
         context.close()
     print_summary(summary, warehouse, time.perf_counter() - started, header=header)
+    return report_failed_resources(summary)
+
+
+def report_failed_resources(summary: Any) -> int:
+    """One line per resource that failed (the others loaded); exit 1 if any did."""
+    for resource, cause in summary.failed.items():
+        print(f"lms-warehouse: resource {resource} failed and was not loaded: {cause}", file=sys.stderr)
+    if summary.failed:
+        print("lms-warehouse: the other resources loaded; the next run retries the failed ones.", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

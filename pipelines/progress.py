@@ -39,6 +39,11 @@ class Progress:
             pages, rows = self._counts.get(resource, [0, 0])
         self._emit(f"{resource}: done, {pages:,} pages, {rows:,} rows", final=True)
 
+    def failed(self, resource: str, cause: str) -> None:
+        with self._lock:
+            self._done.add(resource)
+        self._emit(f"{resource}: FAILED, not loaded ({cause})", final=True)
+
     # ---- rendering ----------------------------------------------------------------
     def _api(self) -> str:
         client = self._client() if self._client else None

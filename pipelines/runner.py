@@ -27,7 +27,9 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from .learnupon import ALL_RESOURCES, learnupon_source, schema
 from .learnupon.arrow import to_arrow
 from .learnupon.context import ExtractContext
-from .learnupon.errors import ConfigError
+from .learnupon.errors import ConfigError, describe_error
+from .retirement import retire_vanished_rows
+from .warehouse_facts import read_facts
 
 log = logging.getLogger("lms_warehouse.runner")
 
@@ -117,6 +119,12 @@ class RunSummary:
     data_issues: int
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    drift: list[dict[str, Any]] = field(default_factory=list)  # contract drift rows (see arrow.IssueLog)
+
+    @property
+    def failed(self) -> dict[str, str]:
+        """Resources that failed this run, with their cause (the others loaded)."""
+        return dict(self.extra.get("failed") or {})
 
     @property
     def seconds(self) -> float:
@@ -138,7 +146,15 @@ class RunSummary:
             "rows_loaded": sum(self.rows.values()),
             "data_issues": self.data_issues,
             "details": orjson.dumps(
-                {"rows": self.rows, "api": self.api, "rate_limit": self.rate_limit, "timings": self.timings}
+                {
+                    "rows": self.rows,
+                    "api": self.api,
+                    "rate_limit": self.rate_limit,
+                    "timings": self.timings,
+                    "failed": self.failed,
+                    "retired": self.extra.get("retired") or {},
+                },
+                default=str,
             ).decode(),
             "error": self.error,
         }
@@ -180,26 +196,40 @@ def run_extract(
     warehouse: Warehouse,
     resources: Sequence[str] | None = None,
 ) -> RunSummary:
+    """Extract the chosen resources, normalize and load them, retire what vanished upstream.
+
+    A resource that fails (retries exhausted, an unexpected shape, a bug) is recorded with its
+    cause and stops; every other resource still loads and commits, and the next run retries the
+    failed one (its dlt state was put back, so its cursors did not move). The summary's status is
+    "partial" then, and `failed` names each failed resource.
+    """
     resources = list(resources or ALL_RESOURCES)
     unknown = sorted(set(resources) - set(ALL_RESOURCES))
     if unknown:
         raise ConfigError(f"unknown resource(s) {', '.join(unknown)}; choose from {', '.join(ALL_RESOURCES)}")
+    resources = [name for name in ALL_RESOURCES if name in resources]  # the source's order (reuse of lists)
     pipeline = warehouse.pipeline()
     started = datetime.now(timezone.utc)
     run_id = context.run_id
-    # resources run one after another, so lists one fetched are reused by the next (see the source's docstring)
+    # resources run one after another, so lists one fetched are reused by the next (see the source's docstring),
+    # and a failed resource's dlt state can be put back before the next one starts
     os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")
-    # Arrow tables get _dlt_load_id too: which load wrote a row (full listings re-touch every live row)
+    # Arrow tables get _dlt_load_id too: which load wrote a row (retirement compares it)
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     timings: dict[str, float] = {}
     rows: dict[str, int] = {}
+    failed: dict[str, str] = {}
+    retired: dict[str, int] = {}
     error: str | None = None
     status = "succeeded"
     try:
         finish_pending(pipeline)
-        source = learnupon_source(context).with_resources(*resources)
+        if warehouse.destination == "duckdb":
+            context.facts = read_facts(pipeline)
         t0 = time.perf_counter()
-        pipeline.extract(source)
+        # one extract, one load package; each resource contains its own failure (ExtractContext.contained)
+        pipeline.extract(learnupon_source(context).with_resources(*resources))
+        failed = context.failed
         t1 = time.perf_counter()
         normalize_info = pipeline.normalize()
         t2 = time.perf_counter()
@@ -209,12 +239,18 @@ def run_extract(
         timings = {"extract": t1 - t0, "normalize": t2 - t1, "load": t3 - t2}
         rows = _row_counts(normalize_info)
         # exam answers load in batches, each its own load, so an interrupted run resumes where it stopped
-        while "exam_answers" in resources and context._cache.get("exam_answers_pending"):
-            context.put("exam_answers_pending", 0)
+        while "exam_answers" in resources and "exam_answers" not in failed and context.take("exam_answers_pending"):
             info = pipeline.run(learnupon_source(context).with_resources("exam_answers"))
             info.raise_on_failed_jobs()
             for table, count in _row_counts(pipeline.last_trace.last_normalize_info).items():
                 rows[table] = rows.get(table, 0) + count
+        if warehouse.destination == "duckdb":
+            t4 = time.perf_counter()
+            retired = retire_vanished_rows(pipeline)
+            timings["retire"] = time.perf_counter() - t4
+        if failed:
+            status = "partial"
+            error = "; ".join(f"{name}: {cause}" for name, cause in failed.items())[:4000]
     except BaseException as exc:  # recorded, then re-raised for the caller to report
         status = "failed"
         error = _describe(exc)
@@ -223,6 +259,13 @@ def run_extract(
         finished = datetime.now(timezone.utc)
         client_stats = context.client.stats.as_dict() if context.client_started else {"calls": 0}
         limiter = context.client.limiter.snapshot if context.client_started else None
+        extra: dict[str, Any] = {}
+        if context.is_cached("audit_gap"):
+            extra["audit_gap"] = context.get("audit_gap")
+        if failed:
+            extra["failed"] = dict(failed)
+        if retired:
+            extra["retired"] = retired
         summary = RunSummary(
             run_id=run_id,
             status=status,
@@ -235,7 +278,8 @@ def run_extract(
             timings=timings,
             data_issues=len(context.issues.issues),
             error=error,
-            extra={"audit_gap": context._cache["audit_gap"]} if context.is_cached("audit_gap") else {},
+            extra=extra,
+            drift=context.issues.drift_rows(),
         )
         try:
             record_run(pipeline, summary, context)
@@ -270,12 +314,20 @@ def record_run(pipeline: dlt.Pipeline, summary: RunSummary, context: ExtractCont
                 write_disposition="append",
             )
         )
+    if summary.drift:
+        drift = [{**row, "run_id": summary.run_id} for row in summary.drift]
+        tables.append(
+            dlt.resource(
+                [to_arrow(drift, schema.CONTRACT_DRIFT, table="contract_drift", key=[], issues=context.issues)],
+                name="contract_drift",
+                write_disposition="append",
+            )
+        )
     pipeline.run(tables)
 
 
 def _describe(exc: BaseException) -> str:
-    seen = innermost(exc)
-    return f"{type(seen).__name__}: {seen}"[:1000]
+    return describe_error(exc)
 
 
 def innermost(exc: BaseException) -> BaseException:

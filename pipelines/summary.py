@@ -68,6 +68,17 @@ def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float
             " are past the API's 30-day window and can no longer be read (recorded in audit_gaps)."
             " Run audit_trails at least every few weeks."
         )
+    retired = summary.extra.get("retired") or {}
+    if retired:
+        write("Retired (deleted upstream, kept as history): " + ", ".join(f"{t} {n:,}" for t, n in sorted(retired.items())))
+    if summary.drift:
+        tables = sorted({row["table_name"] for row in summary.drift})
+        write(
+            f"Contract drift: {len(summary.drift)} field(s) differ from the documented schema in"
+            f" {', '.join(tables)}; see the contract_drift table (run_id {summary.run_id})"
+        )
+    for resource, cause in summary.failed.items():
+        write(f"FAILED: {resource} was not loaded: {cause}")
     if summary.data_issues:
         write(
             f"Data issues: {summary.data_issues} malformed values were set to NULL or records skipped;"

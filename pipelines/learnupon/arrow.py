@@ -74,17 +74,81 @@ class DataIssue:
 
 
 @dataclass
+class FieldsSeen:
+    """Per table, over one run: records read, fields seen, and fields no spec knows (count and one example)."""
+
+    records: int = 0
+    seen: set[str] = field(default_factory=set)
+    unexpected: dict[str, list[Any]] = field(default_factory=dict)  # field -> [records carrying it, example]
+
+
+@dataclass
 class IssueLog:
-    """Data problems found while converting; loaded to the `data_issues` table and printed in the run summary."""
+    """Data problems found while converting; loaded to the `data_issues` table and printed in the run summary.
+
+    It also watches the contract: per table, the fields the API sent that the spec
+    does not know and the spec's fields that never came (`drift_rows`), so an API
+    change shows in the warehouse (`contract_drift`) before it breaks a report.
+    """
 
     issues: list[DataIssue] = field(default_factory=list)
+    fields: dict[str, FieldsSeen] = field(default_factory=dict)
+    _lock: Any = field(default_factory=lambda: __import__("threading").Lock(), repr=False)
 
     def add(self, *args: Any) -> None:
         self.issues.append(DataIssue(*args))
 
+    def observe(self, table: str, rows: Sequence[dict[str, Any]], seen: set[str], columns: dict[str, str]) -> None:
+        unknown = [name for name in seen.difference(columns) if not name.startswith("_")]
+        with self._lock:
+            entry = self.fields.setdefault(table, FieldsSeen())
+            entry.records += len(rows)
+            entry.seen |= seen
+            for name in unknown:
+                carrying = [r[name] for r in rows if name in r]
+                slot = entry.unexpected.setdefault(name, [0, None])
+                slot[0] += len(carrying)
+                if slot[1] is None:
+                    slot[1] = next((v for v in carrying if v is not None), None)
+
+    def drift_rows(self, specs: dict[str, dict[str, str]] | None = None, endpoints: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """One row per (table, field) that drifted from the spec this run."""
+        from . import schema
+        from .settings import TABLE_ENDPOINTS
+
+        specs = specs or schema.TABLE_SPECS
+        endpoints = endpoints or TABLE_ENDPOINTS
+        rows: list[dict[str, Any]] = []
+        for table, entry in sorted(self.fields.items()):
+            base = {"table_name": table, "endpoint": endpoints.get(table)}
+            for name, (count, example) in sorted(entry.unexpected.items()):
+                rows.append({**base, "field": name, "drift": "unexpected field", "records": count, "example": mask(example)})
+            spec = specs.get(table) or {}
+            if entry.records:
+                for name in sorted(n for n in spec if not n.startswith("_") and n not in entry.seen):
+                    rows.append({**base, "field": name, "drift": "expected field missing", "records": entry.records, "example": None})
+        return rows
+
     def rows(self) -> list[dict[str, Any]]:
         now = datetime.now(timezone.utc)
         return [i.as_row(now) for i in self.issues]
+
+
+def mask(value: Any) -> str | None:
+    """An example value with personal data masked: its type and shape, never its content."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        return f"{type(value).__name__}"
+    if isinstance(value, str):
+        if "@" in value:
+            return "email-like string"
+        return f"string of {len(value)} characters" if value else "empty string"
+    if isinstance(value, dict):
+        return "object with keys " + ", ".join(sorted(str(k) for k in value)[:10])
+    if isinstance(value, list):
+        return f"list of {len(value)}"
+    return type(value).__name__
 
 
 def to_arrow(
@@ -102,6 +166,11 @@ def to_arrow(
     reported. `extra` adds constant columns (e.g. a parent id or snapshot date).
     """
     rows = records if isinstance(records, list) else list(records)
+    if rows:
+        seen: set[str] = set()
+        for r in rows:
+            seen.update(r)
+        issues.observe(table, rows, seen, columns)
     result = _at_once(rows, columns, table=table, key=key, issues=issues)
     if result is None:
         result = _by_column(rows, columns, table=table, key=key, issues=issues)

@@ -141,10 +141,10 @@ class LearnUponClient:
         password: str,
         *,
         timeout: float = 60.0,
-        max_retries: int = 8,
+        max_retries: int = 6,
         max_429_retries: int = 20,
         backoff_base: float = 0.5,
-        backoff_cap: float = 60.0,
+        backoff_cap: float = 8.0,
         max_in_flight: int = 4,
         minute_reserve: int = 0,
         weekly_reserve: int = 0,
@@ -159,6 +159,8 @@ class LearnUponClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.stats = ClientStats()
+        # endpoints that exhausted their retries this run: later calls fail at once (see `get`)
+        self._broken: dict[str, str] = {}
         self.limiter = RateLimiter(
             max_in_flight=max_in_flight,
             minute_reserve=minute_reserve,
@@ -218,6 +220,10 @@ class LearnUponClient:
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, endpoint: str | None = None) -> httpx.Response:
         """GET one URL with pacing and retries; returns the response with `.json_body` parsed."""
         endpoint = endpoint or endpoint_template("GET", path)
+        if endpoint in self._broken:
+            # a circuit breaker: an endpoint that failed for good once this run costs no more calls,
+            # so a persistent outage costs max_retries + 1 calls a run, not minutes per item
+            raise TransientAPIError(f"{endpoint}: not called again this run ({self._broken[endpoint]})")
         url = self.base_url + path
         transient_attempts = 0
         throttled_attempts = 0
@@ -274,11 +280,18 @@ class LearnUponClient:
             self.stats.fault(problem)
             transient_attempts += 1
             if transient_attempts > self.max_retries:
-                raise TransientAPIError(f"{endpoint}: gave up after {self.max_retries} retries (last problem: {problem})")
+                reason = f"gave up after {self.max_retries} retries (last problem: {problem})"
+                self._broken[endpoint] = reason
+                raise TransientAPIError(f"{endpoint}: {reason}")
             self.stats.add(endpoint, retries=1)
             delay = self._backoff(transient_attempts)
             log.debug("retrying %s after %s in %.2fs", endpoint, problem, delay)
             time.sleep(delay)
+
+    @property
+    def broken_endpoints(self) -> dict[str, str]:
+        """Endpoints that failed for good this run, with the reason."""
+        return dict(self._broken)
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None, *, endpoint: str | None = None) -> Any:
         return self.get(path, params, endpoint=endpoint).json_body  # type: ignore[attr-defined]
@@ -291,7 +304,7 @@ class LearnUponClient:
         record_keys: tuple[str, ...] = (),
         endpoint: str | None = None,
         max_pages: int = 1_000_000,
-        unique_key: str | None = "id",
+        unique_key: str | tuple[str, ...] | None = "id",
     ) -> Iterator[Page]:
         """Yield every page of a list endpoint, following LU-Has-Next-Page.
 
@@ -320,6 +333,8 @@ class LearnUponClient:
             served = len(records)
             if seen is not None:
                 records = first_sightings(records, unique_key, seen)  # type: ignore[arg-type]
+                if served and not records:
+                    has_next = False  # a page of nothing but repeats: an endpoint that ignores `page`
             self.stats.add(endpoint, pages=1, records=len(records), repeated=served - len(records))
             yield Page(records=records, number=number, has_next=has_next, per_page=per_page, body=response.json_body)  # type: ignore[attr-defined]
             if not has_next:
@@ -328,11 +343,17 @@ class LearnUponClient:
         raise MalformedResponse(f"{endpoint}: more than {max_pages} pages; refusing to loop forever")
 
 
-def first_sightings(records: list[Any], key: str, seen: set[str]) -> list[Any]:
-    """The records whose `key` is not in `seen` yet (recording them); records without the key all pass."""
+def first_sightings(records: list[Any], key: str | tuple[str, ...], seen: set[str]) -> list[Any]:
+    """The records whose `key` (a field, or fields together) is not in `seen` yet (recording them).
+
+    Records without the key (its first field) all pass.
+    """
     fresh = []
+    fields = (key,) if isinstance(key, str) else key
     for record in records:
-        value = record.get(key) if isinstance(record, dict) else None
+        value = record.get(fields[0]) if isinstance(record, dict) else None
+        if value is not None and len(fields) > 1:
+            value = "\x1f".join(str(record.get(f)) for f in fields)
         if value is not None:
             value = str(value)
             if value in seen:

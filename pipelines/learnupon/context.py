@@ -7,6 +7,9 @@ which must be fetched only once per run.
 
 from __future__ import annotations
 
+import copy
+import functools
+import logging
 import threading
 import uuid
 from collections.abc import Callable
@@ -17,7 +20,10 @@ import dlt
 
 from .arrow import IssueLog
 from .client import LearnUponClient
-from .errors import LearnUponAPIError
+from .deletions import WarehouseFacts
+from .errors import LearnUponAPIError, SuspectListing, describe_error
+
+log = logging.getLogger("lms_warehouse.extract")
 from .records import parse_bool, parse_int
 from .settings import COURSES_KEYS, COURSES_PATH, ENROLLABLE_STATUSES, ExtractOptions
 
@@ -29,6 +35,9 @@ class NullProgress:
     def done(self, resource: str) -> None:
         pass
 
+    def failed(self, resource: str, cause: str) -> None:
+        pass
+
 
 @dataclass
 class ExtractContext:
@@ -37,6 +46,10 @@ class ExtractContext:
     issues: IssueLog = field(default_factory=IssueLog)
     progress: Any = field(default_factory=NullProgress)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # what the warehouse already holds that deletion signals are read against (the runner fills it)
+    facts: WarehouseFacts = field(default_factory=WarehouseFacts)
+    # resources that failed this run -> the cause (see `contained`)
+    failed: dict[str, str] = field(default_factory=dict)
     _client: LearnUponClient | None = None
     _courses: list[dict[str, Any]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,6 +86,52 @@ class ExtractContext:
     def put(self, name: str, value: Any) -> None:
         self._cache[name] = value
 
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._cache.get(name, default)
+
+    def take(self, name: str) -> Any:
+        """The value put under `name`, removed (a one-shot signal between a resource and the runner)."""
+        return self._cache.pop(name, None)
+
+    # ---- failure containment ---------------------------------------------------
+    def contained(self, name: str, *, hold: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorate a resource's generator so that its failure does not stop the others.
+
+        All resources extract in one dlt run (one load package: a package per
+        resource would cost most of a second each to load). When a resource fails,
+        its error is recorded in `failed`, the dlt state it changed is put back (its
+        cursors do not move, so the next run retries the same window) and it stops;
+        no listing marker was yielded, so nothing is retired on its account. Rows it
+        already yielded load: they are correct rows. A resource whose table is an
+        SCD2 table read whole (`hold`) yields nothing until it has read everything,
+        since a partial listing would retire the rows it did not reach.
+        """
+
+        def decorate(generator: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(generator)
+            def run(*args: Any, **kwargs: Any) -> Any:
+                state = dlt.current.source_state()
+                before = copy.deepcopy(dict(state))
+                held: list[Any] = []
+                try:
+                    for item in generator(*args, **kwargs):
+                        if hold:
+                            held.append(item)
+                        else:
+                            yield item
+                except Exception as exc:
+                    state.clear()
+                    state.update(before)
+                    self.failed[name] = describe_error(exc)
+                    log.error("resource %s failed and was not loaded: %s", name, self.failed[name])
+                    self.progress.failed(name, self.failed[name])
+                    return
+                yield from held
+
+            return run
+
+        return decorate
+
     # ---- courses ---------------------------------------------------------------
     def courses(self) -> list[dict[str, Any]]:
         """Every course version on the portal (drafts and archived included), fetched once per run.
@@ -99,14 +158,19 @@ class ExtractContext:
         by_id: dict[int, dict[str, Any]] = {}
         # include_licensed_courses: courses licensed into the portal carry enrollments too
         everything = {"name": "", "include_draft": "true", "include_all_versions": "true", "include_licensed_courses": "true"}
+        plain = {k: v for k, v in everything.items() if k != "name"}
         try:
             self._add_courses(client, everything, by_id)
         except LearnUponAPIError as error:
             if error.status not in (400, 404, 422):
                 raise
             by_id.clear()
-            plain = {k: v for k, v in everything.items() if k != "name"}
             self._add_courses(client, plain, by_id)
+        else:
+            if not by_id:
+                # a 200 with nothing is suspect (a narrower reading of `name`): the plain listing decides
+                self.issues.add("courses", None, "name", "", "the all-versions search by empty name returned no course: plain listing used")
+                self._add_courses(client, plain, by_id)
 
         state = dlt.current.source_state().setdefault("course_families", {})
         families: dict[int, list[dict[str, Any]]] = {}
@@ -132,6 +196,7 @@ class ExtractContext:
             state[str(family)] = {"version": newest_version, "ids": ids}
         # older versions found in earlier runs but not listed now: keep them in the fan-out
         self.extra_course_ids = sorted(known_old_ids - set(by_id))
+        guard_empty_listing("courses", len(by_id), dlt.current.source_state())
         return list(by_id.values())
 
     def _add_courses(self, client: LearnUponClient, params: dict[str, str], by_id: dict[int, dict[str, Any]]) -> None:
@@ -151,6 +216,23 @@ class ExtractContext:
             if cid is not None and (status in ENROLLABLE_STATUSES or not status or enrolled > 0):
                 ids.append(cid)
         return sorted(set(ids) | set(getattr(self, "extra_course_ids", [])))
+
+
+SUSPECT_EMPTY_AFTER = 3  # rows a listing had last time, above which an empty answer is refused
+
+
+def guard_empty_listing(name: str, count: int, state: dict[str, Any]) -> None:
+    """Refuse a listing that comes back empty where the last complete one had rows.
+
+    Loading it would retire every row of the table (and, for courses, search no
+    enrollments at all) and call that a success. The resource fails instead, with
+    this reason, and the next run tries again.
+    """
+    counts = state.setdefault("listing_counts", {})
+    before = int(counts.get(name) or 0)
+    if count == 0 and before >= SUSPECT_EMPTY_AFTER:
+        raise SuspectListing(f"{name}: the portal listed no records where the last run listed {before}; not loaded")
+    counts[name] = count
 
 
 def _safe_int(value: Any) -> int | None:

@@ -39,3 +39,21 @@ class WeeklyBudgetReserved(LearnUponError):
 
 class MalformedResponse(LearnUponError):
     """A 200 response whose JSON does not have the documented shape."""
+
+
+class SuspectListing(LearnUponError):
+    """A listing answered 200 with nothing where the warehouse holds many rows: not loaded, not trusted."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an error: the innermost cause (dlt wraps source errors), our own errors first."""
+    seen = exc
+    for _ in range(10):
+        if isinstance(seen, LearnUponError):
+            break
+        nxt = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
+        if nxt is None or nxt is seen:
+            break
+        seen = nxt
+    text = str(seen) if isinstance(seen, LearnUponError) else f"{type(seen).__name__}: {seen}"
+    return text.replace("\n", " ")[:1000]

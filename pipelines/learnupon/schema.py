@@ -218,9 +218,10 @@ COURSE_INSTRUCTORS = {  # SCD2; one current row per CourseInstructor id
     "row_hash": "text",
 }
 
-MODULES = {  # one row per (course_id, id): a module as placed in a course version
+MODULES = {  # one row per (course_id, id, session_key): a module as placed in a course version, per live session
     "course_id": "int",
     "id": "int",
+    "session_key": "int",  # the row's session_id, or 0 when it has none (a key column cannot be NULL)
     "title": "text",
     "component_type": "text",
     "exam_id": "int",
@@ -540,8 +541,67 @@ AUDIT_GAPS = {  # one row per window of audit events lost for good (the API keep
     "run_id": "text",
 }
 
+CONTRACT_DRIFT = {  # per run and table: a field the API sent that this spec does not know, or a field it never sent
+    "run_id": "text",
+    "table_name": "text",
+    "endpoint": "text",
+    "field": "text",
+    "drift": "text",  # "unexpected field" or "expected field missing"
+    "records": "int",  # records of the run that carried it (unexpected) or that were read (missing)
+    "example": "text",  # one value, personal data masked
+}
+
 CODE_LOOKUPS = {  # documented integer codes and their labels; (code_type, code)
     "code_type": "text",
     "code": "int",
     "label": "text",
 }
+
+# raw table -> its column spec (every table the source writes from API data)
+TABLE_SPECS: dict[str, dict[str, str]] = {
+    "users": USERS,
+    "user_custom_data": USER_CUSTOM_DATA,
+    "custom_user_fields": CUSTOM_USER_FIELDS,
+    "courses": COURSES,
+    "enrollments": ENROLLMENTS,
+    "groups": GROUPS,
+    "group_memberships": GROUP_MEMBERSHIPS,
+    "group_courses": GROUP_COURSES,
+    "group_managers": GROUP_MANAGERS,
+    "course_instructors": COURSE_INSTRUCTORS,
+    "modules": MODULES,
+    "learning_paths": LEARNING_PATHS,
+    "learning_path_courses": LEARNING_PATH_COURSES,
+    "learning_path_enrollments": LEARNING_PATH_ENROLLMENTS,
+    "exams": EXAMS,
+    "exam_questions": EXAM_QUESTIONS,
+    "exam_question_options": EXAM_QUESTION_OPTIONS,
+    "exam_enrollments": EXAM_ENROLLMENTS,
+    "exam_answers": EXAM_ANSWERS,
+    "assignment_answers": ASSIGNMENT_ANSWERS,
+    "markcompletes": MARKCOMPLETES,
+    "sessions": SESSIONS,
+    "session_instructors": SESSION_INSTRUCTORS,
+    "session_attendance": SESSION_ATTENDANCE,
+    "session_attendance_parts": SESSION_ATTENDANCE_PARTS,
+    "session_attendance_enrollments": SESSION_ATTENDANCE_ENROLLMENTS,
+    "ilt_sessions": ILT_SESSIONS,
+    "locations": LOCATIONS,
+    "timezones": TIMEZONES,
+    "badges": BADGES,
+    "certifications": CERTIFICATIONS,
+    "user_awards": USER_AWARDS,
+    "leaderboard_snapshots": LEADERBOARD_SNAPSHOTS,
+    "audit_trails": AUDIT_TRAILS,
+}
+
+
+def _with_validity() -> None:
+    """Tables whose retired rows the pipeline marks carry `_dlt_valid_to` (NULL: current), like SCD2 tables."""
+    from .lifecycle import RETIRED_BY_PIPELINE, VALID_TO
+
+    for table in RETIRED_BY_PIPELINE:
+        TABLE_SPECS[table][VALID_TO] = "timestamp"
+
+
+_with_validity()

@@ -44,6 +44,14 @@ class ExtractOptions:
     session_horizon_days: int = 365
     # a first load of sessions and legacy ILTs starts here
     sessions_since: str = "2015-01-01"
+    # every this many days, enrollment searches run without date_from, which sees every deletion (0: never)
+    reconcile_every_days: int = 7
+    # this run reconciles whatever the cadence says
+    reconcile: bool = False
+    # search learning-path enrollments user by user, to find paths archived before the first run
+    lp_backfill: bool = False
+    # users searched per run by the backfill (it resumes where the last run stopped)
+    lp_backfill_batch: int = 5000
 
 
 @dataclass(frozen=True)
@@ -109,3 +117,33 @@ LEADERBOARD_KEYS = ("leaderboard", "leaderboards", "users")
 AUDIT_TRAILS_PATH = "/audit-trails"
 AUDIT_TRAILS_KEYS = ("trails",)
 AUDIT_WINDOW_DAYS = 30  # the API serves only the last 30 days
+
+# raw table -> the endpoint its rows come from (contract drift is reported per table with it)
+TABLE_ENDPOINTS: dict[str, str] = {
+    "users": f"GET {USERS_PATH}",
+    "user_custom_data": f"GET {USERS_PATH}",
+    "custom_user_fields": f"GET {CUSTOM_USER_FIELDS_PATH}",
+    "courses": f"GET {COURSES_PATH}",
+    "enrollments": f"GET {ENROLLMENTS_SEARCH_PATH}",
+    **{listing.resource: f"GET {listing.path}" for listing in LISTINGS},
+    "group_memberships": f"GET {GROUP_MEMBERSHIPS_PATH}",
+    "modules": f"GET {MODULES_PATH}",
+    "learning_paths": f"GET {LEARNING_PATHS_PATH}",
+    "learning_path_courses": f"GET {LEARNING_PATHS_PATH}",
+    "learning_path_enrollments": f"GET {LP_ENROLLMENTS_SEARCH_PATH}",
+    "exams": "GET /exams/{id}",
+    "exam_questions": "GET /exams/{id}/questions",
+    "exam_question_options": "GET /exams/{id}/questions",
+    "exam_enrollments": "GET /exams/{id}/enrollments",
+    "exam_answers": "GET /exams/{id}/answers/{id}",
+    "assignment_answers": "GET /assignments/{id}/answers",
+    "sessions": f"GET {SESSIONS_SEARCH_PATH}",
+    "session_instructors": "GET /live-learnings/events/{id}/sessions/{id}",
+    "session_attendance": "GET /sessions/{id}/attendance",
+    "session_attendance_parts": "GET /sessions/{id}/attendance",
+    "session_attendance_enrollments": "GET /sessions/{id}/attendance",
+    "ilt_sessions": f"GET {ILTS_SEARCH_PATH}",
+    "user_awards": "GET /users/{id}",
+    "leaderboard_snapshots": f"GET {LEADERBOARD_PATH}",
+    "audit_trails": f"GET {AUDIT_TRAILS_PATH}",
+}

@@ -63,6 +63,7 @@ def _rfc3339(moment: datetime) -> str:
 
 def audit_trails_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="audit_trails", write_disposition="merge", primary_key="event_key")
+    @context.contained("audit_trails")
     def audit_trails() -> Iterator[Any]:
         # the cursor lives in the resource's dlt state (committed only with a successful load); dlt's
         # incremental would also filter the audit_gaps rows this resource writes
@@ -74,6 +75,14 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
         # read_through: the end of the last window read completely (events or not)
         if state.get("read_through"):
             last = parse_timestamp(state["read_through"])
+            if last > now:
+                # the portal's clock is behind our cursor (moved back, or another host): clamp, report, go on
+                context.issues.add(
+                    "audit_trails", None, "read_through", last.isoformat(),
+                    f"cursor ahead of the portal clock ({now.isoformat()}): clamped to it",
+                )
+                log.warning("audit trails: cursor %s is ahead of the portal clock %s; clamped", last, now)
+                last = now
             if last < oldest_allowed:
                 gap = {"gap_start": last, "gap_end": oldest_allowed, "noticed_at": now, "run_id": context.run_id}
                 context.put("audit_gap", gap)
@@ -86,7 +95,7 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
                 yield child_table(table, "audit_gaps", "append", ["gap_start", "gap_end"])
                 gap_recorded = True
             else:
-                start = max(oldest_allowed, last - OVERLAP)
+                start = max(oldest_allowed, min(last, now) - OVERLAP)
         params: dict[str, Any] = {"date_range": f"{_rfc3339(start)},{_rfc3339(now)}"}
         token: Any = None
         while True:

@@ -17,15 +17,17 @@ from ..arrow import to_arrow
 from ..context import ExtractContext, _safe_int
 from ..fanout import fan_out
 from ..settings import LEARNING_PATHS_KEYS, LEARNING_PATHS_PATH, MODULES_KEYS, MODULES_PATH
-from .common import SCD2, child_table, row_hash
+from .common import SCD2, child_table, listing_complete, row_hash
 
 
 def courses_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="courses", write_disposition="merge", primary_key="id")
+    @context.contained("courses")
     def courses() -> Iterator[pa.Table]:
         records = context.courses()
         for start in range(0, len(records), 1000):
             yield to_arrow(records[start : start + 1000], schema.COURSES, table="courses", key=["id"], issues=context.issues)
+        yield listing_complete(context, "courses")
         context.progress.done("courses")
 
     return courses
@@ -39,6 +41,8 @@ def courses_resource(context: ExtractContext) -> DltResource:
 # module ids, which the exam and assignment resources fan out over.
 
 STABLE_STATUSES = {"published", "archived"}
+# a module as placed in a course version, once per live-learning session (session_key: its session_id, 0 if none)
+MODULE_KEY = ("course_id", "id", "session_key")
 
 
 def _module_signature(course: dict) -> list:
@@ -62,9 +66,10 @@ def modules_to_read(context: ExtractContext) -> list[dict]:
 def read_modules(context: ExtractContext, course: dict) -> list[dict]:
     cid = _safe_int(course.get("id"))
     records = []
-    for page in context.client.paginate(MODULES_PATH, {"course_id": cid}, record_keys=MODULES_KEYS):
+    # a live-learning module comes once per session, with the same id: (id, session_id) is the record
+    for page in context.client.paginate(MODULES_PATH, {"course_id": cid}, record_keys=MODULES_KEYS, unique_key=("id", "session_id")):
         context.progress.update("modules", pages=1, rows=len(page.records))
-        records.extend({**r, "course_id": cid} for r in page.records)
+        records.extend({**r, "course_id": cid, "session_key": _safe_int(r.get("session_id")) or 0} for r in page.records)
     return records
 
 
@@ -100,7 +105,8 @@ def _ids_of(records: list[dict]) -> dict[str, list[int]]:
 
 
 def modules_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="modules", write_disposition="merge", primary_key=["course_id", "id"])
+    @dlt.resource(name="modules", write_disposition="merge", primary_key=list(MODULE_KEY))
+    @context.contained("modules")
     def modules() -> Iterator[pa.Table]:
         state = dlt.current.source_state().setdefault("course_modules", {})
         read_now: dict[int, list[dict]] = {}
@@ -110,7 +116,9 @@ def modules_resource(context: ExtractContext) -> DltResource:
             read_now[cid] = records
             state[str(cid)] = {"sig": _module_signature(course), **_ids_of(records)}
             if records:
-                yield to_arrow(records, schema.MODULES, table="modules", key=["course_id", "id"], issues=context.issues)
+                yield to_arrow(records, schema.MODULES, table="modules", key=list(MODULE_KEY), issues=context.issues)
+        if read_now:
+            yield listing_complete(context, "modules", read_now)
         context.put("modules_read", read_now)
         context.progress.done("modules")
 
@@ -121,6 +129,7 @@ def modules_resource(context: ExtractContext) -> DltResource:
 
 
 def learning_path_records(context: ExtractContext) -> list[dict]:
+    """The listing: draft and published paths (archived ones are not listed, by the reference's reading)."""
     params = {"include_courses": "true", "include_draft": "true"}
     return context.cached(
         "learning_paths",
@@ -132,10 +141,30 @@ def learning_path_records(context: ExtractContext) -> list[dict]:
     )
 
 
+def learning_path_ids(context: ExtractContext) -> list[int]:
+    """Every path ever seen: listed now, listed before (archived since), or found by the backfill.
+
+    Kept in the source state, so an archived path's enrollments, completions and
+    certificates go on being read after the listing stops showing it.
+    """
+    known = dlt.current.source_state().setdefault("known_learning_paths", [])
+    listed = {i for p in learning_path_records(context) if (i := _safe_int(p.get("id"))) is not None}
+    merged = sorted(listed | {int(i) for i in known})
+    known[:] = merged
+    return merged
+
+
+def remember_learning_paths(ids: set[int]) -> None:
+    """Paths found outside the listing (a user's learning-path enrollments) join those searched every run."""
+    known = dlt.current.source_state().setdefault("known_learning_paths", [])
+    known[:] = sorted({int(i) for i in known} | {int(i) for i in ids})
+
+
 def learning_paths_resource(context: ExtractContext) -> DltResource:
     """learning_paths (merge on id) and learning_path_courses (SCD2: a course taken off a path is retired)."""
 
     @dlt.resource(name="learning_paths", write_disposition="merge", primary_key="id")
+    @context.contained("learning_paths")
     def learning_paths() -> Iterator[object]:
         paths = learning_path_records(context)
         links = []
@@ -157,7 +186,8 @@ def learning_paths_resource(context: ExtractContext) -> DltResource:
             table = to_arrow(
                 links, schema.LEARNING_PATH_COURSES, table="learning_path_courses", key=["learning_path_id", "course_id"], issues=context.issues
             )
-            yield child_table(table, "learning_path_courses", SCD2, ["learning_path_id", "course_id"])
+            # SCD2 scoped to the paths listed now: an archived path, no longer listed, keeps its courses
+            yield child_table(table, "learning_path_courses", SCD2, ["learning_path_id", "course_id"], merge_key="learning_path_id")
         context.progress.done("learning_paths")
 
     return learning_paths

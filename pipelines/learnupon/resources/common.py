@@ -33,3 +33,27 @@ def child_table(table: Any, name: str, disposition: Any, key: list[str], merge_k
 
     hints = dlt.mark.make_hints(table_name=name, write_disposition=disposition, primary_key=key, merge_key=merge_key)
     return dlt.mark.with_hints(table, hints, create_table_variant=True)
+
+
+def listing_complete(context: Any, table: str, scope_values: Any = None, scope_column: str | None = None) -> Any:
+    """The marker that says `table` was listed completely in this load (per scope value if it has a scope).
+
+    It travels in the same load package as the rows, so after the load the rows of
+    that scope the listing did not write again are retired (pipelines/retirement.py).
+    Yield it only once the listing has really been read to its end.
+    """
+    from datetime import datetime, timezone
+
+    from ..arrow import to_arrow
+    from ..lifecycle import LIFECYCLES, LISTING_SCOPES, LISTING_SCOPES_COLUMNS
+
+    scope = scope_column or LIFECYCLES[table].scope
+    noticed = datetime.now(timezone.utc)
+    values = [None] if scope is None else sorted({str(v) for v in scope_values or () if v is not None})
+    rows = [
+        {"table_name": table, "scope_column": scope, "scope_value": value, "run_id": context.run_id, "noticed_at": noticed}
+        for value in values
+    ]
+    marker = to_arrow(rows, LISTING_SCOPES_COLUMNS, table=LISTING_SCOPES, key=[], issues=context.issues)
+    # appended; the key hint only keeps the resource's own key off this table
+    return child_table(marker, LISTING_SCOPES, "append", ["table_name", "run_id"])

@@ -1,13 +1,21 @@
-"""Course and learning-path enrollments: one search per course / path, incremental on updated_at (merge on id).
+"""Course and learning-path enrollments: one search per course / path, incremental by `date_from` (merge on id).
 
-`date_from` is day-granular and its time zone is undocumented, so each run
-re-reads from (newest updated_at loaded - look-back) as a date; dlt's
-incremental keeps those re-read rows (`lag`) and the merge makes them no-ops.
-The first run has no cursor and loads the full history.
+The cursor is the portal's clock, not the data: each run keeps in its dlt state
+the portal time (HTTP `Date`) at which its searches started, and the next run
+searches from that moment less the look-back, as a date (`date_from` is
+day-granular and its time zone undocumented). A record without `updated_at`
+(the reference's learning-path enrollment table does not list it) loads like
+any other; nothing depends on it. The state commits only with a successful
+load of the resource, so a failed run searches the same window again.
+
+Deletions upstream are found by the signals in deletions.py; a scope read
+completely (a user's enrollments, a course's, everything on a reconciliation)
+is marked so that its rows not seen again are retired after the load.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -19,10 +27,14 @@ from dlt.sources import DltResource
 from .. import schema
 from ..arrow import batched, to_arrow
 from ..context import ExtractContext, _safe_int
+from ..deletions import courses_to_read_whole
 from ..fanout import fan_out
 from ..records import parse_timestamp
 from ..settings import ENROLLMENTS_KEYS, ENROLLMENTS_SEARCH_PATH, LP_ENROLLMENTS_KEYS, LP_ENROLLMENTS_SEARCH_PATH
-from .catalog import learning_path_records
+from .catalog import learning_path_ids, learning_path_records, remember_learning_paths
+from .common import listing_complete
+
+log = logging.getLogger("lms_warehouse.enrollments")
 
 
 def incremental_search_resource(
@@ -33,49 +45,145 @@ def incremental_search_resource(
     id_param: str,
     ids: Callable[[], list[int]],
     columns: dict[str, str],
+    signals: Callable[[dict[str, Any], bool], tuple[set[int], set[int]]],
 ) -> DltResource:
-    """A search that needs one id per call (course, learning path) and filters on updated_at by day."""
+    """A search that needs one id per call (course, learning path) and filters on updated_at by day.
+
+    `signals(state, reconcile)` gives (ids to search without date_from, user ids to search whole).
+    """
     lookback = timedelta(days=context.options.enrollment_lookback_days)
 
-    # A record belongs to the one course (or path) it is searched by, and the client's paging keeps
-    # each id once per search, so the load holds no duplicate keys: dlt then skips its own ROW_NUMBER
-    # pass over the staged rows, which on a first load of a million enrollments costs seconds and memory.
+    # A record belongs to the one course (or path) it is searched by, the client's paging keeps each id
+    # once per search, and records a user's search already gave are dropped from the course searches:
+    # the load holds no duplicate keys, so dlt skips its own ROW_NUMBER pass over the staged rows, which
+    # on a first load of a million enrollments costs seconds and memory.
     @dlt.resource(
         name=name,
         write_disposition={"disposition": "merge", "strategy": "delete-insert", "deduplicated": True},
         primary_key="id",
     )
-    def search_all(
-        updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            "updated_at",
-            initial_value=None,
-            # keep re-read rows inside the look-back window (plus the day date_from truncates)
-            lag=(lookback + timedelta(days=1)).total_seconds(),
-        ),
-    ) -> Iterator[pa.Table]:
-        params: dict[str, Any] = {}
-        if updated_at.last_value is not None:
-            params["date_from"] = date_from(updated_at.last_value, lookback)
-        elif context.options.initial_date:
-            params["date_from"] = context.options.initial_date
+    @context.contained(name)
+    def search_all() -> Iterator[pa.Table]:
+        state = dlt.current.resource_state()
         client = context.client
+        portal_now = client.server_now()
+        cursor = _cursor(state, context, name, portal_now)
+        reconcile = _reconciliation_due(state, context, portal_now, cursor)
+        whole_ids, users = signals(state, reconcile)
+        params: dict[str, Any] = {}
+        if not reconcile:
+            if cursor is not None:
+                params["date_from"] = (cursor - lookback).date().isoformat()
+            elif context.options.initial_date:
+                params["date_from"] = context.options.initial_date
+        all_ids = ids()
 
-        def search(item_id: int) -> Iterator[pa.Table]:
-            query = {id_param: item_id, **params}
+        from_users: set[str] = set()  # ids a user's search gave: written once, from there
+        found_parents: set[int] = set()  # courses / paths a user's search named
+
+        def search(item: tuple[str, int]) -> Iterator[pa.Table]:
+            param, item_id = item
+            query = {param: item_id} if (param != id_param or item_id in whole_ids) else {param: item_id, **params}
             for page in client.paginate(path, query, record_keys=keys):  # each id once per search
                 context.progress.update(name, pages=1, rows=len(page.records))
-                if page.records:
-                    yield to_arrow(page.records, columns, table=name, key=["id"], issues=context.issues)
+                records = page.records
+                if param == "user_id":
+                    from_users.update(str(r.get("id")) for r in records)
+                    found_parents.update(p for r in records if (p := _safe_int(r.get(id_param))) is not None)
+                elif from_users:
+                    records = [r for r in records if str(r.get("id")) not in from_users]
+                if records:
+                    yield to_arrow(records, columns, table=name, key=["id"], issues=context.issues)
 
         # twice as many threads as calls in flight (the client caps those at `workers`): while some threads
-        # turn a page into Arrow, the others keep `workers` calls outstanding, so the portal is never idle
-        yield from batched(fan_out(ids(), search, 2 * context.options.workers))
+        # turn a page into Arrow, the others keep `workers` calls outstanding, so the portal is never idle.
+        # Users first (a handful, usually none), so the course searches can leave out what they gave.
+        threads = 2 * context.options.workers
+        work = [("user_id", u) for u in sorted(users)]
+        yield from batched(fan_out(work, search, threads))
+        yield from batched(fan_out([(id_param, i) for i in all_ids], search, threads))
+        # every search answered: mark what was read whole, so rows it did not return are retired
+        if reconcile or (cursor is None and not params):
+            yield listing_complete(context, name, scope_column=None)
+            state["reconciled_at"] = portal_now.isoformat()
+        else:
+            if whole_ids:
+                yield listing_complete(context, name, whole_ids, scope_column=id_param_column(id_param))
+            if users:
+                yield listing_complete(context, name, users, scope_column="user_id")
+        if id_param == "lp_id" and found_parents - set(all_ids):
+            remember_learning_paths(found_parents)  # archived paths found by user: searched from now on
+        state["searched_from"] = portal_now.isoformat()
         context.progress.done(name)
 
     return search_all
 
 
+def id_param_column(param: str) -> str:
+    """The table column a search parameter selects on."""
+    return {"course_id": "course_id", "lp_id": "lp_id"}[param]
+
+
+def _cursor(state: dict[str, Any], context: ExtractContext, name: str, portal_now: datetime) -> datetime | None:
+    """Where the last successful search started (portal clock); clamped, and reported, if ahead of the portal."""
+    raw = state.get("searched_from")
+    if raw is None:
+        # a warehouse made before the clock cursor: dlt's incremental kept the newest updated_at
+        legacy = (state.get("incremental") or {}).get("updated_at") or {}
+        raw = legacy.get("last_value")
+    if raw is None:
+        return None
+    try:
+        cursor = parse_timestamp(raw) if isinstance(raw, str) else raw
+    except (TypeError, ValueError):
+        context.issues.add(name, None, "searched_from", str(raw), "unreadable cursor in dlt state: full search")
+        return None
+    if cursor.tzinfo is None:
+        cursor = cursor.replace(tzinfo=timezone.utc)
+    if cursor > portal_now:
+        context.issues.add(
+            name, None, "searched_from", cursor.isoformat(),
+            f"cursor ahead of the portal clock ({portal_now.isoformat()}): clamped to it",
+        )
+        log.warning("%s: cursor %s is ahead of the portal clock %s; clamped", name, cursor, portal_now)
+        cursor = portal_now
+    return cursor
+
+
+def _reconciliation_due(state: dict[str, Any], context: ExtractContext, portal_now: datetime, cursor: datetime | None) -> bool:
+    """A full read (no date_from) every `reconcile_every_days`, or when asked; a first run is one anyway."""
+    if cursor is None:
+        return False  # the first run reads everything: it marks itself complete below
+    if context.options.reconcile:
+        return True
+    every = context.options.reconcile_every_days
+    if not every:
+        return False
+    last = state.get("reconciled_at")
+    if last is None:
+        state["reconciled_at"] = portal_now.isoformat()  # count from now on a warehouse made before reconciliation
+        return False
+    try:
+        return portal_now - parse_timestamp(last) >= timedelta(days=every)
+    except (TypeError, ValueError):
+        return True
+
+
 def enrollments_resource(context: ExtractContext) -> DltResource:
+    def signals(state: dict[str, Any], reconcile: bool) -> tuple[set[int], set[int]]:
+        if reconcile:
+            return set(), set()
+        courses = context.courses()
+        last_whole = state.setdefault("counters_read_whole", {})
+        whole = courses_to_read_whole(courses, context.facts, last_whole)
+        for course in courses:  # remember each counter a whole read explained
+            cid = _safe_int(course.get("id"))
+            if cid in whole:
+                last_whole[str(cid)] = _safe_int(course.get("num_enrolled"))
+        path_names = {str(p.get("name") or "").strip().lower() for p in learning_path_records(context)}
+        users = _unenrolled_users(state, context, names=None, exclude=path_names)
+        return whole, users
+
     return incremental_search_resource(
         context,
         "enrollments",
@@ -84,12 +192,17 @@ def enrollments_resource(context: ExtractContext) -> DltResource:
         "course_id",
         context.enrollable_course_ids,
         schema.ENROLLMENTS,
+        signals,
     )
 
 
 def learning_path_enrollments_resource(context: ExtractContext) -> DltResource:
-    def path_ids() -> list[int]:
-        return sorted({i for p in learning_path_records(context) if (i := _safe_int(p.get("id"))) is not None})
+    def signals(state: dict[str, Any], reconcile: bool) -> tuple[set[int], set[int]]:
+        users: set[int] = set()
+        if not reconcile:
+            path_names = {str(p.get("name") or "").strip().lower() for p in learning_path_records(context)}
+            users = _unenrolled_users(state, context, names=path_names)
+        return set(), users | backfill_users(state, context)
 
     return incremental_search_resource(
         context,
@@ -97,16 +210,35 @@ def learning_path_enrollments_resource(context: ExtractContext) -> DltResource:
         LP_ENROLLMENTS_SEARCH_PATH,
         LP_ENROLLMENTS_KEYS,
         "lp_id",
-        path_ids,
+        lambda: learning_path_ids(context),
         schema.LEARNING_PATH_ENROLLMENTS,
+        signals,
     )
 
 
-def date_from(last_value: Any, lookback: timedelta) -> str:
-    """The YYYY-MM-DD to search from: the cursor's UTC date, less the look-back."""
-    if isinstance(last_value, str):
-        last_value = parse_timestamp(last_value)
-    if last_value.tzinfo is None:
-        last_value = last_value.replace(tzinfo=timezone.utc)
-    return (last_value.astimezone(timezone.utc) - lookback).date().isoformat()
+def _unenrolled_users(state: dict[str, Any], context: ExtractContext, names: set[str] | None, exclude: set[str] | None = None) -> set[int]:
+    """Users the audit trail says were unenrolled since the signals were last read (then read up to now)."""
+    through = state.get("signals_through")
+    moment = parse_timestamp(through) if through else None
+    events = context.facts.unenrolled_since(moment, names, exclude)
+    if events:
+        state["signals_through"] = max(e.at for e in events).isoformat()
+    return {e.user_id for e in events}
 
+
+def backfill_users(state: dict[str, Any], context: ExtractContext) -> set[int]:
+    """The next batch of the learning-path backfill: users searched by user_id (resumable by user id).
+
+    Paths archived before the first run are hidden from the listing, so their
+    enrollments are found only by searching each user; the paths they name join
+    the paths searched on every run.
+    """
+    if not context.options.lp_backfill:
+        return set()
+    after = int(state.get("backfill_after_user", -1))
+    batch = [u for u in context.facts.user_ids if u > after][: context.options.lp_backfill_batch]
+    if batch:
+        state["backfill_after_user"] = batch[-1]
+    else:
+        state["backfill_done"] = True
+    return set(batch)

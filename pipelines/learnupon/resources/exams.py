@@ -30,7 +30,7 @@ from ..fanout import fan_out
 from ..records import extract_records
 from ..settings import ASSIGNMENT_ANSWERS_KEYS, EXAM_ENROLLMENTS_KEYS, EXAM_KEYS, EXAM_QUESTIONS_KEYS
 from .catalog import module_index
-from .common import child_table, json_text, row_hash
+from .common import child_table, json_text, row_hash, listing_complete
 
 EXAM_ANSWER_FETCHES = {
     "exam_enrollment_id": "int",
@@ -73,6 +73,7 @@ def _read_exam(context: ExtractContext, exam_id: int) -> tuple[int, list[dict], 
 
 def exams_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="exams", write_disposition="merge", primary_key="exam_id")
+    @context.contained("exams")
     def exams() -> Iterator[Any]:
         read = dlt.current.source_state().setdefault("exams_read", {})
         todo = [e for e in exam_ids(context) if str(e) not in read]
@@ -103,6 +104,9 @@ def exams_resource(context: ExtractContext) -> DltResource:
                     "exam_question_options",
                     ["exam_id", "question_id", "answer_id"],
                 )
+        if todo:  # each exam read whole: its questions and options not shown again are retired
+            for table in ("exams", "exam_questions", "exam_question_options"):
+                yield listing_complete(context, table, todo)
         context.progress.done("exams")
 
     return exams
@@ -148,6 +152,7 @@ def _index(index: dict[int, tuple[int, str]], records: list[dict]) -> None:
 
 def exam_enrollments_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="exam_enrollments", write_disposition="merge", primary_key="exam_enrollment_id")
+    @context.contained("exam_enrollments")
     def exam_enrollments() -> Iterator[pa.Table]:
         index: dict[int, tuple[int, str]] = {}
         pages = fan_out(exam_ids(context), lambda e: _list_exam_enrollments(context, e), context.options.workers)
@@ -157,6 +162,7 @@ def exam_enrollments_resource(context: ExtractContext) -> DltResource:
                 yield to_arrow(
                     records, schema.EXAM_ENROLLMENTS, table="exam_enrollments", key=["exam_enrollment_id"], issues=context.issues
                 )
+        yield listing_complete(context, "exam_enrollments", exam_ids(context))
         context.put("exam_enrollment_index", index)  # exam_answers needs it: no second listing
         context.progress.done("exam_enrollments")
 
@@ -217,6 +223,7 @@ def _joined(value: Any) -> str | None:
 
 def exam_answers_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="exam_answers", write_disposition="merge", primary_key=["exam_enrollment_id", "question_id"])
+    @context.contained("exam_answers")
     def exam_answers() -> Iterator[Any]:
         index = exam_enrollment_index(context)
         fetched = _fetched_fingerprints()
@@ -245,6 +252,7 @@ def exam_answers_resource(context: ExtractContext) -> DltResource:
         if fetches:
             table = to_arrow(fetches, EXAM_ANSWER_FETCHES, table="exam_answer_fetches", key=["exam_enrollment_id"], issues=context.issues)
             yield _with_table(table, "exam_answer_fetches", ["exam_enrollment_id"])
+            yield listing_complete(context, "exam_answers", [f["exam_enrollment_id"] for f in fetches])
         context.progress.done("exam_answers")
 
     return exam_answers
@@ -259,6 +267,7 @@ def _answers_table(context: ExtractContext, rows: list[dict]) -> pa.Table:
 
 def assignment_answers_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="assignment_answers", write_disposition="merge", primary_key="id")
+    @context.contained("assignment_answers")
     def assignment_answers() -> Iterator[pa.Table]:
         def answers(assignment_id: int) -> Iterator[pa.Table]:
             path = f"/assignments/{assignment_id}/answers"
@@ -270,7 +279,9 @@ def assignment_answers_resource(context: ExtractContext) -> DltResource:
                     records = [{**r, "reviewed_at": r.get("reviewed_at", r.get("reviewed_ at"))} for r in records]
                     yield to_arrow(records, schema.ASSIGNMENT_ANSWERS, table="assignment_answers", key=["id"], issues=context.issues)
 
-        yield from fan_out(assignment_ids(context), answers, context.options.workers)
+        assignments = assignment_ids(context)
+        yield from fan_out(assignments, answers, context.options.workers)
+        yield listing_complete(context, "assignment_answers", assignments)
         context.progress.done("assignment_answers")
 
     return assignment_answers

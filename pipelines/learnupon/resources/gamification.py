@@ -66,6 +66,7 @@ def _awards(context: ExtractContext, user_id: int) -> list[dict]:
 
 def user_awards_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="user_awards", write_disposition=SCD2, primary_key=["user_id", "badge_id"], merge_key="user_id")
+    @context.contained("user_awards")
     def user_awards() -> Iterator[pa.Table]:
         seen = dlt.current.source_state().setdefault("award_keys", {})
         keys = award_keys(context)
@@ -89,6 +90,7 @@ def leaderboard_resource(context: ExtractContext) -> DltResource:
         primary_key=["snapshot_date", "user_id"],
         merge_key="snapshot_date",
     )
+    @context.contained("leaderboard_snapshots")
     def leaderboard_snapshots() -> Iterator[pa.Table]:
         taken_at = context.client.server_now()
         day = taken_at.date().isoformat()

@@ -44,6 +44,7 @@ def membership_row(group_id: int, record: dict[str, Any]) -> dict[str, Any]:
 
 def group_memberships_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="group_memberships", write_disposition=SCD2, primary_key=["group_id", "user_id"])
+    @context.contained("group_memberships", hold=True)
     def group_memberships() -> Iterator[pa.Table]:
         def members(group_id: int) -> Iterator[pa.Table]:
             params = {"group_id": group_id, "version_id": "1.1"}

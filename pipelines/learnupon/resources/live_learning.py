@@ -9,9 +9,9 @@
   keeps a hash per session. Instructors are SCD2 keyed by session, so only the
   sessions re-read can retire an instructor.
 - Attendance lists who registered before a session and is marked after it, so
-  it is read for every session in the run's windows (every session on a first
-  run; later, those from the look-back to the horizon). The reference gives two
-  paths for it; the first that answers is used.
+  it is read, every page of it, for every session in the run's windows (every
+  session on a first run; later, those from the look-back to the horizon). The
+  reference gives two paths for it: see `_attendance`.
 - Legacy ILT sessions have no id: ilt_key hashes course, title and start.
 """
 
@@ -32,7 +32,7 @@ from ..errors import LearnUponAPIError
 from ..fanout import fan_out
 from ..records import extract_records, parse_timestamp
 from ..settings import ATTENDANCE_PATHS, ILTS_KEYS, ILTS_SEARCH_PATH, SESSIONS_KEYS, SESSIONS_SEARCH_PATH
-from .common import SCD2, child_table, row_hash
+from .common import SCD2, child_table, listing_complete, row_hash
 
 SESSION_STATUS = {-10: "not_registered", 10: "not_started", 20: "completed", 30: "failed", 40: "no_show"}
 ATTENDANCE_STATUS = {0: "unmarked", 5: "absent", 10: "present"}
@@ -115,6 +115,7 @@ def _session_row(search: dict, detail: dict) -> dict:
 
 def sessions_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="sessions", write_disposition="merge", primary_key="session_id")
+    @context.contained("sessions")
     def sessions() -> Iterator[Any]:
         state = dlt.current.source_state()
         hashes = state.setdefault("session_hashes", {})
@@ -143,35 +144,69 @@ def sessions_resource(context: ExtractContext) -> DltResource:
     return sessions
 
 
-def _attendance(context: ExtractContext, session_id: int) -> list[dict]:
-    paths = context.cached("attendance_paths", lambda: list(ATTENDANCE_PATHS))
-    for path in list(paths):
+ATTENDANCE_KEYS = ("attendance", "attendances")
+
+
+class AttendanceUnreadable(Exception):
+    """Neither documented attendance path knows a session the session search just returned."""
+
+
+def _attendance(context: ExtractContext, session_id: int, state: dict[str, Any]) -> list[dict]:
+    """One session's attendance, every page of it.
+
+    The portal's path is chosen from the first session that answers (kept in the
+    source state); a session that answers 404 there is tried on the other path
+    too, so one 404 (the API also answers 404 for invalid parameters) never
+    switches or empties the attendance of other sessions.
+    """
+    preferred = state.get("attendance_path")
+    order = [preferred, *[p for p in ATTENDANCE_PATHS if p != preferred]] if preferred else list(ATTENDANCE_PATHS)
+    for path in order:
+        endpoint = "GET " + path
         try:
-            body = context.client.get_json(path.format(id=session_id), endpoint="GET " + path)
+            records = [
+                r
+                for page in context.client.paginate(
+                    path.format(id=session_id), record_keys=ATTENDANCE_KEYS, endpoint=endpoint, unique_key="user_id"
+                )
+                for r in page.records
+            ]
         except LearnUponAPIError as error:
-            if error.status == 404 and len(paths) > 1 and path == paths[0]:
-                paths.remove(path)  # this portal answers on the other documented path
-                continue
             if error.status == 404:
-                return []
+                continue
             raise
-        records = extract_records(body, ("attendance", "attendances"), "GET " + path)
-        context.client.stats.add("GET " + path, records=len(records))
+        state.setdefault("attendance_path", path)
         return records
-    return []
+    raise AttendanceUnreadable(f"session {session_id}: 404 on both documented attendance paths")
 
 
 def session_attendance_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="session_attendance", write_disposition="merge", primary_key=["session_id", "user_id"])
+    @context.contained("session_attendance")
     def session_attendance() -> Iterator[Any]:
+        state = dlt.current.source_state()
         # registrations show before a session and attendance after it: every session in this run's
-        # windows (all of them on a first run, then the look-back to the horizon)
-        listed = [_safe_int(s.get("session_id", s.get("id"))) for s in session_list(context)]
+        # windows (all of them on a first run, then the look-back to the horizon), and those whose
+        # attendance could not be read last time
+        retry = [int(s) for s in state.get("attendance_unread", [])]
+        listed = sorted({s for s in (_safe_int(x.get("session_id", x.get("id"))) for x in session_list(context)) if s is not None} | set(retry))
+        unread: list[int] = []
 
-        def read(session_id: int) -> Iterator[list[dict]]:
-            yield _attendance_rows(session_id, _attendance(context, session_id))
+        def read(session_id: int) -> Iterator[Any]:
+            try:
+                yield session_id, _attendance_rows(session_id, _attendance(context, session_id, state))
+            except AttendanceUnreadable as problem:
+                yield session_id, problem
 
-        for people, parts, enrollments in fan_out([s for s in listed if s is not None], read, context.options.workers):
+        read_whole: list[int] = []
+        for session_id, outcome in fan_out(listed, read, context.options.workers):
+            if isinstance(outcome, AttendanceUnreadable):
+                # recorded and read again next run; its rows stay as they were, never silently emptied
+                unread.append(session_id)
+                context.issues.add("session_attendance", str(session_id), None, None, f"{outcome}: kept as loaded, read again next run")
+                continue
+            people, parts, enrollments = outcome
+            read_whole.append(session_id)
             context.progress.update("session_attendance", pages=1, rows=len(people))
             if people:
                 yield to_arrow(people, schema.SESSION_ATTENDANCE, table="session_attendance", key=["session_id", "user_id"], issues=context.issues)
@@ -185,6 +220,10 @@ def session_attendance_resource(context: ExtractContext) -> DltResource:
                     enrollments, schema.SESSION_ATTENDANCE_ENROLLMENTS, table="session_attendance_enrollments", key=key, issues=context.issues
                 )
                 yield child_table(table, "session_attendance_enrollments", "merge", key)
+        if read_whole:
+            for table in ("session_attendance", "session_attendance_parts", "session_attendance_enrollments"):
+                yield listing_complete(context, table, read_whole)
+        state["attendance_unread"] = sorted(unread)
         context.progress.done("session_attendance")
 
     return session_attendance
@@ -225,6 +264,7 @@ def _attendance_rows(session_id: int, records: list[dict]) -> tuple[list[dict], 
 
 def ilt_sessions_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="ilt_sessions", write_disposition="merge", primary_key="ilt_key")
+    @context.contained("ilt_sessions")
     def ilt_sessions() -> Iterator[pa.Table]:
         for window in windows(context, "ilts_loaded"):
             for records in search_window(context, ILTS_SEARCH_PATH, ILTS_KEYS, window, "ilt_sessions"):

@@ -31,6 +31,7 @@ CODES = {
 
 def code_lookups_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="code_lookups", write_disposition="replace")
+    @context.contained("code_lookups")
     def code_lookups() -> Iterator[pa.Table]:
         rows = [{"code_type": kind, "code": code, "label": label} for kind, codes in CODES.items() for code, label in codes.items()]
         yield to_arrow(rows, schema.CODE_LOOKUPS, table="code_lookups", key=["code_type", "code"], issues=context.issues)

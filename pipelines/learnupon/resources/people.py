@@ -20,12 +20,13 @@ from ..context import ExtractContext, _safe_int
 from ..fanout import read_ahead
 from ..records import extract_records, field_definitions
 from ..settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, USERS_KEYS, USERS_PATH, USERS_VERSION_ID
-from .common import SCD2, child_table, json_text, row_hash
+from .common import SCD2, child_table, json_text, row_hash, listing_complete
 from .gamification import note_award_keys
 
 
 def users_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="users", write_disposition=SCD2, primary_key="id")
+    @context.contained("users", hold=True)
     def users() -> Iterator[Any]:
         # two stages, each on a thread of its own: the listing pages ahead while the previous page is
         # hashed and converted, so the chain of calls (each page asked for once the last says there is
@@ -68,6 +69,7 @@ def users_resource(context: ExtractContext) -> DltResource:
                 definitions, schema.CUSTOM_USER_FIELDS, table="custom_user_fields", key=["id"], issues=context.issues
             )
             yield child_table(table, "custom_user_fields", "merge", ["id"])
+            yield listing_complete(context, "custom_user_fields")
         context.put("user_award_keys", award_keys)  # user_awards reads who has badges from here
         context.progress.done("users")
 

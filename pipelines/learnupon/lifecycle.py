@@ -1,0 +1,108 @@
+"""How each raw table tells current rows from history: declared once, here.
+
+The rule for analysts is one sentence: **a row is current when `_dlt_valid_to is
+null`**, in every raw table whose rows can disappear upstream. What differs per
+table is only how the pipeline notices a disappearance:
+
+- `scd2`: dlt's SCD2 merge retires a version that is missing from a complete
+  listing (or changed) and sets `_dlt_valid_to` itself.
+- `listed`: the table is re-read whole, or whole per scope value (per course,
+  per exam, per session...), and rows of that scope that the listing did not
+  write again are retired after the load (a `listing_scopes` row travels in the
+  same load package as the data, so the two commit together).
+- `signalled`: incremental tables (enrollments): the API never lists them whole
+  on a normal run, so a deletion is noticed by signals (the audit trail, course
+  counters), each of which re-reads a scope (a user's, a course's enrollments),
+  and by a periodic full reconciliation; both then retire like `listed`.
+
+On top of that, rows whose owner is retired (a deleted user's enrollments and
+exam results, the answers of a retired exam enrollment) are retired with it.
+Retirement sets `_dlt_valid_to` to when the pipeline noticed; the row stays as
+history. A row the API shows again is written again, current.
+
+Tables not named here cannot lose rows (code lookups, run records, audit events,
+daily leaderboard snapshots) or keep them on purpose (sessions and legacy ILTs:
+a cancelled session keeps its status; learning paths: the reference cannot tell
+an archived path, hidden from its listing, from a deleted one, and an archived
+path's enrollments and certificates still count, so paths are kept).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VALID_TO = "_dlt_valid_to"  # the one column that says a row is history
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Rows whose `column` names a retired row of `table` (by its `table_column`) are retired too."""
+
+    column: str
+    table: str
+    table_column: str = "id"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    table: str
+    how: str  # "scd2" | "listed" | "signalled"
+    scope: str | None = None  # the column a partial listing is complete for; None: the whole table
+    owners: tuple[Owner, ...] = ()
+
+
+USER = Owner("user_id", "users")
+
+LIFECYCLES: dict[str, Lifecycle] = {
+    lc.table: lc
+    for lc in (
+        Lifecycle("users", "scd2"),
+        Lifecycle("user_custom_data", "scd2", owners=(USER,)),
+        Lifecycle("group_memberships", "scd2", owners=(USER,)),
+        Lifecycle("group_courses", "scd2"),
+        Lifecycle("group_managers", "scd2", owners=(USER,)),
+        Lifecycle("course_instructors", "scd2"),
+        Lifecycle("learning_path_courses", "scd2"),
+        Lifecycle("session_instructors", "scd2"),
+        Lifecycle("user_awards", "scd2", owners=(USER,)),
+        Lifecycle("custom_user_fields", "listed"),
+        Lifecycle("groups", "listed"),
+        Lifecycle("courses", "listed"),
+        Lifecycle("modules", "listed", scope="course_id", owners=(Owner("course_id", "courses"),)),
+        Lifecycle("enrollments", "signalled", owners=(USER, Owner("course_id", "courses"))),
+        Lifecycle("learning_path_enrollments", "signalled", owners=(USER,)),
+        Lifecycle("exams", "listed", scope="exam_id"),
+        Lifecycle("exam_questions", "listed", scope="exam_id"),
+        Lifecycle("exam_question_options", "listed", scope="exam_id"),
+        Lifecycle("exam_enrollments", "listed", scope="exam_id", owners=(USER,)),
+        Lifecycle(
+            "exam_answers",
+            "listed",
+            scope="exam_enrollment_id",
+            owners=(Owner("exam_enrollment_id", "exam_enrollments", "exam_enrollment_id"),),
+        ),
+        Lifecycle("assignment_answers", "listed", scope="assignment_id", owners=(USER,)),
+        Lifecycle("markcompletes", "listed"),
+        Lifecycle("session_attendance", "listed", scope="session_id", owners=(USER,)),
+        Lifecycle("session_attendance_parts", "listed", scope="session_id", owners=(USER,)),
+        Lifecycle("session_attendance_enrollments", "listed", scope="session_id", owners=(USER,)),
+        Lifecycle("locations", "listed"),
+        Lifecycle("timezones", "listed"),
+        Lifecycle("badges", "listed"),
+        Lifecycle("certifications", "listed"),
+    )
+}
+
+# tables whose `_dlt_valid_to` the pipeline writes itself (dlt writes it in SCD2 tables)
+RETIRED_BY_PIPELINE = tuple(name for name, lc in LIFECYCLES.items() if lc.how != "scd2")
+
+# the marker table: one row per (table, scope value) a load listed completely
+LISTING_SCOPES = "listing_scopes"
+LISTING_SCOPES_COLUMNS = {
+    "table_name": "text",
+    "scope_column": "text",
+    "scope_value": "text",
+    "run_id": "text",
+    "noticed_at": "timestamp",
+    "applied_at": "timestamp",
+}
