@@ -34,9 +34,9 @@ light_loads_job = define_asset_job(
 )
 daily_full_job = define_asset_job(
     "daily_full_job",
-    selection=AssetSelection.assets(*[key for key in SOURCE_KEYS if key != AUDIT_KEY]),
+    selection=AssetSelection.assets(*SOURCE_KEYS),
     tags=API_TAGS,
-    description="Every resource except audit trails: users and all listings, the leaderboard snapshot, the light ones.",
+    description="Every resource: users and all listings, the leaderboard snapshot, the light ones, audit trails.",
 )
 audit_trails_job = define_asset_job(
     "audit_trails_job",

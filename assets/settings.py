@@ -16,6 +16,7 @@ SCHEDULES_FILE = Path(__file__).with_name("schedules.toml")
 
 # the resources that change all day (hourly by default); the daily run loads everything else too
 LIGHT_RESOURCES = (
+    "audit_trails",  # one call: its "User unenrolled" events tell the enrollment searches about deletions
     "enrollments",
     "exam_enrollments",
     "exam_answers",

@@ -248,6 +248,8 @@ def run_extract(
             t4 = time.perf_counter()
             retired = retire_vanished_rows(pipeline)
             timings["retire"] = time.perf_counter() - t4
+        if context.stopped is not None:
+            raise context.stopped  # loaded what was read; the run itself stopped at the reserve
         if failed:
             status = "partial"
             error = "; ".join(f"{name}: {cause}" for name, cause in failed.items())[:4000]

@@ -30,6 +30,10 @@ def read_facts(pipeline: Any) -> WarehouseFacts:
                         facts.enrollments_by_course[int(course_id)] = int(count)
             if "users" in tables:
                 facts.user_ids = [int(r[0]) for r in client.execute_sql(f"select distinct id from {q('users')} order by 1") or []]
+                for user_id, email in client.execute_sql(
+                    f"select id, lower(email) from {q('users')} where email is not null order by _dlt_valid_to nulls last"
+                ) or []:
+                    facts.user_ids_by_email.setdefault(email, int(user_id))  # the current version wins
             if {"audit_trails", "users"} <= tables:
                 for user_id, name, at in client.execute_sql(
                     f"select distinct u.id, a.impacted_data, a.date_and_time_utc from {q('audit_trails')} a"

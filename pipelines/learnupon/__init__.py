@@ -56,6 +56,8 @@ def _resources(context: ExtractContext) -> list[DltResource]:
         listings["course_instructors"],
         modules_resource(context),
         learning_paths_resource(context),
+        # before the enrollment searches: its "User unenrolled" events tell them whom to re-read
+        audit_trails_resource(context),
         enrollments_resource(context),
         learning_path_enrollments_resource(context),
         exams_resource(context),
@@ -72,17 +74,16 @@ def _resources(context: ExtractContext) -> list[DltResource]:
         listings["certifications"],
         user_awards_resource(context),
         leaderboard_resource(context),
-        audit_trails_resource(context),
         code_lookups_resource(context),
     ]
 
 
 ALL_RESOURCES = (
     "users", "groups", "group_memberships", "group_courses", "group_managers", "courses", "course_instructors",
-    "modules", "learning_paths", "enrollments", "learning_path_enrollments", "exams", "exam_enrollments",
+    "modules", "learning_paths", "audit_trails", "enrollments", "learning_path_enrollments", "exams", "exam_enrollments",
     "exam_answers", "assignment_answers", "markcompletes", "sessions", "session_attendance", "ilt_sessions",
     "locations", "timezones", "badges", "certifications", "user_awards", "leaderboard_snapshots",
-    "audit_trails", "code_lookups",
+    "code_lookups",
 )
 
 

@@ -21,7 +21,7 @@ import dlt
 from .arrow import IssueLog
 from .client import LearnUponClient
 from .deletions import WarehouseFacts
-from .errors import LearnUponAPIError, SuspectListing, describe_error
+from .errors import LearnUponAPIError, SuspectListing, WeeklyBudgetReserved, describe_error
 
 log = logging.getLogger("lms_warehouse.extract")
 from .records import parse_bool, parse_int
@@ -50,6 +50,8 @@ class ExtractContext:
     facts: WarehouseFacts = field(default_factory=WarehouseFacts)
     # resources that failed this run -> the cause (see `contained`)
     failed: dict[str, str] = field(default_factory=dict)
+    # set when the weekly API reserve is reached: the run stops there (what was read still loads)
+    stopped: WeeklyBudgetReserved | None = None
     _client: LearnUponClient | None = None
     _courses: list[dict[str, Any]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -93,6 +95,10 @@ class ExtractContext:
         """The value put under `name`, removed (a one-shot signal between a resource and the runner)."""
         return self._cache.pop(name, None)
 
+    def note_audit_events(self, rows: list[dict[str, Any]]) -> None:
+        """"User unenrolled" events read by this run join the warehouse's as deletion signals."""
+        self.facts.add_unenrolments(rows)
+
     # ---- failure containment ---------------------------------------------------
     def contained(self, name: str, *, hold: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorate a resource's generator so that its failure does not stop the others.
@@ -110,6 +116,10 @@ class ExtractContext:
         def decorate(generator: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(generator)
             def run(*args: Any, **kwargs: Any) -> Any:
+                if self.stopped is not None:  # the weekly reserve was reached: no resource calls the API again
+                    self.failed[name] = f"not run: {self.stopped}"
+                    self.progress.failed(name, self.failed[name])
+                    return
                 state = dlt.current.source_state()
                 before = copy.deepcopy(dict(state))
                 held: list[Any] = []
@@ -123,6 +133,8 @@ class ExtractContext:
                     state.clear()
                     state.update(before)
                     self.failed[name] = describe_error(exc)
+                    if isinstance(exc, WeeklyBudgetReserved):
+                        self.stopped = exc
                     log.error("resource %s failed and was not loaded: %s", name, self.failed[name])
                     self.progress.failed(name, self.failed[name])
                     return

@@ -5,13 +5,15 @@ simply stops coming back. Three signals, cheapest first, each turning into a
 complete re-read of one scope (whose absent rows are then retired, see
 lifecycle.py):
 
-- the audit trail (loaded daily): "User unenrolled" (action 2) names the user
-  and the course or learning path: that user's enrollments are searched by
-  `user_id` (one call per user, plus pages);
+- the audit trail (read in the same run, before the searches, and kept in the
+  warehouse): "User unenrolled" (action 2) names the user and the course or
+  learning path: that user's enrollments are searched by `user_id` (one call
+  per user, plus pages);
 - course counters: a course whose `num_enrolled` fell below the current
-  enrollments loaded for it, and changed since the course was last read whole,
-  is searched without `date_from` instead of with it (the same one call for a
-  course of up to one page; a delete hidden by an add is not visible here);
+  enrollments loaded for it by more than the audit trail's unenrolments of that
+  course explain, and changed since the course was last read whole, is searched
+  without `date_from` instead of with it (the same one call for a course of up
+  to one page; a delete hidden by an add is not visible here);
 - a full reconciliation every `reconcile_every_days` (7 by default): every
   course and path searched without `date_from`, which sees everything.
 """
@@ -40,6 +42,23 @@ class WarehouseFacts:
     unenrolments: list[Unenrolment] = field(default_factory=list)
     # every user id the warehouse knows (current or not), for the learning-path backfill
     user_ids: list[int] = field(default_factory=list)
+    # lower-cased email -> user id, to read audit events (they name people by email)
+    user_ids_by_email: dict[str, int] = field(default_factory=dict)
+
+    def add_unenrolments(self, events: list[dict[str, Any]]) -> None:
+        """Audit rows (as the API gives them) of action 2 whose user the warehouse knows."""
+        from .records import parse_int, parse_timestamp
+
+        for event in events:
+            try:
+                if parse_int(event.get("action")) != 2:
+                    continue
+                at = parse_timestamp(event.get("date_and_time_utc"))
+            except (TypeError, ValueError):
+                continue
+            user_id = self.user_ids_by_email.get(str(event.get("impacted_user_email") or "").strip().lower())
+            if user_id is not None and at is not None:
+                self.unenrolments.append(Unenrolment(user_id, event.get("impacted_data"), at))
 
     def unenrolled_since(self, moment: datetime | None, names: set[str] | None, exclude: set[str] | None = None) -> list[Unenrolment]:
         """Events after `moment` whose impacted name is in `names` (or, with `exclude`, not in it)."""
@@ -56,8 +75,14 @@ class WarehouseFacts:
         return found
 
 
-def courses_to_read_whole(courses: list[dict[str, Any]], facts: WarehouseFacts, last_whole: dict[str, Any]) -> set[int]:
-    """Courses whose counter says enrollments were deleted since the course was last read whole."""
+def courses_to_read_whole(
+    courses: list[dict[str, Any]], facts: WarehouseFacts, last_whole: dict[str, Any], explained: dict[str, int]
+) -> set[int]:
+    """Courses whose counter shows more deletions than the audit trail explains, since last read whole.
+
+    `explained`: lower-cased course name -> "User unenrolled" events being followed up
+    this run (their users are re-read anyway, so those deletions need no whole read).
+    """
     from .records import parse_int
 
     whole: set[int] = set()
@@ -70,6 +95,29 @@ def courses_to_read_whole(courses: list[dict[str, Any]], facts: WarehouseFacts, 
         if cid is None or counter is None:
             continue
         loaded = facts.enrollments_by_course.get(cid)
-        if loaded is not None and counter < loaded and last_whole.get(str(cid)) != counter:
+        if loaded is None or last_whole.get(str(cid)) == counter:
+            continue
+        shortfall = loaded - counter
+        if shortfall > explained.get(str(course.get("name") or "").strip().lower(), 0):
             whole.add(cid)
     return whole
+
+
+def courses_short_of_enrollments(courses: list[dict[str, Any]], facts: WarehouseFacts) -> dict[str, int]:
+    """Lower-cased course name -> enrollments loaded beyond what the portal's counters now count (0 or more)."""
+    from .records import parse_int
+
+    short: dict[str, int] = {}
+    for course in courses:
+        try:
+            cid = parse_int(course.get("id"))
+            counter = parse_int(course.get("num_enrolled"))
+        except (TypeError, ValueError):
+            continue
+        name = str(course.get("name") or "").strip().lower()
+        loaded = facts.enrollments_by_course.get(cid) if cid is not None else None
+        if loaded is None or counter is None:
+            short[name] = max(short.get(name, 0), 1)  # nothing to compare with: treat as short
+            continue
+        short[name] = short.get(name, 0) + max(loaded - counter, 0)
+    return short

@@ -5,6 +5,7 @@ with
 
 source as (
     select * from learnupon.courses
+    where _dlt_valid_to is null  -- current rows: history and rows deleted upstream have it set
 ),
 
 deduplicated as (

@@ -3,6 +3,7 @@ with
 
 source as (
     select * from learnupon.exam_enrollments
+    where _dlt_valid_to is null  -- current rows: history and rows deleted upstream have it set
 ),
 
 final as (

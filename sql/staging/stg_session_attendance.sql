@@ -4,6 +4,7 @@ with
 
 source as (
     select * from learnupon.session_attendance
+    where _dlt_valid_to is null  -- current rows: history and rows deleted upstream have it set
 ),
 
 final as (

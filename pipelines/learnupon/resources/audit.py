@@ -115,6 +115,7 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
             context.client.stats.add("GET " + AUDIT_TRAILS_PATH, records=len(rows))
             context.progress.update("audit_trails", pages=1, rows=len(rows))
             if rows:
+                context.note_audit_events(rows)  # deletion signals for the enrollment searches of this run
                 yield to_arrow(rows, schema.AUDIT_TRAILS, table="audit_trails", key=["event_key"], issues=context.issues)
             token = body.get("next") if isinstance(body, dict) else None
             try:

@@ -27,7 +27,7 @@ from dlt.sources import DltResource
 from .. import schema
 from ..arrow import batched, to_arrow
 from ..context import ExtractContext, _safe_int
-from ..deletions import courses_to_read_whole
+from ..deletions import courses_short_of_enrollments, courses_to_read_whole
 from ..fanout import fan_out
 from ..records import parse_timestamp
 from ..settings import ENROLLMENTS_KEYS, ENROLLMENTS_SEARCH_PATH, LP_ENROLLMENTS_KEYS, LP_ENROLLMENTS_SEARCH_PATH
@@ -69,7 +69,12 @@ def incremental_search_resource(
         portal_now = client.server_now()
         cursor = _cursor(state, context, name, portal_now)
         reconcile = _reconciliation_due(state, context, portal_now, cursor)
-        whole_ids, users = signals(state, reconcile)
+        if cursor is None:
+            # a first load reads everything: deletion signals older than it are already reflected
+            whole_ids, users = set(), set()
+            state["signals_through"] = portal_now.isoformat()
+        else:
+            whole_ids, users = signals(state, reconcile)
         params: dict[str, Any] = {}
         if not reconcile:
             if cursor is not None:
@@ -174,14 +179,25 @@ def enrollments_resource(context: ExtractContext) -> DltResource:
         if reconcile:
             return set(), set()
         courses = context.courses()
+        users: set[int] = set()
+        explained: dict[str, int] = {}
+        if context.facts.unenrolments:  # the path listing tells course names from path names: only then
+            path_names = {str(p.get("name") or "").strip().lower() for p in learning_path_records(context)}
+            events = _unenrolments(state, context, names=None, exclude=path_names)
+            short = courses_short_of_enrollments(courses, context.facts)
+            for e in events:
+                name = str(e.impacted_data or "").strip().lower()
+                # an unenrolment that deleted nothing (a completed enrollment stays, flagged) needs no re-read;
+                # a name no course carries (renamed since) is re-read to be sure
+                if short.get(name, 1) > 0:
+                    users.add(e.user_id)
+                    explained[name] = explained.get(name, 0) + 1
         last_whole = state.setdefault("counters_read_whole", {})
-        whole = courses_to_read_whole(courses, context.facts, last_whole)
-        for course in courses:  # remember each counter a whole read explained
+        whole = courses_to_read_whole(courses, context.facts, last_whole, explained)
+        for course in courses:  # remember each counter a whole read explained (put back if the run fails)
             cid = _safe_int(course.get("id"))
             if cid in whole:
                 last_whole[str(cid)] = _safe_int(course.get("num_enrolled"))
-        path_names = {str(p.get("name") or "").strip().lower() for p in learning_path_records(context)}
-        users = _unenrolled_users(state, context, names=None, exclude=path_names)
         return whole, users
 
     return incremental_search_resource(
@@ -201,7 +217,7 @@ def learning_path_enrollments_resource(context: ExtractContext) -> DltResource:
         users: set[int] = set()
         if not reconcile:
             path_names = {str(p.get("name") or "").strip().lower() for p in learning_path_records(context)}
-            users = _unenrolled_users(state, context, names=path_names)
+            users = {e.user_id for e in _unenrolments(state, context, names=path_names)}
         return set(), users | backfill_users(state, context)
 
     return incremental_search_resource(
@@ -216,14 +232,14 @@ def learning_path_enrollments_resource(context: ExtractContext) -> DltResource:
     )
 
 
-def _unenrolled_users(state: dict[str, Any], context: ExtractContext, names: set[str] | None, exclude: set[str] | None = None) -> set[int]:
-    """Users the audit trail says were unenrolled since the signals were last read (then read up to now)."""
+def _unenrolments(state: dict[str, Any], context: ExtractContext, names: set[str] | None, exclude: set[str] | None = None) -> list[Any]:
+    """"User unenrolled" events since the signals were last read (then read up to the newest)."""
     through = state.get("signals_through")
     moment = parse_timestamp(through) if through else None
     events = context.facts.unenrolled_since(moment, names, exclude)
     if events:
         state["signals_through"] = max(e.at for e in events).isoformat()
-    return {e.user_id for e in events}
+    return events
 
 
 def backfill_users(state: dict[str, Any], context: ExtractContext) -> set[int]:
