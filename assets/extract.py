@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Failure, MaterializeResult, MetadataValue, multi_asset
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
@@ -30,6 +30,8 @@ WAREHOUSE_POOL = "lms_warehouse"
 # run tags the run queue limits (dagster_home/dagster.yaml): API runs never overlap, nor do writers
 API_TAGS = {"lms_warehouse/api": "learnupon", "lms_warehouse/warehouse": "write"}
 WRITER_TAGS = {"lms_warehouse/warehouse": "write"}
+# set on a load run whose resources partly failed: the failed ones, comma-separated
+FAILED_RESOURCES_TAG = "lms_warehouse/failed_resources"
 
 # raw tables each resource writes (pipeline_runs and data_issues are written by every run)
 RESOURCE_TABLES: dict[str, list[str]] = {name: [] for name in ALL_RESOURCES}
@@ -185,6 +187,15 @@ def learnupon_extract(
     if summary.data_issues:
         context.log.warning(f"{summary.data_issues} data issue(s): see learnupon.data_issues, run_id {summary.run_id}")
     for name in resources:
-        yield MaterializeResult(asset_key=resource_key(name), metadata=materialization_metadata(name, summary, before, after))
+        if name not in summary.failed:
+            yield MaterializeResult(asset_key=resource_key(name), metadata=materialization_metadata(name, summary, before, after))
+    if summary.failed:
+        # the others are materialized above; the step fails, naming each failed resource, and the
+        # models_after_loads sensor rebuilds the models that do not need them (the tag says which)
+        context.instance.add_run_tags(context.run.run_id, {FAILED_RESOURCES_TAG: ",".join(sorted(summary.failed))})
+        raise Failure(
+            description="; ".join(f"{name} was not loaded: {cause}" for name, cause in summary.failed.items()),
+            metadata={"failed_resources": MetadataValue.json(summary.failed), "pipeline_run_id": summary.run_id},
+        )
 
 

@@ -16,7 +16,7 @@ import duckdb
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pipelines.config import PortalSettings
+from pipelines.config import PortalSettings, reconcile_days
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.settings import ExtractOptions
 from pipelines.models import REPORTS_DB, ParquetRaw
@@ -71,6 +71,9 @@ class LearnUponResource(ConfigurableResource):
     initial_date: str | None = Field(default=None, description="YYYY-MM-DD a first load starts from.")
     answer_batch: int = 2000
     attendance_lookback_days: int = 14
+    reconcile_every_days: int | None = Field(
+        default=None, description="Days between full enrollment reconciliations; default $LEARNUPON_RECONCILE_DAYS or 7 (0: never)."
+    )
 
     def settings(self) -> PortalSettings:
         return PortalSettings.from_environment(workers=self.workers)
@@ -83,5 +86,6 @@ class LearnUponResource(ConfigurableResource):
             workers=settings.workers,
             answer_batch=self.answer_batch,
             attendance_lookback_days=self.attendance_lookback_days,
+            reconcile_every_days=self.reconcile_every_days if self.reconcile_every_days is not None else reconcile_days(),
         )
         return ExtractContext(client_factory=settings.client, options=options, run_id=run_id)

@@ -1,4 +1,4 @@
-"""Jobs, schedules and the sensor that rebuilds the models after a load.
+"""Jobs, schedules and the sensors that rebuild the models after a load (a partly failed one too).
 
 Cron strings and on/off switches come from schedules.toml, overridable by environment
 variables (assets/settings.py), so changing a schedule needs no code edit. Every job that
@@ -7,7 +7,10 @@ warehouse `lms_warehouse/warehouse`: dagster_home/dagster.yaml limits each to on
 time (runs of one dlt pipeline race on its state; DuckDB allows one writer).
 """
 
+from typing import Any
+
 from dagster import (
+    AssetKey,
     AssetSelection,
     DagsterRunStatus,
     DefaultScheduleStatus,
@@ -15,12 +18,13 @@ from dagster import (
     RunRequest,
     RunStatusSensorContext,
     ScheduleDefinition,
+    SkipReason,
     define_asset_job,
     run_status_sensor,
 )
 
 from . import settings
-from .extract import API_TAGS, SOURCE_KEYS, WRITER_TAGS, resource_key
+from .extract import API_TAGS, FAILED_RESOURCES_TAG, SOURCE_KEYS, WRITER_TAGS, resource_key
 from .models import MODEL_KEYS
 
 LIGHT_KEYS = [resource_key(name) for name in settings.LIGHT_RESOURCES]
@@ -95,7 +99,36 @@ def build_sensors() -> list:
     def models_after_loads(context: RunStatusSensorContext) -> RunRequest:
         return RunRequest(run_key=context.dagster_run.run_id, tags={"lms_warehouse/after_run": context.dagster_run.run_id})
 
-    return [models_after_loads]
+    @run_status_sensor(
+        name="models_after_partial_loads",
+        run_status=DagsterRunStatus.FAILURE,
+        monitored_jobs=LOAD_JOBS,
+        request_job=models_job,
+        default_status=DefaultSensorStatus.RUNNING if enabled else DefaultSensorStatus.STOPPED,
+        description="After a load job in which some resources failed (the others loaded): rebuild the models"
+        " that do not depend on a failed resource.",
+    )
+    def models_after_partial_loads(context: RunStatusSensorContext) -> RunRequest | SkipReason:
+        failed = context.dagster_run.tags.get(FAILED_RESOURCES_TAG)
+        if not failed:
+            return SkipReason("the load failed as a whole (nothing new to model)")
+        selection = models_without(failed.split(","), context.repository_def)
+        if not selection:
+            return SkipReason(f"every model needs a failed resource ({failed})")
+        return RunRequest(
+            run_key=context.dagster_run.run_id,
+            asset_selection=selection,
+            tags={"lms_warehouse/after_run": context.dagster_run.run_id},
+        )
+
+    return [models_after_loads, models_after_partial_loads]
+
+
+def models_without(failed_resources: list[str], repository: Any) -> list[AssetKey]:
+    """The model assets that do not depend, directly or not, on any of the failed resources."""
+    graph = repository.asset_graph
+    tainted = AssetSelection.assets(*[resource_key(name) for name in failed_resources]).downstream().resolve(graph)
+    return [key for key in MODEL_KEYS if key not in tainted]
 
 
 SCHEDULES = build_schedules()

@@ -71,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run against a real portal")
     warehouse_args(run)
+    run.add_argument(
+        "--reconcile", action="store_true",
+        help="search every course and learning path without date_from this run, retiring every enrollment deleted upstream",
+    )
+    run.add_argument(
+        "--backfill-learning-paths", action="store_true",
+        help="also search learning-path enrollments user by user (a batch per run, resumable) to find archived paths",
+    )
 
     sim = sub.add_parser("simulate", help="serve the simulated portal until interrupted")
     sim.add_argument("--port", type=_positive(allow_zero=True), default=8008)
@@ -161,7 +169,15 @@ def _run(args: argparse.Namespace, settings: Any = None, header: str = "") -> in
 
     warehouse = Warehouse(destination=args.destination, out_dir=args.out)
     settings = settings or PortalSettings.from_environment(workers=args.workers)
-    context = ExtractContext(client_factory=settings.client, options=ExtractOptions(workers=settings.workers))
+    from .config import reconcile_days
+
+    options = ExtractOptions(
+        workers=settings.workers,
+        reconcile_every_days=reconcile_days(),
+        reconcile=getattr(args, "reconcile", False),
+        lp_backfill=getattr(args, "backfill_learning_paths", False),
+    )
+    context = ExtractContext(client_factory=settings.client, options=options)
     progress = Progress(client=lambda: context._client)
     context.progress = progress
     started = time.perf_counter()

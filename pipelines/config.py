@@ -49,6 +49,11 @@ def _int_setting(name: str, default: int | None, minimum: int = 0) -> int | None
     return value
 
 
+def reconcile_days() -> int:
+    """LEARNUPON_RECONCILE_DAYS: days between full enrollment reconciliations (default 7, 0: never)."""
+    return _int_setting("reconcile_days", 7) or 0
+
+
 @dataclass(frozen=True)
 class PortalSettings:
     base_url: str

@@ -350,3 +350,39 @@ def settings_light() -> tuple[str, ...]:
     from assets.settings import LIGHT_RESOURCES
 
     return LIGHT_RESOURCES
+
+
+def test_a_failed_resource_fails_only_its_asset_and_the_other_models_are_rebuilt(
+    portal_env: tuple[Any, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster import DagsterEventType, build_run_status_sensor_context
+
+    from assets.schedules import SENSORS
+
+    from .portal_proxy import PortalProxy, Rule
+
+    portal, out = portal_env
+    proxy = PortalProxy(portal.root_url, [Rule(r"^/api/v1/groups", status=500)]).start()
+    try:
+        monkeypatch.setenv("LEARNUPON_BASE_URL", proxy.base_url)
+        instance = DagsterInstance.ephemeral()
+        result = defs.resolve_job_def("daily_full_job").execute_in_process(instance=instance, raise_on_error=False)
+    finally:
+        proxy.stop()
+    assert not result.success
+    loaded = {key.path[-1] for key in materializations(result)}
+    assert "groups" not in loaded and {"users", "enrollments", "courses", "audit_trails"} <= loaded
+    stored = instance.get_run_by_id(result.run_id)
+    # group memberships are searched group by group: without the group listing they fail too
+    assert stored.tags["lms_warehouse/failed_resources"] == "group_memberships,groups"
+
+    sensor = next(s for s in SENSORS if s.name == "models_after_partial_loads")
+    failure = next(e for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.event_type == DagsterEventType.RUN_FAILURE)
+    context = build_run_status_sensor_context(
+        sensor_name=sensor.name, dagster_event=failure.dagster_event, dagster_instance=instance, dagster_run=stored,
+        repository_def=defs.get_repository_def(),
+    )
+    request = sensor(context)
+    selected = {key.to_user_string() for key in request.asset_selection}
+    assert "staging/stg_groups" not in selected and "reporting/completion_by_group" not in selected
+    assert "staging/stg_enrollments" in selected and "reporting/exam_results" in selected

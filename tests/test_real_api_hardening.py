@@ -174,3 +174,35 @@ def test_a_reconciliation_sees_every_deletion_in_one_run(portal, tmp_path: Path)
     assert summary.extra["retired"]["enrollments"] >= 1
     dupes = query(tmp_path, "select id from learnupon.enrollments group by id having count(*) > 1")
     assert not dupes
+
+
+def test_learning_paths_in_every_status_and_the_backfill(portal, proxy_for, tmp_path: Path) -> None:
+    truth = portal.ground_truth()
+    by_path: dict[int, set[int]] = {}
+    for e in truth["learning_path_enrollments"]:
+        by_path.setdefault(parse_int(e["lp_id"]), set()).add(parse_int(e["id"]))
+    hidden = min(by_path)  # archived before our first run: the listing never shows it
+
+    def without_hidden(body):
+        records = body.get("learning_paths", body) if isinstance(body, dict) else body
+        kept = [p for p in records if parse_int(p.get("id")) != hidden]
+        return {"learning_paths": kept} if isinstance(body, dict) else kept
+
+    by_lp = Rule(rf"^/api/v1/learning_path_enrollments/search\?(.*&)?lp_id={hidden}(&|$)")
+    proxy = proxy_for(portal, Rule(r"^/api/v1/learning_paths\?", rewrite=without_hidden), by_lp)
+    resources = ["users", "learning_paths", "learning_path_enrollments"]
+    run_pipeline(portal, tmp_path, resources=resources, base_url=proxy.base_url)
+    loaded = lambda: {r["id"] for r in query(tmp_path, "select id from learnupon.learning_path_enrollments where _dlt_valid_to is null")}  # noqa: E731
+    assert not loaded() & by_path[hidden] and by_lp.hits == 0
+
+    users = len(query(tmp_path, "select distinct id from learnupon.users"))
+    backfill = run_pipeline(
+        portal, tmp_path, resources=resources, base_url=proxy.base_url, options=ExtractOptions(lp_backfill=True, lp_backfill_batch=10_000)
+    )
+    assert by_path[hidden] <= loaded()
+    searches = backfill.api["endpoints"]["GET /learning_path_enrollments/search"]["calls"]
+    assert searches >= users  # the stated cost: one search per user (plus pages), once
+
+    later = run_pipeline(portal, tmp_path, resources=resources, base_url=proxy.base_url)
+    assert later.status == "succeeded" and by_lp.hits >= 1  # a path seen once is searched on every run
+    assert loaded() == {parse_int(e["id"]) for e in truth["learning_path_enrollments"]}
