@@ -301,7 +301,7 @@ MERGE_KEYS: dict[str, tuple[str, ...]] = {
     "enrollments": ("id",),
     "custom_user_fields": ("id",),
     "groups": ("id",),
-    "modules": ("course_id", "id"),
+    "modules": ("course_id", "id", "session_key"),
     "learning_paths": ("id",),
     "learning_path_enrollments": ("id",),
     "exams": ("exam_id",),

@@ -75,6 +75,22 @@ class WarehouseFacts:
         return found
 
 
+def course_counts(courses: list[dict[str, Any]], facts: WarehouseFacts) -> list[tuple[int | None, str, int | None, int | None]]:
+    """(course id, lower-cased name, the portal's num_enrolled, current enrollments loaded) per course."""
+    from .records import parse_int
+
+    counts = []
+    for course in courses:
+        try:
+            cid = parse_int(course.get("id"))
+            counter = parse_int(course.get("num_enrolled"))
+        except (TypeError, ValueError):
+            cid = counter = None
+        loaded = facts.enrollments_by_course.get(cid) if cid is not None else None
+        counts.append((cid, str(course.get("name") or "").strip().lower(), counter, loaded))
+    return counts
+
+
 def courses_to_read_whole(
     courses: list[dict[str, Any]], facts: WarehouseFacts, last_whole: dict[str, Any], explained: dict[str, int]
 ) -> set[int]:
@@ -83,41 +99,21 @@ def courses_to_read_whole(
     `explained`: lower-cased course name -> "User unenrolled" events being followed up
     this run (their users are re-read anyway, so those deletions need no whole read).
     """
-    from .records import parse_int
-
     whole: set[int] = set()
-    for course in courses:
-        try:
-            cid = parse_int(course.get("id"))
-            counter = parse_int(course.get("num_enrolled"))
-        except (TypeError, ValueError):
+    for cid, name, counter, loaded in course_counts(courses, facts):
+        if cid is None or counter is None or loaded is None or last_whole.get(str(cid)) == counter:
             continue
-        if cid is None or counter is None:
-            continue
-        loaded = facts.enrollments_by_course.get(cid)
-        if loaded is None or last_whole.get(str(cid)) == counter:
-            continue
-        shortfall = loaded - counter
-        if shortfall > explained.get(str(course.get("name") or "").strip().lower(), 0):
+        if loaded - counter > explained.get(name, 0):
             whole.add(cid)
     return whole
 
 
 def courses_short_of_enrollments(courses: list[dict[str, Any]], facts: WarehouseFacts) -> dict[str, int]:
     """Lower-cased course name -> enrollments loaded beyond what the portal's counters now count (0 or more)."""
-    from .records import parse_int
-
     short: dict[str, int] = {}
-    for course in courses:
-        try:
-            cid = parse_int(course.get("id"))
-            counter = parse_int(course.get("num_enrolled"))
-        except (TypeError, ValueError):
-            continue
-        name = str(course.get("name") or "").strip().lower()
-        loaded = facts.enrollments_by_course.get(cid) if cid is not None else None
+    for _, name, counter, loaded in course_counts(courses, facts):
         if loaded is None or counter is None:
             short[name] = max(short.get(name, 0), 1)  # nothing to compare with: treat as short
-            continue
-        short[name] = short.get(name, 0) + max(loaded - counter, 0)
+        else:
+            short[name] = short.get(name, 0) + max(loaded - counter, 0)
     return short
