@@ -14,9 +14,10 @@ from datetime import datetime, timezone
 from typing import Any, Optional, Sequence
 
 from . import churn as churn_mod
-from . import churn2, endpoints2, extra, truth  # noqa: F401 - endpoints2 registers its routes
+from . import truth
+from .api import ApiContext, Behaviour
 from .config import ALL_FAULT_KINDS, PortalConfig
-from .endpoints import Api
+from .domains import enrollments
 from .faults import FaultInjector
 from .generate import generate
 from .quirks import resolve as resolve_quirks
@@ -51,13 +52,11 @@ class SimulatedPortal:
         self._calls_lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.state = generate(cfg.seed, cfg.users, cfg.enrollments_per_user, self._start_ts, cfg.gamification)
-        extra.install(self.state, cfg.seed, self._start_ts, {"on_churn": churn2.on_churn,
-                                                            "on_user_deleted": churn2.on_user_deleted,
-                                                            "truth": truth.extra_truth})
         # data time: the start clock plus advances, without wall time, so data stays deterministic
         self._data_now = self._start_ts
-        self.api = Api(self.state, cfg.page_size, self.quirks, self.now_ts, lambda: self._data_now, cfg.audit_page_size,
-                       cfg.overlapping_pages)
+        self.behaviour = Behaviour(page_size=cfg.page_size, quirks=self.quirks, audit_page_size=cfg.audit_page_size,
+                                   overlapping_pages=cfg.overlapping_pages)
+        self.api = ApiContext(self.state, self.behaviour, self.now_ts, lambda: self._data_now)
         self.limiter = RateLimiter(cfg.rate_per_minute, cfg.rate_per_week, self.now_ts)
         self.faults = FaultInjector(cfg.seed, cfg.fault_rate, cfg.fault_kinds)
         self._churn_round = 0
@@ -79,7 +78,7 @@ class SimulatedPortal:
         with self.lock:
             self._offset += days * DAY
             self._data_now = max(self._data_now, int(self.now_ts()))
-            churn_mod.refresh_clock_dependent(self.state, self._data_now)
+            enrollments.refresh_clock_dependent(self.state, self._data_now)
             self.api.invalidate()
 
     # --- data changes ------------------------------------------------------------------
@@ -92,7 +91,7 @@ class SimulatedPortal:
             self._offset += days * DAY
             t1 = max(t0, int(self.now_ts()))
             self._churn_round += 1
-            summary = churn_mod.churn(self.state, self.config.seed, self._churn_round, t0, t1, share)
+            summary = churn_mod.churn(self.state, self._churn_round, t0, t1, share)
             self._data_now = t1
             self.api.invalidate()
             return summary
@@ -100,7 +99,7 @@ class SimulatedPortal:
     def ground_truth(self) -> dict[str, list[Any]]:
         """What a perfect copy of the portal holds right now, as the API returns it."""
         with self.lock:
-            return truth.ground_truth(self.state, self.quirks, self._data_now)
+            return truth.ground_truth(self.state, self.behaviour, self._data_now)
 
     # --- calls, faults, limits ------------------------------------------------------------
     def count_call(self, template: str) -> None:

@@ -18,7 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
-from .endpoints import ApiError, Params, Result, resolve
+from .api import ApiError, Params, Result
+from .routes import resolve
 
 if TYPE_CHECKING:
     from .portal import SimulatedPortal
