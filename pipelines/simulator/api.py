@@ -78,6 +78,13 @@ class Params:
         return page
 
 
+def without(record: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """The record less the fields the reference does not show (strict mode)."""
+    for field in fields:
+        record.pop(field, None)
+    return record
+
+
 def paginate(items: Sequence[Any], page: int, size: int, overlap: bool = False) -> tuple[Sequence[Any], bool]:
     start = (page - 1) * size
     end = start + size

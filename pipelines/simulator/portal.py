@@ -55,7 +55,9 @@ class SimulatedPortal:
         # data time: the start clock plus advances, without wall time, so data stays deterministic
         self._data_now = self._start_ts
         self.behaviour = Behaviour(page_size=cfg.page_size, quirks=self.quirks, audit_page_size=cfg.audit_page_size,
-                                   overlapping_pages=cfg.overlapping_pages)
+                                   overlapping_pages=cfg.overlapping_pages, strict=cfg.strict,
+                                   attendance_path=cfg.resolved_attendance_path,
+                                   empty_name_search=cfg.resolved_empty_name_search)
         self.api = ApiContext(self.state, self.behaviour, self.now_ts, lambda: self._data_now)
         self.limiter = RateLimiter(cfg.rate_per_minute, cfg.rate_per_week, self.now_ts)
         self.faults = FaultInjector(cfg.seed, cfg.fault_rate, cfg.fault_kinds)

@@ -9,13 +9,24 @@ import random
 from typing import Any, Optional
 
 from .. import names
-from ..api import ApiContext, ApiError, Behaviour, Params, Result
+from ..api import ApiContext, ApiError, Behaviour, Params, Result, without
 from ..model import Course, Family, Module, State, User
 from ..rng import Stamp, how_many
 from ..timefmt import DAY, iso
 from . import audit, live_learning
 
 PORTAL_AGE_DAYS = 3 * 365
+
+# strict mode: "Data attributes returned for CourseInstructors search" name the course, not the instructor
+STRICT_COURSE_INSTRUCTOR_OMITS = ("user_id", "first_name", "last_name", "email")
+
+
+def listed_path_statuses(strict: bool, include_draft: bool) -> tuple[str, ...]:
+    """The learning paths a listing shows. Strict, as the reference says ("include_draft: Set to true to return both
+    draft and published versions. Default false returns only published versions"): archived ones never."""
+    if strict:
+        return ("published", "draft") if include_draft else ("published",)
+    return ("published", "draft", "archived") if include_draft else ("published", "archived")
 
 
 # --- data ------------------------------------------------------------------------------
@@ -230,13 +241,13 @@ def family_of(st: State, source_id: int) -> Optional[Family]:
     return c.family if c else None
 
 
-def course_instructor_record(st: State, ci: dict[str, Any]) -> dict[str, Any]:
+def course_instructor_record(st: State, ci: dict[str, Any], strict: bool) -> dict[str, Any]:
     fam = family_of(st, ci["source_id"])
     assert fam is not None
     c = fam.live_version(st.courses) or st.courses[fam.versions[-1]]
     u = st.users[ci["user_id"]]
     learners = len(st.enrollments_for(c.id))
-    return {"id": ci["id"], "created_at": iso(ci["created_at"]), "updated_at": iso(ci["updated_at"]),
+    rec = {"id": ci["id"], "created_at": iso(ci["created_at"]), "updated_at": iso(ci["updated_at"]),
             "enrollment_count": learners, "course_id": c.id, "course_name": fam.current_name(st.courses),
             "version": c.version, "course_created_at": iso(c.created_at), "sellable": c.sellable,
             "cataloged": c.cataloged, "date_published": iso(c.date_published), "keywords": c.keywords,
@@ -249,13 +260,24 @@ def course_instructor_record(st: State, ci: dict[str, Any]) -> dict[str, Any]:
             "objectives_html": "<ul><li>Understand the policy</li><li>Apply it at work</li></ul>",
             "objectives_text": "Understand the policy. Apply it at work.",
             "user_id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email}
+    return without(rec, STRICT_COURSE_INSTRUCTOR_OMITS) if strict else rec
 
 
 def address_keys(q: frozenset[str]) -> tuple[str, str, str]:
     return ("address1", "address2", "address3") if "locations_address" in q else ("address_1", "address_2", "address_3")
 
 
-def module_record(st: State, q: frozenset[str], mid: int, course_id: Optional[int]) -> dict[str, Any]:
+def module_rows(st: State, mids: list[int], strict: bool) -> list[tuple[int, Optional[int]]]:
+    """(module id, session id) per row: strict, a live-learning module once per session ("One module_id can be
+    associated with multiple training_id and session_id for a live learning event"), else once."""
+    if not strict:
+        return [(mid, None) for mid in mids]
+    return [(mid, sid) for mid in mids for sid in (st.modules[mid].session_ids or [None])]
+
+
+def module_record(st: State, q: frozenset[str], mid: int, course_id: Optional[int], strict: bool = False,
+                  session_id: Optional[int] = None) -> dict[str, Any]:
+    """A module as GET /modules lists it; strict, with the session's training_id and session_id (null when none)."""
     m = st.modules[mid]
     cid = course_id if course_id is not None else m.course_ids[0]
     creator = st.users.get(m.creator_id)
@@ -274,7 +296,7 @@ def module_record(st: State, q: frozenset[str], mid: int, course_id: Optional[in
         rec.update({"assignment_passing_percentage": 60, "assignment_question_html": "<p>Describe how you apply this.</p>",
                     "assignment_question_text": "Describe how you apply this."})
     if m.component_type == "ilt session" and m.session_ids:
-        s = st.sessions[m.session_ids[0]]
+        s = st.sessions[session_id if session_id is not None else m.session_ids[0]]
         loc = live_learning.location(s["location_id"])
         a1, a2, a3 = address_keys(q)
         rec.update({"location_id": s["location_id"], "location": loc[1] if loc else None,
@@ -287,6 +309,9 @@ def module_record(st: State, q: frozenset[str], mid: int, course_id: Optional[in
         if tutor:
             rec.update({"session_tutor_id": tutor.id, "tutor_first_name": tutor.first_name,
                         "tutor_last_name": tutor.last_name})
+    if strict:
+        rec["training_id"] = st.sessions[session_id]["event_id"] if session_id is not None else None
+        rec["session_id"] = session_id
     return rec
 
 
@@ -327,6 +352,10 @@ def select_courses(api: ApiContext, p: Params) -> list[Any]:
         if c is None or (c.status == "draft" and not include_draft) or (c.family.licensed and not licensed):
             raise ApiError(404, "Course not found")
         return [c]
+    if name == "" and api.b.empty_name_search != "all":
+        if api.b.empty_name_search == "400":
+            raise ApiError(400, "name cannot be blank")
+        return []  # a pattern that is empty matches nothing
     all_versions = p.bool("include_all_versions") and (name is not None or "courses_all_versions" in api.q)
     picked = []
     for c in st.courses.values():
@@ -351,30 +380,28 @@ def list_courses(api: ApiContext, p: Params, _: dict[str, str]) -> Result:
 def list_course_instructors(api: ApiContext, p: Params, _: dict[str, str]) -> Result:
     st = api.st
     cid, uid = p.opt_int("course_id"), api.user_filter(p)
-    recs = [course_instructor_record(st, ci) for ci in st.course_instructors.values() if ci["user_id"] in st.users]
-    recs = [r for r in recs if uid is None or r["user_id"] == uid]
-    if cid is not None:
-        source = st.courses[cid].family.source_id if cid in st.courses else None
-        recs = [r for r in recs if st.courses[r["course_id"]].family.source_id == source]
-    return api.listing(p, "course_instructors", recs, lambda r: r)
+    source = (st.courses[cid].family.source_id if cid in st.courses else None) if cid is not None else None
+    links = [ci for ci in st.course_instructors.values() if ci["user_id"] in st.users
+             and (uid is None or ci["user_id"] == uid) and (cid is None or ci["source_id"] == source)]
+    return api.listing(p, "course_instructors", links, lambda ci: course_instructor_record(st, ci, api.b.strict))
 
 
 def list_modules(api: ApiContext, p: Params, _: dict[str, str]) -> Result:
-    st = api.st
+    st, strict = api.st, api.b.strict
     cid = p.opt_int("course_id")
-    if cid is not None:
-        if cid not in st.courses:
-            raise ApiError(404, "Course not found")
-        return api.listing(p, "modules", st.courses[cid].module_ids, lambda mid: module_record(st, api.q, mid, cid),
-                           "modules_wrapper")
-    return api.listing(p, "modules", list(st.modules), lambda mid: module_record(st, api.q, mid, None), "modules_wrapper")
+    if cid is not None and cid not in st.courses:
+        raise ApiError(404, "Course not found")
+    rows = module_rows(st, st.courses[cid].module_ids if cid is not None else list(st.modules), strict)
+    return api.listing(p, "modules", rows, lambda row: module_record(st, api.q, row[0], cid, strict, row[1]),
+                       "modules_wrapper")
 
 
 def list_learning_paths(api: ApiContext, p: Params, _: dict[str, str]) -> Result:
     st = api.st
     name, lp_id = (p.str("name") or "").lower(), p.opt_int("id")
     draft, courses = p.bool("include_draft"), p.bool("include_courses")
-    paths = [lp for lp in st.learning_paths.values() if (draft or lp["status"] != "draft")
+    shown = listed_path_statuses(api.b.strict, draft)
+    paths = [lp for lp in st.learning_paths.values() if lp["status"] in shown
              and name in lp["name"].lower() and (lp_id is None or lp["id"] == lp_id)]
     return api.listing(p, "learning_paths", paths, lambda lp: learning_path_record(st, lp, courses))
 
@@ -445,7 +472,9 @@ def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
                         "license_is_open_ended": True, "license_has_unlimited_enrollments": True})
         courses.append(row)
 
-    modules = [_module_truth(st, b, m, st.modules[m].course_ids[0]) for m in st.modules]
+    modules = [_module_truth(st, b, mid, st.modules[mid].course_ids[0], sid) for mid, sid in _module_rows(st, b, list(st.modules))]
+    course_modules = [{"course_id": c.id, **_module_truth(st, b, mid, c.id, sid)}
+                      for c in st.courses.values() for mid, sid in _module_rows(st, b, c.module_ids)]
 
     instructors = []
     for ci in st.course_instructors.values():
@@ -454,15 +483,19 @@ def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
             continue
         fam = st.courses[ci["source_id"]].family
         c = current_version(st, fam)
-        instructors.append({
+        row = {
             "id": ci["id"], "created_at": iso(ci["created_at"]), "updated_at": iso(ci["updated_at"]),
             "enrollment_count": sum(counts.get(c.id, {}).values()),
             "course_id": c.id, "course_name": published_title(st, fam), "version": c.version,
             "course_created_at": iso(c.created_at), **_course_facts(c),
-            "user_id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email})
+            "user_id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email}
+        instructors.append(without(row, STRICT_COURSE_INSTRUCTOR_OMITS) if b.strict else row)
 
     paths, path_courses = [], []
+    listed = listed_path_statuses(b.strict, include_draft=True)
     for p in st.learning_paths.values():
+        if p["status"] not in listed:
+            continue
         entries = []
         for seq, source in enumerate(p["sources"], 1):
             fam = st.courses[source].family
@@ -477,11 +510,22 @@ def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
             "due_date_reminder_days": 7 if p["due_days"] else None, "due_date_reminder_days_2": None,
             "thumbnail_image_url": None, "courses": entries})
         path_courses.extend({"lp_id": p["id"], **entry} for entry in entries)
-    return {"courses": courses, "modules": modules, "course_instructors": instructors, "learning_paths": paths,
-            "learning_path_courses": path_courses}
+    archived = [p["id"] for p in st.learning_paths.values() if p["status"] == "archived"]
+    return {"courses": courses, "modules": modules, "course_modules": course_modules,
+            "course_instructors": instructors, "learning_paths": paths, "learning_path_courses": path_courses,
+            "archived_learning_path_ids": archived}
 
 
-def _module_truth(st: State, b: Behaviour, mid: int, course_id: int) -> dict[str, Any]:
+def _module_rows(st: State, b: Behaviour, mids: list[int]) -> list[tuple[int, Optional[int]]]:
+    """Strict: a row per session of a live-learning module (a null session when it has none)."""
+    rows: list[tuple[int, Optional[int]]] = []
+    for mid in mids:
+        sessions: list[Optional[int]] = list(st.modules[mid].session_ids) if b.strict else []
+        rows.extend((mid, sid) for sid in sessions or [None])
+    return rows
+
+
+def _module_truth(st: State, b: Behaviour, mid: int, course_id: int, session_id: Optional[int]) -> dict[str, Any]:
     m = st.modules[mid]
     creator = st.users.get(m.creator_id)
     order = st.courses[course_id].module_ids
@@ -499,8 +543,11 @@ def _module_truth(st: State, b: Behaviour, mid: int, course_id: int) -> dict[str
         row["assignment_passing_percentage"] = 60
         row["assignment_question_html"] = "<p>Describe how you apply this.</p>"
         row["assignment_question_text"] = "Describe how you apply this."
+    if b.strict:
+        row["session_id"] = session_id
+        row["training_id"] = None if session_id is None else st.sessions[session_id]["event_id"]
     if m.component_type == "ilt session" and m.session_ids:
-        s = st.sessions[m.session_ids[0]]
+        s = st.sessions[m.session_ids[0] if session_id is None else session_id]
         loc = {place[0]: place for place in live_learning.LOCATIONS}.get(s["location_id"])
         for key, k in zip(address_keys(b.quirks), (2, 3, 4)):
             row[key] = loc[k] if loc else None

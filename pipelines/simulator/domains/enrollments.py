@@ -9,11 +9,15 @@ from __future__ import annotations
 import random
 from typing import Any, Optional, Sequence
 
-from ..api import ApiContext, ApiError, Behaviour, Params, Result
+from ..api import ApiContext, ApiError, Behaviour, Params, Result, without
 from ..model import DONE, Course, Enrollment, Family, State, User
 from ..rng import Stamp, how_many
 from ..timefmt import DAY, iso
 from . import audit
+
+# strict mode: the table "Data attributes returned for learning path enrollment" has no updated_at
+# (date_from and date_to still filter on it)
+STRICT_LP_ENROLLMENT_OMITS = ("updated_at",)
 
 
 # --- course enrollments: data ---------------------------------------------------------------
@@ -333,7 +337,7 @@ def enrollment_record(st: State, e: Enrollment, q: frozenset[str]) -> dict[str, 
     return rec
 
 
-def lp_enrollment_record(st: State, e: dict[str, Any]) -> dict[str, Any]:
+def lp_enrollment_record(st: State, e: dict[str, Any], strict: bool) -> dict[str, Any]:
     u = st.users[e["user_id"]]
     p = st.learning_paths[e["lp_id"]]
     rec = {"id": e["id"], "percentage": e["percentage"], "date_started": iso(e["date_started"]),
@@ -346,7 +350,7 @@ def lp_enrollment_record(st: State, e: dict[str, Any]) -> dict[str, Any]:
                 "certificate_name": f"{p['name']} Certificate" if e["cert_expires_at"] else None,
                 "cert_expires_at": iso(e["cert_expires_at"]), "was_recertified": False, "unenrolled": e["unenrolled"],
                 "updated_at": iso(e["updated_at"])})
-    return rec
+    return without(rec, STRICT_LP_ENROLLMENT_OMITS) if strict else rec
 
 
 def visible_lp_enrollments(st: State) -> list[dict[str, Any]]:
@@ -449,7 +453,7 @@ def search_lp_enrollments(api: ApiContext, p: Params, _: dict[str, str]) -> Resu
              if (uid is None or e["user_id"] == uid) and (lp_id is None or e["lp_id"] == lp_id)
              and (not lp_name or paths[e["lp_id"]]["name"] == lp_name)
              and (lo is None or e["updated_at"] >= lo) and (hi is None or e["updated_at"] < hi + DAY)]
-    return api.listing(p, "learning_path_enrollments", found, lambda e: lp_enrollment_record(st, e),
+    return api.listing(p, "learning_path_enrollments", found, lambda e: lp_enrollment_record(st, e, api.b.strict),
                        "lp_enrollments_wrapper")
 
 
@@ -457,7 +461,7 @@ def get_lp_enrollment(api: ApiContext, p: Params, args: dict[str, str]) -> Resul
     e = api.st.lp_enrollments.get(int(args["id"]))
     if e is None or e["user_id"] not in api.st.users:
         raise ApiError(404, "Learning path enrollment not found")
-    records = [lp_enrollment_record(api.st, e)]
+    records = [lp_enrollment_record(api.st, e, api.b.strict)]
     return Result(records if "lp_enrollments_wrapper" in api.q else {"learning_path_enrollments": records})
 
 
@@ -515,5 +519,5 @@ def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
                "was_recertified": False, "unenrolled": e["unenrolled"], "updated_at": iso(e["updated_at"])}
         if u.username:
             row["username"] = u.username
-        lp_rows.append(row)
+        lp_rows.append(without(row, STRICT_LP_ENROLLMENT_OMITS) if b.strict else row)
     return {"enrollments": rows, "learning_path_enrollments": lp_rows}

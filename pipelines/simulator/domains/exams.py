@@ -15,10 +15,15 @@ from __future__ import annotations
 import random
 from typing import Any, Optional
 
-from ..api import ApiContext, ApiError, Behaviour, Params, Result
+from ..api import ApiContext, ApiError, Behaviour, Params, Result, without
 from ..model import State, User
 from ..rng import Stamp, how_many, mix, unit
 from ..timefmt import DAY, iso
+
+# strict mode: fields the reference's tables do not show
+STRICT_MARKCOMPLETE_OMITS = ("enrollment_id",)  # "Attributes returned for MarkCompletes"
+# exam enrollment user_id, portal_membership_id: "Will not show for an anonymous survey"; strict surveys are anonymous
+STRICT_SURVEY_ENROLLMENT_OMITS = ("user_id", "portal_membership_id")
 
 
 # --- data ------------------------------------------------------------------------------
@@ -191,10 +196,10 @@ def question_record(exam: dict[str, Any], qn: dict[str, Any]) -> dict[str, Any]:
                          "predefined_answers": None} for k, text in enumerate(qn["options"])]}
 
 
-def exam_enrollment_record(ee: dict[str, Any]) -> dict[str, Any]:
+def exam_enrollment_record(ee: dict[str, Any], anonymous: bool) -> dict[str, Any]:
     rec = dict(ee)
     rec["date_completed"] = iso(ee["date_completed"])
-    return rec
+    return without(rec, STRICT_SURVEY_ENROLLMENT_OMITS) if anonymous else rec
 
 
 def answers_record(st: State, q: frozenset[str], exam: dict[str, Any], ee: dict[str, Any]) -> dict[str, Any]:
@@ -225,10 +230,11 @@ def assignment_record(a: dict[str, Any]) -> dict[str, Any]:
     return rec
 
 
-def markcomplete_record(mc: dict[str, Any]) -> dict[str, Any]:
-    return {"id": mc["id"], "created_at": iso(mc["created_at"]), "date_completed": iso(mc["date_completed"]),
-            "status": mc["status"], "percentage": mc["percentage"], "user_id": mc["user_id"], "notes": mc["notes"],
-            "action_source_type": mc["action_source_type"], "enrollment_id": mc["enrollment_id"]}
+def markcomplete_record(mc: dict[str, Any], strict: bool) -> dict[str, Any]:
+    rec = {"id": mc["id"], "created_at": iso(mc["created_at"]), "date_completed": iso(mc["date_completed"]),
+           "status": mc["status"], "percentage": mc["percentage"], "user_id": mc["user_id"], "notes": mc["notes"],
+           "action_source_type": mc["action_source_type"], "enrollment_id": mc["enrollment_id"]}
+    return without(rec, STRICT_MARKCOMPLETE_OMITS) if strict else rec
 
 
 # --- handlers ----------------------------------------------------------------------------
@@ -251,7 +257,9 @@ def get_exam_questions(api: ApiContext, p: Params, args: dict[str, str]) -> Resu
 
 def get_exam_enrollments(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
     exam = find_exam(api, args)
-    return api.listing(p, "exam_enrollments", exam_enrollments(api.st, exam), exam_enrollment_record)
+    anonymous = api.b.strict and exam["is_survey"]
+    return api.listing(p, "exam_enrollments", exam_enrollments(api.st, exam),
+                       lambda ee: exam_enrollment_record(ee, anonymous))
 
 
 def get_exam_answers(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
@@ -289,7 +297,7 @@ def list_markcompletes(api: ApiContext, p: Params, _: dict[str, str]) -> Result:
         if (mid is None or mc["id"] == mid) and (uid is None or e.user_id == uid) and \
                 (eid is None or mc["enrollment_id"] == eid) and (cid is None or e.course_id == cid):
             out.append(mc)
-    return api.listing(p, "markcompletes", out, markcomplete_record)
+    return api.listing(p, "markcompletes", out, lambda mc: markcomplete_record(mc, api.b.strict))
 
 
 ROUTES = (
@@ -334,7 +342,8 @@ def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
             ee = exam_enrollment(st, exam, eid)
             if ee is None:
                 continue
-            enrolled.append({**ee, "date_completed": iso(ee["date_completed"])})
+            row = {**ee, "date_completed": iso(ee["date_completed"])}
+            enrolled.append(without(row, STRICT_SURVEY_ENROLLMENT_OMITS) if b.strict and exam["is_survey"] else row)
             body: dict[str, Any] = {"exam_enrollment_id": ee["exam_enrollment_id"], "exam_id": exam["exam_id"],
                                     "questions": [_answer_truth(exam, a, alt_answers) for a in exam_answers(st, exam, ee)]}
             u = st.users.get(ee["user_id"])
@@ -348,10 +357,14 @@ def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
         for a in assignment_answers(st, m.id):
             assignments.append({**a, "reviewed_at": iso(a["reviewed_at"]),
                                 "answer_submitted_at": iso(a["answer_submitted_at"]), "rejected_at": iso(a["rejected_at"])})
-    marks = [{"id": mc["id"], "enrollment_id": mc["enrollment_id"], "created_at": iso(mc["created_at"]),
-              "date_completed": iso(mc["date_completed"]), "status": mc["status"], "percentage": mc["percentage"],
-              "user_id": mc["user_id"], "notes": mc["notes"], "action_source_type": mc["action_source_type"]}
-             for mc in st.markcompletes.values() if mc["enrollment_id"] in st.enrollments]
+    marks = []
+    for mc in st.markcompletes.values():
+        if mc["enrollment_id"] not in st.enrollments:
+            continue
+        row = {"id": mc["id"], "enrollment_id": mc["enrollment_id"], "created_at": iso(mc["created_at"]),
+               "date_completed": iso(mc["date_completed"]), "status": mc["status"], "percentage": mc["percentage"],
+               "user_id": mc["user_id"], "notes": mc["notes"], "action_source_type": mc["action_source_type"]}
+        marks.append(without(row, STRICT_MARKCOMPLETE_OMITS) if b.strict else row)
     return {"exams": settings, "exam_questions": questions, "exam_enrollments": enrolled, "exam_answers": answered,
             "assignment_answers": assignments, "markcompletes": marks}
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from typing import Any, Optional
 
-from ..api import ApiContext, ApiError, Behaviour, Params, Result
+from ..api import INVALID_PARAMETERS, ApiContext, ApiError, Behaviour, Params, Result
 from ..model import State
 from ..rng import Stamp, mix, unit
 from ..timefmt import DAY, legacy, local, no_zone
@@ -245,15 +245,32 @@ def get_session(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
     return Result({"session": session_detail_record(api.st, s)})
 
 
-def get_attendance(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
+def attendance(api: ApiContext, p: Params, args: dict[str, str], path: str) -> Result:
+    """Attendance of a session, paged like any listing. `path`: "method" or "sample", the documented path asked.
+
+    The portal answers on the path(s) its `attendance_path` names; on the other, and strict for a session it does
+    not know, it answers the reference's invalid-parameter 404, so a client cannot tell the two apart by the body.
+    """
+    if api.b.attendance_path not in (path, "both"):
+        raise ApiError(404, INVALID_PARAMETERS)
     s = api.st.sessions.get(int(args["session_id"]))
     if s is None:
-        raise ApiError(404, "Session not found")
+        raise ApiError(404, INVALID_PARAMETERS if api.b.strict else "Session not found")
     records = attendance_records(api.st, s, api.data_now())
     page = p.page()
     chunk = records[(page - 1) * api.page_size: page * api.page_size]
     has_next = len(records) > page * api.page_size
     return Result(chunk if "attendance_nesting" in api.q else [chunk], page, has_next)
+
+
+def attendance_on_method_path(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
+    """GET /sessions/{session_id}/attendance: the method table's path."""
+    return attendance(api, p, args, "method")
+
+
+def attendance_on_sample_path(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
+    """GET /live-learnings/sessions/{session_id}/attendance: the worked sample's path."""
+    return attendance(api, p, args, "sample")
 
 
 def search_ilts(api: ApiContext, p: Params, _: dict[str, str]) -> Result:
@@ -290,8 +307,8 @@ def list_timezones(api: ApiContext, p: Params, _: dict[str, str]) -> Result:
 ROUTES = (
     ("GET", "/live-learnings/sessions/search", search_sessions),
     ("GET", "/live-learnings/events/{event_id}/sessions/{session_id}", get_session),
-    ("GET", "/sessions/{session_id}/attendance", get_attendance),
-    ("GET", "/live-learnings/sessions/{session_id}/attendance", get_attendance),
+    ("GET", "/sessions/{session_id}/attendance", attendance_on_method_path),
+    ("GET", "/live-learnings/sessions/{session_id}/attendance", attendance_on_sample_path),
     ("GET", "/ilts/search", search_ilts),
     ("GET", "/locations", list_locations),
     ("GET", "/timezones", list_timezones),
