@@ -15,7 +15,7 @@ from .model import State
 from .rng import Stamp
 
 
-def churn(st: State, round_no: int, t0: int, t1: int, share: float) -> dict[str, int]:
+def churn(st: State, round_no: int, t0: int, t1: int, share: float, audit_unenrolls: bool = True) -> dict[str, int]:
     rng = random.Random(f"{st.seed}:churn:{round_no}")
     stamp = Stamp(rng, t0, t1)
     counts: dict[str, int] = {}
@@ -23,7 +23,7 @@ def churn(st: State, round_no: int, t0: int, t1: int, share: float) -> dict[str,
     who = users.staff(st) or list(st.users.values())[:1]
     counts.update(users.churn(st, rng, stamp, share, round_no, who))
     counts.update(catalog.churn_versions(st, rng, stamp, share))
-    counts.update(enrollments.churn(st, rng, stamp, share, n_enr, who))
+    counts.update(enrollments.churn(st, rng, stamp, share, n_enr, who, audit_unenrolls))
     # the staff of the changed portal initiate what follows
     who = users.staff(st) or list(st.users.values())[:1]
     counts.update(live_learning.churn(st, stamp, t1))
@@ -32,6 +32,9 @@ def churn(st: State, round_no: int, t0: int, t1: int, share: float) -> dict[str,
     counts.update(gamification.churn(st, rng, stamp, share))
     counts.update(groups.churn(st, rng, stamp, share, who))
     catalog.churn_archive_events(st, rng, stamp, share, who)
+    # later additions draw after everything above, so the changes above stay as they were
+    counts.update(enrollments.churn_lp_unenrollments(st, rng, stamp, share))
+    counts.update(catalog.churn_archive_paths(st, rng, stamp, share, who))
     counts.update(audit.finish_round(st, t0))
     enrollments.refresh_clock_dependent(st, t1)
     return counts

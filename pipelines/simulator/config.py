@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Optional, Union
+from typing import Iterable, Mapping, Optional, Union
 
 ALL_FAULT_KINDS = ("500", "503", "truncated", "drop", "latency")
+# what an endpoint fault does to every call of its endpoint
+ENDPOINT_FAULT_KINDS = ("500", "503", "drop", "truncated", "400", "404")
 ATTENDANCE_PATHS = ("method", "sample", "both")
 EMPTY_NAME_SEARCHES = ("all", "empty", "400")
 
@@ -48,6 +50,10 @@ class PortalConfig:
     # GET /courses with an empty name= pattern: "all" (matches every course), "empty" (200, no records) or "400".
     # None: "all", or "empty" when strict
     empty_name_search: Optional[str] = None
+    # churn records audit action 2 for every enrollment it unenrolls; False leaves them out of the trail
+    audit_unenrolls: bool = True
+    # every call to an endpoint fails this way until cleared: {"GET /badges": "500"}; kinds in ENDPOINT_FAULT_KINDS
+    endpoint_faults: Mapping[str, str] = field(default_factory=dict)
     host: str = "127.0.0.1"
     port: int = 0
 
@@ -69,6 +75,7 @@ class PortalConfig:
             raise ValueError(f"attendance_path must be one of {ATTENDANCE_PATHS}")
         if self.empty_name_search not in (None, *EMPTY_NAME_SEARCHES):
             raise ValueError(f"empty_name_search must be one of {EMPTY_NAME_SEARCHES}")
+        object.__setattr__(self, "endpoint_faults", dict(self.endpoint_faults))
 
     @property
     def resolved_attendance_path(self) -> str:

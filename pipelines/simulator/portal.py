@@ -11,7 +11,7 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from . import churn as churn_mod
 from . import truth
@@ -60,7 +60,7 @@ class SimulatedPortal:
                                    empty_name_search=cfg.resolved_empty_name_search)
         self.api = ApiContext(self.state, self.behaviour, self.now_ts, lambda: self._data_now)
         self.limiter = RateLimiter(cfg.rate_per_minute, cfg.rate_per_week, self.now_ts)
-        self.faults = FaultInjector(cfg.seed, cfg.fault_rate, cfg.fault_kinds)
+        self.faults = FaultInjector(cfg.seed, cfg.fault_rate, cfg.fault_kinds, cfg.endpoint_faults)
         self._churn_round = 0
         self._server: Optional[PortalServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -74,14 +74,22 @@ class SimulatedPortal:
         return from_ts(self.now_ts())
 
     def advance(self, days: float) -> None:
-        """Move the clock only (nothing in the data changes except what depends on 'now')."""
-        if days < 0:
-            raise ValueError("the clock only moves forward")
+        """Move the clock only (nothing in the data changes except what depends on 'now').
+
+        A negative `days` moves it back, as a portal whose clock is behind a client's: requests
+        (the Date header, the audit window) see the earlier time; data already stamped stays.
+        """
         with self.lock:
             self._offset += days * DAY
             self._data_now = max(self._data_now, int(self.now_ts()))
             enrollments.refresh_clock_dependent(self.state, self._data_now)
             self.api.invalidate()
+
+    def set_clock(self, when: datetime) -> None:
+        """Put the clock at `when` (aware), forward or back; see advance()."""
+        if when.tzinfo is None:
+            raise ValueError("when must be timezone-aware")
+        self.advance((to_ts(when) - self.now_ts()) / DAY)
 
     # --- data changes ------------------------------------------------------------------
     def churn(self, days: float = 1.0, share: float = 0.01) -> dict[str, int]:
@@ -93,7 +101,7 @@ class SimulatedPortal:
             self._offset += days * DAY
             t1 = max(t0, int(self.now_ts()))
             self._churn_round += 1
-            summary = churn_mod.churn(self.state, self._churn_round, t0, t1, share)
+            summary = churn_mod.churn(self.state, self._churn_round, t0, t1, share, self.config.audit_unenrolls)
             self._data_now = t1
             self.api.invalidate()
             return summary
@@ -116,6 +124,10 @@ class SimulatedPortal:
         if fault_kinds is not None and set(fault_kinds) - set(ALL_FAULT_KINDS):
             raise ValueError(f"unknown fault kinds: {sorted(set(fault_kinds) - set(ALL_FAULT_KINDS))}")
         self.faults.configure(fault_rate, fault_kinds)
+
+    def set_endpoint_faults(self, faults: Mapping[str, str]) -> None:
+        """Every call to each named endpoint fails that way until cleared ({} clears all): {"GET /badges": "500"}."""
+        self.faults.set_endpoint_faults(faults)
 
     def set_rate_limits(self, rate_per_minute: Optional[int] = None, rate_per_week: Optional[int] = None) -> None:
         self.limiter.configure(rate_per_minute, rate_per_week)

@@ -26,10 +26,14 @@ COURSE_DELETED, COURSE_ARCHIVED, LP_DELETED, LP_ARCHIVED, EXAM_RESET, GROUP_DELE
 # --- data ------------------------------------------------------------------------------
 
 def record(st: State, rng: random.Random, ts: int, action: int, initiator: Optional[User], impacted: Optional[User],
-           data: Optional[str]) -> None:
-    """Append an event stamped at ts (plus random milliseconds)."""
+           data: Optional[str], kept: bool = True) -> None:
+    """Append an event stamped at ts (plus random milliseconds). `kept=False` leaves the action out of the
+    trail (draws the same randomness, so the rest of the data does not change)."""
+    millis = rng.randint(0, 999)
+    if not kept:
+        return
     st.audit.append((
-        ts * 1000 + rng.randint(0, 999), action,
+        ts * 1000 + millis, action,
         initiator.name if initiator else None, initiator.email if initiator else None,
         impacted.name if impacted else None, impacted.email if impacted else None, data))
 
@@ -120,7 +124,9 @@ def audit_trails(api: ApiContext, p: Params, _: dict[str, str]) -> Result:
                 raise ApiError(400, "date_range must be two comma-separated RFC3339 dates") from None
             if lo_ms is None or hi_ms < lo_ms:
                 raise ApiError(400, "date_range must be two comma-separated RFC3339 dates, start before end")
-            if lo_ms < now_ms - AUDIT_WINDOW * 1000:
+            # a start older than the trail keeps, or later than the portal's now (a client whose clock
+            # or cursor is ahead of the portal's), is outside "the last 30 days"
+            if lo_ms < now_ms - AUDIT_WINDOW * 1000 or lo_ms > now_ms:
                 raise ApiError(400, "date_range must be within the last 30 days")
         state = {"from": lo_ms, "to": hi_ms, "actions": actions, "offset": 0}
     events = [ev for ev in api.st.audit if state["from"] <= ev[0] <= state["to"]

@@ -199,6 +199,16 @@ def churn_archive_events(st: State, rng: random.Random, stamp: Stamp, share: flo
                      rng.choice(list(st.families.values())).topic)
 
 
+def churn_archive_paths(st: State, rng: random.Random, stamp: Stamp, share: float, who: list[User]) -> dict[str, int]:
+    """Some published learning paths are archived (audit 9); their enrollments stay."""
+    published = [p for p in st.learning_paths.values() if p["status"] == "published"]
+    k = min(len(published), how_many(rng, len(st.learning_paths) * share))
+    for p in rng.sample(published, k):
+        p["status"] = "archived"
+        audit.record(st, rng, stamp(), audit.LP_ARCHIVED, rng.choice(who), None, p["name"])
+    return {"learning_paths_archived": k}
+
+
 # --- records ----------------------------------------------------------------------------
 
 def course_record(st: State, c: Course) -> dict[str, Any]:

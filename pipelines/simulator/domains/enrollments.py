@@ -13,7 +13,7 @@ from ..api import ApiContext, ApiError, Behaviour, Params, Result, without
 from ..model import DONE, Course, Enrollment, Family, State, User
 from ..rng import Stamp, how_many
 from ..timefmt import DAY, iso
-from . import audit
+from . import audit, exams, live_learning
 
 # strict mode: the table "Data attributes returned for learning path enrollment" has no updated_at
 # (date_from and date_to still filter on it)
@@ -157,7 +157,12 @@ def generate(st: State, rng: random.Random, per_user: float, now: int) -> None:
 
 
 def remove_enrollment(st: State, eid: int) -> None:
-    """As DELETE /enrollments/{id}: the enrollment leaves every listing."""
+    """As DELETE /enrollments/{id}: the enrollment, and the exam enrollments, assignment answers and
+    attendance it gave, leave every listing (its mark-completes are hidden while it is gone)."""
+    for kind, key in exams.graded_children_of(st, eid):
+        st.note_deleted(kind, key)
+    for key in live_learning.attendance_keys_of(st, eid):
+        st.note_deleted("session_attendance", key)
     st.drop_enrollment(eid)
     st.note_deleted("enrollment", eid)
 
@@ -198,8 +203,10 @@ def progress(st: State, rng: random.Random, e: Enrollment, ts: int) -> None:
     refresh_overdue(e, ts)
 
 
-def churn(st: State, rng: random.Random, stamp: Stamp, share: float, n_enr: int, who: list[User]) -> dict[str, int]:
-    """New enrollments, progress, unenrollments. `n_enr`: enrollments before this round began."""
+def churn(st: State, rng: random.Random, stamp: Stamp, share: float, n_enr: int, who: list[User],
+          audit_unenrolls: bool = True) -> dict[str, int]:
+    """New enrollments, progress, unenrollments (audit 2 unless `audit_unenrolls` is off): completed ones stay as
+    history with unenrolled=true, the others are deleted. `n_enr`: enrollments before this round began."""
     counts: dict[str, int] = {}
     learners = [u for u in st.users.values() if u.user_type != "admin"]
     enrollable = [f for f in st.families.values() if f.retired_at is None and f.live_version(st.courses)]
@@ -233,7 +240,7 @@ def churn(st: State, rng: random.Random, stamp: Stamp, share: float, n_enr: int,
         e = st.enrollments[eid]
         ts = stamp()
         audit.record(st, rng, ts, audit.USER_UNENROLLED, rng.choice(who), st.users[e.user_id],
-                     st.courses[e.course_id].family.current_name(st.courses))
+                     st.courses[e.course_id].family.current_name(st.courses), kept=audit_unenrolls)
         if e.status in DONE and not e.unenrolled:
             e.unenrolled, e.updated_at = True, ts  # completed enrollments stay in the learner's history
         else:
@@ -277,6 +284,7 @@ def forget_lp_user(st: State, uid: int) -> None:
     """A deleted user's learning-path enrollments go with them."""
     for key in [k for k, v in st.lp_enrollments.items() if v["user_id"] == uid]:
         del st.lp_enrollments[key]
+        st.note_deleted("lp_enrollment", key)
 
 
 def churn_lp(st: State, rng: random.Random, stamp: Stamp, share: float) -> dict[str, int]:
@@ -304,6 +312,23 @@ def churn_lp(st: State, rng: random.Random, stamp: Stamp, share: float) -> dict[
                     "percentage": None, "cert_expires_at": None, "updated_at": ts})
     counts["lp_enrollments_created"] = k
     return counts
+
+
+def churn_lp_unenrollments(st: State, rng: random.Random, stamp: Stamp, share: float) -> dict[str, int]:
+    """Learners are taken off learning paths: completed ones stay as history (unenrolled), the others are
+    deleted. The audit trail has no action for it."""
+    visible = [e for e in st.lp_enrollments.values() if e["user_id"] in st.users and not e["unenrolled"]]
+    k = min(len(visible), how_many(rng, len(st.lp_enrollments) * share * 0.2))
+    removed = 0
+    for e in rng.sample(visible, k):
+        ts = stamp()
+        if e["status"] == "completed":
+            e["unenrolled"], e["updated_at"] = True, ts
+        else:
+            del st.lp_enrollments[e["id"]]
+            st.note_deleted("lp_enrollment", e["id"])
+            removed += 1
+    return {"lp_enrollments_unenrolled": k, "lp_enrollments_deleted": removed}
 
 
 # --- records ----------------------------------------------------------------------------

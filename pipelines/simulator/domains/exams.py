@@ -88,13 +88,21 @@ def graded_position(st: State, course_id: int, module_id: int) -> int:
     return kinds.index(module_id) if module_id in kinds else 0
 
 
+def retaking(e: Any) -> bool:
+    """A learner who failed and went back into the course: in progress, with the score of a graded attempt."""
+    return e.status == "in_progress" and bool(e.percentage)
+
+
 def exam_enrollment(st: State, exam: dict[str, Any], eid: int) -> Optional[dict[str, Any]]:
-    """The exam enrollment behind a course enrollment, or None if the learner has not sat it."""
+    """The exam enrollment behind a course enrollment, or None if the learner has not sat it.
+
+    Once sat, it stays while the enrollment exists (a learner retaking the course keeps it).
+    """
     e = st.enrollments.get(eid)
     if e is None or e.user_id not in st.users:
         return None
     h = mix(st.seed, eid, exam["exam_id"])
-    if e.status == "not_started" or (e.status == "in_progress" and unit(h) < 0.6):
+    if e.status == "not_started" or (e.status == "in_progress" and not retaking(e) and unit(h) < 0.6):
         return None
     u = st.users[e.user_id]
     eeid = eid * 10 + graded_position(st, e.course_id, exam["module_id"])
@@ -143,19 +151,20 @@ def exam_answers(st: State, exam: dict[str, Any], ee: dict[str, Any]) -> list[di
 
 def assignment_answer(st: State, module_id: int, eid: int) -> Optional[dict[str, Any]]:
     e = st.enrollments.get(eid)
-    if e is None or e.status not in ("completed", "passed", "failed", "pending_review"):
+    if e is None or not (e.status in ("completed", "passed", "failed", "pending_review") or retaking(e)):
         return None
     h = mix(st.seed, eid, module_id, 7)
     submitted = e.date_completed or e.date_lastaccessed or e.updated_at
+    failed = e.status == "failed" or retaking(e)
     reviewed = e.status != "pending_review"
-    rejected = e.status == "failed" and unit(h) < 0.5
+    rejected = failed and unit(h) < 0.5
     reviewer = st.assignment_reviewers.get(st.courses[e.course_id].family.source_id)
     auto = reviewed and (reviewer is None or unit(h >> 5) < 0.5)
     return {"id": eid * 10 + graded_position(st, e.course_id, module_id),
             "answer": "<p>Please see attached document for full response</p>\n",
             "feedback": "<p>Thanks for submitting your assignment.</p>\n" if reviewed else None,
             "score": (e.percentage if e.percentage is not None else 100) if reviewed else None,
-            "status": "pending_review" if not reviewed else "failed" if e.status == "failed" else "passed",
+            "status": "pending_review" if not reviewed else "failed" if failed else "passed",
             "user_id": e.user_id, "reviewed_at": submitted if reviewed else None, "assignment_id": module_id,
             "answer_submitted_at": submitted, "was_rejected": rejected, "rejected_at": submitted if rejected else None,
             "was_autocompleted": auto, "reviewed_by_user_id": None if auto or not reviewed else reviewer,
@@ -167,6 +176,22 @@ def assignment_answers(st: State, module_id: int) -> list[dict[str, Any]]:
     for cid in st.modules[module_id].course_ids:
         ids.extend(st.enrollments_for(cid))
     return [a for a in (assignment_answer(st, module_id, eid) for eid in sorted(ids)) if a]
+
+
+def graded_children_of(st: State, eid: int) -> list[tuple[str, int]]:
+    """(kind, id) of the exam enrollments and assignment answers an enrollment gives (before it is removed)."""
+    out: list[tuple[str, int]] = []
+    for mid in st.courses[st.enrollments[eid].course_id].module_ids:
+        m = st.modules[mid]
+        if m.exam_id is not None and m.exam_id in st.exams:
+            ee = exam_enrollment(st, st.exams[m.exam_id], eid)
+            if ee is not None:
+                out.append(("exam_enrollment", ee["exam_enrollment_id"]))
+        elif m.component_type == "assignment":
+            a = assignment_answer(st, mid, eid)
+            if a is not None:
+                out.append(("assignment_answer", a["id"]))
+    return out
 
 
 def visible_markcompletes(st: State) -> list[dict[str, Any]]:

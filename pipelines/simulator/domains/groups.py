@@ -63,12 +63,18 @@ def add_membership(st: State, u: User, gid: int, created_at: int) -> None:
 def forget_user(st: State, uid: int) -> None:
     """A deleted user's memberships go with them."""
     for mid in [m for m, gm in st.memberships.items() if gm["user_id"] == uid]:
-        del st.memberships[mid]
+        remove_membership(st, mid)
+
+
+def remove_membership(st: State, mid: int) -> None:
+    m = st.memberships.pop(mid)
+    st.note_deleted("group_membership", [m["group_id"], m["user_id"]])
 
 
 def forget_manager(st: State, uid: int) -> None:
     for key in [k for k, v in st.group_managers.items() if v["user_id"] == uid]:
         del st.group_managers[key]
+        st.note_deleted("group_manager", key)
 
 
 def churn(st: State, rng: random.Random, stamp: Stamp, share: float, who: list[User]) -> dict[str, int]:
@@ -76,7 +82,7 @@ def churn(st: State, rng: random.Random, stamp: Stamp, share: float, who: list[U
     ms = list(st.memberships.values())
     k = min(len(ms), how_many(rng, len(ms) * share * 0.2))
     for m in rng.sample(ms, k):
-        del st.memberships[m["id"]]
+        remove_membership(st, m["id"])
         u = st.users[m["user_id"]]
         if m["group_id"] in u.groups:
             u.groups.remove(m["group_id"])

@@ -115,6 +115,21 @@ def registrants(st: State, session: dict[str, Any]) -> list[int]:
     return sorted(out)
 
 
+def attendance_keys_of(st: State, eid: int) -> list[list[int]]:
+    """[session_id, user_id] of the attendance rows an enrollment gives (before it is removed)."""
+    e = st.enrollments[eid]
+    if e.user_id not in st.users:
+        return []
+    keys = []
+    for mid in st.courses[e.course_id].module_ids:
+        for sid in st.modules[mid].session_ids:
+            s = st.sessions[sid]
+            # cheap tests first: only a learner who passes them can be among the (capped) registrants
+            if e.date_enrolled <= s["end"] and unit(mix(st.seed, sid, eid)) < 0.35 and eid in registrants(st, s):
+                keys.append([sid, e.user_id])
+    return keys
+
+
 def attendance_mark(st: State, session: dict[str, Any], eid: int, now: int) -> tuple[int, int, Optional[int]]:
     """(session_status, attendance status, minutes): marked only once the session has ended."""
     if session["end"] > now:

@@ -120,6 +120,7 @@ def delete_user(st: State, u: User) -> None:
     groups.forget_manager(st, u.id)
     for key in [k for k, v in st.course_instructors.items() if v["user_id"] == u.id]:
         del st.course_instructors[key]
+        st.note_deleted("course_instructor", key)
     enrollments.forget_lp_user(st, u.id)
 
 
