@@ -106,16 +106,27 @@ def exam_enrollment(st: State, exam: dict[str, Any], eid: int) -> Optional[dict[
         return None
     u = st.users[e.user_id]
     eeid = eid * 10 + graded_position(st, e.course_id, exam["module_id"])
+    pass_mark = exam["pass_percentage"]
     if exam["is_survey"]:
         status, score = "Completed", None
     elif e.status in ("passed", "completed", "pending_review"):
-        status, score = "Passed", e.percentage if e.percentage is not None else 70 + h % 31
+        # a pass is a score at or above the exam's own pass percentage
+        status = "Passed"
+        score = e.percentage if e.percentage is not None and e.percentage >= pass_mark else pass_mark + h % (101 - pass_mark)
     else:
-        status, score = "Failed", 10 + h % 50
-    attempts = 1 if status != "Failed" and unit(h >> 7) < 0.7 else 1 + (h >> 13) % 3
+        status, score = "Failed", 5 + h % (pass_mark - 5)
+    # most pass at the first attempt; nobody uses more attempts than the exam allows
+    allowed = exam["attempts"] or 4
+    attempts = 1 if status != "Failed" and unit(mix(h, 1)) < 0.7 else 1 + mix(h, 2) % 3
+    attempts = min(attempts, allowed)
+    # a timed exam takes a part of its time limit; an untimed one about one to three minutes a question
+    if exam["is_timed_exam"]:
+        minutes = exam["time_for_exam"] * (0.3 + 0.7 * unit(mix(h, 3)))
+    else:
+        minutes = len(exam["questions"]) * (0.8 + 2.2 * unit(mix(h, 3)))
     done = e.date_completed or e.date_lastaccessed or e.date_started
     return {"exam_id": exam["exam_id"], "exam_enrollment_id": eeid, "status": status,
-            "time_taken": round(3 + unit(h >> 17) * 40, 1), "attempts_used": attempts, "score": score,
+            "time_taken": round(minutes, 1), "attempts_used": attempts, "score": score,
             "user_id": u.id, "portal_membership_id": u.pm_id, "date_completed": done}
 
 
