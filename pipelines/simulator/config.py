@@ -53,7 +53,7 @@ class PortalConfig:
     # churn records audit action 2 for every enrollment it unenrolls; False leaves them out of the trail
     audit_unenrolls: bool = True
     # every call to an endpoint fails this way until cleared: {"GET /badges": "500"}; kinds in ENDPOINT_FAULT_KINDS
-    endpoint_faults: Mapping[str, str] = field(default_factory=dict)
+    endpoint_faults: Mapping[str, str] = field(default_factory=dict, hash=False)
     host: str = "127.0.0.1"
     port: int = 0
 

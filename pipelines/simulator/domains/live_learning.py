@@ -123,11 +123,31 @@ def attendance_keys_of(st: State, eid: int) -> list[list[int]]:
     keys = []
     for mid in st.courses[e.course_id].module_ids:
         for sid in st.modules[mid].session_ids:
-            s = st.sessions[sid]
-            # cheap tests first: only a learner who passes them can be among the (capped) registrants
-            if e.date_enrolled <= s["end"] and unit(mix(st.seed, sid, eid)) < 0.35 and eid in registrants(st, s):
+            if is_registrant(st, st.sessions[sid], eid):
                 keys.append([sid, e.user_id])
     return keys
+
+
+def is_registrant(st: State, session: dict[str, Any], eid: int) -> bool:
+    """eid in registrants(st, session), without listing them all (churn asks for each enrollment it deletes)."""
+    def qualifies(x: int) -> bool:
+        return st.enrollments[x].date_enrolled <= session["end"] and unit(mix(st.seed, session["id"], x)) < 0.35
+
+    if not qualifies(eid):
+        return False
+    cap = session["max_capacity"]
+    if cap is None:
+        return True
+    seen = 0  # registrants are the first `cap` that qualify, in the order registrants() walks
+    for cid in session_courses(st, session):
+        for x in st.enrollments_for(cid):
+            if x == eid:
+                return True
+            if qualifies(x):
+                seen += 1
+                if seen >= cap:
+                    return False
+    return False
 
 
 def attendance_mark(st: State, session: dict[str, Any], eid: int, now: int) -> tuple[int, int, Optional[int]]:
