@@ -27,12 +27,22 @@ CORE_RESOURCES = ["users", "courses", "enrollments"]
 CLOCK = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def portal_factory() -> Iterator[Any]:
-    started: list[SimulatedPortal] = []
+# simulator modes a test can ask for: today's reading of the reference, or only what it promises (strict)
+PORTAL_MODES: dict[str, dict[str, Any]] = {"default": {}, "strict": {"strict": True}}
 
-    def make(**overrides: Any) -> SimulatedPortal:
-        values = {"users": 120, "seed": 11, "page_size": 37, "clock": CLOCK}
+
+@pytest.fixture
+def portal_factory(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """make(**PortalConfig fields) starts a portal; make(mode="strict") one in that mode.
+
+    The mode defaults to the fixture's parameter, so a test runs in both with
+    `@pytest.mark.parametrize("portal_factory", ["default", "strict"], indirect=True)`.
+    """
+    started: list[SimulatedPortal] = []
+    default_mode = getattr(request, "param", "default")
+
+    def make(mode: str | None = None, **overrides: Any) -> SimulatedPortal:
+        values = {"users": 120, "seed": 11, "page_size": 37, "clock": CLOCK, **PORTAL_MODES[mode or default_mode]}
         values.update(overrides)
         portal = SimulatedPortal(PortalConfig(**values))
         portal.start()
@@ -45,8 +55,9 @@ def portal_factory() -> Iterator[Any]:
 
 
 @pytest.fixture
-def portal(portal_factory: Any) -> SimulatedPortal:
-    return portal_factory()
+def portal(portal_factory: Any, request: pytest.FixtureRequest) -> SimulatedPortal:
+    """A started portal; `@pytest.mark.parametrize("portal", ["default", "strict"], indirect=True)` runs a test in both modes."""
+    return portal_factory(mode=getattr(request, "param", None))
 
 
 def settings_for(portal: SimulatedPortal, **overrides: Any) -> PortalSettings:

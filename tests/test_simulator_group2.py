@@ -182,3 +182,24 @@ def test_alt_quirks_second_group():
         exam = next(e for e in t["exam_answers"] if e["questions"] and "overall_status" in e["questions"][0])
         q = exam["questions"][0]
         assert q["overall_status"] in (1, 2) and "given_answers" in q["answers"]
+
+
+def test_exam_enrollments_are_realistic():
+    """Pass or fail by the exam's own pass percentage, attempts within those allowed, time taken that varies."""
+    with SimulatedPortal(PortalConfig(users=600, seed=3, clock=CLOCK)) as p:
+        p.churn(days=5, share=0.05)
+        truth = p.ground_truth()
+    exams = {e["exam_id"]: e for e in truth["exams"]}
+    graded = [ee for ee in truth["exam_enrollments"] if not exams[ee["exam_id"]]["is_survey"]]
+    assert {ee["status"] for ee in graded} == {"Passed", "Failed"}
+    for ee in graded:
+        exam = exams[ee["exam_id"]]
+        assert (ee["score"] >= exam["pass_percentage"]) == (ee["status"] == "Passed"), ee
+        if exam["attempts"] != "unlimited":
+            assert 1 <= ee["attempts_used"] <= exam["attempts"], ee
+        if exam["is_timed_exam"]:
+            assert 0 < ee["time_taken"] <= exam["time_for_exam"], ee
+    assert any(exam["attempts"] == 1 for exam in exams.values()) and any(ee["attempts_used"] > 1 for ee in graded)
+    times = [ee["time_taken"] for ee in graded]
+    assert len(set(times)) > 20 and min(times) < 5 < 15 < max(times)
+    assert {exams[ee["exam_id"]]["pass_percentage"] for ee in graded} >= {50, 70, 80}

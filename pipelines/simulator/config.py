@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Optional, Union
+from typing import Iterable, Mapping, Optional, Union
 
 ALL_FAULT_KINDS = ("500", "503", "truncated", "drop", "latency")
+# what an endpoint fault does to every call of its endpoint
+ENDPOINT_FAULT_KINDS = ("500", "503", "drop", "truncated", "400", "404")
+ATTENDANCE_PATHS = ("method", "sample", "both")
+EMPTY_NAME_SEARCHES = ("all", "empty", "400")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,20 @@ class PortalConfig:
     # every page after the first starts with the previous page's last record, as when a record is
     # added ahead of it while a client pages through a listing
     overlapping_pages: bool = False
+    # serve only what the reference's attribute tables and samples promise where they are narrower than our
+    # default reading (docs/simulator.md, "Strict mode")
+    strict: bool = False
+    # which documented attendance path exists: "method" (GET /sessions/{id}/attendance, the method table),
+    # "sample" (GET /live-learnings/sessions/{id}/attendance, the worked sample) or "both"; the other answers 404.
+    # None: "both", or "sample" when strict
+    attendance_path: Optional[str] = None
+    # GET /courses with an empty name= pattern: "all" (matches every course), "empty" (200, no records) or "400".
+    # None: "all", or "empty" when strict
+    empty_name_search: Optional[str] = None
+    # churn records audit action 2 for every enrollment it unenrolls; False leaves them out of the trail
+    audit_unenrolls: bool = True
+    # every call to an endpoint fails this way until cleared: {"GET /badges": "500"}; kinds in ENDPOINT_FAULT_KINDS
+    endpoint_faults: Mapping[str, str] = field(default_factory=dict, hash=False)
     host: str = "127.0.0.1"
     port: int = 0
 
@@ -53,3 +71,16 @@ class PortalConfig:
             raise ValueError("clock must be timezone-aware (UTC)")
         if not isinstance(self.quirks, str):
             object.__setattr__(self, "quirks", tuple(self.quirks))
+        if self.attendance_path not in (None, *ATTENDANCE_PATHS):
+            raise ValueError(f"attendance_path must be one of {ATTENDANCE_PATHS}")
+        if self.empty_name_search not in (None, *EMPTY_NAME_SEARCHES):
+            raise ValueError(f"empty_name_search must be one of {EMPTY_NAME_SEARCHES}")
+        object.__setattr__(self, "endpoint_faults", dict(self.endpoint_faults))
+
+    @property
+    def resolved_attendance_path(self) -> str:
+        return self.attendance_path or ("sample" if self.strict else "both")
+
+    @property
+    def resolved_empty_name_search(self) -> str:
+        return self.empty_name_search or ("empty" if self.strict else "all")

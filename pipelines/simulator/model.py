@@ -1,13 +1,27 @@
-"""In-memory state of a simulated portal.
+"""In-memory model of a simulated portal: the entities and the indexes over them.
 
-Records are slotted objects holding raw values (epoch seconds, ids); the API
-shape is produced on demand by render.py, so denormalised fields (names on
-enrollments, course_name) always reflect the current state.
+Users, course families, courses, modules and enrollments are slotted objects
+(there are millions of enrollments); the smaller kinds are plain dicts. Values
+are raw (epoch seconds, ids): the API shape is produced on demand by the domain
+modules, so denormalised fields (names on enrollments, course_name) always
+reflect the current state. High-volume children of enrollments (exam
+enrollments and answers, assignment answers, attendance) are not stored: they
+are derived from the enrollment they belong to (see domains/exams.py and
+domains/live_learning.py).
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
+
+# first id of each kind: distinct ranges make mixed-up ids easy to spot downstream
+ID_BASES = {"user": 200001, "course": 50001, "enrollment": 3000001, "group": 7001, "membership": 900001,
+            "group_course": 61001, "module": 400001, "exam": 110001, "pm": 4500001, "group_manager": 31001,
+            "course_instructor": 41001, "markcomplete": 81001, "event": 350001, "session": 390001, "part": 333001,
+            "ilt": 520001, "lp": 9001, "lp_enrollment": 6000001}
+
+# enrollment statuses that mean the learner is done
+DONE = ("completed", "passed")
 
 
 class User:
@@ -81,32 +95,62 @@ class Enrollment:
             setattr(self, k, kw.get(k))
 
 
-class State:
-    """All entities of one portal plus the indexes the endpoints need."""
+EMPTY_COUNTS = {"num_enrolled": 0, "not_started": 0, "in_progress": 0, "completed": 0, "passed": 0, "failed": 0,
+                "pending_review": 0}
 
-    def __init__(self) -> None:
-        self.custom_fields: list[dict[str, Any]] = []
+Row = dict[str, Any]
+
+
+class State:
+    """Every entity of one portal, the indexes the endpoints need, and what was deleted since the start."""
+
+    def __init__(self, seed: int, gamification: bool = True) -> None:
+        self.seed = seed
+        self.gamification = gamification  # awards on GET /users/{id}
+        self.next_ids: dict[str, int] = dict(ID_BASES)
+        # users
+        self.custom_fields: list[Row] = []
         self.users: dict[int, User] = {}
+        # catalog
         self.families: dict[int, Family] = {}
         self.courses: dict[int, Course] = {}
         self.modules: dict[int, Module] = {}
+        self.course_instructors: dict[int, Row] = {}  # id -> {id, source_id, user_id, created_at, updated_at}
+        self.learning_paths: dict[int, Row] = {}
+        # groups
+        self.groups: dict[int, Row] = {}
+        self.memberships: dict[int, Row] = {}  # membership id -> {id, group_id, user_id, created_at}
+        self.group_courses: dict[int, Row] = {}  # id -> {id, group_id, source_id, created_at}
+        self.group_managers: dict[int, Row] = {}
+        # enrollments
         self.enrollments: dict[int, Enrollment] = {}
-        self.groups: dict[int, dict[str, Any]] = {}
-        self.memberships: dict[int, dict[str, Any]] = {}  # membership id -> {id, group_id, user_id, created_at}
-        self.group_courses: dict[int, dict[str, Any]] = {}  # id -> {id, group_id, source_id, created_at}
         self.enr_by_user: dict[int, list[int]] = {}
         self.enr_by_course: dict[int, list[int]] = {}
-        self.deleted_user_ids: list[int] = []
-        self.deleted_enrollment_ids: list[int] = []
-        self.next_ids: dict[str, int] = {}
-        # second group of endpoints; filled by generate.py
-        self.extra: dict[str, Any] = {}
+        self.lp_enrollments: dict[int, Row] = {}
+        # exams, assignments, mark-completes
+        self.exams: dict[int, Row] = {}
+        self.markcompletes: dict[int, Row] = {}
+        self.assignment_reviewers: dict[int, int] = {}  # family source id -> instructor who reviews assignments
+        # live learning
+        self.sessions: dict[int, Row] = {}
+        self.ilts: dict[int, Row] = {}
+        # gamification
+        self.badges: list[Row] = []
+        self.awards: dict[int, list[Row]] = {}
+        self.certifications: list[Row] = []
+        # audit trail: (epoch ms, action, initiator name, initiator email, impacted name, impacted email, data)
+        self.audit: list[tuple[Any, ...]] = []
+        # what vanished from the API since the start, by kind (ids, or key lists for keyless rows)
+        self.deleted: dict[str, list[Any]] = {}
         self._course_counts: Optional[dict[int, dict[str, int]]] = None
 
     def new_id(self, kind: str) -> int:
         value = self.next_ids[kind]
         self.next_ids[kind] = value + 1
         return value
+
+    def note_deleted(self, kind: str, key: Any) -> None:
+        self.deleted.setdefault(kind, []).append(key)
 
     # --- enrollment indexes -------------------------------------------------
     def add_enrollment(self, e: Enrollment) -> None:
@@ -118,12 +162,13 @@ class State:
     def enrollments_for(self, course_id: int) -> list[int]:
         return self.enr_by_course.get(course_id, [])
 
-    def remove_enrollment(self, eid: int) -> None:
+    def drop_enrollment(self, eid: int) -> Enrollment:
+        """Take an enrollment out of the store and its indexes (domains/enrollments.py records what went with it)."""
         e = self.enrollments.pop(eid)
         self.enr_by_user[e.user_id].remove(eid)
         self.enr_by_course[e.course_id].remove(eid)
-        self.deleted_enrollment_ids.append(eid)
         self._course_counts = None
+        return e
 
     def touch_counts(self) -> None:
         self._course_counts = None
@@ -135,10 +180,8 @@ class State:
             for e in self.enrollments.values():
                 c = counts.get(e.course_id)
                 if c is None:
-                    c = counts[e.course_id] = {"num_enrolled": 0, "not_started": 0, "in_progress": 0, "completed": 0,
-                                               "passed": 0, "failed": 0, "pending_review": 0}
+                    c = counts[e.course_id] = dict(EMPTY_COUNTS)
                 c["num_enrolled"] += 1
                 c[e.status] += 1
             self._course_counts = counts
-        return self._course_counts.get(course_id) or {"num_enrolled": 0, "not_started": 0, "in_progress": 0,
-                                                       "completed": 0, "passed": 0, "failed": 0, "pending_review": 0}
+        return self._course_counts.get(course_id) or dict(EMPTY_COUNTS)

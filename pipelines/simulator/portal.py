@@ -11,12 +11,13 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from . import churn as churn_mod
-from . import churn2, endpoints2, extra, truth  # noqa: F401 - endpoints2 registers its routes
+from . import truth
+from .api import ApiContext, Behaviour
 from .config import ALL_FAULT_KINDS, PortalConfig
-from .endpoints import Api
+from .domains import enrollments
 from .faults import FaultInjector
 from .generate import generate
 from .quirks import resolve as resolve_quirks
@@ -51,15 +52,15 @@ class SimulatedPortal:
         self._calls_lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.state = generate(cfg.seed, cfg.users, cfg.enrollments_per_user, self._start_ts, cfg.gamification)
-        extra.install(self.state, cfg.seed, self._start_ts, {"on_churn": churn2.on_churn,
-                                                            "on_user_deleted": churn2.on_user_deleted,
-                                                            "truth": truth.extra_truth})
         # data time: the start clock plus advances, without wall time, so data stays deterministic
         self._data_now = self._start_ts
-        self.api = Api(self.state, cfg.page_size, self.quirks, self.now_ts, lambda: self._data_now, cfg.audit_page_size,
-                       cfg.overlapping_pages)
+        self.behaviour = Behaviour(page_size=cfg.page_size, quirks=self.quirks, audit_page_size=cfg.audit_page_size,
+                                   overlapping_pages=cfg.overlapping_pages, strict=cfg.strict,
+                                   attendance_path=cfg.resolved_attendance_path,
+                                   empty_name_search=cfg.resolved_empty_name_search)
+        self.api = ApiContext(self.state, self.behaviour, self.now_ts, lambda: self._data_now)
         self.limiter = RateLimiter(cfg.rate_per_minute, cfg.rate_per_week, self.now_ts)
-        self.faults = FaultInjector(cfg.seed, cfg.fault_rate, cfg.fault_kinds)
+        self.faults = FaultInjector(cfg.seed, cfg.fault_rate, cfg.fault_kinds, cfg.endpoint_faults)
         self._churn_round = 0
         self._server: Optional[PortalServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -73,14 +74,22 @@ class SimulatedPortal:
         return from_ts(self.now_ts())
 
     def advance(self, days: float) -> None:
-        """Move the clock only (nothing in the data changes except what depends on 'now')."""
-        if days < 0:
-            raise ValueError("the clock only moves forward")
+        """Move the clock only (nothing in the data changes except what depends on 'now').
+
+        A negative `days` moves it back, as a portal whose clock is behind a client's: requests
+        (the Date header, the audit window) see the earlier time; data already stamped stays.
+        """
         with self.lock:
             self._offset += days * DAY
             self._data_now = max(self._data_now, int(self.now_ts()))
-            churn_mod.refresh_clock_dependent(self.state, self._data_now)
+            enrollments.refresh_clock_dependent(self.state, self._data_now)
             self.api.invalidate()
+
+    def set_clock(self, when: datetime) -> None:
+        """Put the clock at `when` (aware), forward or back; see advance()."""
+        if when.tzinfo is None:
+            raise ValueError("when must be timezone-aware")
+        self.advance((to_ts(when) - self.now_ts()) / DAY)
 
     # --- data changes ------------------------------------------------------------------
     def churn(self, days: float = 1.0, share: float = 0.01) -> dict[str, int]:
@@ -92,7 +101,7 @@ class SimulatedPortal:
             self._offset += days * DAY
             t1 = max(t0, int(self.now_ts()))
             self._churn_round += 1
-            summary = churn_mod.churn(self.state, self.config.seed, self._churn_round, t0, t1, share)
+            summary = churn_mod.churn(self.state, self._churn_round, t0, t1, share, self.config.audit_unenrolls)
             self._data_now = t1
             self.api.invalidate()
             return summary
@@ -100,7 +109,7 @@ class SimulatedPortal:
     def ground_truth(self) -> dict[str, list[Any]]:
         """What a perfect copy of the portal holds right now, as the API returns it."""
         with self.lock:
-            return truth.ground_truth(self.state, self.quirks, self._data_now)
+            return truth.ground_truth(self.state, self.behaviour, self._data_now)
 
     # --- calls, faults, limits ------------------------------------------------------------
     def count_call(self, template: str) -> None:
@@ -115,6 +124,10 @@ class SimulatedPortal:
         if fault_kinds is not None and set(fault_kinds) - set(ALL_FAULT_KINDS):
             raise ValueError(f"unknown fault kinds: {sorted(set(fault_kinds) - set(ALL_FAULT_KINDS))}")
         self.faults.configure(fault_rate, fault_kinds)
+
+    def set_endpoint_faults(self, faults: Mapping[str, str]) -> None:
+        """Every call to each named endpoint fails that way until cleared ({} clears all): {"GET /badges": "500"}."""
+        self.faults.set_endpoint_faults(faults)
 
     def set_rate_limits(self, rate_per_minute: Optional[int] = None, rate_per_week: Optional[int] = None) -> None:
         self.limiter.configure(rate_per_minute, rate_per_week)

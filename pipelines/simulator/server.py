@@ -11,6 +11,7 @@ import base64
 import hmac
 import json
 import socket
+from datetime import datetime
 from email.utils import formatdate
 import threading
 import time
@@ -18,7 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
-from .endpoints import ApiError, Params, Result, resolve
+from .api import INVALID_PARAMETERS, ApiError, Params, Result
+from .faults import route_key
+from .routes import resolve
 
 if TYPE_CHECKING:
     from .portal import SimulatedPortal
@@ -113,32 +116,35 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch("GET")
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
         self.dispatch("POST")
 
     def do_PUT(self) -> None:
-        self.do_POST_like("PUT")
+        self.dispatch("PUT")
 
     def do_DELETE(self) -> None:
-        self.do_POST_like("DELETE")
-
-    def do_POST_like(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self.dispatch(method)
+        self.dispatch("DELETE")
 
     # --- request flow -------------------------------------------------------------
+    def read_body(self) -> Any:
+        """The JSON body of a request (None when empty); raw text if it is not JSON."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if not length:
+            return None
+        raw = self.rfile.read(length)
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw.decode("utf-8", "replace")
+
     def dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
         path = parts.path.rstrip("/") or "/"
         query = parse_qs(parts.query, keep_blank_values=True)
+        body = self.read_body()
         if path.startswith(CONTROL_PREFIX):
-            self.control(method, path[len(CONTROL_PREFIX):], query)
+            self.control(method, path[len(CONTROL_PREFIX):], query, body)
         elif path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-            self.api(method, path[len(API_PREFIX):], query)
+            self.api(method, path[len(API_PREFIX):], query, body)
         else:
             self.send_json(404, error_body(404, "Not found"))
 
@@ -153,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
         cfg = self.server.portal.config
         return hmac.compare_digest(user, cfg.username) & hmac.compare_digest(password, cfg.password)
 
-    def api(self, method: str, path: str, query: dict[str, list[str]]) -> None:
+    def api(self, method: str, path: str, query: dict[str, list[str]], body: Any = None) -> None:
         portal = self.server.portal
         limiter = portal.limiter
 
@@ -165,7 +171,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if portal.config.latency_ms:
             time.sleep(portal.config.latency_ms / 1000)
-        fault = portal.faults.draw()
+        template, handler, args = resolve(method, path)
+        # an endpoint fault hits every call of its endpoint; otherwise a random fault may
+        fault = portal.faults.endpoint_fault(template) or portal.faults.draw()
         if fault in ("500", "503", "drop"):
             if fault == "drop":
                 self.close_connection = True  # no response at all: the client sees the connection close
@@ -176,7 +184,6 @@ class Handler(BaseHTTPRequestHandler):
             return
         if fault == "latency":
             time.sleep(portal.faults.latency_seconds())
-        template, handler, args = resolve(method, path)
         allowed, minute, week = limiter.acquire()
         headers = rate_headers(minute, week)
         if not allowed:
@@ -187,13 +194,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(404 if method == "GET" else 405, error_body(404 if method == "GET" else 405,
                                                                      f"No such endpoint: {method} {path}"), headers)
             return
+        result: Optional[Result] = None
         try:
+            if fault in ("400", "404"):  # answered like the API's own: the request counts, nothing changes
+                raise ApiError(int(fault), "invalid request" if fault == "400" else INVALID_PARAMETERS)
             with portal.lock:
-                result: Result = handler(portal.api, Params(query), args)
-                body = json.dumps(result.body, separators=(",", ":")).encode()
+                result = handler(portal.api, Params(query, body), args)
+                payload = json.dumps(result.body, separators=(",", ":")).encode()
             status = 200
         except ApiError as exc:
-            status, body, result = exc.status, json.dumps(error_body(exc.status, exc.message)).encode(), None
+            status, payload = exc.status, json.dumps(error_body(exc.status, exc.message)).encode()
         portal.count_call(template or path)
         if result is not None and result.page is not None:
             headers["LU-Current-Page"] = str(result.page)
@@ -201,13 +211,13 @@ class Handler(BaseHTTPRequestHandler):
             headers["LU-Has-Next-Page"] = "true" if result.has_next else "false"
         if fault == "truncated" and status == 200:
             # a complete HTTP message whose JSON is cut short
-            body = body[:portal.faults.truncate_at(len(body))]
-        self.send(status, body, headers)
+            payload = payload[:portal.faults.truncate_at(len(payload))]
+        self.send(status, payload, headers)
 
-    def control(self, method: str, path: str, query: dict[str, list[str]]) -> None:
+    def control(self, method: str, path: str, query: dict[str, list[str]], body: Any = None) -> None:
         """Control endpoints for a portal in another process: no auth, no rate limit."""
         portal = self.server.portal
-        p = Params(query)
+        p = Params(query, body)
         try:
             if path == "/churn" and method == "POST":
                 days = float(p.str("days") or 1.0)
@@ -236,7 +246,34 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(200, {})
             elif path == "/now" and method == "GET":
                 self.send_json(200, {"now": portal.now().strftime("%Y-%m-%dT%H:%M:%SZ")})
+            elif path == "/clock" and method == "POST":
+                portal.set_clock(datetime.fromisoformat((p.str("now") or "").replace("Z", "+00:00")))
+                self.send_json(200, {"now": portal.now().strftime("%Y-%m-%dT%H:%M:%SZ")})
+            elif path == "/endpoint-faults" and method == "GET":
+                self.send_json(200, dict(portal.faults.endpoint_faults))
+            elif path == "/endpoint-faults" and method in ("POST", "DELETE"):
+                self.send_json(200, self.change_endpoint_faults(method, p))
             else:
                 self.send_json(404, error_body(404, f"No such control endpoint: {method} {path}"))
         except ValueError as exc:
             self.send_json(400, error_body(400, str(exc)))
+
+    def change_endpoint_faults(self, method: str, p: Params) -> dict[str, str]:
+        """POST ?endpoint=GET%20/badges&kind=500 sets one (kind=none clears it); a JSON body {route: kind}
+        replaces them all; DELETE, or POST ?clear=true, clears them all."""
+        faults = self.server.portal.faults
+        if method == "DELETE" or p.bool("clear"):
+            wanted: dict[str, str] = {}
+        elif isinstance(p.body, dict):
+            wanted = {str(k): str(v) for k, v in p.body.items()}
+        else:
+            endpoint = p.str("endpoint")
+            if not endpoint:
+                raise ValueError("name an endpoint (endpoint=GET /badges&kind=500), send a JSON body, or clear=true")
+            wanted = dict(faults.endpoint_faults)
+            wanted.pop(route_key(endpoint), None)
+            kind = p.str("kind") or "none"
+            if kind.lower() not in ("none", "clear", ""):
+                wanted[endpoint] = kind
+        self.server.portal.set_endpoint_faults(wanted)
+        return dict(faults.endpoint_faults)

@@ -1,0 +1,14 @@
+"""The simulated API by domain: each module owns its data generation, churn, records, handlers and ground truth.
+
+A domain exposes `ROUTES`, a tuple of (method, path template, handler);
+templates name their path arguments in braces (`/users/{id}`), which match
+digits. Adding a domain (write endpoints, say) is a module with its ROUTES
+and one entry in DOMAINS.
+"""
+
+from __future__ import annotations
+
+from . import audit, catalog, enrollments, exams, gamification, groups, live_learning, users
+
+# in routing order: within a domain, literal paths come before {id} ones
+DOMAINS = (users, catalog, groups, enrollments, exams, live_learning, gamification, audit)
