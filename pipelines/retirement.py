@@ -59,9 +59,11 @@ def _add(retired: dict[str, int], table: str, count: int) -> None:
 
 def _apply_listing_markers(client: Any, tables: set[str], retired: dict[str, int]) -> None:
     markers = _q(client, LISTING_SCOPES)
+    has_keep = "keep" in _columns(client, LISTING_SCOPES)
+    not_keep = "keep is not true" if has_keep else "true"
     pending = client.execute_sql(
         f"select table_name, scope_column, _dlt_load_id, min(noticed_at) from {markers}"
-        " where applied_at is null group by 1, 2, 3 order by 3"
+        f" where applied_at is null and {not_keep} group by 1, 2, 3 order by 3"
     ) or []
     for table, scope_column, load_id, noticed_at in pending:
         lifecycle = LIFECYCLES.get(table)
@@ -73,9 +75,20 @@ def _apply_listing_markers(client: Any, tables: set[str], retired: dict[str, int
                 # only the scope values this load listed completely
                 where += (
                     f" and cast({scope_column} as varchar) in (select scope_value from {markers}"
-                    f" where table_name = %s and _dlt_load_id = %s)"
+                    f" where table_name = %s and _dlt_load_id = %s and {not_keep})"
                 )
                 args += [table, load_id]
+            elif has_keep:
+                # rows the listing deliberately did not read again stay current
+                for (column,) in client.execute_sql(
+                    f"select distinct scope_column from {markers} where table_name = %s and _dlt_load_id = %s and keep",
+                    table, load_id,
+                ) or []:
+                    where += (
+                        f" and cast({column} as varchar) not in (select scope_value from {markers}"
+                        f" where table_name = %s and _dlt_load_id = %s and keep and scope_column = %s)"
+                    )
+                    args += [table, load_id, column]
             stale = _count(client, f"select count(*) from {target} where {where}", *args)
             if stale:
                 client.execute_sql(f"update {target} set {VALID_TO} = %s where {where}", noticed_at, *args)
@@ -84,6 +97,14 @@ def _apply_listing_markers(client: Any, tables: set[str], retired: dict[str, int
             f"update {markers} set applied_at = %s where table_name = %s and _dlt_load_id = %s and applied_at is null",
             noticed_at, table, load_id,
         )
+
+
+def _columns(client: Any, table: str) -> set[str]:
+    rows = client.execute_sql(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+        client.dataset_name, table,
+    )
+    return {r[0] for r in rows or []}
 
 
 def _apply_owners(client: Any, tables: set[str], retired: dict[str, int]) -> None:

@@ -28,6 +28,12 @@ def read_facts(pipeline: Any) -> WarehouseFacts:
                 ) or []:
                     if course_id is not None:
                         facts.enrollments_by_course[int(course_id)] = int(count)
+            if "learning_path_enrollments" in tables:
+                for lp_id, count in client.execute_sql(
+                    f"select lp_id, count(*) from {q('learning_path_enrollments')} where {VALID_TO} is null group by 1"
+                ) or []:
+                    if lp_id is not None:
+                        facts.lp_enrollments_by_path[int(lp_id)] = int(count)
             if "users" in tables:
                 facts.user_ids = [int(r[0]) for r in client.execute_sql(f"select distinct id from {q('users')} order by 1") or []]
                 for user_id, email in client.execute_sql(

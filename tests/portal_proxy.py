@@ -66,7 +66,7 @@ class PortalProxy:
                 self._send(upstream.status_code, keep, body)
 
             def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
-                self.send_response(status)
+                self.send_response_only(status)  # no Date of our own: the portal's clock is the one forwarded
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))

@@ -12,6 +12,11 @@ from .conftest import current_users, query, run_pipeline
 from .truth import assert_coverage_matches_truth, assert_matches_truth, custom_data_pairs
 
 
+# both simulator modes: today's reading of the reference, and only what it promises (strict)
+MODES = pytest.mark.parametrize("portal", ["default", "strict"], indirect=True)
+
+
+@MODES
 def test_full_run_equals_the_portal(portal, tmp_path: Path) -> None:
     summary = run_pipeline(portal, tmp_path)
     assert summary.status == "succeeded"
@@ -40,6 +45,7 @@ def test_full_run_equals_the_portal(portal, tmp_path: Path) -> None:
     assert len(runs) == 1 and runs[0]["status"] == "succeeded" and runs[0]["api_calls"] == summary.api["calls"]
 
 
+@MODES
 def test_churn_then_incremental_run_is_in_sync_again_and_cheaper(portal, tmp_path: Path) -> None:
     full = run_pipeline(portal, tmp_path)
     changes = portal.churn(days=1, share=0.05)
@@ -65,6 +71,20 @@ def test_churn_then_incremental_run_is_in_sync_again_and_cheaper(portal, tmp_pat
     assert {r["id"] for r in retired} == deleted
     assert all(r["noticed"] is not None for r in retired)
     assert not deleted & {u["id"] for u in current_users(tmp_path)}
+
+    # deleted upstream: current rows exactly as the portal, the deleted ones kept as history
+    assert changes["enrollments_deleted"] > 0
+    loaded = {r["id"] for r in query(tmp_path, "select id from learnupon.enrollments")}
+    deleted = {parse_int(i) for i in truth["deleted_enrollment_ids"]} & loaded
+    retired = {r["id"] for r in query(tmp_path, "select id from learnupon.enrollments where _dlt_valid_to is not null")}
+    assert deleted and deleted <= retired
+    # a live-learning module is one row per course and session (session_id null when it has none)
+    fields = ("course_id", "id", "session_id") if portal.config.strict else ("course_id", "id")  # strict: one per session
+    modules = {tuple(r.values()) for r in query(tmp_path, f"select {', '.join(fields)} from learnupon.modules where _dlt_valid_to is null")}
+    assert modules == {tuple(parse_int(m.get(f)) if m.get(f) is not None else None for f in fields) for m in truth["course_modules"]}
+    # learning-path enrollments of paths archived since (no longer listed) are still read
+    lp_ids = {r["lp_id"] for r in query(tmp_path, "select distinct lp_id from learnupon.learning_path_enrollments where _dlt_valid_to is null")}
+    assert {parse_int(e["lp_id"]) for e in truth["learning_path_enrollments"]} == lp_ids
 
     # a third run with no change loads no new enrollment versions and stays equal
     run_pipeline(portal, tmp_path)

@@ -68,13 +68,11 @@ def assert_matches_truth(out_dir: Path, truth: dict[str, list[dict[str, Any]]]) 
     problems = mismatches(truth["users"], current_users(out_dir), schema.USERS)
     assert not problems, f"users differ from the portal: {problems}"
 
-    courses = query(out_dir, "select * from learnupon.courses")
+    courses = query(out_dir, "select * from learnupon.courses where _dlt_valid_to is null")
     assert not mismatches(truth["courses"], courses, schema.COURSES), mismatches(truth["courses"], courses, schema.COURSES)
 
-    enrollments = query(out_dir, "select * from learnupon.enrollments")
-    # enrollments of users deleted since stay in the warehouse as history; the live ones must all match
-    deleted = {parse_int(i) for i in truth.get("deleted_enrollment_ids", [])}
-    live = [r for r in enrollments if r["id"] not in deleted]
+    # current enrollments exactly: one deleted upstream stays only as history (_dlt_valid_to set)
+    live = query(out_dir, "select * from learnupon.enrollments where _dlt_valid_to is null")
     problems = mismatches(truth["enrollments"], live, schema.ENROLLMENTS)
     assert not problems, f"enrollments differ from the portal: {problems}"
 
@@ -84,6 +82,12 @@ def assert_matches_truth(out_dir: Path, truth: dict[str, list[dict[str, Any]]]) 
             out_dir, f"select {key}, count(*) n from learnupon.{table}{where} group by 1 having count(*) > 1 limit 5"
         )
         assert not dupes, f"duplicate keys in {table}: {dupes}"
+
+
+def tells_current(out_dir: Path, table: str) -> bool:
+    """Whether the table marks history with `_dlt_valid_to` (pipelines/learnupon/lifecycle.py)."""
+    columns = query(out_dir, f"select column_name from information_schema.columns where table_schema = 'learnupon' and table_name = '{table}'")
+    return "_dlt_valid_to" in {c["column_name"] for c in columns}
 
 
 def custom_data_pairs(truth_users: Iterable[dict[str, Any]]) -> set[tuple[int, int | None, str | None]]:
@@ -118,29 +122,32 @@ def assert_coverage_matches_truth(out_dir: Path, truth: dict[str, list[dict[str,
         ("badges", "badges", schema.BADGES, "id"),
     ]
     for table, truth_key, spec, key in flat:
-        scd2 = "_dlt_valid_to" in {c["column_name"] for c in query(out_dir, f"select column_name from information_schema.columns where table_name = '{table}'")}
-        rows = query(out_dir, f"select * from learnupon.{table}" + (" where _dlt_valid_to is null" if scd2 else ""))
-        # a row the portal deleted stays as history: it was last written by an earlier load
+        rows = query(out_dir, f"select * from learnupon.{table}" + (" where _dlt_valid_to is null" if tells_current(out_dir, table) else ""))
+        # tables that keep rows on purpose (learning paths: archived ones are no longer listed) keep
+        # them as rows last written by an earlier load; every other table's current rows are exact
         newest = max((r["_dlt_load_id"] for r in rows), default=None)
-        history = {r[key] for r in rows if r["_dlt_load_id"] != newest}
+        history = set() if tells_current(out_dir, table) else {r[key] for r in rows if r["_dlt_load_id"] != newest}
         problems = mismatches(truth[truth_key], rows, spec, key=key, history=history)
         assert not problems, f"{table} differs from the portal: {problems}"
 
     def same(table: str, sql_keys: str, expected: set[tuple], where: str = "") -> None:
-        """Same keys as the portal; a key the portal no longer has may stay only as history from an earlier load."""
+        """Same keys as the portal: current rows exactly, where the table tells them (`_dlt_valid_to is null`)."""
+        if tells_current(out_dir, table):
+            where = "where _dlt_valid_to is null"
         rows = query(
             out_dir,
             f"select {sql_keys}, max(_dlt_load_id) as last_load, (select max(_dlt_load_id) from learnupon.{table}) as newest"
             f" from learnupon.{table} {where} group by all",
         )
         loaded = {tuple(v for k, v in r.items() if k not in ("last_load", "newest")) for r in rows}
-        history = {tuple(v for k, v in r.items() if k not in ("last_load", "newest")) for r in rows if r["last_load"] != r["newest"]}
+        history = set()
+        if not tells_current(out_dir, table):  # sessions, ILTs, snapshots: rows from earlier loads may stay
+            history = {tuple(v for k, v in r.items() if k not in ("last_load", "newest")) for r in rows if r["last_load"] != r["newest"]}
         missing, unexpected = expected - loaded, loaded - expected - history
         assert not missing and not unexpected, f"{table}: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
 
-    current = "where _dlt_valid_to is null"
-    same("group_memberships", "group_id, user_id", _keys(truth["group_memberships"], "group_id", "user_id"), current)
-    same("learning_path_courses", "learning_path_id, course_id", _keys(truth["learning_path_courses"], "lp_id", "id"), current)
+    same("group_memberships", "group_id, user_id", _keys(truth["group_memberships"], "group_id", "user_id"))
+    same("learning_path_courses", "learning_path_id, course_id", _keys(truth["learning_path_courses"], "lp_id", "id"))
     same("modules", "id", _keys(truth["modules"], "id"))
     same("exams", "exam_id", _keys(truth["exams"], "exam_id"))
     same("exam_questions", "exam_id, question_id", _keys(truth["exam_questions"], "exam_id", "question_id"))

@@ -161,6 +161,7 @@ class LearnUponClient:
         self.stats = ClientStats()
         # endpoints that exhausted their retries this run: later calls fail at once (see `get`)
         self._broken: dict[str, str] = {}
+        self.page_size: int | None = None  # LU-Records-Per-Page as the portal last reported it
         self.limiter = RateLimiter(
             max_in_flight=max_in_flight,
             minute_reserve=minute_reserve,
@@ -325,6 +326,8 @@ class LearnUponClient:
             response = self.get(path, {**base, "page": number}, endpoint=endpoint)
             records = extract_records(response.json_body, record_keys, endpoint)  # type: ignore[attr-defined]
             per_page = _int_header(response.headers, "LU-Records-Per-Page")
+            if per_page:
+                self.page_size = per_page
             has_next = parse_bool(response.headers.get("LU-Has-Next-Page"))
             if has_next is None:
                 has_next = bool(records) and (per_page is None or len(records) >= per_page)

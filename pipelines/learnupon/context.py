@@ -48,6 +48,8 @@ class ExtractContext:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     # what the warehouse already holds that deletion signals are read against (the runner fills it)
     facts: WarehouseFacts = field(default_factory=WarehouseFacts)
+    # older course versions found in earlier runs and not listed now (see `courses`)
+    extra_course_ids: list[int] = field(default_factory=list)
     # resources that failed this run -> the cause (see `contained`)
     failed: dict[str, str] = field(default_factory=dict)
     # set when the weekly API reserve is reached: the run stops there (what was read still loads)
@@ -145,7 +147,7 @@ class ExtractContext:
         return decorate
 
     # ---- courses ---------------------------------------------------------------
-    def courses(self) -> list[dict[str, Any]]:
+    def courses(self, refresh_versions: bool = False) -> list[dict[str, Any]]:
         """Every course version on the portal (drafts and archived included), fetched once per run.
 
         One listing with an empty `name` pattern and include_all_versions returns every
@@ -157,10 +159,10 @@ class ExtractContext:
         """
         with self._lock:
             if self._courses is None:
-                self._courses = self._list_courses()
+                self._courses = self._list_courses(refresh_versions)
             return self._courses
 
-    def _list_courses(self) -> list[dict[str, Any]]:
+    def _list_courses(self, refresh_versions: bool) -> list[dict[str, Any]]:
         client = self._client or self.client_factory()
         self._client = client
         # `name` is a case-insensitive pattern and include_all_versions is documented to work with
@@ -171,18 +173,25 @@ class ExtractContext:
         # include_licensed_courses: courses licensed into the portal carry enrollments too
         everything = {"name": "", "include_draft": "true", "include_all_versions": "true", "include_licensed_courses": "true"}
         plain = {k: v for k, v in everything.items() if k != "name"}
+        every_version_listed = True
         try:
             self._add_courses(client, everything, by_id)
         except LearnUponAPIError as error:
             if error.status not in (400, 404, 422):
                 raise
             by_id.clear()
+            every_version_listed = False
             self._add_courses(client, plain, by_id)
         else:
             if not by_id:
                 # a 200 with nothing is suspect (a narrower reading of `name`): the plain listing decides
                 self.issues.add("courses", None, "name", "", "the all-versions search by empty name returned no course: plain listing used")
+                every_version_listed = False
                 self._add_courses(client, plain, by_id)
+        # without the all-versions listing, older versions come only from a search by the family's name;
+        # the courses resource (daily) searches every such family to refresh them, while a run that only
+        # needs the course ids (enrollments, hourly) reuses the ids an earlier search found
+        refresh = refresh_versions and not every_version_listed
 
         state = dlt.current.source_state().setdefault("course_families", {})
         families: dict[int, list[dict[str, Any]]] = {}
@@ -194,10 +203,10 @@ class ExtractContext:
             newest_version = _safe_int(newest.get("version")) or 1
             present = {_safe_int(r.get("version")) for r in versions}
             remembered = state.get(str(family))
-            if remembered and remembered.get("version") == newest_version:
+            if remembered and remembered.get("version") == newest_version and not (refresh and newest_version > 1):
                 known_old_ids.update(remembered.get("ids", []))
                 continue
-            if newest_version > 1 and len(present) < newest_version and newest.get("name"):
+            if newest_version > 1 and (len(present) < newest_version or refresh) and newest.get("name"):
                 search = {**everything, "name": newest["name"]}
                 for page in client.paginate(COURSES_PATH, search, record_keys=COURSES_KEYS):
                     for record in page.records:
@@ -219,6 +228,11 @@ class ExtractContext:
                     by_id[cid] = record
             self.progress.update("courses", pages=1, rows=len(page.records))
 
+    def remembered_course_ids(self) -> list[int]:
+        """Older versions found in earlier runs and not listed now (they are not fetched again)."""
+        self.courses()
+        return list(self.extra_course_ids)
+
     def enrollable_course_ids(self) -> list[int]:
         ids = []
         for record in self.courses():
@@ -227,7 +241,7 @@ class ExtractContext:
             enrolled = _safe_int(record.get("num_enrolled")) or 0
             if cid is not None and (status in ENROLLABLE_STATUSES or not status or enrolled > 0):
                 ids.append(cid)
-        return sorted(set(ids) | set(getattr(self, "extra_course_ids", [])))
+        return sorted(set(ids) | set(self.extra_course_ids))
 
 
 SUSPECT_EMPTY_AFTER = 3  # rows a listing had last time, above which an empty answer is refused

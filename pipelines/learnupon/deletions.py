@@ -1,9 +1,11 @@
 """Signals of enrollments deleted upstream, read against what the warehouse already holds.
 
 The enrollment searches are incremental (`date_from`), so a deleted enrollment
-simply stops coming back. Three signals, cheapest first, each turning into a
-complete re-read of one scope (whose absent rows are then retired, see
-lifecycle.py):
+simply stops coming back. First, a course or path whose enrollments fit in one
+page is searched whole every run: the same one call as a `date_from` search,
+and it sees every deletion. For the others, three signals, cheapest first, each
+turning into a complete re-read of one scope (whose absent rows are then
+retired, see lifecycle.py):
 
 - the audit trail (read in the same run, before the searches, and kept in the
   warehouse): "User unenrolled" (action 2) names the user and the course or
@@ -38,6 +40,8 @@ class WarehouseFacts:
 
     # course id -> current enrollments loaded for it
     enrollments_by_course: dict[int, int] = field(default_factory=dict)
+    # learning path id -> current learning-path enrollments loaded for it
+    lp_enrollments_by_path: dict[int, int] = field(default_factory=dict)
     # "User unenrolled" audit events of the last weeks, with the user's id
     unenrolments: list[Unenrolment] = field(default_factory=list)
     # every user id the warehouse knows (current or not), for the learning-path backfill
@@ -117,3 +121,15 @@ def courses_short_of_enrollments(courses: list[dict[str, Any]], facts: Warehouse
         else:
             short[name] = short.get(name, 0) + max(loaded - counter, 0)
     return short
+
+
+# a scope whose loaded rows fill less than this share of a page is read whole: still one call,
+# with room for the rows added since the last run
+ONE_PAGE_SHARE = 0.8
+
+
+def fits_one_page(ids: list[int], loaded: dict[int, int], page_size: int | None) -> set[int]:
+    """Ids whose search without `date_from` is one page (by what the warehouse holds for them)."""
+    if not page_size:
+        return set()
+    return {i for i in ids if loaded.get(i, 0) < page_size * ONE_PAGE_SHARE}

@@ -105,4 +105,5 @@ LISTING_SCOPES_COLUMNS = {
     "run_id": "text",
     "noticed_at": "timestamp",
     "applied_at": "timestamp",
+    "keep": "bool",  # true: scope_value names a row that stays current although this load did not write it
 }

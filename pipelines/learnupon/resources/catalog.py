@@ -24,10 +24,11 @@ def courses_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="courses", write_disposition="merge", primary_key="id")
     @context.contained("courses")
     def courses() -> Iterator[pa.Table]:
-        records = context.courses()
+        records = context.courses(refresh_versions=True)
         for start in range(0, len(records), 1000):
             yield to_arrow(records[start : start + 1000], schema.COURSES, table="courses", key=["id"], issues=context.issues)
-        yield listing_complete(context, "courses")
+        # versions of a family completed in an earlier run are remembered, not listed again: they stay
+        yield listing_complete(context, "courses", keep=("id", context.remembered_course_ids()))
         context.progress.done("courses")
 
     return courses

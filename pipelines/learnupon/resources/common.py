@@ -35,12 +35,15 @@ def child_table(table: Any, name: str, disposition: Any, key: list[str], merge_k
     return dlt.mark.with_hints(table, hints, create_table_variant=True)
 
 
-def listing_complete(context: Any, table: str, scope_values: Any = None, scope_column: str | None = None) -> Any:
+def listing_complete(
+    context: Any, table: str, scope_values: Any = None, scope_column: str | None = None, keep: tuple[str, Any] | None = None
+) -> Any:
     """The marker that says `table` was listed completely in this load (per scope value if it has a scope).
 
     It travels in the same load package as the rows, so after the load the rows of
     that scope the listing did not write again are retired (pipelines/retirement.py).
-    Yield it only once the listing has really been read to its end.
+    Yield it only once the listing has really been read to its end. `keep` = (column,
+    values): rows the listing deliberately did not read again that stay current.
     """
     from datetime import datetime, timezone
 
@@ -54,6 +57,13 @@ def listing_complete(context: Any, table: str, scope_values: Any = None, scope_c
         {"table_name": table, "scope_column": scope, "scope_value": value, "run_id": context.run_id, "noticed_at": noticed}
         for value in values
     ]
+    if keep is not None:  # rows known to exist that this load did not read again (remembered, not re-fetched)
+        column, kept = keep
+        rows += [
+            {"table_name": table, "scope_column": column, "scope_value": str(v), "run_id": context.run_id,
+             "noticed_at": noticed, "keep": True}
+            for v in sorted({str(v) for v in kept})
+        ]
     marker = to_arrow(rows, LISTING_SCOPES_COLUMNS, table=LISTING_SCOPES, key=[], issues=context.issues)
     # appended; the key hint only keeps the resource's own key off this table
     return child_table(marker, LISTING_SCOPES, "append", ["table_name", "run_id"])

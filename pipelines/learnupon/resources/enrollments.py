@@ -27,7 +27,7 @@ from dlt.sources import DltResource
 from .. import schema
 from ..arrow import batched, to_arrow
 from ..context import ExtractContext, _safe_int
-from ..deletions import courses_short_of_enrollments, courses_to_read_whole
+from ..deletions import courses_short_of_enrollments, courses_to_read_whole, fits_one_page
 from ..fanout import fan_out
 from ..records import parse_timestamp
 from ..settings import ENROLLMENTS_KEYS, ENROLLMENTS_SEARCH_PATH, LP_ENROLLMENTS_KEYS, LP_ENROLLMENTS_SEARCH_PATH
@@ -45,11 +45,13 @@ def incremental_search_resource(
     id_param: str,
     ids: Callable[[], list[int]],
     columns: dict[str, str],
-    signals: Callable[[dict[str, Any], bool], tuple[set[int], set[int]]],
+    signals: Callable[[dict[str, Any], bool, set[int]], tuple[set[int], set[int]]],
+    loaded_counts: Callable[[], dict[int, int]],
 ) -> DltResource:
     """A search that needs one id per call (course, learning path) and filters on updated_at by day.
 
-    `signals(state, reconcile)` gives (ids to search without date_from, user ids to search whole).
+    `signals(state, reconcile, read_whole_anyway)` gives (ids to search without date_from, user ids
+    to search whole); `read_whole_anyway` are the ids searched whole in any case (one page each).
     """
     lookback = timedelta(days=context.options.enrollment_lookback_days)
 
@@ -69,19 +71,22 @@ def incremental_search_resource(
         portal_now = client.server_now()
         cursor = _cursor(state, context, name, portal_now)
         reconcile = _reconciliation_due(state, context, portal_now, cursor)
+        all_ids = ids()
         if cursor is None:
             # a first load reads everything: deletion signals older than it are already reflected
             whole_ids, users = set(), set()
             state["signals_through"] = portal_now.isoformat()
         else:
-            whole_ids, users = signals(state, reconcile)
+            # one page either way: those are read whole, which sees every deletion at no extra call
+            small = set() if reconcile else fits_one_page(all_ids, loaded_counts(), client.page_size)
+            whole_ids, users = signals(state, reconcile, small)
+            whole_ids |= small
         params: dict[str, Any] = {}
         if not reconcile:
             if cursor is not None:
                 params["date_from"] = (cursor - lookback).date().isoformat()
             elif context.options.initial_date:
                 params["date_from"] = context.options.initial_date
-        all_ids = ids()
 
         from_users: set[str] = set()  # ids a user's search gave: written once, from there
         found_parents: set[int] = set()  # courses / paths a user's search named
@@ -175,10 +180,15 @@ def _reconciliation_due(state: dict[str, Any], context: ExtractContext, portal_n
 
 
 def enrollments_resource(context: ExtractContext) -> DltResource:
-    def signals(state: dict[str, Any], reconcile: bool) -> tuple[set[int], set[int]]:
+    def signals(state: dict[str, Any], reconcile: bool, read_whole_anyway: set[int]) -> tuple[set[int], set[int]]:
         if reconcile:
             return set(), set()
         courses = context.courses()
+        # names whose every course is read whole anyway: their unenrolments need no user search
+        covered: dict[str, bool] = {}
+        for course in courses:
+            name = str(course.get("name") or "").strip().lower()
+            covered[name] = covered.get(name, True) and _safe_int(course.get("id")) in read_whole_anyway
         users: set[int] = set()
         explained: dict[str, int] = {}
         if context.facts.unenrolments:  # the path listing tells course names from path names: only then
@@ -189,7 +199,7 @@ def enrollments_resource(context: ExtractContext) -> DltResource:
                 name = str(e.impacted_data or "").strip().lower()
                 # an unenrolment that deleted nothing (a completed enrollment stays, flagged) needs no re-read;
                 # a name no course carries (renamed since) is re-read to be sure
-                if short.get(name, 1) > 0:
+                if short.get(name, 1) > 0 and not covered.get(name, False):
                     users.add(e.user_id)
                     explained[name] = explained.get(name, 0) + 1
         last_whole = state.setdefault("counters_read_whole", {})
@@ -209,14 +219,17 @@ def enrollments_resource(context: ExtractContext) -> DltResource:
         context.enrollable_course_ids,
         schema.ENROLLMENTS,
         signals,
+        lambda: context.facts.enrollments_by_course,
     )
 
 
 def learning_path_enrollments_resource(context: ExtractContext) -> DltResource:
-    def signals(state: dict[str, Any], reconcile: bool) -> tuple[set[int], set[int]]:
+    def signals(state: dict[str, Any], reconcile: bool, read_whole_anyway: set[int]) -> tuple[set[int], set[int]]:
         users: set[int] = set()
         if not reconcile:
-            path_names = {str(p.get("name") or "").strip().lower() for p in learning_path_records(context)}
+            paths = learning_path_records(context)
+            covered = {str(p.get("name") or "").strip().lower() for p in paths if _safe_int(p.get("id")) in read_whole_anyway}
+            path_names = {str(p.get("name") or "").strip().lower() for p in paths} - covered
             users = {e.user_id for e in _unenrolments(state, context, names=path_names)}
         return set(), users | backfill_users(state, context)
 
@@ -229,6 +242,7 @@ def learning_path_enrollments_resource(context: ExtractContext) -> DltResource:
         lambda: learning_path_ids(context),
         schema.LEARNING_PATH_ENROLLMENTS,
         signals,
+        lambda: context.facts.lp_enrollments_by_path,
     )
 
 
