@@ -210,3 +210,28 @@ def test_learning_paths_in_every_status_and_the_backfill(portal, proxy_for, tmp_
     later = run_pipeline(portal, tmp_path, resources=resources, base_url=proxy.base_url)
     assert later.status == "succeeded" and by_lp.hits >= 1  # a path seen once is searched on every run
     assert loaded() == {parse_int(e["id"]) for e in truth["learning_path_enrollments"]}
+
+
+def test_an_empty_course_listing_where_there_were_courses_is_refused(portal, proxy_for, tmp_path: Path) -> None:
+    resources = ["courses", "enrollments"]
+    assert run_pipeline(portal, tmp_path, resources=resources).status == "succeeded"
+    before = query(tmp_path, "select count(*) n from learnupon.courses where _dlt_valid_to is null")[0]["n"]
+    # every reading of the course listing answers 200 with nothing
+    proxy = proxy_for(portal, Rule(r"^/api/v1/courses", rewrite=lambda body: {"courses": []}))
+    summary = run_pipeline(portal, tmp_path, resources=resources, base_url=proxy.base_url)
+    assert summary.status == "partial" and "no records where the last run listed" in summary.failed["courses"]
+    assert "enrollments" in summary.failed  # it searches by the course list: nothing searched, nothing retired
+    assert query(tmp_path, "select count(*) n from learnupon.courses where _dlt_valid_to is null")[0]["n"] == before
+    assert query(tmp_path, "select count(*) n from learnupon.enrollments where _dlt_valid_to is not null")[0]["n"] == 0
+
+
+def test_contract_drift_names_fields_and_masks_examples(portal, tmp_path: Path) -> None:
+    run_pipeline(portal, tmp_path)
+    drift = query(tmp_path, "select * from learnupon.contract_drift")
+    unexpected = [d for d in drift if d["drift"] == "unexpected field"]
+    assert unexpected and all(d["endpoint"] and d["records"] > 0 for d in unexpected)
+    # an example says what kind of value came, never the value: no email, no name
+    emails = {r["email"] for r in query(tmp_path, "select email from learnupon.users where email is not null")}
+    names = {r["first_name"] for r in query(tmp_path, "select first_name from learnupon.users where first_name is not null")}
+    for row in unexpected:
+        assert row["example"] is None or not any(v and v in row["example"] for v in emails | names), row
