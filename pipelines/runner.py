@@ -28,6 +28,7 @@ from .learnupon import ALL_RESOURCES, learnupon_source, schema
 from .learnupon.arrow import to_arrow
 from .learnupon.context import ExtractContext
 from .learnupon.errors import ConfigError, describe_error
+from .resumed_load import prepare_resumed_packages
 from .retirement import retire_vanished_rows
 from .warehouse_facts import read_facts
 
@@ -188,6 +189,7 @@ def finish_pending(pipeline: dlt.Pipeline) -> None:
     if pipeline.has_pending_data:
         log.warning("finishing a load an earlier run left pending")
         pipeline.normalize()
+        prepare_resumed_packages(pipeline)  # a killed load must not write any row twice
         pipeline.load()
 
 
