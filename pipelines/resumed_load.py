@@ -70,12 +70,15 @@ def _rebuild(pipeline: Any, info: Any, tables: set[str]) -> None:
                     with sql.with_staging_dataset():
                         _empty(sql, table)
                 _forget_rows_of(sql, table, info.load_id)
-    # every copy job of those tables loads again: the finished ones back to new_jobs
+    # every copy job of those tables loads again: the finished ones back to new_jobs (a done-marker
+    # left by the kill would describe the old attempt, so it goes)
     for job in info.jobs.get("completed_jobs", []):
         parsed = job.job_file_info
         if parsed.table_name in tables and parsed.file_format not in FOLLOWUP_FORMATS:
             source = Path(job.file_path)
-            os.replace(source, source.parent.parent / PackageStorage.NEW_JOBS_FOLDER / source.name)
+            package = source.parent.parent
+            (package / PackageStorage.PENDING_TRANSITIONS_FOLDER / source.name).unlink(missing_ok=True)
+            os.replace(source, package / PackageStorage.NEW_JOBS_FOLDER / source.name)
 
 
 def _exists(sql: Any, table: str) -> set[str]:
