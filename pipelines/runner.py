@@ -30,6 +30,7 @@ from .learnupon.context import ExtractContext
 from .learnupon.errors import ConfigError, describe_error
 from .resumed_load import prepare_resumed_packages
 from .retirement import retire_vanished_rows
+from .state_match import match_state_to_warehouse
 from .warehouse_facts import read_facts
 
 log = logging.getLogger("lms_warehouse.runner")
@@ -154,6 +155,7 @@ class RunSummary:
                     "timings": self.timings,
                     "failed": self.failed,
                     "retired": self.extra.get("retired") or {},
+                    "state_reset": self.extra.get("state_reset"),
                 },
                 default=str,
             ).decode(),
@@ -224,8 +226,10 @@ def run_extract(
     retired: dict[str, int] = {}
     error: str | None = None
     status = "succeeded"
+    state_reset: str | None = None
     try:
         finish_pending(pipeline)
+        state_reset = match_state_to_warehouse(pipeline, warehouse.location)
         if warehouse.destination == "duckdb":
             context.facts = read_facts(pipeline)
         t0 = time.perf_counter()
@@ -270,6 +274,8 @@ def run_extract(
             extra["failed"] = dict(failed)
         if retired:
             extra["retired"] = retired
+        if state_reset:
+            extra["state_reset"] = state_reset
         summary = RunSummary(
             run_id=run_id,
             status=status,
