@@ -26,6 +26,7 @@ from typing import Any
 from .learnupon.errors import ConfigError, LearnUponError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_BUSY = 75  # EX_TEMPFAIL: another process holds the warehouse; try again later
 
 
 class _Parser(argparse.ArgumentParser):
@@ -139,12 +140,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("lms-warehouse: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        from .run_lock import WarehouseBusy
         from .runner import innermost
 
         cause = innermost(exc)
         if isinstance(cause, ConfigError):
             print(f"lms-warehouse: error: {cause}", file=sys.stderr)
             return EXIT_CONFIG
+        if isinstance(cause, WarehouseBusy):
+            print(f"lms-warehouse: busy: {cause}", file=sys.stderr)
+            return EXIT_BUSY
         label = "" if isinstance(cause, LearnUponError) else f"{type(cause).__name__}: "
         print(f"lms-warehouse: run failed: {label}{cause}", file=sys.stderr)
         if "Out of Memory Error" in str(cause):  # DuckDB's advice names SQL settings our users do not set

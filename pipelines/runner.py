@@ -30,6 +30,7 @@ from .learnupon.context import ExtractContext
 from .learnupon.errors import ConfigError, describe_error
 from .resumed_load import prepare_resumed_packages
 from .retirement import retire_vanished_rows
+from .run_lock import ensure_duckdb_writable, run_lock
 from .state_match import match_state_to_warehouse
 from .warehouse_facts import read_facts
 
@@ -196,6 +197,22 @@ def finish_pending(pipeline: dlt.Pipeline) -> None:
 
 
 def run_extract(
+    context: ExtractContext,
+    warehouse: Warehouse,
+    resources: Sequence[str] | None = None,
+) -> RunSummary:
+    """`extract_and_load` under the warehouse's run lock: one run at a time, CLI and Dagster alike.
+
+    Both checks come before the first API call: another run holding the lock, and (DuckDB)
+    another process holding the warehouse file, each stop the run at once (WarehouseBusy).
+    """
+    with run_lock(warehouse.out_dir):
+        if warehouse.destination == "duckdb":
+            ensure_duckdb_writable(warehouse.duckdb_path)
+        return extract_and_load(context, warehouse, resources)
+
+
+def extract_and_load(
     context: ExtractContext,
     warehouse: Warehouse,
     resources: Sequence[str] | None = None,
