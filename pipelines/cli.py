@@ -121,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.verbose:
         os.environ["RUNTIME__LOG_LEVEL"] = "INFO"  # dlt reads it when a pipeline starts
+    from .interrupts import signal_of, stop_on_signals
+
     try:
         if args.command == "bench":
             from .bench import main as bench_main
@@ -128,40 +130,62 @@ def main(argv: Sequence[str] | None = None) -> int:
             return bench_main(args)
         if args.command == "simulate":
             return _simulate(args)
-        if args.command == "demo":
-            return _demo(args)
-        if args.command in ("models", "report"):
-            return _models(args)
-        return _run(args)
+        with stop_on_signals():
+            if args.command == "demo":
+                return _demo(args)
+            if args.command in ("models", "report"):
+                return _models(args)
+            return _run(args)
     except ConfigError as exc:
         print(f"lms-warehouse: error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except KeyboardInterrupt:
-        print("lms-warehouse: interrupted", file=sys.stderr)
-        return 130
     except Exception as exc:
-        from .run_lock import WarehouseBusy
-        from .runner import innermost
+        signum = signal_of(exc)
+        if signum is not None:  # dlt wraps a signal it received in its step's failure
+            return _stopped(signum)
+        return _failed(exc)
+    except BaseException as exc:
+        signum = signal_of(exc)
+        if signum is None:
+            raise
+        return _stopped(signum)
 
-        cause = innermost(exc)
-        if isinstance(cause, ConfigError):
-            print(f"lms-warehouse: error: {cause}", file=sys.stderr)
-            return EXIT_CONFIG
-        if isinstance(cause, WarehouseBusy):
-            print(f"lms-warehouse: busy: {cause}", file=sys.stderr)
-            return EXIT_BUSY
-        label = "" if isinstance(cause, LearnUponError) else f"{type(cause).__name__}: "
-        print(f"lms-warehouse: run failed: {label}{cause}", file=sys.stderr)
-        if "Out of Memory Error" in str(cause):  # DuckDB's advice names SQL settings our users do not set
-            from .runner import MEMORY_LIMIT_ENV, MODELS_MEMORY_LIMIT_ENV
 
-            print(
-                f"DuckDB reached its memory limit: raise {MEMORY_LIMIT_ENV} (loads) or"
-                f" {MODELS_MEMORY_LIMIT_ENV} (the SQL models), e.g. to 1GB or 4GB.",
-                file=sys.stderr,
-            )
-        print("Nothing already loaded was lost; the next run picks up from the last successful load.", file=sys.stderr)
-        return EXIT_FAILED
+def _stopped(signum: int) -> int:
+    from .interrupts import exit_code
+
+    print(
+        f"lms-warehouse: stopped by {signal.Signals(signum).name}; every load already committed is kept,"
+        " the next run resumes from there.",
+        file=sys.stderr,
+    )
+    return exit_code(signum)
+
+
+def _failed(exc: Exception) -> int:
+    """One line naming the cause; exit 2 for a configuration problem, 75 for a busy warehouse, else 1."""
+    from .run_lock import WarehouseBusy
+    from .runner import innermost
+
+    cause = innermost(exc)
+    if isinstance(cause, ConfigError):
+        print(f"lms-warehouse: error: {cause}", file=sys.stderr)
+        return EXIT_CONFIG
+    if isinstance(cause, WarehouseBusy):
+        print(f"lms-warehouse: busy: {cause}", file=sys.stderr)
+        return EXIT_BUSY
+    label = "" if isinstance(cause, LearnUponError) else f"{type(cause).__name__}: "
+    print(f"lms-warehouse: run failed: {label}{cause}", file=sys.stderr)
+    if "Out of Memory Error" in str(cause):  # DuckDB's advice names SQL settings our users do not set
+        from .runner import MEMORY_LIMIT_ENV, MODELS_MEMORY_LIMIT_ENV
+
+        print(
+            f"DuckDB reached its memory limit: raise {MEMORY_LIMIT_ENV} (loads) or"
+            f" {MODELS_MEMORY_LIMIT_ENV} (the SQL models), e.g. to 1GB or 4GB.",
+            file=sys.stderr,
+        )
+    print("Nothing already loaded was lost; the next run picks up from the last successful load.", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _run(args: argparse.Namespace, settings: Any = None, header: str = "") -> int:

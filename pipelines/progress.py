@@ -44,6 +44,10 @@ class Progress:
             self._done.add(resource)
         self._emit(f"{resource}: FAILED, not loaded ({cause})", final=True)
 
+    def step(self, text: str) -> None:
+        """A step of the run as a whole begins (normalize, load, retire)."""
+        self._emit(text, final=True)
+
     # ---- rendering ----------------------------------------------------------------
     def _api(self) -> str:
         client = self._client() if self._client else None

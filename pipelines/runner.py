@@ -254,8 +254,10 @@ def extract_and_load(
         pipeline.extract(learnupon_source(context).with_resources(*resources))
         failed = context.failed
         t1 = time.perf_counter()
+        context.progress.step("normalizing")
         normalize_info = pipeline.normalize()
         t2 = time.perf_counter()
+        context.progress.step("loading into the warehouse")
         load_info: LoadInfo = pipeline.load()
         t3 = time.perf_counter()
         load_info.raise_on_failed_jobs()
