@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signum = signal_of(exc)
         if signum is not None:  # dlt wraps a signal it received in its step's failure
             return _stopped(signum)
-        return _failed(exc)
+        return _failed(exc, getattr(args, "out", None))
     except BaseException as exc:
         signum = signal_of(exc)
         if signum is None:
@@ -162,12 +162,13 @@ def _stopped(signum: int) -> int:
     return exit_code(signum)
 
 
-def _failed(exc: Exception) -> int:
+def _failed(exc: Exception, out_dir: Path | None) -> int:
     """One line naming the cause; exit 2 for a configuration problem, 75 for a busy warehouse, else 1."""
+    from .failures import diagnose, recoverable
     from .run_lock import WarehouseBusy
     from .runner import innermost
 
-    cause = innermost(exc)
+    cause = diagnose(exc, out_dir or Path("data")) or innermost(exc)
     if isinstance(cause, ConfigError):
         print(f"lms-warehouse: error: {cause}", file=sys.stderr)
         return EXIT_CONFIG
@@ -184,7 +185,8 @@ def _failed(exc: Exception) -> int:
             f" {MODELS_MEMORY_LIMIT_ENV} (the SQL models), e.g. to 1GB or 4GB.",
             file=sys.stderr,
         )
-    print("Nothing already loaded was lost; the next run picks up from the last successful load.", file=sys.stderr)
+    if recoverable(cause):
+        print("Nothing already loaded was lost; the next run picks up from the last successful load.", file=sys.stderr)
     return EXIT_FAILED
 
 

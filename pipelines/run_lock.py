@@ -84,10 +84,12 @@ def ensure_duckdb_writable(path: Path) -> None:
 
     try:
         duckdb.connect(str(path)).close()
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:
         text = str(exc).replace("\n", " ")
-        if "lock" not in text.lower():
-            raise
+        if not isinstance(exc, duckdb.IOException) or "lock" not in text.lower():
+            from .failures import warehouse_unreadable
+
+            raise warehouse_unreadable(Path(path), exc) from None
         raise WarehouseBusy(
             f"the warehouse file {path} is open in another process ({text[:300]}); this run made no API call."
             " Close that program; readers and BI tools should open the snapshot (README, Reliability) instead"

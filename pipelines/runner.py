@@ -29,6 +29,7 @@ from .learnupon.arrow import to_arrow
 from .learnupon.context import ExtractContext
 from .learnupon.errors import ConfigError, describe_error
 from .resumed_load import prepare_resumed_packages
+from .failures import check_reachable, state_unreadable
 from .retirement import retire_vanished_rows
 from .run_lock import ensure_duckdb_writable, run_lock
 from .state_match import match_state_to_warehouse
@@ -65,6 +66,11 @@ class Warehouse:
         if self.destination not in DESTINATIONS:
             raise ConfigError(f"--destination must be one of {', '.join(DESTINATIONS)}, got {self.destination!r}")
         self.out_dir = Path(self.out_dir)
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise ConfigError(f"--out {self.out_dir} is a file; it must be a folder (it holds the warehouse and dlt's working files)")
+        existing = next((p for p in (self.out_dir, *self.out_dir.parents) if p.exists()), None)
+        if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+            raise ConfigError(f"--out {self.out_dir}: {existing} is not writable by this user")
         for name, value in ((MEMORY_LIMIT_ENV, self.duckdb_memory_limit), (MODELS_MEMORY_LIMIT_ENV, self.models_memory_limit)):
             if not MEMORY_LIMIT_PATTERN.fullmatch(value.strip()):
                 raise ConfigError(f"{name} must be a size such as 512MB or 2GB, got {value!r}")
@@ -97,14 +103,18 @@ class Warehouse:
             return dlt.destinations.duckdb(credentials=credentials)
         return dlt.destinations.filesystem(bucket_url=self.parquet_dir.resolve().as_uri())
 
+    @property
+    def pipelines_dir(self) -> Path:
+        """dlt's working folder sits beside the warehouse, not in the user's home."""
+        return (self.out_dir / ".dlt").resolve()
+
     def pipeline(self, name: str = PIPELINE_NAME) -> dlt.Pipeline:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         return dlt.pipeline(
             pipeline_name=name,
             destination=self.dlt_destination(),
             dataset_name=self.dataset,
-            # dlt's working folder sits beside the warehouse, not in the user's home
-            pipelines_dir=str((self.out_dir / ".dlt").resolve()),
+            pipelines_dir=str(self.pipelines_dir),
         )
 
 
@@ -229,7 +239,10 @@ def extract_and_load(
     if unknown:
         raise ConfigError(f"unknown resource(s) {', '.join(unknown)}; choose from {', '.join(ALL_RESOURCES)}")
     resources = [name for name in ALL_RESOURCES if name in resources]  # the source's order (reuse of lists)
-    pipeline = warehouse.pipeline()
+    try:
+        pipeline = warehouse.pipeline()
+    except Exception as exc:  # a garbage state.json or schema file in dlt's working folder
+        raise state_unreadable(warehouse.pipelines_dir, exc) from None
     started = datetime.now(timezone.utc)
     run_id = context.run_id
     # resources run one after another, so lists one fetched are reused by the next (see the source's docstring),
@@ -247,6 +260,7 @@ def extract_and_load(
     try:
         finish_pending(pipeline)
         state_reset = match_state_to_warehouse(pipeline, warehouse.location)
+        check_reachable(context.client.base_url)  # an unreachable host fails here, fast, naming the host
         if warehouse.destination == "duckdb":
             context.facts = read_facts(pipeline)
         t0 = time.perf_counter()
