@@ -285,12 +285,16 @@ def _simulate(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     from .models import build_models
     from .report import write_report
+    from .run_lock import run_lock
     from .runner import Warehouse
+    from .snapshot import publish_snapshot
 
     if not args.verbose:
         logging.getLogger("lms_warehouse.models").setLevel(logging.ERROR)  # skips are printed below
     warehouse = Warehouse(destination=args.destination, out_dir=args.out)
-    built = build_models(warehouse, as_of=args.as_of)
+    with run_lock(warehouse.out_dir):  # the model build writes the warehouse too
+        built = build_models(warehouse, as_of=args.as_of)
+        publish_snapshot(warehouse)
     for name, reason in getattr(built, "skipped", {}).items():
         print(f"skipped {name}: {reason}", file=sys.stderr)
     as_of = getattr(built, "as_of", args.as_of)

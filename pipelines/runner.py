@@ -32,6 +32,7 @@ from .resumed_load import prepare_resumed_packages
 from .failures import check_reachable, state_unreadable
 from .retirement import retire_vanished_rows
 from .run_lock import ensure_duckdb_writable, run_lock
+from .snapshot import publish_snapshot
 from .state_match import match_state_to_warehouse
 from .warehouse_facts import read_facts
 
@@ -219,7 +220,9 @@ def run_extract(
     with run_lock(warehouse.out_dir):
         if warehouse.destination == "duckdb":
             ensure_duckdb_writable(warehouse.duckdb_path)
-        return extract_and_load(context, warehouse, resources)
+        summary = extract_and_load(context, warehouse, resources)
+        publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
+        return summary
 
 
 def extract_and_load(
