@@ -56,19 +56,20 @@ def _resource_list(text: str) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lms-warehouse", description="Keep a warehouse copy of a LearnUpon portal.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def warehouse_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
-        p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb")
+        p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb", help="warehouse format (default: duckdb)")
         p.add_argument("--resources", type=_resource_list, default=None, help="comma-separated subset, e.g. enrollments,users")
         p.add_argument("--workers", type=_positive(), default=None, help="parallel API calls (default 4)")
 
     demo = sub.add_parser("demo", help="run everything against the simulated portal")
     warehouse_args(demo)
-    demo.add_argument("--users", type=_positive(), default=1000)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--page-size", type=_positive(), default=500)
+    demo.add_argument("--users", type=_positive(), default=1000, help="users on the simulated portal (default 1000)")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the generated data (default 7)")
+    demo.add_argument("--page-size", type=_positive(), default=500, help="records per page the portal serves (default 500)")
 
     run = sub.add_parser("run", help="run against a real portal")
     warehouse_args(run)
@@ -82,19 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sim = sub.add_parser("simulate", help="serve the simulated portal until interrupted")
-    sim.add_argument("--port", type=_positive(allow_zero=True), default=8008)
-    sim.add_argument("--users", type=_positive(), default=1000)
-    sim.add_argument("--seed", type=int, default=7)
-    sim.add_argument("--page-size", type=_positive(), default=500)
-    sim.add_argument("--rate-per-minute", type=_positive(), default=None)
-    sim.add_argument("--rate-per-week", type=_positive(), default=None)
-    sim.add_argument("--fault-rate", type=_positive(float, allow_zero=True), default=0.0)
-    sim.add_argument("--latency-ms", type=_positive(int, allow_zero=True), default=0)
+    sim.add_argument("--port", type=_positive(allow_zero=True), default=8008, help="port on 127.0.0.1 (default 8008; 0: any free port)")
+    sim.add_argument("--users", type=_positive(), default=1000, help="users on the portal (default 1000)")
+    sim.add_argument("--seed", type=int, default=7, help="seed of the generated data (default 7)")
+    sim.add_argument("--page-size", type=_positive(), default=500, help="records per page (default 500)")
+    sim.add_argument("--rate-per-minute", type=_positive(), default=None, help="API calls allowed per minute (default: unlimited)")
+    sim.add_argument("--rate-per-week", type=_positive(), default=None, help="API calls allowed per rolling week (default: unlimited)")
+    sim.add_argument("--fault-rate", type=_positive(float, allow_zero=True), default=0.0, help="share of calls that fail (5xx, truncated, dropped); default 0")
+    sim.add_argument("--latency-ms", type=_positive(int, allow_zero=True), default=0, help="added latency per call in ms (default 0)")
 
     for name, text in (("models", "build the SQL models into the warehouse"), ("report", "write the HTML compliance report")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
-        p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb")
+        p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb", help="warehouse format (default: duckdb)")
         p.add_argument("--as-of", type=_as_of_date, default=None, help="report date YYYY-MM-DD (default: today, UTC)")
     sub.choices["report"].add_argument("--output", type=Path, default=None, help="default: <out>/compliance_report.html")
     bench = sub.add_parser("bench", help="run the performance benchmark (docs/benchmarks.md)")
@@ -102,6 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_arguments(bench)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lms-warehouse")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _as_of_date(text: str) -> Any:
