@@ -63,13 +63,13 @@ def _listing(folder: Path) -> list[str]:
 
 
 def _rebuild(pipeline: Any, info: Any, tables: set[str]) -> None:
-    with pipeline.destination_client(info.schema_name) as client:
-        with client.sql_client as sql:
-            for table in sorted(tables):
-                if client.should_load_data_to_staging_dataset(table):
-                    with sql.with_staging_dataset():
-                        _empty(sql, table)
-                _forget_rows_of(sql, table, info.load_id)
+    with pipeline.destination_client(info.schema_name) as client:  # opens (and closes) its SQL connection
+        sql = client.sql_client
+        for table in sorted(tables):
+            if client.should_load_data_to_staging_dataset(table):
+                with sql.with_staging_dataset():
+                    _empty(sql, table)
+            _forget_rows_of(sql, table, info.load_id)
     # every copy job of those tables loads again: the finished ones back to new_jobs (a done-marker
     # left by the kill would describe the old attempt, so it goes)
     for job in info.jobs.get("completed_jobs", []):
