@@ -62,7 +62,7 @@ def _current_keys(out: Path) -> dict[str, set[tuple[Any, ...]]]:
 
 
 def _kill_and_resume(portal_factory: Any, tmp_path: Path, when: str, n: int, incremental: bool) -> None:
-    portal = portal_factory(users=60, page_size=25)
+    portal = portal_factory(users=40, page_size=25)
     out, clean = tmp_path / "killed", tmp_path / "clean"
     if incremental:
         run_pipeline(portal, out)

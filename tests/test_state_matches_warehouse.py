@@ -21,7 +21,8 @@ def _tables(out: Path) -> set[str]:
     return {r["table_name"] for r in rows}
 
 
-def test_deleted_warehouse_is_reloaded_from_scratch(portal, tmp_path: Path) -> None:
+def test_deleted_warehouse_is_reloaded_from_scratch(portal_factory, tmp_path: Path) -> None:
+    portal = portal_factory(users=40)
     run_pipeline(portal, tmp_path)
     tables_before = _tables(tmp_path)
     (tmp_path / "warehouse.duckdb").unlink()  # what a user does after a "corrupt database" error
@@ -35,7 +36,8 @@ def test_deleted_warehouse_is_reloaded_from_scratch(portal, tmp_path: Path) -> N
     assert len(query(tmp_path, "select * from learnupon.pipeline_runs")) == 2
 
 
-def test_replaced_warehouse_is_reloaded_from_scratch(portal, tmp_path: Path) -> None:
+def test_replaced_warehouse_is_reloaded_from_scratch(portal_factory, tmp_path: Path) -> None:
+    portal = portal_factory(users=40)
     run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
     (tmp_path / "warehouse.duckdb").unlink()
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:  # some other database in its place
@@ -45,7 +47,8 @@ def test_replaced_warehouse_is_reloaded_from_scratch(portal, tmp_path: Path) -> 
     assert_matches_truth(tmp_path, portal.ground_truth())
 
 
-def test_warehouse_restored_from_an_old_backup_resumes_from_its_own_state(portal, tmp_path: Path) -> None:
+def test_warehouse_restored_from_an_old_backup_resumes_from_its_own_state(portal_factory, tmp_path: Path) -> None:
+    portal = portal_factory(users=40)
     run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
     backup = tmp_path / "backup.duckdb"
     shutil.copy(tmp_path / "warehouse.duckdb", backup)
