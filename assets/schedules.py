@@ -23,6 +23,8 @@ from dagster import (
     run_status_sensor,
 )
 
+from pipelines.config import keys_configured
+
 from . import settings
 from .extract import API_TAGS, FAILED_RESOURCES_TAG, SOURCE_KEYS, WRITER_TAGS, resource_key
 from .models import MODEL_KEYS
@@ -68,7 +70,11 @@ SCHEDULED_JOBS = {
 
 
 def build_schedules() -> list[ScheduleDefinition]:
+    """Running by default only where enabled and the API keys are configured: a first `make ui` on a
+    machine without keys shows every schedule stopped, instead of failing every run (start them in
+    the UI, or set the keys and reload the code location)."""
     config = settings.load_config()
+    keys = keys_configured()
     schedules = []
     for name, job in SCHEDULED_JOBS.items():
         setting = settings.schedule_setting(name, config)
@@ -78,7 +84,7 @@ def build_schedules() -> list[ScheduleDefinition]:
                 cron_schedule=setting.cron,
                 job=job,
                 execution_timezone=setting.timezone,
-                default_status=DefaultScheduleStatus.RUNNING if setting.enabled else DefaultScheduleStatus.STOPPED,
+                default_status=DefaultScheduleStatus.RUNNING if setting.enabled and keys else DefaultScheduleStatus.STOPPED,
                 description=f"{job.description} Cron from schedules.toml [schedules.{name}] or LMS_SCHEDULE_{name.upper()}_CRON.",
             )
         )

@@ -26,6 +26,7 @@ from typing import Any
 from .learnupon.errors import ConfigError, LearnUponError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_BUSY = 75  # EX_TEMPFAIL: another process holds the warehouse; try again later
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,19 +56,20 @@ def _resource_list(text: str) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lms-warehouse", description="Keep a warehouse copy of a LearnUpon portal.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def warehouse_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
-        p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb")
+        p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb", help="warehouse format (default: duckdb)")
         p.add_argument("--resources", type=_resource_list, default=None, help="comma-separated subset, e.g. enrollments,users")
         p.add_argument("--workers", type=_positive(), default=None, help="parallel API calls (default 4)")
 
     demo = sub.add_parser("demo", help="run everything against the simulated portal")
     warehouse_args(demo)
-    demo.add_argument("--users", type=_positive(), default=1000)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--page-size", type=_positive(), default=500)
+    demo.add_argument("--users", type=_positive(), default=1000, help="users on the simulated portal (default 1000)")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the generated data (default 7)")
+    demo.add_argument("--page-size", type=_positive(), default=500, help="records per page the portal serves (default 500)")
 
     run = sub.add_parser("run", help="run against a real portal")
     warehouse_args(run)
@@ -81,19 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sim = sub.add_parser("simulate", help="serve the simulated portal until interrupted")
-    sim.add_argument("--port", type=_positive(allow_zero=True), default=8008)
-    sim.add_argument("--users", type=_positive(), default=1000)
-    sim.add_argument("--seed", type=int, default=7)
-    sim.add_argument("--page-size", type=_positive(), default=500)
-    sim.add_argument("--rate-per-minute", type=_positive(), default=None)
-    sim.add_argument("--rate-per-week", type=_positive(), default=None)
-    sim.add_argument("--fault-rate", type=_positive(float, allow_zero=True), default=0.0)
-    sim.add_argument("--latency-ms", type=_positive(int, allow_zero=True), default=0)
+    sim.add_argument("--port", type=_positive(allow_zero=True), default=8008, help="port on 127.0.0.1 (default 8008; 0: any free port)")
+    sim.add_argument("--users", type=_positive(), default=1000, help="users on the portal (default 1000)")
+    sim.add_argument("--seed", type=int, default=7, help="seed of the generated data (default 7)")
+    sim.add_argument("--page-size", type=_positive(), default=500, help="records per page (default 500)")
+    sim.add_argument("--rate-per-minute", type=_positive(), default=None, help="API calls allowed per minute (default: unlimited)")
+    sim.add_argument("--rate-per-week", type=_positive(), default=None, help="API calls allowed per rolling week (default: unlimited)")
+    sim.add_argument("--fault-rate", type=_positive(float, allow_zero=True), default=0.0, help="share of calls that fail (5xx, truncated, dropped); default 0")
+    sim.add_argument("--latency-ms", type=_positive(int, allow_zero=True), default=0, help="added latency per call in ms (default 0)")
 
     for name, text in (("models", "build the SQL models into the warehouse"), ("report", "write the HTML compliance report")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
-        p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb")
+        p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb", help="warehouse format (default: duckdb)")
         p.add_argument("--as-of", type=_as_of_date, default=None, help="report date YYYY-MM-DD (default: today, UTC)")
     sub.choices["report"].add_argument("--output", type=Path, default=None, help="default: <out>/compliance_report.html")
     bench = sub.add_parser("bench", help="run the performance benchmark (docs/benchmarks.md)")
@@ -101,6 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_arguments(bench)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lms-warehouse")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _as_of_date(text: str) -> Any:
@@ -120,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.verbose:
         os.environ["RUNTIME__LOG_LEVEL"] = "INFO"  # dlt reads it when a pipeline starts
+    from .interrupts import signal_of, stop_on_signals
+
     try:
         if args.command == "bench":
             from .bench import main as bench_main
@@ -127,36 +140,64 @@ def main(argv: Sequence[str] | None = None) -> int:
             return bench_main(args)
         if args.command == "simulate":
             return _simulate(args)
-        if args.command == "demo":
-            return _demo(args)
-        if args.command in ("models", "report"):
-            return _models(args)
-        return _run(args)
+        with stop_on_signals():
+            if args.command == "demo":
+                return _demo(args)
+            if args.command in ("models", "report"):
+                return _models(args)
+            return _run(args)
     except ConfigError as exc:
         print(f"lms-warehouse: error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except KeyboardInterrupt:
-        print("lms-warehouse: interrupted", file=sys.stderr)
-        return 130
     except Exception as exc:
-        from .runner import innermost
+        signum = signal_of(exc)
+        if signum is not None:  # dlt wraps a signal it received in its step's failure
+            return _stopped(signum)
+        return _failed(exc, getattr(args, "out", None))
+    except BaseException as exc:
+        signum = signal_of(exc)
+        if signum is None:
+            raise
+        return _stopped(signum)
 
-        cause = innermost(exc)
-        if isinstance(cause, ConfigError):
-            print(f"lms-warehouse: error: {cause}", file=sys.stderr)
-            return EXIT_CONFIG
-        label = "" if isinstance(cause, LearnUponError) else f"{type(cause).__name__}: "
-        print(f"lms-warehouse: run failed: {label}{cause}", file=sys.stderr)
-        if "Out of Memory Error" in str(cause):  # DuckDB's advice names SQL settings our users do not set
-            from .runner import MEMORY_LIMIT_ENV, MODELS_MEMORY_LIMIT_ENV
 
-            print(
-                f"DuckDB reached its memory limit: raise {MEMORY_LIMIT_ENV} (loads) or"
-                f" {MODELS_MEMORY_LIMIT_ENV} (the SQL models), e.g. to 1GB or 4GB.",
-                file=sys.stderr,
-            )
+def _stopped(signum: int) -> int:
+    from .interrupts import exit_code
+
+    print(
+        f"lms-warehouse: stopped by {signal.Signals(signum).name}; every load already committed is kept,"
+        " the next run resumes from there.",
+        file=sys.stderr,
+    )
+    return exit_code(signum)
+
+
+def _failed(exc: Exception, out_dir: Path | None) -> int:
+    """One line naming the cause; exit 2 for a configuration problem, 75 for a busy warehouse, else 1."""
+    from .failures import diagnose, recoverable
+    from .run_lock import WarehouseBusy
+    from .runner import innermost
+
+    cause = diagnose(exc, out_dir or Path("data")) or innermost(exc)
+    if isinstance(cause, ConfigError):
+        print(f"lms-warehouse: error: {cause}", file=sys.stderr)
+        return EXIT_CONFIG
+    if isinstance(cause, WarehouseBusy):
+        print(f"lms-warehouse: busy: {cause}", file=sys.stderr)
+        return EXIT_BUSY
+    label = "" if isinstance(cause, LearnUponError) else f"{type(cause).__name__}: "
+    print(f"lms-warehouse: run failed: {label}{cause}", file=sys.stderr)
+    if "Out of Memory Error" in str(cause):  # DuckDB's advice names SQL settings our users do not set
+        from .runner import MEMORY_LIMIT_ENV, MODELS_MEMORY_LIMIT_ENV
+
+        print(
+            f"DuckDB reached its memory limit: raise {MEMORY_LIMIT_ENV} (loads) or"
+            f" {MODELS_MEMORY_LIMIT_ENV} (the SQL models), e.g. to 1GB or 4GB.",
+            file=sys.stderr,
+        )
+    if recoverable(cause):
         print("Nothing already loaded was lost; the next run picks up from the last successful load.", file=sys.stderr)
-        return EXIT_FAILED
+    return EXIT_FAILED
 
 
 def _run(args: argparse.Namespace, settings: Any = None, header: str = "") -> int:
@@ -254,12 +295,16 @@ def _simulate(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     from .models import build_models
     from .report import write_report
+    from .run_lock import run_lock
     from .runner import Warehouse
+    from .snapshot import publish_snapshot
 
     if not args.verbose:
         logging.getLogger("lms_warehouse.models").setLevel(logging.ERROR)  # skips are printed below
     warehouse = Warehouse(destination=args.destination, out_dir=args.out)
-    built = build_models(warehouse, as_of=args.as_of)
+    with run_lock(warehouse.out_dir):  # the model build writes the warehouse too
+        built = build_models(warehouse, as_of=args.as_of)
+        publish_snapshot(warehouse)
     for name, reason in getattr(built, "skipped", {}).items():
         print(f"skipped {name}: {reason}", file=sys.stderr)
     as_of = getattr(built, "as_of", args.as_of)

@@ -4,8 +4,9 @@ Environment: LEARNUPON_SUBDOMAIN, LEARNUPON_USERNAME, LEARNUPON_PASSWORD,
 LEARNUPON_BASE_URL (overrides the host: proxies, the simulated portal),
 LEARNUPON_DOMAIN (a portal not on learnupon.com), LEARNUPON_WEEKLY_RESERVE,
 LEARNUPON_MINUTE_RESERVE, LEARNUPON_MAX_CALLS_PER_MINUTE, LEARNUPON_WORKERS.
-dlt: the same names in lower case under [sources.learnupon] in
-.dlt/secrets.toml or .dlt/config.toml.
+dlt: the same names under [sources.learnupon] in .dlt/secrets.toml or
+.dlt/config.toml, in lower case without the prefix (`username`) or as the
+environment variable is spelt (`LEARNUPON_USERNAME`).
 
 Problems raise ConfigError with one line that names the setting; the CLI prints
 it and exits 2. The password is never part of a message or a repr.
@@ -28,9 +29,12 @@ def _lookup(name: str) -> str | None:
     try:
         import dlt
 
-        found = dlt.secrets.get(f"sources.learnupon.{name}")
-        if found in (None, ""):
-            found = dlt.config.get(f"sources.learnupon.{name}")
+        found = None
+        # the lower-case name, or the environment variable's own name (both appear in the README)
+        for key in (name, f"LEARNUPON_{name.upper()}"):
+            for provider in (dlt.secrets, dlt.config):
+                if found in (None, ""):
+                    found = provider.get(f"sources.learnupon.{key}")
     except Exception:  # a malformed toml file: dlt's own message is clear enough
         raise
     return None if found in (None, "") else str(found).strip()
@@ -47,6 +51,11 @@ def _int_setting(name: str, default: int | None, minimum: int = 0) -> int | None
     if value < minimum:
         raise ConfigError(f"LEARNUPON_{name.upper()} must be at least {minimum}, got {value}")
     return value
+
+
+def keys_configured() -> bool:
+    """Whether the portal's API keys are set (environment or dlt secrets); Dagster's schedules start only then."""
+    return bool(_lookup("username") and _lookup("password"))
 
 
 def reconcile_days() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -35,14 +36,22 @@ class Progress:
 
     def done(self, resource: str) -> None:
         with self._lock:
+            if resource in self._done:
+                return  # a resource loaded in batches (exam answers) reports done once
             self._done.add(resource)
             pages, rows = self._counts.get(resource, [0, 0])
-        self._emit(f"{resource}: done, {pages:,} pages, {rows:,} rows", final=True)
+        # pages only where the resource counts them (one listing read whole reports rows only)
+        counted = f"{pages:,} pages, {rows:,} rows" if pages else f"{rows:,} rows"
+        self._emit(f"{resource}: done, {counted}", final=True)
 
     def failed(self, resource: str, cause: str) -> None:
         with self._lock:
             self._done.add(resource)
         self._emit(f"{resource}: FAILED, not loaded ({cause})", final=True)
+
+    def step(self, text: str) -> None:
+        """A step of the run as a whole begins (normalize, load, retire)."""
+        self._emit(text, final=True)
 
     # ---- rendering ----------------------------------------------------------------
     def _api(self) -> str:
@@ -70,8 +79,9 @@ class Progress:
     def _emit(self, text: str, final: bool = False) -> None:
         if self.tty:
             self.stream.write("\r\033[K" + text + ("\n" if final else ""))
-        else:
-            self.stream.write(text + "\n")
+        else:  # a log file: every line carries its time
+            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self.stream.write(f"{stamp} {text}\n")
         self.stream.flush()
 
     def _loop(self) -> None:

@@ -28,7 +28,12 @@ from .learnupon import ALL_RESOURCES, learnupon_source, schema
 from .learnupon.arrow import to_arrow
 from .learnupon.context import ExtractContext
 from .learnupon.errors import ConfigError, describe_error
+from .resumed_load import prepare_resumed_packages
+from .failures import check_reachable, state_unreadable
 from .retirement import retire_vanished_rows
+from .run_lock import ensure_duckdb_writable, run_lock
+from .snapshot import publish_snapshot
+from .state_match import match_state_to_warehouse
 from .warehouse_facts import read_facts
 
 log = logging.getLogger("lms_warehouse.runner")
@@ -62,6 +67,11 @@ class Warehouse:
         if self.destination not in DESTINATIONS:
             raise ConfigError(f"--destination must be one of {', '.join(DESTINATIONS)}, got {self.destination!r}")
         self.out_dir = Path(self.out_dir)
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise ConfigError(f"--out {self.out_dir} is a file; it must be a folder (it holds the warehouse and dlt's working files)")
+        existing = next((p for p in (self.out_dir, *self.out_dir.parents) if p.exists()), None)
+        if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+            raise ConfigError(f"--out {self.out_dir}: {existing} is not writable by this user")
         for name, value in ((MEMORY_LIMIT_ENV, self.duckdb_memory_limit), (MODELS_MEMORY_LIMIT_ENV, self.models_memory_limit)):
             if not MEMORY_LIMIT_PATTERN.fullmatch(value.strip()):
                 raise ConfigError(f"{name} must be a size such as 512MB or 2GB, got {value!r}")
@@ -94,14 +104,18 @@ class Warehouse:
             return dlt.destinations.duckdb(credentials=credentials)
         return dlt.destinations.filesystem(bucket_url=self.parquet_dir.resolve().as_uri())
 
+    @property
+    def pipelines_dir(self) -> Path:
+        """dlt's working folder sits beside the warehouse, not in the user's home."""
+        return (self.out_dir / ".dlt").resolve()
+
     def pipeline(self, name: str = PIPELINE_NAME) -> dlt.Pipeline:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         return dlt.pipeline(
             pipeline_name=name,
             destination=self.dlt_destination(),
             dataset_name=self.dataset,
-            # dlt's working folder sits beside the warehouse, not in the user's home
-            pipelines_dir=str((self.out_dir / ".dlt").resolve()),
+            pipelines_dir=str(self.pipelines_dir),
         )
 
 
@@ -153,6 +167,7 @@ class RunSummary:
                     "timings": self.timings,
                     "failed": self.failed,
                     "retired": self.extra.get("retired") or {},
+                    "state_reset": self.extra.get("state_reset"),
                 },
                 default=str,
             ).decode(),
@@ -188,10 +203,29 @@ def finish_pending(pipeline: dlt.Pipeline) -> None:
     if pipeline.has_pending_data:
         log.warning("finishing a load an earlier run left pending")
         pipeline.normalize()
+        prepare_resumed_packages(pipeline)  # a killed load must not write any row twice
         pipeline.load()
 
 
 def run_extract(
+    context: ExtractContext,
+    warehouse: Warehouse,
+    resources: Sequence[str] | None = None,
+) -> RunSummary:
+    """`extract_and_load` under the warehouse's run lock: one run at a time, CLI and Dagster alike.
+
+    Both checks come before the first API call: another run holding the lock, and (DuckDB)
+    another process holding the warehouse file, each stop the run at once (WarehouseBusy).
+    """
+    with run_lock(warehouse.out_dir):
+        if warehouse.destination == "duckdb":
+            ensure_duckdb_writable(warehouse.duckdb_path)
+        summary = extract_and_load(context, warehouse, resources)
+        publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
+        return summary
+
+
+def extract_and_load(
     context: ExtractContext,
     warehouse: Warehouse,
     resources: Sequence[str] | None = None,
@@ -208,7 +242,10 @@ def run_extract(
     if unknown:
         raise ConfigError(f"unknown resource(s) {', '.join(unknown)}; choose from {', '.join(ALL_RESOURCES)}")
     resources = [name for name in ALL_RESOURCES if name in resources]  # the source's order (reuse of lists)
-    pipeline = warehouse.pipeline()
+    try:
+        pipeline = warehouse.pipeline()
+    except Exception as exc:  # a garbage state.json or schema file in dlt's working folder
+        raise state_unreadable(warehouse.pipelines_dir, exc) from None
     started = datetime.now(timezone.utc)
     run_id = context.run_id
     # resources run one after another, so lists one fetched are reused by the next (see the source's docstring),
@@ -222,8 +259,11 @@ def run_extract(
     retired: dict[str, int] = {}
     error: str | None = None
     status = "succeeded"
+    state_reset: str | None = None
     try:
         finish_pending(pipeline)
+        state_reset = match_state_to_warehouse(pipeline, warehouse.location)
+        check_reachable(context.client.base_url)  # an unreachable host fails here, fast, naming the host
         if warehouse.destination == "duckdb":
             context.facts = read_facts(pipeline)
         t0 = time.perf_counter()
@@ -231,8 +271,10 @@ def run_extract(
         pipeline.extract(learnupon_source(context).with_resources(*resources))
         failed = context.failed
         t1 = time.perf_counter()
+        context.progress.step("normalizing")
         normalize_info = pipeline.normalize()
         t2 = time.perf_counter()
+        context.progress.step("loading into the warehouse")
         load_info: LoadInfo = pipeline.load()
         t3 = time.perf_counter()
         load_info.raise_on_failed_jobs()
@@ -268,6 +310,8 @@ def run_extract(
             extra["failed"] = dict(failed)
         if retired:
             extra["retired"] = retired
+        if state_reset:
+            extra["state_reset"] = state_reset
         summary = RunSummary(
             run_id=run_id,
             status=status,

@@ -128,6 +128,8 @@ def test_jobs_select_the_documented_resources() -> None:
 
 
 def test_schedules_come_from_the_config_file_and_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LEARNUPON_USERNAME", "key")  # schedules start only once the keys are configured
+    monkeypatch.setenv("LEARNUPON_PASSWORD", "secret")
     by_name = {s.name: s for s in schedule_module.build_schedules()}
     assert by_name["light_loads_schedule"].cron_schedule == "0 * * * *"
     assert by_name["daily_full_schedule"].cron_schedule == "30 2 * * *"
@@ -154,6 +156,16 @@ def test_schedules_come_from_the_config_file_and_env(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("LMS_SCHEDULE_DAILY_FULL_ENABLED", "maybe")
     with pytest.raises(ValueError, match="LMS_SCHEDULE_DAILY_FULL_ENABLED"):
         schedule_module.build_schedules()
+
+
+def test_schedules_stay_stopped_until_the_api_keys_are_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEARNUPON_USERNAME", raising=False)
+    monkeypatch.delenv("LEARNUPON_PASSWORD", raising=False)
+    monkeypatch.chdir(REPO / "dagster_home")  # no .dlt/secrets.toml here
+    assert {s.default_status for s in schedule_module.build_schedules()} == {DefaultScheduleStatus.STOPPED}
+    monkeypatch.setenv("LEARNUPON_USERNAME", "key")
+    monkeypatch.setenv("LEARNUPON_PASSWORD", "secret")
+    assert {s.default_status for s in schedule_module.build_schedules()} == {DefaultScheduleStatus.RUNNING}
 
 
 def test_instance_config_queues_api_runs_one_at_a_time(tmp_path: Path) -> None:

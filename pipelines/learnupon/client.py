@@ -12,6 +12,7 @@ part of a URL, and never in an exception message.
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import logging
 import random
 import re
@@ -42,6 +43,16 @@ def endpoint_template(method: str, path: str) -> str:
     return f"{method} {_NUMERIC_SEGMENT.sub('/{id}', path)}"
 
 
+def is_loopback(host: str) -> bool:
+    """localhost or any loopback address (all of 127.0.0.0/8, ::1)."""
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def base_url_for(subdomain: str | None, base_url: str | None, domain: str = "learnupon.com") -> str:
     """The API root: https://{subdomain}.{domain}/api/v1 unless an explicit base URL overrides it.
 
@@ -54,7 +65,7 @@ def base_url_for(subdomain: str | None, base_url: str | None, domain: str = "lea
             raise ConfigError(f"LEARNUPON_BASE_URL must be an http(s) URL, got {url!r}")
         if parts.username or parts.password:
             raise ConfigError("LEARNUPON_BASE_URL must not embed credentials; use LEARNUPON_USERNAME/PASSWORD")
-        if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ConfigError(
                 f"LEARNUPON_BASE_URL uses plain http for {parts.hostname}: https is required for every"
                 " non-loopback host"

@@ -38,6 +38,9 @@ class NullProgress:
     def failed(self, resource: str, cause: str) -> None:
         pass
 
+    def step(self, text: str) -> None:
+        pass
+
 
 @dataclass
 class ExtractContext:

@@ -1,0 +1,63 @@
+"""SIGINT and SIGTERM: stop within seconds, keep what is committed, exit 130 or 143.
+
+Outside dlt's normalize and load steps our handler raises `Interrupted` in the main thread
+(a BaseException, so no `except Exception` of a resource swallows it, and the extract
+stops where it is: nothing it read is committed, the next run reads it again). Inside
+those steps dlt's own handler takes over: it lets the running load jobs finish (each
+commits or not as a whole) and raises `SignalReceivedException`; a second signal stops
+at once. Either way the committed loads stay and the next run resumes the rest.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from dlt.common.exceptions import SignalReceivedException
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """The run was stopped by a signal (like KeyboardInterrupt, not an Exception)."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM raise Interrupted in the main thread."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in HANDLED}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def signal_of(exc: BaseException) -> int | None:
+    """The signal that stopped a run, found through dlt's wrappers; None if a signal did not."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, Interrupted):
+            return seen.signum
+        if isinstance(seen, SignalReceivedException):
+            return int(seen.signal_code)
+        if isinstance(seen, KeyboardInterrupt):
+            return int(signal.SIGINT)
+        seen = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
+    return None
+
+
+def exit_code(signum: int) -> int:
+    return 128 + signum

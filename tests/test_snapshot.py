@@ -1,0 +1,59 @@
+"""Readers never block loads: BI tools read `<out>/snapshot.duckdb`, republished atomically after every
+successful load and model build, while the pipeline writes `warehouse.duckdb`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from pipelines.snapshot import snapshot_path
+
+from .conftest import CORE_RESOURCES, cli, run_pipeline
+
+# a BI tool: opens the snapshot read-only, reports how many runs it sees, then holds it open
+READER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute("select count(*) from learnupon.pipeline_runs").fetchone()[0], flush=True)
+sys.stdin.readline()
+print(con.execute("select count(*) from learnupon.pipeline_runs").fetchone()[0], flush=True)
+"""
+
+
+def _runs(path: Path) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("select count(*) from learnupon.pipeline_runs").fetchone()[0]
+
+
+def test_reader_on_the_snapshot_never_blocks_a_load(portal, tmp_path: Path) -> None:
+    run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
+    snapshot = snapshot_path(tmp_path)
+    assert _runs(snapshot) == 1
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(snapshot)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert reader.stdout is not None and reader.stdin is not None
+    try:
+        assert reader.stdout.readline().strip() == "1"
+        summary = run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)  # loads while the reader holds its file
+        assert summary.status == "succeeded"
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "1"  # its open snapshot is undisturbed
+    finally:
+        reader.kill()
+        reader.wait()
+    assert _runs(snapshot) == 2  # a new connection sees the new snapshot
+    assert not list(tmp_path.glob(".snapshot.duckdb.*.tmp"))
+
+
+def test_model_build_publishes_the_snapshot_with_the_marts(portal, tmp_path: Path) -> None:
+    run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
+    result = cli("models", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(snapshot_path(tmp_path)), read_only=True) as con:
+        schemas = {r[0] for r in con.execute("select distinct table_schema from information_schema.tables").fetchall()}
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        built = {r[0] for r in con.execute("select distinct table_schema from information_schema.tables").fetchall()}
+    assert "learnupon" in schemas and schemas == built
