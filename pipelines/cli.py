@@ -234,18 +234,23 @@ def _models(args: argparse.Namespace) -> int:
         logging.getLogger("lms_warehouse.models").setLevel(logging.ERROR)  # skips are printed below
     warehouse = Warehouse(destination=args.destination, out_dir=args.out)
     built = build_models(warehouse, as_of=args.as_of)
-    for name, reason in getattr(built, "skipped", {}).items():
+    for name, reason in built.skipped.items():
         print(f"skipped {name}: {reason}", file=sys.stderr)
-    as_of = getattr(built, "as_of", args.as_of)
-    marts = {name: rows for name, rows in built.items() if not name.startswith("stg_")}
-    print(f"Built {len(built)} models as of {as_of} in {getattr(built, 'database', args.out)}")
-    for name, rows in marts.items():
-        print(f"  reporting.{name:<28} {rows:>10,} rows")
+    print(f"Built {len(built)} models as of {built.as_of} in {built.database} (dbt {built.timings.get('total', 0):.1f} s)")
+    for name, rows in built.items():
+        if built.schemas.get(name) == "reporting":
+            print(f"  reporting.{name:<28} {rows:>10,} rows")
+    for test in built.tests:
+        if not test.passed:
+            where = f" on {test.model}" if test.model else ""
+            print(f"dbt test {test.name}{where}: {test.status} ({test.failures or 0} rows)", file=sys.stderr)
+    if built.failed_tests:
+        return EXIT_FAILED
     if args.command == "models":
         return EXIT_OK
     output = args.output or args.out / "compliance_report.html"
-    path = write_report(warehouse, output, as_of=as_of, build=False)
-    print(f"Compliance report as of {as_of}: {path}")
+    path = write_report(warehouse, output, as_of=built.as_of, build=False)
+    print(f"Compliance report as of {built.as_of}: {path}")
     return EXIT_OK
 
 

@@ -354,7 +354,7 @@ def _collect(result: BuildResult, run: Any, graph: Graph) -> None:
                 (p for p in getattr(node.depends_on, "nodes", []) if p in by_id), None
             )
             if node.resource_type == "unit_test":
-                attached = f"model.{PROJECT}.{node.model}"
+                attached = getattr(node, "tested_node_unique_id", None) or f"model.{PROJECT}.{getattr(node, 'model', '')}"
             result.tests.append(
                 TestOutcome(
                     name=node.name,

@@ -46,6 +46,7 @@ compliant_on as (
 
 final as (
     select
+        {{ as_of_date() }} as as_of_date,
         calendar.calendar_date as calendar_date,
         calendar.is_as_of_date as is_as_of_date,
         required.course_family_id as course_family_id,
