@@ -165,6 +165,20 @@ def parse(work: Path, database: Path, raw_schema: str) -> Any:
     return _MANIFESTS[key]
 
 
+def project_manifest() -> dict[str, Any]:
+    """The project's manifest.json as a dict, parsed in a scratch folder (for dagster-dbt's specs)."""
+    import tempfile
+
+    from dbt.cli.main import dbtRunner
+
+    with tempfile.TemporaryDirectory(prefix="lms-dbt-") as scratch:
+        work = write_profile(Path(scratch), Path(scratch) / "warehouse.duckdb", "1GB")
+        result = dbtRunner().invoke(["parse", *_common_args(work)])
+        if not result.success:
+            raise ModelError(f"the dbt project in {PROJECT_DIR} does not parse: {result.exception}")
+        return json.loads((work / "target" / "manifest.json").read_text(encoding="utf-8"))
+
+
 @dataclass
 class Graph:
     """What a build needs from the manifest: models in dependency order, their parents and sources."""
@@ -329,6 +343,42 @@ def build_models(
     )
     if result.errors:  # raised after the export: what did build is still published
         raise ModelError("; ".join(f"model {name} failed: {msg}" for name, msg in result.errors.items()))
+    return result
+
+
+def run_tests(warehouse: Any, tests: Sequence[str]) -> BuildResult:
+    """Run these dbt data tests (by name) on the models as they are; nothing is rebuilt."""
+    from dbt.cli.main import dbtRunner
+
+    _check_raw(warehouse)
+    database = database_path(warehouse)
+    work = write_profile(dbt_dir(warehouse), database, warehouse.models_memory_limit.strip())
+    manifest = parse(work, database, warehouse.dataset)
+    graph = Graph.of(manifest)
+    result = BuildResult()
+    result.database = database
+    result.schemas = {name: graph.schema(name) for name in graph.models}
+    with duckdb.connect(str(database), read_only=True) as con:
+        existing = _relations(con)
+    known = {n.name: n for n in manifest.nodes.values() if n.resource_type == "test"}
+    runnable = []
+    for name in tests:
+        node = known.get(name)
+        parents = [p for p in (node.depends_on.nodes if node else []) if p.startswith("model.")]
+        missing = [p.split(".")[-1] for p in parents if f"{graph.schema(p.split('.')[-1])}.{p.split('.')[-1]}" not in existing]
+        if node is None or missing:
+            for model in missing:
+                result.skipped[model] = f"{graph.schema(model)}.{model} has not been built"
+            continue
+        runnable.append(name)
+    if runnable:
+        try:
+            outcome = dbtRunner(manifest=manifest).invoke(["test", *_common_args(work), "--select", *runnable])
+        finally:
+            _release_connections()
+        if outcome.result is None:
+            raise ModelError(f"dbt test did not run: {outcome.exception}")
+        _collect(result, outcome.result, graph)
     return result
 
 
