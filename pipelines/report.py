@@ -77,10 +77,16 @@ class Section:
         return self.counts.get("compliant", 0) / self.required if self.required else None
 
 
+HEADLINE_KEYS = (
+    "required", "learners", *[state for state, _ in STATES], "certificates_expired", "certificates_30_days",
+    "inactive_with_open_training", "no_shows",
+)
+
+
 @dataclass
 class ReportData:
     as_of: date
-    headline: dict[str, Any] = field(default_factory=dict)
+    headline: dict[str, Any] = field(default_factory=lambda: {"compliance_rate": None, **dict.fromkeys(HEADLINE_KEYS, 0)})
     missing: set[str] = field(default_factory=set)
     last_load: datetime | None = None
     stale: list[dict[str, Any]] = field(default_factory=list)
@@ -212,12 +218,16 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "lear
     expiring = q(
         "reporting.certifications_expiring",
         """
-        select
-            case when expiry_bucket = 'expired' then 'Expired' else strftime(min(certificate_expires_date), '%b %Y') end,
-            count(*)
-        from reporting.certifications_expiring
-        group by case when expiry_bucket = 'expired' then '' else expiry_month end
-        order by case when expiry_bucket = 'expired' then '' else expiry_month end
+        select label, count(*)
+        from (
+            select
+                case when expiry_bucket = 'expired' then '' else expiry_month end as month,
+                case when expiry_bucket = 'expired' then 'Expired' else strftime(certificate_expires_date, '%b %Y') end
+                    as label,
+            from reporting.certifications_expiring
+        )
+        group by month, label
+        order by month
         """,
     )
     data.expiring = [(label, n) for label, n in expiring]
