@@ -243,7 +243,7 @@ def _models(args: argparse.Namespace) -> int:
     for test in built.tests:
         if not test.passed:
             where = f" on {test.model}" if test.model else ""
-            print(f"dbt test {test.name}{where}: {test.status} ({test.failures or 0} rows)", file=sys.stderr)
+            print(f"dbt test {test.name}{where}: {test.status}, {test.failures or 0} rows found", file=sys.stderr)
     if built.failed_tests:
         return EXIT_FAILED
     if args.command == "models":

@@ -76,7 +76,7 @@ class BuildResult(dict):
         self.tests: list[TestOutcome] = []
         self.timings: dict[str, float] = {}
         self.schemas: dict[str, str] = {}  # model name -> schema
-        self.errors: dict[str, str] = {}  # model name -> dbt's error message
+        self.errors: dict[str, str] = {}  # "model <name>" or "test <name>" -> dbt's error message
 
     @property
     def failed_tests(self) -> list[TestOutcome]:
@@ -342,7 +342,7 @@ def build_models(
         total=round(time.perf_counter() - started, 3),
     )
     if result.errors:  # raised after the export: what did build is still published
-        raise ModelError("; ".join(f"model {name} failed: {msg}" for name, msg in result.errors.items()))
+        raise ModelError("; ".join(f"{name} failed: {msg}" for name, msg in result.errors.items()))
     return result
 
 
@@ -395,7 +395,7 @@ def _collect(result: BuildResult, run: Any, graph: Graph) -> None:
             if status == "success":
                 result[node.name] = None
             elif status == "error":
-                errors[node.name] = (item.message or "").strip()
+                errors[f"model {node.name}"] = (item.message or "").strip()
             elif status == "skipped":
                 result.skipped.setdefault(node.name, "skipped by dbt: a model or test it depends on failed")
         elif node.resource_type in ("test", "unit_test"):
@@ -405,6 +405,8 @@ def _collect(result: BuildResult, run: Any, graph: Graph) -> None:
             )
             if node.resource_type == "unit_test":
                 attached = getattr(node, "tested_node_unique_id", None) or f"model.{PROJECT}.{getattr(node, 'model', '')}"
+            if status == "error" and node.resource_type == "test":  # its SQL failed to run: not a finding
+                errors[f"test {node.name}"] = (item.message or "").strip()
             result.tests.append(
                 TestOutcome(
                     name=node.name,
