@@ -137,6 +137,7 @@ def _common_args(work: Path) -> list[str]:
         "--no-version-check",
         "--no-use-colors",
         "--log-level", "none",
+        "--log-level-file", "warn",  # dbt.log in <out>/.dbt/logs keeps warnings and errors
     ]
 
 

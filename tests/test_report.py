@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 from datetime import date
 from pathlib import Path
 from urllib.parse import unquote
@@ -32,12 +33,23 @@ def _csvs(html: str) -> dict[str, list[list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> str:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report")
     make_duckdb_warehouse(out)
     path = write_report(Warehouse(out_dir=out), out / "out" / "report.html", as_of=AS_OF)
     assert not list(path.parent.glob(".*.tmp"))
-    return path.read_text(encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(built: Path) -> str:
+    return (built / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def copy_of(built: Path, tmp_path: Path) -> Warehouse:
+    """The built warehouse, copied: a test may change it and re-render without a rebuild."""
+    shutil.copy(built / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    return Warehouse(out_dir=tmp_path)
 
 
 def test_report_has_headline_figures_coloured_by_meaning(report: str) -> None:
@@ -99,28 +111,27 @@ def test_report_lists_are_complete_with_a_csv_of_each(report: str) -> None:
     assert "<h3>Warehouse</h3>" in report and "<h3>Office</h3>" in report
 
 
-def test_report_stamps_the_last_load_and_warns_when_it_is_old(report: str, tmp_path: Path) -> None:
+def test_report_stamps_the_last_load_and_warns_when_it_is_old(report: str, built: Path, tmp_path: Path) -> None:
     # the warehouse's only run finished on 2026-06-15, long before the schedule's 26 hours
     assert "Last successful load: 2026-06-15 01:05 UTC" in report
     assert "The data is older than its schedule allows." in report
-    make_duckdb_warehouse(tmp_path)
+    warehouse = copy_of(built, tmp_path)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute("update learnupon.pipeline_runs set finished_at = now(), resources = 'users,enrollments'")
-    fresh = write_report(Warehouse(out_dir=tmp_path), tmp_path / "r.html", as_of=AS_OF).read_text()
+    fresh = write_report(warehouse, tmp_path / "r.html", as_of=AS_OF, build=False).read_text()
     assert "The data is older" not in fresh and "No successful load" not in fresh
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute("update learnupon.pipeline_runs set finished_at = now() - interval 5 hours")
-    stale = write_report(Warehouse(out_dir=tmp_path), tmp_path / "r.html", as_of=AS_OF, build=False).read_text()
+    stale = write_report(warehouse, tmp_path / "r.html", as_of=AS_OF, build=False).read_text()
     # enrollments are loaded hourly (3 hours allowed); users daily (26 hours)
     assert "<li>enrollments: last loaded" in stale and "(the schedule allows 3 h)" in stale
     assert "<li>users:" not in stale
 
 
-def test_good_threshold_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    make_duckdb_warehouse(tmp_path)
+def test_good_threshold_is_configurable(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LMS_REPORT_GOOD_RATE", "0.3")
     monkeypatch.setenv("LMS_REPORT_WARN_RATE", "0.2")
-    html = write_report(Warehouse(out_dir=tmp_path), tmp_path / "r.html", as_of=AS_OF).read_text()
+    html = write_report(copy_of(built, tmp_path), tmp_path / "r.html", as_of=AS_OF, build=False).read_text()
     assert _cards(html)["Compliance rate"] == ("33.3%", "good")
     assert "Rates show green at 30.0% or more, amber from 20.0%" in html
     monkeypatch.setenv("LMS_REPORT_GOOD_RATE", "1.5")
