@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb")
         p.add_argument("--as-of", type=_as_of_date, default=None, help="report date YYYY-MM-DD (default: today, UTC)")
     sub.choices["report"].add_argument("--output", type=Path, default=None, help="default: <out>/compliance_report.html")
+    sub.choices["models"].add_argument(
+        "--docs", action="store_true", help="also generate dbt's documentation site (<out>/.dbt/target/static_index.html)"
+    )
     bench = sub.add_parser("bench", help="run the performance benchmark (docs/benchmarks.md)")
     from .bench import add_arguments as bench_arguments
 
@@ -247,6 +250,10 @@ def _models(args: argparse.Namespace) -> int:
     if built.failed_tests:
         return EXIT_FAILED
     if args.command == "models":
+        if args.docs:
+            from .models import generate_docs
+
+            print(f"dbt docs: {generate_docs(warehouse)}")
         return EXIT_OK
     output = args.output or args.out / "compliance_report.html"
     path = write_report(warehouse, output, as_of=built.as_of, build=False)

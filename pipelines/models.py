@@ -347,6 +347,28 @@ def build_models(
     return result
 
 
+def generate_docs(warehouse: Any) -> Path:
+    """`dbt docs generate` for the warehouse (offline: nothing is fetched); returns the static page.
+
+    The catalog (column types) is read from the built warehouse, so build the models first.
+    """
+    from dbt.cli.main import dbtRunner
+
+    _check_raw(warehouse)
+    database = database_path(warehouse)
+    work = write_profile(dbt_dir(warehouse), database, warehouse.models_memory_limit.strip())
+    manifest = parse(work, database, warehouse.dataset)
+    try:
+        outcome = dbtRunner(manifest=manifest).invoke(
+            ["docs", "generate", *_common_args(work), "--static", "--vars", json.dumps({"raw_schema": warehouse.dataset})]
+        )
+    finally:
+        _release_connections()
+    if not outcome.success:
+        raise ModelError(f"dbt docs generate failed: {outcome.exception}")
+    return work / "target" / "static_index.html"
+
+
 def run_tests(warehouse: Any, tests: Sequence[str]) -> BuildResult:
     """Run these dbt data tests (by name) on the models as they are; nothing is rebuilt."""
     from dbt.cli.main import dbtRunner
