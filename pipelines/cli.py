@@ -240,9 +240,8 @@ def _models(args: argparse.Namespace) -> int:
     for name, reason in built.skipped.items():
         print(f"skipped {name}: {reason}", file=sys.stderr)
     print(f"Built {len(built)} models as of {built.as_of} in {built.database} (dbt {built.timings.get('total', 0):.1f} s)")
-    for name, rows in built.items():
-        if built.schemas.get(name) == "reporting":
-            print(f"  reporting.{name:<28} {rows:>10,} rows")
+    for name in built.marts:
+        print(f"  {built.relation(name):<38} {built[name]:>10,} rows")
     for test in built.tests:
         if not test.passed:
             where = f" on {test.model}" if test.model else ""

@@ -34,13 +34,11 @@ from .learnupon.errors import ConfigError
 log = logging.getLogger("lms_warehouse.models")
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "sql"
-SQL_DIR = PROJECT_DIR  # the dbt project
 PROFILE = "lms_warehouse"  # dbt_project.yml `profile:`
 PROJECT = "lms_warehouse"  # dbt_project.yml `name:`
 SOURCE = "learnupon"  # the dbt source of the raw tables
 REPORTS_DB = "reports.duckdb"  # where a Parquet warehouse's models are built, beside parquet/
-SCHEMAS = {"staging": "staging", "intermediate": "intermediate", "marts": "reporting"}  # folder -> schema
-REPORTING_SCHEMA = SCHEMAS["marts"]
+MARTS = "marts"  # the folder of the reporting tables (dbt_project.yml gives their schema)
 
 
 class ModelError(Exception):
@@ -76,6 +74,7 @@ class BuildResult(dict):
         self.tests: list[TestOutcome] = []
         self.timings: dict[str, float] = {}
         self.schemas: dict[str, str] = {}  # model name -> schema
+        self.marts: list[str] = []  # the reporting tables built
         self.errors: dict[str, str] = {}  # "model <name>" or "test <name>" -> dbt's error message
 
     @property
@@ -217,6 +216,9 @@ class Graph:
     def schema(self, name: str) -> str:
         return self.models[name].schema
 
+    def is_mart(self, name: str) -> bool:
+        return self.models[name].fqn[1] == MARTS
+
     def materialized(self, name: str) -> str:
         return self.models[name].config.materialized
 
@@ -324,6 +326,7 @@ def build_models(
         _collect(result, outcome.result, graph)
     build_seconds = time.perf_counter() - t_build
 
+    result.marts = [n for n in result if graph.is_mart(n)]
     built_tables = [n for n in result if graph.materialized(n) != "view"]
     if built_tables:
         with duckdb.connect(str(database), read_only=True) as con:
@@ -331,8 +334,7 @@ def build_models(
                 result[name] = con.execute(f"select count(*) from {result.relation(name)}").fetchone()[0]
     t_export = time.perf_counter()
     if export_parquet:
-        marts = [n for n in result if graph.schema(n) == REPORTING_SCHEMA]
-        export_reporting_parquet(database, marts, Path(warehouse.out_dir) / "reporting")
+        export_reporting_parquet(database, {n: result.relation(n) for n in result.marts}, Path(warehouse.out_dir) / "reporting")
     sql = result.timings.get("sql", 0.0)
     result.timings.update(
         parse=round(parse_seconds, 3),
@@ -485,8 +487,8 @@ def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
 # ---- the Parquet copy of the reporting tables ------------------------------------------------------
 
 
-def export_reporting_parquet(database: Path, marts: Sequence[str], root: Path) -> None:
-    """Write each reporting table to root/<table>/data.parquet so a reader never sees half a file.
+def export_reporting_parquet(database: Path, marts: dict[str, str], root: Path) -> None:
+    """Write each reporting table (name -> relation) to root/<table>/data.parquet, so a reader never sees half a file.
 
     The file is written in a temporary folder beside the target and renamed into place (a
     rename within one file system is atomic); a first export renames the whole folder.
@@ -496,13 +498,13 @@ def export_reporting_parquet(database: Path, marts: Sequence[str], root: Path) -
     root.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(database), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
-        for mart in marts:
+        for mart, relation in marts.items():
             target = root / mart
             staging_dir = root / f".tmp-{mart}-{uuid.uuid4().hex[:8]}"
             staging_dir.mkdir()
             try:
                 tmp_file = staging_dir / "data.parquet"
-                con.execute(f"copy {REPORTING_SCHEMA}.{mart} to '{_sql_path(tmp_file)}' (format parquet)")
+                con.execute(f"copy {relation} to '{_sql_path(tmp_file)}' (format parquet)")
                 if not target.exists():
                     os.rename(staging_dir, target)
                     continue
