@@ -110,25 +110,48 @@ def test_the_demo_warehouse_passes_every_dbt_test_and_unit_test(report: tuple[Pa
     assert [(t.name, t.status, t.message) for t in built.tests if t.status in ("fail", "error")] == []
 
 
+def probe(browser: str, page: Path, width: int) -> dict[str, Any]:
+    probed = page.with_name(f"probed-{page.name}")
+    probed.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    dom = browse(browser, framed(probed, width), width, "--dump-dom").stdout
+    return json.loads(html.unescape(re.search(r'data-probe="([^"]*)"', dom).group(1)))
+
+
+def test_the_probe_sees_overflow_cut_labels_and_ellipses(tmp_path: Path) -> None:
+    """The measurements below can fail: a fixed-width chart and a clipped label are caught."""
+    page = tmp_path / "bad.html"
+    page.write_text(
+        "<!doctype html><html><body>"
+        '<figure class="chart" data-chart="fixed"><svg width="760" height="40"></svg></figure>'
+        '<div class="bar-label" style="width: 60px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis">'
+        "Anti-Bribery and Corruption: question 7</div></body></html>",
+        encoding="utf-8",
+    )
+    found = probe(chromium(), page, 420)
+    assert found["scroll"] > 420 and found["wide"]
+    assert found["cut"] == ["Anti-Bribery and Corruption: question 7"]
+    assert found["ellipsised"] == 1
+    assert [c["marks"] for c in found["charts"]] == [0]
+
+
 @pytest.mark.parametrize("width", [1400, 420])
 def test_report_fits_the_screen_with_every_chart_and_whole_labels(report: tuple[Path, Any], width: int, tmp_path: Path) -> None:
     path, _ = report
     browser = chromium()
-    page = tmp_path / "probed.html"
-    page.write_text(path.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    dom = browse(browser, framed(page, width), width, "--dump-dom").stdout
-    probe = json.loads(html.unescape(re.search(r'data-probe="([^"]*)"', dom).group(1)))
+    page = tmp_path / "report.html"
+    shutil.copy(path, page)
+    found = probe(browser, page, width)
 
-    assert probe["vw"] == width
-    assert probe["scroll"] <= width, f"horizontal overflow: {probe['wide']}"
-    assert probe["wide"] == []
-    charts = {c["name"]: c for c in probe["charts"]}
+    assert found["vw"] == width
+    assert found["scroll"] <= width, f"horizontal overflow: {found['wide']}"
+    assert found["wide"] == []
+    charts = {c["name"]: c for c in found["charts"]}
     assert CHARTS <= set(charts), sorted(charts)
     for name in CHARTS:
         chart = charts[name]
         assert 0 < chart["width"] <= width and chart["height"] > 20 and chart["marks"] > 0, chart
-    assert probe["cut"] == [], "labels cut off"
-    assert probe["ellipsised"] == 0 and probe["ellipsis_chars"] == 0
+    assert found["cut"] == [], "labels cut off"
+    assert found["ellipsised"] == 0 and found["ellipsis_chars"] == 0
 
     shots = Path(os.environ.get("LMS_SCREENSHOT_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
