@@ -2,8 +2,10 @@
 
 Small modules, assembled by definitions.py:
   extract.py    one asset per dlt resource (group "source"), run through pipelines.runner.run_extract
-  models.py     one asset per SQL model (groups "staging" and "reporting"), built by pipelines.models
-  checks.py     asset checks: keys, mart grains, freshness, audit-trail gaps, reconciliation, API budget
+  models.py     the dbt project through dagster-dbt: one asset per model (groups staging, intermediate,
+                reporting), its dbt tests as asset checks, built by pipelines.models
+  checks.py     asset checks: raw keys, freshness, audit-trail gaps, reconciliation, API budget
+  observations.py  loads made outside Dagster, reported on the source assets
   schedules.py  jobs, schedules (cron strings in schedules.toml, overridable by env vars), sensors
   resources.py  where the warehouse is and how to reach the portal (credentials from LEARNUPON_* only)
   settings.py   schedules.toml and environment variables, read once per process

@@ -1,7 +1,6 @@
 """Asset checks: each returns AssetCheckResult(passed=..., metadata=...) and can fail.
 
 - unique_key_<table>      every raw table's primary key is unique and not null (current rows of SCD2 tables)
-- unique_grain            every reporting mart's documented grain is unique and not null
 - fresh_load              each resource's last successful load (pipeline_runs) is younger than its max age
 - weekly_api_reserve      the weekly API budget left after the last run is above LEARNUPON_WEEKLY_RESERVE
 - no_audit_gap            no audit events lost (audit_gaps empty) and the last audit load is under 30 days old
@@ -27,11 +26,10 @@ from dagster import (
 
 from pipelines.learnupon import ALL_RESOURCES, TABLE_RESOURCES
 from pipelines.learnupon.settings import AUDIT_WINDOW_DAYS
-from pipelines.models import MERGE_KEYS, SCD2_KEYS
+from pipelines.parquet_raw import MERGE_KEYS, SCD2_KEYS
 
 from . import settings
 from .extract import WAREHOUSE_POOL, resource_key
-from .models import MODELS, model_key
 from .resources import WarehouseResource
 
 RAW = "learnupon"
@@ -45,21 +43,6 @@ RAW_KEYS: dict[str, tuple[tuple[str, ...], bool]] = {
     "exam_answer_fetches": (("exam_enrollment_id",), False),
     "leaderboard_snapshots": (("snapshot_date", "user_id"), False),  # one snapshot a day per learner
     "audit_gaps": (("gap_start", "gap_end"), False),
-}
-
-# reporting mart -> its grain (docs/data-dictionary.md; the comment at the top of each sql/marts file)
-MART_GRAINS: dict[str, tuple[str, ...]] = {
-    "compliance_status": ("user_id", "course_family_id"),
-    "overdue_training": ("user_id", "course_family_id"),
-    "certifications_expiring": ("user_id", "course_family_id"),
-    "completion_by_group": ("group_id", "course_family_id"),
-    "completion_by_course": ("course_family_id",),
-    "exam_results": ("exam_enrollment_id",),
-    "exam_question_analysis": ("exam_id", "question_id"),
-    "session_attendance": ("session_id", "user_id"),
-    "learner_activity": ("user_id",),
-    "audit_log": ("event_key",),
-    "leaderboard_history": ("snapshot_date", "user_id"),
 }
 
 SAMPLE = 5  # duplicate keys shown in a failing check's metadata
@@ -148,31 +131,6 @@ def raw_key_checks(context: AssetCheckExecutionContext, warehouse: WarehouseReso
             where = "_dlt_valid_to is null" if scd2 else ""
             report = key_report(con, f"{RAW}.{table}", keys, where)
             yield _key_result(check, report, keys, "current rows" if scd2 else "all rows")
-
-
-# ---- grains of the reporting marts ------------------------------------------------------------------
-
-GRAIN_SPECS = [
-    AssetCheckSpec(
-        name="unique_grain",
-        asset=model_key(model),
-        description=f"reporting.{model.name}: one row per ({', '.join(MART_GRAINS[model.name])}), none null",
-    )
-    for model in MODELS
-    if model.layer == "reporting" and model.name in MART_GRAINS
-]
-
-
-@multi_asset_check(specs=GRAIN_SPECS, can_subset=True, name="mart_grain_checks", pool=WAREHOUSE_POOL)
-def mart_grain_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
-    with warehouse.models() as con:
-        for check in sorted(context.selected_asset_check_keys, key=lambda k: k.asset_key.path[-1]):
-            mart = check.asset_key.path[-1]
-            if not _exists(con, "reporting", mart):
-                yield _not_there(check, f"reporting.{mart} has not been built (its raw tables are not loaded yet)")
-                continue
-            keys = MART_GRAINS[mart]
-            yield _key_result(check, key_report(con, f"reporting.{mart}", keys), keys, "all rows")
 
 
 # ---- freshness and the API budget, from pipeline_runs -------------------------------------------------
@@ -390,4 +348,4 @@ def enrollments_match_course_counts(warehouse: WarehouseResource) -> AssetCheckR
     return AssetCheckResult(passed=not failing, metadata=metadata, severity=AssetCheckSeverity.ERROR)
 
 
-ALL_CHECKS = [raw_key_checks, mart_grain_checks, freshness_checks, api_budget_checks, no_audit_gap, enrollments_match_course_counts]
+ALL_CHECKS = [raw_key_checks, freshness_checks, api_budget_checks, no_audit_gap, enrollments_match_course_counts]

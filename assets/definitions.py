@@ -10,6 +10,7 @@ from dagster import Definitions, in_process_executor
 from .checks import ALL_CHECKS
 from .extract import learnupon_extract
 from .models import sql_models
+from .observations import cli_loads
 from .resources import LearnUponResource, WarehouseResource
 from .schedules import JOBS, SCHEDULES, SENSORS
 
@@ -18,7 +19,7 @@ defs = Definitions(
     asset_checks=ALL_CHECKS,
     jobs=JOBS,
     schedules=SCHEDULES,
-    sensors=SENSORS,
+    sensors=[*SENSORS, cli_loads],
     resources={"warehouse": WarehouseResource(), "learnupon": LearnUponResource()},
     executor=in_process_executor,
 )

@@ -1,78 +1,143 @@
-"""One Dagster asset per SQL model in sql/: staging views, then reporting marts.
+"""The dbt project in sql/ as Dagster assets, through dagster-dbt.
 
-Keys ["staging", <model>] and ["reporting", <model>], groups of the same names. Dependencies
-come from the SQL itself (pipelines.models.discover_models): other models, and the source
-assets of the raw tables a model reads (TABLE_RESOURCES), so the graph reads
-source -> staging -> reporting. One multi-asset with can_subset, built by build_models.
+`@dbt_assets` makes one asset per dbt model (keys [<schema>, <model>]: staging, intermediate,
+reporting; groups of the same names) and one asset check per dbt data test. The translator
+wires each dbt source (`source('learnupon', <table>)`) to the `learnupon/<resource>` asset of
+the dlt resource that loads that table, so the graph reads source -> staging -> intermediate
+-> reporting. Execution is ours, not `DbtCliResource`: `build_models` runs dbt in-process
+exactly as `lms-warehouse models` does (missing raw tables skip their models, the Parquet
+export follows), and its results become materializations (rows, column schema with the
+warehouse's types and the dbt descriptions) and check results.
 """
 
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from collections.abc import Iterator
-
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
+import duckdb
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+)
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from pipelines.learnupon import TABLE_RESOURCES
-from pipelines.models import Model, build_models, discover_models
+from pipelines.models import SOURCE, BuildResult, build_models, project_manifest, run_tests
 
 from .extract import WAREHOUSE_POOL, WRITER_TAGS, resource_key
 from .resources import WarehouseResource
 
-MODELS: list[Model] = discover_models()
-MODELS_BY_NAME = {model.name: model for model in MODELS}
+MANIFEST: dict[str, Any] = project_manifest()
+LAYERS = ("staging", "intermediate", "reporting")  # the schemas, and the asset groups
 
 
-def model_key(model: Model) -> AssetKey:
-    return AssetKey([model.layer, model.name])
+class LmsDbtTranslator(DagsterDbtTranslator):
+    """Models keyed [<schema>, <model>]; a source table keyed by the dlt resource that loads it."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source" and dbt_resource_props["source_name"] == SOURCE:
+            table = dbt_resource_props["name"]
+            return resource_key(TABLE_RESOURCES.get(table, table))
+        return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return None
+        return dbt_resource_props["schema"]
 
 
-def model_spec(model: Model) -> AssetSpec:
-    deps = [model_key(MODELS_BY_NAME[dep]) for dep in model.depends_on]
-    resources = sorted({TABLE_RESOURCES[table] for table in model.sources if table in TABLE_RESOURCES})
-    deps += [resource_key(resource) for resource in resources]
-    first_line = next((line[2:].strip() for line in model.sql.splitlines() if line.startswith("--")), "")
-    kind = "view" if model.layer == "staging" else "table"
-    return AssetSpec(
-        key=model_key(model),
-        deps=deps,
-        group_name=model.layer,
-        description=first_line or f"{model.layer}.{model.name}",
-        kinds={"sql", "duckdb"},
-        skippable=True,  # a model whose raw tables are not loaded yet is skipped, and so are its dependents
-        metadata={
-            "relation": model.relation,
-            "materialized_as": kind,
-            "sql_file": f"sql/{model.path.parent.name}/{model.path.name}",
-            "raw_tables": ", ".join(f"learnupon.{t}" for t in model.sources),
-        },
+# several raw tables are written by one resource (exam questions and options by `exams`, ...)
+TRANSLATOR = LmsDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
+
+
+def model_key(name: str) -> AssetKey:
+    node = next(n for n in MANIFEST["nodes"].values() if n["resource_type"] == "model" and n["name"] == name)
+    return TRANSLATOR.get_asset_key(node)
+
+
+def _descriptions(name: str) -> dict[str, str]:
+    node = next(n for n in MANIFEST["nodes"].values() if n["resource_type"] == "model" and n["name"] == name)
+    return {column: props.get("description") or "" for column, props in node.get("columns", {}).items()}
+
+
+def column_schema(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> TableSchema:
+    """The relation's columns as built (types from the warehouse) with the dbt descriptions."""
+    described = _descriptions(name)
+    rows = con.execute(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return TableSchema(
+        columns=[TableColumn(name=column, type=kind.lower(), description=described.get(column) or None) for column, kind in rows]
     )
 
 
-MODEL_SPECS = [model_spec(model) for model in MODELS]
-MODEL_KEYS = [spec.key for spec in MODEL_SPECS]
-
-
-@multi_asset(
+@dbt_assets(
+    manifest=MANIFEST,
+    dagster_dbt_translator=TRANSLATOR,
     name="sql_models",
-    specs=MODEL_SPECS,
-    can_subset=True,
     pool=WAREHOUSE_POOL,
     op_tags=WRITER_TAGS,
-    description="Build the selected SQL models (pipelines.models.build_models) in one transaction.",
 )
-def sql_models(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
-    selected = {key.path[-1] for key in context.selected_asset_keys}
+def sql_models(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[Any]:
+    """Build the selected models with `dbt build` (pipelines.models.build_models), or run the selected tests."""
     target = warehouse.warehouse()
-    result = build_models(target, select=sorted(selected))
+    selected = sorted(key.path[-1] for key in context.selected_asset_keys)
+    checks = set(context.selected_asset_check_keys)
+    if selected:
+        result = build_models(target, select=selected)
+    else:  # the checks alone, as the UI runs them
+        result = run_tests(target, [key.name for key in checks])
     for name, reason in result.skipped.items():
         context.log.warning(f"skipped {name}: {reason}")
-    for model in MODELS:
-        if model.name not in result:
-            continue
-        yield MaterializeResult(
-            asset_key=model_key(model),
-            metadata={
-                "dagster/row_count": int(result[model.name]),
+    yield from _materializations(result, target)
+    yield from _check_results(result, checks)
+
+
+def _materializations(result: BuildResult, target: Any) -> Iterator[MaterializeResult]:
+    if not len(result):
+        return
+    with duckdb.connect(str(result.database), read_only=True) as con:
+        for name, rows in result.items():
+            schema = result.schemas[name]
+            metadata: dict[str, Any] = {
+                "dagster/relation_identifier": f"{schema}.{name}",
+                "dagster/column_schema": column_schema(con, schema, name),
                 "as_of": str(result.as_of),
-                **({"database": MetadataValue.path(str(result.database))} if result.database else {}),
+                "database": MetadataValue.path(str(result.database)),
+            }
+            if rows is not None:
+                metadata["dagster/row_count"] = int(rows)
+            yield MaterializeResult(asset_key=AssetKey([schema, name]), metadata=metadata)
+
+
+def _check_results(result: BuildResult, checks: set[Any]) -> Iterator[AssetCheckResult]:
+    by_name = {key.name: key for key in checks}
+    for test in result.tests:
+        key = by_name.pop(test.name, None)
+        if key is None:
+            continue
+        yield AssetCheckResult(
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=test.passed,
+            severity=AssetCheckSeverity.WARN if test.severity == "warn" else AssetCheckSeverity.ERROR,
+            metadata={
+                "dbt_status": test.status,
+                "failing_rows": int(test.failures or 0),
+                **({"message": test.message} if test.message and not test.passed else {}),
             },
         )
+    for key in by_name.values():  # the model was skipped: its raw tables are not loaded yet
+        model = key.asset_key.path[-1]
+        reason = result.skipped.get(model, "the test did not run")
+        yield AssetCheckResult(asset_key=key.asset_key, check_name=key.name, passed=True, metadata={"note": f"not run: {reason}"})
+
+
+MODEL_KEYS = [key for key in sql_models.keys]

@@ -19,7 +19,8 @@ from pydantic import Field
 from pipelines.config import PortalSettings, reconcile_days
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.settings import ExtractOptions
-from pipelines.models import REPORTS_DB, ParquetRaw
+from pipelines.models import database_path
+from pipelines.parquet_raw import ParquetRaw
 from pipelines.runner import Warehouse
 
 DEFAULT_DIR = "data"
@@ -57,9 +58,7 @@ class WarehouseResource(ConfigurableResource):
     @contextmanager
     def models(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection to the database that holds the staging views and reporting tables."""
-        warehouse = self.warehouse()
-        path = warehouse.duckdb_path if warehouse.destination == "duckdb" else warehouse.out_dir / REPORTS_DB
-        with duckdb.connect(str(path), read_only=True) as con:
+        with duckdb.connect(str(database_path(self.warehouse())), read_only=True) as con:
             yield con
 
 

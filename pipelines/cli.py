@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--destination", choices=("duckdb", "parquet"), default="duckdb", help="warehouse format (default: duckdb)")
         p.add_argument("--as-of", type=_as_of_date, default=None, help="report date YYYY-MM-DD (default: today, UTC)")
     sub.choices["report"].add_argument("--output", type=Path, default=None, help="default: <out>/compliance_report.html")
+    sub.choices["models"].add_argument(
+        "--docs", action="store_true", help="also generate dbt's documentation site (<out>/.dbt/target/static_index.html)"
+    )
     bench = sub.add_parser("bench", help="run the performance benchmark (docs/benchmarks.md)")
     from .bench import add_arguments as bench_arguments
 
@@ -305,18 +308,26 @@ def _models(args: argparse.Namespace) -> int:
     with run_lock(warehouse.out_dir):  # the model build writes the warehouse too
         built = build_models(warehouse, as_of=args.as_of)
         publish_snapshot(warehouse)
-    for name, reason in getattr(built, "skipped", {}).items():
+    for name, reason in built.skipped.items():
         print(f"skipped {name}: {reason}", file=sys.stderr)
-    as_of = getattr(built, "as_of", args.as_of)
-    marts = {name: rows for name, rows in built.items() if not name.startswith("stg_")}
-    print(f"Built {len(built)} models as of {as_of} in {getattr(built, 'database', args.out)}")
-    for name, rows in marts.items():
-        print(f"  reporting.{name:<28} {rows:>10,} rows")
+    print(f"Built {len(built)} models as of {built.as_of} in {built.database} (dbt {built.timings.get('total', 0):.1f} s)")
+    for name in built.marts:
+        print(f"  {built.relation(name):<38} {built[name]:>10,} rows")
+    for test in built.tests:
+        if not test.passed:
+            where = f" on {test.model}" if test.model else ""
+            print(f"dbt test {test.name}{where}: {test.status}, {test.failures or 0} rows found", file=sys.stderr)
+    if built.failed_tests:
+        return EXIT_FAILED
     if args.command == "models":
+        if args.docs:
+            from .models import generate_docs
+
+            print(f"dbt docs: {generate_docs(warehouse)}")
         return EXIT_OK
     output = args.output or args.out / "compliance_report.html"
-    path = write_report(warehouse, output, as_of=as_of, build=False)
-    print(f"Compliance report as of {as_of}: {path}")
+    path = write_report(warehouse, output, as_of=built.as_of, build=False)
+    print(f"Compliance report as of {built.as_of}: {path}")
     return EXIT_OK
 
 

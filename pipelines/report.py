@@ -1,24 +1,33 @@
-"""The HTML compliance report: one self-contained file (inline CSS and SVG, no external URL).
+"""The HTML compliance report: one self-contained file (inline CSS, no script, no external URL).
 
 write_report builds the models for the as-of date (unless told not to), reads the marts and
-writes headline figures and charts: compliance by group, overdue ageing, certificates
-expiring by month, the exam questions with the lowest share correct, session attendance.
-A mart that could not be built (its raw tables are missing) shows as a note, not an error.
+renders pipelines/report_assets/report.html.j2 (Jinja2): a stamp with the last successful
+load (and a warning when a resource is older than its schedule allows), headline figures,
+the compliance rate over time, charts by group, overdue age, certificate expiry, exam
+questions and session attendance, the complete overdue list, a section per group and per
+manager, and a CSV download of every table shown (embedded as data: links, so the file
+stays one offline file). Colours carry meaning: a compliance rate is green only at or above
+LMS_REPORT_GOOD_RATE (default 0.9), amber at or above LMS_REPORT_WARN_RATE (default 0.7),
+red below. A mart that could not be built shows as a note, not an error.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import duckdb
+import jinja2
 
+from .learnupon.errors import ConfigError
 from .models import build_models, database_path
-from .report_assets import charts
 
 STATES = [
     ("compliant", "Compliant"),
@@ -29,20 +38,86 @@ STATES = [
 ]
 ATTENDANCE = [("present", "Present"), ("absent", "Absent"), ("no_show", "No-show"), ("unmarked", "Not marked yet")]
 OVERDUE_BUCKETS = ("1-30", "31-60", "61-90", "90+")
+GOOD_RATE_ENV, WARN_RATE_ENV = "LMS_REPORT_GOOD_RATE", "LMS_REPORT_WARN_RATE"
+
+
+@dataclass
+class Table:
+    """A table shown in the report, with its CSV download."""
+
+    name: str  # file name of the download, without .csv
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    numeric: set[int] = field(default_factory=set)  # column positions aligned right
+
+    @property
+    def csv_href(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(self.columns)
+        writer.writerows(["" if v is None else v for v in row] for row in self.rows)
+        return "data:text/csv;charset=utf-8," + quote(buffer.getvalue())
+
+
+@dataclass
+class Section:
+    """A group's or a manager's people: their figures and their open required training."""
+
+    title: str
+    subtitle: str
+    counts: dict[str, int]
+    table: Table
+
+    @property
+    def required(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def rate(self) -> float | None:
+        return self.counts.get("compliant", 0) / self.required if self.required else None
+
+
+HEADLINE_KEYS = (
+    "required", "learners", *[state for state, _ in STATES], "certificates_expired", "certificates_30_days",
+    "inactive_with_open_training", "no_shows",
+)
 
 
 @dataclass
 class ReportData:
     as_of: date
-    headline: dict[str, Any] = field(default_factory=dict)
+    headline: dict[str, Any] = field(default_factory=lambda: {"compliance_rate": None, **dict.fromkeys(HEADLINE_KEYS, 0)})
     missing: set[str] = field(default_factory=set)
+    last_load: datetime | None = None
+    stale: list[dict[str, Any]] = field(default_factory=list)
+    trend: list[tuple[str, float | None, int]] = field(default_factory=list)  # (label, rate, required)
     by_group: list[tuple[str, dict[str, float]]] = field(default_factory=list)
     ageing: list[tuple[str, float]] = field(default_factory=list)
     expiring: list[tuple[str, float]] = field(default_factory=list)
     hardest: list[tuple[str, float, str]] = field(default_factory=list)
     sessions: list[tuple[str, dict[str, float]]] = field(default_factory=list)
-    overdue_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    overdue: Table | None = None
+    groups: list[Section] = field(default_factory=list)
+    managers: list[Section] = field(default_factory=list)
     audit_gaps: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def rate_thresholds() -> tuple[float, float]:
+    """(good, warn): shares at or above which a compliance rate shows green, amber."""
+    values = []
+    for name, default in ((GOOD_RATE_ENV, 0.9), (WARN_RATE_ENV, 0.7)):
+        raw = os.environ.get(name)
+        try:
+            value = float(raw) if raw else default
+        except ValueError:
+            raise ConfigError(f"{name} must be a share between 0 and 1, got {raw!r}") from None
+        if not 0 <= value <= 1:
+            raise ConfigError(f"{name} must be a share between 0 and 1, got {raw!r}")
+        values.append(value)
+    good, warn = values
+    if warn > good:
+        raise ConfigError(f"{WARN_RATE_ENV} ({warn}) must not be above {GOOD_RATE_ENV} ({good})")
+    return good, warn
 
 
 def write_report(warehouse: Any, path: Path, as_of: date | None = None, *, build: bool = True) -> Path:
@@ -51,15 +126,16 @@ def write_report(warehouse: Any, path: Path, as_of: date | None = None, *, build
     build: build the models for as_of first (default); False reads the marts as they are.
     """
     as_of = as_of or datetime.now(timezone.utc).date()
+    thresholds = rate_thresholds()
     if build:
         build_models(warehouse, as_of=as_of)
     with duckdb.connect(str(database_path(warehouse)), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
-        data = collect(con, as_of)
+        data = collect(con, as_of, raw_schema=warehouse.dataset)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render(data), encoding="utf-8")
+    tmp.write_text(render(data, thresholds), encoding="utf-8")
     tmp.replace(path)  # a reader never sees half a report
     return path
 
@@ -76,7 +152,7 @@ def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     )
 
 
-def collect(con: duckdb.DuckDBPyConnection, as_of: date) -> ReportData:
+def collect(con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "learnupon") -> ReportData:
     data = ReportData(as_of=as_of)
 
     def q(relation: str, sql: str) -> list[tuple[Any, ...]]:
@@ -85,11 +161,13 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date) -> ReportData:
             return []
         return con.execute(sql).fetchall()
 
-    states = q(
-        "reporting.compliance_status",
-        "select compliance_state, count(*) from reporting.compliance_status where not is_user_deleted group by 1",
+    _collect_loads(con, data, raw_schema)
+    counts = dict(
+        q(
+            "reporting.compliance_status",
+            "select compliance_state, count(*) from reporting.compliance_status where not is_user_deleted group by 1",
+        )
     )
-    counts = dict(states)
     required = sum(counts.values())
     learners = q(
         "reporting.compliance_status",
@@ -102,10 +180,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date) -> ReportData:
         **{state: counts.get(state, 0) for state, _ in STATES},
     }
     buckets = dict(
-        q(
-            "reporting.certifications_expiring",
-            "select expiry_bucket, count(*) from reporting.certifications_expiring group by 1",
-        )
+        q("reporting.certifications_expiring", "select expiry_bucket, count(*) from reporting.certifications_expiring group by 1")
     )
     data.headline["certificates_expired"] = buckets.get("expired", 0)
     data.headline["certificates_30_days"] = buckets.get("0-30", 0)
@@ -114,11 +189,15 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date) -> ReportData:
         "select count(*) filter (where is_inactive_with_open_training) from reporting.learner_activity",
     )
     data.headline["inactive_with_open_training"] = inactive[0][0] if inactive else 0
-    no_shows = q(
-        "reporting.session_attendance",
-        "select count(*) filter (where is_no_show) from reporting.session_attendance",
-    )
+    no_shows = q("reporting.session_attendance", "select count(*) filter (where is_no_show) from reporting.session_attendance")
     data.headline["no_shows"] = no_shows[0][0] if no_shows else 0
+
+    for calendar_date, required_count, compliant in q(
+        "reporting.compliance_trend",
+        "select calendar_date, sum(required_count), sum(compliant_count) from reporting.compliance_trend"
+        " group by 1 order by 1",
+    ):
+        data.trend.append((calendar_date.strftime("%b %Y"), compliant / required_count if required_count else None, required_count))
 
     for title, *values in q(
         "reporting.completion_by_group",
@@ -127,24 +206,28 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date) -> ReportData:
             sum(not_started_count)
         from reporting.completion_by_group
         group by group_id, group_title
-        order by sum(compliant_count) / sum(members_count), group_title
-        limit 25
+        order by sum(compliant_count) / sum(members_count), group_title, group_id
         """,
     ):
         data.by_group.append((title or "(untitled group)", dict(zip([s for s, _ in STATES], values))))
 
-    ageing = dict(
-        q("reporting.overdue_training", "select overdue_bucket, count(*) from reporting.overdue_training group by 1")
-    )
-    data.ageing = [(f"{b} days", ageing.get(b, 0)) for b in OVERDUE_BUCKETS] if "overdue_training" not in data.missing else []
+    ageing = dict(q("reporting.overdue_training", "select overdue_bucket, count(*) from reporting.overdue_training group by 1"))
+    if "overdue_training" not in data.missing:
+        data.ageing = [(f"{b} days", ageing.get(b, 0)) for b in OVERDUE_BUCKETS]
 
     expiring = q(
         "reporting.certifications_expiring",
         """
-        select case when expiry_bucket = 'expired' then 'expired' else expiry_month end as label, count(*)
-        from reporting.certifications_expiring
-        group by 1
-        order by label = 'expired' desc, label
+        select label, count(*)
+        from (
+            select
+                case when expiry_bucket = 'expired' then '' else expiry_month end as month,
+                case when expiry_bucket = 'expired' then 'Expired' else strftime(certificate_expires_date, '%b %Y') end
+                    as label,
+            from reporting.certifications_expiring
+        )
+        group by month, label
+        order by month
         """,
     )
     data.expiring = [(label, n) for label, n in expiring]
@@ -155,12 +238,12 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date) -> ReportData:
         select exam_name, question_text, share_correct, most_common_wrong_answer, attempts_count
         from reporting.exam_question_analysis
         where share_correct is not null
-        order by share_correct_rank
+        order by share_correct_rank, exam_id, question_id
         limit 10
         """,
     ):
         label = f"{exam or 'Exam'}: {text or '(question)'}"
-        note = f"of {attempts}; usual wrong answer: {wrong}" if wrong else f"of {attempts}"
+        note = f"of {attempts} attempts; most common wrong answer: {wrong}" if wrong else f"of {attempts} attempts"
         data.hardest.append((label, share, note))
 
     for title, day, *values in q(
@@ -178,14 +261,33 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date) -> ReportData:
     ):
         data.sessions.append((f"{title or 'Session'} ({day})", dict(zip([a for a, _ in ATTENDANCE], values))))
 
-    data.overdue_rows = q(
+    overdue_columns = ["Learner", "Email", "Course", "Required by", "Due", "Days overdue", "Status"]
+    rows = q(
         "reporting.overdue_training",
         """
-        select user_full_name, user_email, course_family_name, required_by_groups, due_date, days_overdue, latest_status
+        select user_full_name, user_email, course_family_name, required_by_groups, due_date, days_overdue,
+            replace(latest_status, '_', ' ')
         from reporting.overdue_training
-        order by days_overdue desc, user_full_name
-        limit 25
+        order by days_overdue desc, user_full_name, user_id, course_family_id
         """,
+    )
+    if "overdue_training" not in data.missing:
+        data.overdue = Table("overdue_training", overdue_columns, rows, numeric={5})
+
+    data.groups = _sections(
+        q,
+        "reporting.group_compliance",
+        "group_id, group_title",
+        "group",
+        "select group_id, any_value(group_title) from reporting.group_compliance group by 1 order by 2, 1",
+    )
+    data.managers = _sections(
+        q,
+        "reporting.manager_compliance",
+        "manager_user_id, manager_name",
+        "manager",
+        "select manager_user_id, any_value(manager_name) || coalesce(' (' || any_value(manager_email) || ')', '')"
+        " from reporting.manager_compliance group by 1 order by 2, 1",
     )
     if _exists(con, "staging.stg_audit_gaps"):
         data.audit_gaps = con.execute(
@@ -194,133 +296,125 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date) -> ReportData:
     return data
 
 
+SECTION_COLUMNS = ["Learner", "Email", "Course", "State", "Due", "Days overdue", "Certificate expires"]
+
+
+def _sections(q: Any, relation: str, key_columns: str, kind: str, list_sql: str) -> list[Section]:
+    """One Section per group (or manager): counts by state and every open (not compliant) item."""
+    key = key_columns.split(",")[0].strip()
+    counts: dict[Any, dict[str, int]] = {}
+    for owner, state, n in q(relation, f"select {key}, compliance_state, count(*) from {relation} group by 1, 2"):
+        counts.setdefault(owner, {})[state] = n
+    items: dict[Any, list[tuple[Any, ...]]] = {}
+    for owner, *row in q(
+        relation,
+        f"""
+        select {key}, user_full_name, user_email, course_family_name, replace(compliance_state, '_', ' '), due_date,
+            days_overdue, certificate_expires_date
+        from {relation}
+        where compliance_state <> 'compliant'
+        order by {key}, days_overdue desc nulls last, due_date nulls last, user_full_name, user_id, course_family_id
+        """,
+    ):
+        items.setdefault(owner, []).append(tuple(row))
+    sections = []
+    for owner, title in q(relation, list_sql):
+        owner_counts = counts.get(owner, {})
+        learners = len({row[1] for row in items.get(owner, [])})
+        subtitle = f"{kind} {owner}; {learners} learner{'s' if learners != 1 else ''} with open required training"
+        table = Table(f"{kind}_{owner}_open_training", SECTION_COLUMNS, items.get(owner, []), numeric={5})
+        sections.append(Section(title=title or f"{kind} {owner}", subtitle=subtitle, counts=owner_counts, table=table))
+    return sections
+
+
+def _collect_loads(con: duckdb.DuckDBPyConnection, data: ReportData, raw_schema: str) -> None:
+    """The newest successful load, and the resources whose last load is older than their schedule allows."""
+    if not _exists(con, f"{raw_schema}.pipeline_runs"):
+        return
+    newest = con.execute(f"select max(finished_at) from {raw_schema}.pipeline_runs where status = 'succeeded'").fetchone()[0]
+    data.last_load = _aware(newest) if newest else None
+    rows = con.execute(
+        f"""
+        select resource, max(finished_at)
+        from (select unnest(string_split(resources, ',')) as resource, finished_at
+              from {raw_schema}.pipeline_runs where status = 'succeeded')
+        group by 1 order by 1
+        """
+    ).fetchall()
+    now = datetime.now(timezone.utc)
+    if not rows and data.last_load:  # runs that did not record their resources: judge the newest
+        rows = [("every resource", data.last_load)]
+    for resource, finished in rows:
+        finished = _aware(finished)
+        age_hours = (now - finished).total_seconds() / 3600
+        allowed = max_age_hours("" if resource == "every resource" else resource)
+        if age_hours > allowed:
+            data.stale.append({"resource": resource, "last_loaded": finished, "age": _age(age_hours), "allowed": _age(allowed)})
+
+
+def max_age_hours(resource: str) -> float:
+    """How old a resource's last load may be: the schedule's freshness setting (assets/schedules.toml)."""
+    from assets.settings import freshness_max_age_hours
+
+    return freshness_max_age_hours(resource)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _age(hours: float) -> str:
+    if hours < 48:
+        return f"{hours:.0f} h"
+    return f"{hours / 24:.0f} days"
+
+
 # ---- page -----------------------------------------------------------------------------------
 
 
-def _card(label: str, value: Any, tone: str = "") -> str:
-    return f'<div class="card {tone}"><div class="value">{escape(str(value))}</div><div class="label">{escape(label)}</div></div>'
-
-
-def _section(title: str, note: str, body: str, missing: str | None = None, empty: bool = False) -> str:
-    if missing:
-        body = f'<p class="empty">Not available: the {escape(missing)} table could not be built (its raw tables were not loaded).</p>'
-    elif empty:
-        body = '<p class="empty">Nothing to show as of this date.</p>'
-    return f"<section><h2>{escape(title)}</h2><p class=\"note\">{escape(note)}</p>{body}</section>"
-
-
-def _missing(data: ReportData, mart: str) -> str | None:
-    return mart if mart in data.missing else None
-
-
-def render(data: ReportData) -> str:
-    h = data.headline
-    rate = "n/a" if h.get("compliance_rate") is None else f"{h['compliance_rate'] * 100:.1f}%"
-    cards = "".join(
-        [
-            _card("Compliance rate", rate, "good"),
-            _card("Required assignments", f"{h.get('required', 0):,}"),
-            _card("Learners with required training", f"{h.get('learners', 0):,}"),
-            _card("Overdue", f"{h.get('overdue', 0):,}", "bad"),
-            _card("Due within 30 days", f"{h.get('due_soon', 0):,}", "warn"),
-            _card("Certificates expired", f"{h.get('certificates_expired', 0):,}", "bad"),
-            _card("Certificates expiring in 30 days", f"{h.get('certificates_30_days', 0):,}", "warn"),
-            _card("Inactive learners with open training", f"{h.get('inactive_with_open_training', 0):,}", "warn"),
-            _card("Session no-shows", f"{h.get('no_shows', 0):,}", "bad"),
-        ]
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pipelines", "report_assets"),
+        autoescape=True,  # every portal text is escaped
+        extensions=["jinja2.ext.do"],
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    alert = ""
-    if data.audit_gaps:
-        gaps = ", ".join(f"{escape(str(a))} to {escape(str(b))} ({d} days)" for a, b, d in data.audit_gaps)
-        alert = (
-            '<div class="alert"><strong>Audit trail gaps.</strong> The API keeps only 30 days of audit events; '
-            f"these windows were lost for good: {gaps}.</div>"
-        )
-
-    sections = [
-        _section(
-            "Compliance by group",
-            "Members of each group by the state of the training the group makes required (groups with the lowest compliance first).",
-            charts.legend([(k, n) for k, n in STATES]) + charts.stacked_bars(data.by_group, STATES),
-            _missing(data, "completion_by_group"),
-            not data.by_group,
-        ),
-        _section(
-            "Overdue ageing",
-            "Required training past its due date and not complete, by days overdue.",
-            charts.column_chart(data.ageing, colour="overdue"),
-            _missing(data, "overdue_training"),
-            not any(v for _, v in data.ageing),
-        ),
-        _section(
-            "Certificates expiring by month",
-            "Each learner's latest certificate per course, expired or expiring within 90 days.",
-            charts.column_chart(data.expiring, colours={"expired": "expired"}, colour="due_soon"),
-            _missing(data, "certifications_expiring"),
-            not data.expiring,
-        ),
-        _section(
-            "Exam questions answered correctly least often",
-            "Share of attempts answered correctly, and the most common wrong answer.",
-            charts.share_bars(data.hardest),
-            _missing(data, "exam_question_analysis"),
-            not data.hardest,
-        ),
-        _section(
-            "Session attendance",
-            "Registered learners of the most recent past sessions.",
-            charts.legend(ATTENDANCE) + charts.stacked_bars(data.sessions, ATTENDANCE, as_share=False),
-            _missing(data, "session_attendance"),
-            not data.sessions,
-        ),
-        _section(
-            "Longest overdue",
-            "The learners to chase first (up to 25).",
-            _overdue_table(data.overdue_rows),
-            _missing(data, "overdue_training"),
-            not data.overdue_rows,
-        ),
-    ]
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Compliance report as of {data.as_of.isoformat()}</title>
-<style>
-{_css()}
-</style>
-</head>
-<body>
-<header><h1>Training compliance report</h1><p>As of {data.as_of.isoformat()} &middot; generated {generated} by lms-warehouse</p></header>
-<main>
-{alert}
-<div class="cards">{cards}</div>
-{''.join(sections)}
-</main>
-<footer>Figures exclude users deleted on the portal. Source tables: the reporting schema of the warehouse (see docs/data-dictionary.md).</footer>
-</body>
-</html>
-"""
+    env.filters["number"] = _number
+    env.filters["percent"] = lambda v: "n/a" if v is None else f"{v * 100:.1f}%"
+    env.filters["cell"] = lambda v: "" if v is None else str(v)
+    return env
 
 
-def _overdue_table(rows: list[tuple[Any, ...]]) -> str:
-    head = (
-        "<tr><th>Learner</th><th>Email</th><th>Course</th><th>Required by</th><th>Due</th>"
-        '<th class="num">Days overdue</th><th>Status</th></tr>'
+def _number(value: Any) -> str:
+    if value is None:
+        return ""
+    value = float(value)
+    return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
+
+
+def render(data: ReportData, thresholds: tuple[float, float] | None = None) -> str:
+    good, warn = thresholds or rate_thresholds()
+
+    def tone(rate: float | None) -> str:
+        if rate is None:
+            return ""
+        return "good" if rate >= good else "warn" if rate >= warn else "bad"
+
+    def share(part: float, whole: float) -> float:
+        return 100.0 * part / whole if whole else 0.0
+
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        data=data,
+        h=data.headline,
+        states=STATES,
+        attendance=ATTENDANCE,
+        good=good,
+        warn=warn,
+        tone=tone,
+        share=share,
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        css=resources.files("pipelines.report_assets").joinpath("report.css").read_text(encoding="utf-8"),
     )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{escape(str(v))}</td>' if i == 5 else f"<td>{escape('' if v is None else str(v))}</td>"
-            for i, v in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table>{head}{body}</table>"
-
-
-def _css() -> str:
-    return resources.files("pipelines.report_assets").joinpath("report.css").read_text(encoding="utf-8")

@@ -25,6 +25,11 @@ def test_bench_tiny_reports_every_figure(tmp_path):
     for key in ("seconds", "records_per_second", "ratio_to_floor", "speedup_over_peer"):
         assert t[key] > 0, key
     assert t["calls"] == t["floor"]["calls"]  # ours and the floor ask for the same pages
+    models = t["models"]  # the dbt build apart: SQL (run_results.json), tests, start-up, export
+    assert models["models_built"] > 0 and models["tests_run"] > 0
+    assert models["sql_seconds"] > 0 and models["dbt_startup_seconds"] > 0
+    assert abs(models["seconds"] - models["sql_seconds"] - models["test_seconds"] - models["dbt_startup_seconds"]
+               - models["export_seconds"]) < 0.05
 
     r = result["ratelimit"]
     for key in ("calls", "calls_per_minute", "share_of_limit", "http_429", "http_429_after_first_minute", "minutes"):
@@ -46,6 +51,6 @@ def test_bench_tiny_reports_every_figure(tmp_path):
 
     assert set(result["goals"]) == {
         "throughput_within_1_5x_floor", "throughput_3x_peer", "ratelimit_90pct", "ratelimit_no_late_429",
-        "frugality_incremental_1_2x", "memory_flat", "memory_under_1gib",
+        "frugality_incremental_1_2x", "memory_flat", "memory_under_1gib", "models_sql_within_1_5x",
     }
     assert "Goals" in done.stdout

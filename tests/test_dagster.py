@@ -24,7 +24,7 @@ from assets import schedules as schedule_module
 from assets.definitions import defs
 from assets.extract import RESOURCE_TABLES
 from pipelines.learnupon import ALL_RESOURCES, TABLE_RESOURCES
-from pipelines.models import discover_models
+from assets.models import MANIFEST
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,21 +36,34 @@ SOURCE = [
     "code_lookups",
 ]
 STAGING = [
-    "stg_audit_gaps", "stg_audit_trails", "stg_best_completions", "stg_courses", "stg_enrollments", "stg_exam_answers",
+    "stg_audit_gaps", "stg_audit_trails", "stg_courses", "stg_enrollments", "stg_exam_answers",
     "stg_exam_enrollments", "stg_exam_question_options", "stg_exam_questions", "stg_exams", "stg_group_courses",
-    "stg_group_memberships", "stg_groups", "stg_leaderboard_snapshots", "stg_session_attendance",
-    "stg_session_attendance_parts", "stg_sessions", "stg_users",
+    "stg_group_managers", "stg_group_memberships", "stg_groups", "stg_leaderboard_snapshots", "stg_modules",
+    "stg_session_attendance", "stg_session_attendance_parts", "stg_sessions", "stg_users",
+]
+INTERMEDIATE = [
+    "int_as_of_calendar", "int_best_completions", "int_exam_courses", "int_group_requirements",
+    "int_latest_enrollments", "int_required_training",
 ]
 REPORTING = [
     "audit_log", "certifications_expiring", "completion_by_course", "completion_by_group", "compliance_status",
-    "exam_question_analysis", "exam_results", "leaderboard_history", "learner_activity", "overdue_training",
-    "session_attendance",
+    "compliance_trend", "exam_question_analysis", "exam_results", "group_compliance", "leaderboard_history",
+    "learner_activity", "manager_compliance", "overdue_training", "session_attendance",
 ]
 EXPECTED_KEYS = (
     {AssetKey(["learnupon", name]) for name in SOURCE}
     | {AssetKey(["staging", name]) for name in STAGING}
+    | {AssetKey(["intermediate", name]) for name in INTERMEDIATE}
     | {AssetKey(["reporting", name]) for name in REPORTING}
 )
+MODEL_NODES = {n["name"]: n for n in MANIFEST["nodes"].values() if n["resource_type"] == "model"}
+
+
+def grain_check(mart: str) -> AssetCheckKey:
+    """The dbt test that declares a mart's grain, as dagster-dbt names its asset check."""
+    names = [k.name for k in graph().asset_check_keys if k.asset_key == AssetKey(["reporting", mart]) and k.name.startswith("unique_grain")]
+    assert len(names) == 1, names
+    return AssetCheckKey(AssetKey(["reporting", mart]), names[0])
 
 
 def graph():
@@ -63,14 +76,22 @@ def graph():
 def test_exact_asset_keys_groups_and_kinds() -> None:
     asset_graph = graph()
     assert set(asset_graph.get_all_asset_keys()) == EXPECTED_KEYS
-    assert len(EXPECTED_KEYS) == 27 + 18 + 11
+    assert len(EXPECTED_KEYS) == 27 + 19 + 6 + 14
     assert SOURCE == list(ALL_RESOURCES)
     for key in EXPECTED_KEYS:
         node = asset_graph.get(key)
         layer = key.path[0]
-        assert node.group_name == {"learnupon": "source", "staging": "staging", "reporting": "reporting"}[layer]
+        assert node.group_name == ("source" if layer == "learnupon" else layer)
         kinds = set(node.kinds)
-        assert kinds == ({"dlt", "duckdb"} if layer == "learnupon" else {"sql", "duckdb"}), key
+        assert kinds == ({"dlt", "duckdb"} if layer == "learnupon" else {"dbt", "duckdb"}), key
+
+
+def test_model_assets_carry_the_dbt_descriptions_and_columns() -> None:
+    spec = graph().get(AssetKey(["reporting", "compliance_status"]))
+    assert "required course family" in spec.description
+    columns = {c.name: c.description for c in spec.metadata["dagster/column_schema"].columns}
+    assert columns["compliance_state"].startswith("compliant (completed any version")
+    assert "group_compliance" in columns["required_by_group_ids"]
 
 
 def test_graph_reads_source_then_staging_then_reporting() -> None:
@@ -84,16 +105,21 @@ def test_graph_reads_source_then_staging_then_reporting() -> None:
     assert AssetKey(["learnupon", "session_attendance"]) in parents[AssetKey(["staging", "stg_session_attendance_parts"])]
     assert AssetKey(["learnupon", "audit_trails"]) in parents[AssetKey(["staging", "stg_audit_gaps"])]
     assert parents[AssetKey(["reporting", "compliance_status"])] >= {
-        AssetKey(["staging", "stg_enrollments"]),
+        AssetKey(["intermediate", "int_required_training"]),
         AssetKey(["staging", "stg_users"]),
     }
-    for model in discover_models():
-        key = AssetKey([model.layer, model.name])
-        expected = {AssetKey([m.layer, m.name]) for m in discover_models() if m.name in model.depends_on}
-        expected |= {AssetKey(["learnupon", TABLE_RESOURCES[t]]) for t in model.sources}
+    for name, node in MODEL_NODES.items():
+        key = AssetKey([node["schema"], name])
+        expected = set()
+        for parent in node["depends_on"]["nodes"]:
+            kind, _, *rest = parent.split(".")
+            if kind == "model":
+                expected.add(AssetKey([MODEL_NODES[rest[-1]]["schema"], rest[-1]]))
+            else:  # source.lms_warehouse.learnupon.<table>: the resource that loads the table
+                expected.add(AssetKey(["learnupon", TABLE_RESOURCES[rest[-1]]]))
         assert parents[key] == expected, key
-        if model.layer == "reporting":  # marts read staging, never raw tables directly
-            assert all(parent.path[0] != "learnupon" for parent in parents[key]) or model.sources
+        if node["schema"] != "staging":  # only staging reads raw tables
+            assert all(parent.path[0] != "learnupon" for parent in parents[key]), key
 
 
 def test_every_raw_table_and_mart_has_a_key_check() -> None:
@@ -104,11 +130,12 @@ def test_every_raw_table_and_mart_has_a_key_check() -> None:
         key = AssetKey(["learnupon", name])
         assert AssetCheckKey(key, "fresh_load") in check_keys
         assert AssetCheckKey(key, "weekly_api_reserve") in check_keys
-    for name in REPORTING:
-        assert AssetCheckKey(AssetKey(["reporting", name]), "unique_grain") in check_keys
+    for name in REPORTING:  # each mart's grain is a dbt test, and dagster-dbt makes it a check
+        assert grain_check(name) in check_keys
     assert AssetCheckKey(AssetKey(["learnupon", "audit_trails"]), "no_audit_gap") in check_keys
     assert AssetCheckKey(AssetKey(["learnupon", "enrollments"]), "enrollments_match_course_counts") in check_keys
-    assert len(check_keys) == len(TABLE_RESOURCES) + 2 * 27 + 11 + 2
+    dbt_tests = [n for n in MANIFEST["nodes"].values() if n["resource_type"] == "test"]
+    assert len(check_keys) == len(TABLE_RESOURCES) + 2 * 27 + 2 + len(dbt_tests)
     assert sorted(t for tables in RESOURCE_TABLES.values() for t in tables) == sorted(TABLE_RESOURCES)
 
 
@@ -224,9 +251,13 @@ def materializations(result: Any) -> dict[AssetKey, dict[str, Any]]:
 
 def run_checks(instance: DagsterInstance, check_keys: set[AssetCheckKey]) -> dict[AssetCheckKey, Any]:
     job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_check_selection=check_keys, asset_selection=set())
-    result = job.execute_in_process(instance=instance)
-    assert result.success
-    return evaluations(result)
+    # a failing error-severity dbt test is a blocking check (dagster-dbt): it fails its step
+    # after every check result is recorded
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    got = evaluations(result)
+    blocking_failed = [k for k, e in got.items() if not e.passed and k.asset_key.path[0] != "learnupon"]
+    assert result.success == (not blocking_failed)
+    return got
 
 
 def sql(out: Path, statement: str) -> None:
@@ -297,7 +328,7 @@ def test_whole_graph_then_broken_things_fail_their_checks(portal_env: tuple[Any,
         [
             "learnupon/enrollments:unique_key_enrollments",
             "learnupon/users:unique_key_users",
-            "reporting/compliance_status:unique_grain",
+            grain_check("compliance_status").to_user_string(),
             "learnupon/enrollments:enrollments_match_course_counts",
             "learnupon/audit_trails:no_audit_gap",  # the recorded gap
             "learnupon/users:fresh_load",
@@ -398,3 +429,30 @@ def test_a_failed_resource_fails_only_its_asset_and_the_other_models_are_rebuilt
     selected = {key.to_user_string() for key in request.asset_selection}
     assert "staging/stg_groups" not in selected and "reporting/completion_by_group" not in selected
     assert "staging/stg_enrollments" in selected and "reporting/exam_results" in selected
+
+
+def test_loads_made_outside_dagster_show_on_the_source_assets(portal_env: tuple[Any, Path]) -> None:
+    from dagster import SensorResult, SkipReason, build_sensor_context
+
+    from assets.observations import cli_loads
+    from assets.resources import WarehouseResource
+
+    from .conftest import run_pipeline
+
+    portal, out = portal_env
+    instance = DagsterInstance.ephemeral()
+    summary = run_pipeline(portal, out, resources=["users", "courses"])  # as `lms-warehouse run` does
+
+    def evaluate(cursor: str | None) -> Any:
+        context = build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": WarehouseResource()})
+        return cli_loads(context)
+
+    first = evaluate(None)
+    assert isinstance(first, SensorResult)
+    assert {e.asset_key for e in first.asset_events} == {AssetKey(["learnupon", "users"]), AssetKey(["learnupon", "courses"])}
+    assert all(e.metadata["pipeline_run_id"].value == summary.run_id for e in first.asset_events)
+    assert isinstance(evaluate(first.cursor), SkipReason)  # nothing new since
+    # a Dagster run materialized its own assets: the sensor does not report it again
+    assert defs.resolve_job_def("audit_trails_job").execute_in_process(instance=instance).success
+    later = evaluate(first.cursor)
+    assert isinstance(later, SensorResult) and later.asset_events == [] and later.cursor > first.cursor

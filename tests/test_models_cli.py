@@ -10,13 +10,25 @@ from pipelines.cli import main
 from tests.test_models_data import make_duckdb_warehouse
 
 
-def test_models_command_builds_and_lists_the_marts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_models_command_builds_lists_the_marts_and_generates_docs_offline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
     make_duckdb_warehouse(tmp_path)
-    assert main(["models", "--out", str(tmp_path), "--as-of", "2026-06-15"]) == 0
+    assert main(["models", "--out", str(tmp_path), "--as-of", "2026-06-15", "--docs"]) == 0
     out, err = capsys.readouterr()
     assert "as of 2026-06-15" in out
     assert "reporting.overdue_training" in out
     assert "skipped stg_exam_questions: raw table learnupon.exam_questions missing" in err
+    page = tmp_path / ".dbt" / "target" / "static_index.html"
+    assert f"dbt docs: {page}" in out
+    assert page.stat().st_size > 100_000  # the whole site in one file
+    catalog = json.loads((tmp_path / ".dbt" / "target" / "catalog.json").read_text())
+    columns = catalog["nodes"]["model.lms_warehouse.compliance_status"]["columns"]
+    assert columns["compliance_state"]["type"] == "VARCHAR" and columns["due_date"]["type"] == "DATE"
+    # the profile dbt read was generated beside the warehouse
+    assert (tmp_path / ".dbt" / "profiles.yml").is_file()
 
 
 def test_report_command_writes_the_default_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -37,3 +49,18 @@ def test_bad_as_of_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
 def test_no_warehouse_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "--out", str(tmp_path)]) == 2
     assert "run the pipeline first" in capsys.readouterr().err
+
+
+def test_data_dictionary_is_generated_from_the_dbt_project(tmp_path: Path) -> None:
+    from pipelines import dictionary
+    from pipelines.models import project_manifest
+
+    text = dictionary.render(project_manifest())
+    assert dictionary.DICTIONARY.read_text() == text, "docs/data-dictionary.md is out of date: python -m pipelines.dictionary"
+    # every mart and every column the YAML declares, with its grain from the key test
+    assert "### group_compliance" in text and "Grain: one row per (group_id, user_id, course_family_id)." in text
+    assert "| passed_judged_by |" in text
+    # --check fails on a file that drifted from the project
+    stale = tmp_path / "dictionary.md"
+    stale.write_text(text.replace("One row per user and required course family", "Rows"))
+    assert dictionary.main(["--check", "--out", str(stale)]) == 1

@@ -13,6 +13,8 @@ The story, as of 2026-06-15 (AS_OF):
   his Fire Safety enrollment was due 2026-05-20.
 - 5 Eve (groups 10 and 20): never enrolled on Forklift Safety; passed Fire Safety but the
   certificate expired 2026-06-01; never signed in.
+- Ada manages group 10. The Forklift exam (500) sits in both versions; Ben's second exam
+  enrollment says "Passed" at 60% (the exam asks 75%) after 4 attempts of 3.
 """
 
 from __future__ import annotations
@@ -86,6 +88,15 @@ TABLES: dict[str, list[dict[str, Any]]] = {
         {"id": 101, "name": "Forklift Safety 2026", "version": 2, "source_id": 100, "published_status_id": "published"},
         {"id": 200, "name": "Fire Safety", "version": 1, "source_id": 200, "published_status_id": "published"},
     ],
+    "modules": [
+        # the exam sits in both versions of Forklift Safety; the survey in the newest only
+        {"course_id": 100, "id": 4000, "title": "Forklift exam", "component_type": "exam", "exam_id": 500},
+        {"course_id": 101, "id": 5000, "title": "Forklift exam", "component_type": "exam", "exam_id": 500},
+        {"course_id": 101, "id": 5001, "title": "Feedback", "component_type": "survey", "exam_id": 501},
+    ],
+    "group_managers": [
+        {"id": 300, "group_id": 10, "user_id": 1, "first_name": "Ada", "last_name": "Active", "email": "ada@example.com", "group_title": "Warehouse", "row_hash": "gm1"},
+    ],
     "groups": [
         {"id": 10, "title": "Warehouse", "number_of_members": 4},
         {"id": 20, "title": "Office", "number_of_members": 1},
@@ -121,6 +132,8 @@ TABLES: dict[str, list[dict[str, Any]]] = {
         {"exam_enrollment_id": 9002, "exam_id": 500, "user_id": 2, "status": "Passed", "attempts_used": 1, "score": 90.0, "date_completed": ts("2026-01-10")},
         {"exam_enrollment_id": 9003, "exam_id": 500, "user_id": 3, "status": "Passed", "attempts_used": 1, "score": 80.0, "date_completed": ts("2026-03-01")},
         {"exam_enrollment_id": 9005, "exam_id": 500, "user_id": 5, "status": None, "attempts_used": 1, "score": 70.0, "date_completed": ts("2026-06-12")},
+        # the portal says passed, but 60 is below the exam's 75%, in four attempts of three
+        {"exam_enrollment_id": 9006, "exam_id": 500, "user_id": 2, "status": "Passed", "attempts_used": 4, "score": 60.0, "date_completed": ts("2026-06-13")},
         {"exam_enrollment_id": 9101, "exam_id": 501, "user_id": 1, "status": "Completed", "attempts_used": 1},
     ],
     "exam_answers": [

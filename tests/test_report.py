@@ -1,81 +1,170 @@
-"""The HTML compliance report: written, self-contained, with the headline figures of the marts."""
+"""The HTML compliance report: written, self-contained, with the figures of the marts, complete
+lists with their CSV, a section per group and per manager, and a stamp of the last load."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import shutil
 from datetime import date
 from pathlib import Path
+from urllib.parse import unquote
 
-from pipelines.report import write_report
+import duckdb
+import pytest
+
+from pipelines.learnupon.errors import ConfigError
+from pipelines.report import ReportData, rate_thresholds, render, write_report
 from pipelines.runner import Warehouse
 from tests.test_models_data import make_duckdb_warehouse, make_parquet_warehouse
 
 AS_OF = date(2026, 6, 15)
 
 
-def _cards(html: str) -> dict[str, str]:
-    found = re.findall(r'<div class="value">([^<]*)</div><div class="label">([^<]*)</div>', html)
-    return {label: value for value, label in found}
+def _cards(html: str) -> dict[str, tuple[str, str]]:
+    found = re.findall(r'<div class="card ?([a-z]*)"><div class="value">([^<]*)</div><div class="label">([^<]*)</div>', html)
+    return {label: (value, tone) for tone, value, label in found}
 
 
-def test_report_has_headline_figures_and_charts(tmp_path: Path) -> None:
-    make_duckdb_warehouse(tmp_path)
-    path = write_report(Warehouse(out_dir=tmp_path), tmp_path / "out" / "report.html", as_of=AS_OF)
-    html = path.read_text(encoding="utf-8")
-    assert "As of 2026-06-15" in html
-    # 6 required assignments of active users: 2 compliant, 1 due soon, 1 overdue, 1 expired, 1 not started
-    assert _cards(html) == {
-        "Compliance rate": "33.3%",
-        "Required assignments": "6",
-        "Learners with required training": "4",
-        "Overdue": "1",
-        "Due within 30 days": "1",
-        "Certificates expired": "1",
-        "Certificates expiring in 30 days": "1",
-        "Inactive learners with open training": "1",
-        "Session no-shows": "1",
+def _csvs(html: str) -> dict[str, list[list[str]]]:
+    links = re.findall(r'<a class="download" download="([^"]+)\.csv" href="data:text/csv;charset=utf-8,([^"]*)"', html)
+    return {name: list(csv.reader(io.StringIO(unquote(body)))) for name, body in links}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    make_duckdb_warehouse(out)
+    path = write_report(Warehouse(out_dir=out), out / "out" / "report.html", as_of=AS_OF)
+    assert not list(path.parent.glob(".*.tmp"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(built: Path) -> str:
+    return (built / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def copy_of(built: Path, tmp_path: Path) -> Warehouse:
+    """The built warehouse, copied: a test may change it and re-render without a rebuild."""
+    shutil.copy(built / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    return Warehouse(out_dir=tmp_path)
+
+
+def test_report_has_headline_figures_coloured_by_meaning(report: str) -> None:
+    assert "As of 2026-06-15" in report
+    # 6 required trainings of active users: 2 compliant, 1 due soon, 1 overdue, 1 expired, 1 not started
+    assert _cards(report) == {
+        "Compliance rate": ("33.3%", "bad"),  # below the 70% amber threshold: red, never green
+        "Required trainings (learner &times; course)": ("6", ""),
+        "Learners with required training": ("4", ""),
+        "Overdue": ("1", "bad"),
+        "Due within 30 days": ("1", "warn"),
+        "Certificates expired": ("1", "bad"),
+        "Certificates expiring in 30 days": ("1", "warn"),
+        "Inactive learners with open training": ("1", "warn"),
+        "Session no-shows": ("1", "bad"),
     }
+
+
+def test_report_has_every_chart_with_whole_labels(report: str) -> None:
     for title in (
+        "Compliance rate over time",
         "Compliance by group",
-        "Overdue ageing",
+        "Overdue by days overdue",
         "Certificates expiring by month",
         "Exam questions answered correctly least often",
         "Session attendance",
+        "Overdue training",
+        "Groups",
+        "Managers",
     ):
-        assert f"<h2>{title}</h2>" in html
-    assert html.count("<svg") == 5
-    # the hardest question leads its chart, with its usual wrong answer
-    assert html.index("Forklift exam: Tilt angle?") < html.index("Forklift exam: Max load?")
-    assert "usual wrong answer: B" in html
-    assert "Ada Active" in html  # the overdue table
-    assert not list(path.parent.glob(".*.tmp"))
+        assert f"<h2>{title}</h2>" in report, title
+    charts = re.findall(r'data-chart="([^"]+)"', report)
+    assert {"trend", "by-group", "ageing", "expiring", "hardest", "sessions"} <= set(charts)
+    # the hardest question leads its chart, with its most common wrong answer; no label is cut
+    assert report.index("Forklift exam: Tilt angle?") < report.index("Forklift exam: Max load?")
+    assert "most common wrong answer: B" in report
+    assert "\u2026" not in report and "&hellip;" not in report
+    assert "Forklift practical (2026-06-10)" in report
+    assert re.findall(r'<div class="bar-label">(Expired|[A-Z][a-z]{2} \d{4})</div>', report) == ["Expired", "Jul 2026"]
 
 
-def test_report_is_self_contained(tmp_path: Path) -> None:
-    make_duckdb_warehouse(tmp_path)
-    html = write_report(Warehouse(out_dir=tmp_path), tmp_path / "r.html", as_of=AS_OF).read_text()
-    assert not re.search(r"https?:|//[a-z0-9.-]+\.[a-z]{2,}/", html, re.IGNORECASE)
-    assert "<link" not in html and "<script" not in html and "src=" not in html and "@import" not in html
-    assert "<style>" in html
+def test_report_lists_are_complete_with_a_csv_of_each(report: str) -> None:
+    tables = _csvs(report)
+    assert tables["overdue_training"] == [
+        ["Learner", "Email", "Course", "Required by", "Due", "Days overdue", "Status"],
+        ["Ada Active", "ada@example.com", "Forklift Safety 2026", "Warehouse", "2026-06-01", "14", "in progress"],
+    ]
+    # a section per group and per manager (Ada manages Warehouse), each with its open items
+    assert [row[:4] for row in tables["group_10_open_training"][1:]] == [
+        ["Ada Active", "ada@example.com", "Forklift Safety 2026", "overdue"],
+        ["Ben Builder", "ben@example.com", "Fire Safety", "due soon"],
+        ["Eve Elsewhere", "eve@example.com", "Forklift Safety 2026", "not started"],
+        ["Eve Elsewhere", "eve@example.com", "Fire Safety", "expired"],
+    ]
+    assert {name for name in tables} == {
+        "overdue_training", "group_10_open_training", "group_20_open_training", "manager_1_open_training",
+    }
+    assert "<h3>Ada Active (ada@example.com)</h3>" in report
+    assert "<h3>Warehouse</h3>" in report and "<h3>Office</h3>" in report
+
+
+def test_report_stamps_the_last_load_and_warns_when_it_is_old(report: str, built: Path, tmp_path: Path) -> None:
+    # the warehouse's only run finished on 2026-06-15, long before the schedule's 26 hours
+    assert "Last successful load: 2026-06-15 01:05 UTC" in report
+    assert "The data is older than its schedule allows." in report
+    warehouse = copy_of(built, tmp_path)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("update learnupon.pipeline_runs set finished_at = now(), resources = 'users,enrollments'")
+    fresh = write_report(warehouse, tmp_path / "r.html", as_of=AS_OF, build=False).read_text()
+    assert "The data is older" not in fresh and "No successful load" not in fresh
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("update learnupon.pipeline_runs set finished_at = now() - interval 5 hours")
+    stale = write_report(warehouse, tmp_path / "r.html", as_of=AS_OF, build=False).read_text()
+    # enrollments are loaded hourly (3 hours allowed); users daily (26 hours)
+    assert "<li>enrollments: last loaded" in stale and "(the schedule allows 3 h)" in stale
+    assert "<li>users:" not in stale
+
+
+def test_good_threshold_is_configurable(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LMS_REPORT_GOOD_RATE", "0.3")
+    monkeypatch.setenv("LMS_REPORT_WARN_RATE", "0.2")
+    html = write_report(copy_of(built, tmp_path), tmp_path / "r.html", as_of=AS_OF, build=False).read_text()
+    assert _cards(html)["Compliance rate"] == ("33.3%", "good")
+    assert "Rates show green at 30.0% or more, amber from 20.0%" in html
+    monkeypatch.setenv("LMS_REPORT_GOOD_RATE", "1.5")
+    with pytest.raises(ConfigError, match="LMS_REPORT_GOOD_RATE must be a share"):
+        rate_thresholds()
+    monkeypatch.setenv("LMS_REPORT_GOOD_RATE", "0.5")
+    monkeypatch.setenv("LMS_REPORT_WARN_RATE", "0.8")
+    with pytest.raises(ConfigError, match="must not be above"):
+        rate_thresholds()
+
+
+def test_report_is_self_contained(report: str) -> None:
+    assert not re.search(r"https?:|//[a-z0-9.-]+\.[a-z]{2,}/", report, re.IGNORECASE)
+    assert "<link" not in report and "<script" not in report and "src=" not in report and "@import" not in report
+    assert "<style>" in report
 
 
 def test_report_notes_marts_that_could_not_be_built(tmp_path: Path) -> None:
-    make_duckdb_warehouse(tmp_path, skip=("session_attendance", "exam_answers"))
+    make_duckdb_warehouse(tmp_path, skip=("session_attendance", "exam_answers", "group_managers"))
     html = write_report(Warehouse(out_dir=tmp_path), tmp_path / "r.html", as_of=AS_OF).read_text()
     assert "the session_attendance table could not be built" in html
     assert "the exam_question_analysis table could not be built" in html
-    assert _cards(html)["Overdue"] == "1"
+    assert "the manager_compliance table could not be built" in html
+    assert _cards(html)["Overdue"] == ("1", "bad")
 
 
 def test_report_on_parquet(tmp_path: Path) -> None:
     make_parquet_warehouse(tmp_path)
     html = write_report(Warehouse(out_dir=tmp_path, destination="parquet"), tmp_path / "r.html", as_of=AS_OF).read_text()
-    assert _cards(html)["Compliance rate"] == "33.3%"
+    assert _cards(html)["Compliance rate"] == ("33.3%", "bad")
 
 
-def test_report_escapes_portal_text(tmp_path: Path) -> None:
-    from pipelines.report import ReportData, render
-
+def test_report_escapes_portal_text() -> None:
     data = ReportData(as_of=AS_OF, by_group=[("<script>x</script>", {"compliant": 1})])
     html = render(data)
     assert "<script>x" not in html and "&lt;script&gt;x" in html

@@ -33,7 +33,9 @@ GOALS = {
     "frugality_incremental_1_2x": "incremental calls <= 1.2 x minimum",
     "memory_flat": "largest peak <= 1.5 x smallest",
     "memory_under_1gib": "largest peak < 1 GiB",
+    "models_sql_within_1_5x": "SQL time of the models step <= 1.5 x 1.5 s (the step before dbt)",
 }
+MODELS_SQL_BEFORE_DBT = 1.5  # seconds: the models step at 1M enrollments before the dbt project
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +127,8 @@ def goals(result: dict[str, Any]) -> dict[str, bool]:
         out["throughput_within_1_5x_floor"] = t["ratio_to_floor"] <= 1.5
         if "speedup_over_peer" in t:
             out["throughput_3x_peer"] = t["speedup_over_peer"] >= 3
+        if "models" in t:
+            out["models_sql_within_1_5x"] = t["models"]["sql_seconds"] <= 1.5 * MODELS_SQL_BEFORE_DBT
     if r := result.get("ratelimit"):
         out["ratelimit_90pct"] = r["share_of_limit"] >= 0.9
         out["ratelimit_no_late_429"] = r["http_429_after_first_minute"] == 0
@@ -163,6 +167,10 @@ def format_table(result: dict[str, Any]) -> str:
             f"   peer / ours: {t['speedup_over_peer']:.2f}x" if "speedup_over_peer" in t else ""))
         split = t["split_seconds"]
         lines.append("  split (s): " + ", ".join(f"{k} {v:.1f}" for k, v in split.items()))
+        if mo := t.get("models"):
+            lines.append(f"  models step (dbt build, {mo['models_built']} models, {mo['tests_run']} tests): {mo['seconds']:.1f} s ="
+                         f" SQL {mo['sql_seconds']:.2f} + tests {mo['test_seconds']:.2f} + dbt start-up"
+                         f" {mo['dbt_startup_seconds']:.2f} + Parquet export {mo['export_seconds']:.2f}")
         if pe := t.get("peer"):
             lines.append("  peer split (s): " + ", ".join(f"{k} {v:.1f}" for k, v in pe["timings"].items()))
     if r := result.get("ratelimit"):

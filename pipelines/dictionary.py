@@ -1,0 +1,99 @@
+"""docs/data-dictionary.md, generated from the dbt project: one source of truth.
+
+The descriptions live beside the models (sql/models/**/_*.yml), the general notes in
+sql/models/overview.md (dbt's `__overview__` docs block, also the front page of `dbt docs`),
+and each grain in the model's key test. Regenerate after changing any of them:
+
+    python -m pipelines.dictionary            # writes docs/data-dictionary.md
+    python -m pipelines.dictionary --check    # exit 1 when the file is out of date (the tests do this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .models import PROJECT, project_manifest
+
+DICTIONARY = Path(__file__).resolve().parent.parent / "docs" / "data-dictionary.md"
+LAYERS = [
+    ("reporting", "Reporting tables (schema `reporting`)"),
+    ("intermediate", "Intermediate models (schema `intermediate`, tables)"),
+    ("staging", "Staging models (schema `staging`, views)"),
+]
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def grains(manifest: dict[str, Any]) -> dict[str, list[str]]:
+    """Model unique_id -> its grain columns, read from its key test (unique_grain, or unique on one column)."""
+    found: dict[str, list[str]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or not node.get("attached_node"):
+            continue
+        meta = node.get("test_metadata") or {}
+        kwargs = meta.get("kwargs") or {}
+        if meta.get("name") == "unique_grain":
+            found[node["attached_node"]] = list(kwargs.get("columns") or [])
+        elif meta.get("name") == "unique" and node["attached_node"] not in found:
+            found[node["attached_node"]] = [kwargs.get("column_name") or node.get("column_name")]
+    return found
+
+
+def render(manifest: dict[str, Any]) -> str:
+    docs = {d["name"]: d["block_contents"].strip() for d in manifest["docs"].values() if d["package_name"] == PROJECT}
+    models = sorted(
+        (n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["package_name"] == PROJECT),
+        key=lambda n: n["name"],
+    )
+    grain = grains(manifest)
+    out = [
+        "# Data dictionary: staging, intermediate and reporting",
+        "",
+        "<!-- Generated from the dbt project by `python -m pipelines.dictionary`: edit the model YAML in",
+        "     sql/models/ and sql/models/overview.md, not this file. -->",
+        "",
+        docs["__overview__"],
+    ]
+    for schema, title in LAYERS:
+        out += ["", f"## {title}", ""]
+        for node in (n for n in models if n["schema"] == schema):
+            keys = grain.get(node["unique_id"])
+            grain_text = f" Grain: one row per ({', '.join(keys)})." if keys else ""
+            if schema != "reporting":
+                out.append(f"- `{node['name']}`: {_one_line(node['description'])}{grain_text}")
+                continue
+            out += [f"### {node['name']}", "", _one_line(node["description"]) + grain_text, ""]
+            out += ["| column | meaning |", "|---|---|"]
+            for column in node["columns"].values():
+                out.append(f"| {column['name']} | {_one_line(column['description']).replace('|', '/')} |")
+            out.append("")
+        if out[-1] == "":
+            out.pop()
+    out += ["", "## Querying the marts", "", docs["querying"], ""]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.dictionary", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail when the file differs from the dbt project")
+    parser.add_argument("--out", type=Path, default=DICTIONARY)
+    args = parser.parse_args(argv)
+    text = render(project_manifest())
+    if args.check:
+        current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+        if current != text:
+            print(f"{args.out} is out of date: run python -m pipelines.dictionary", file=sys.stderr)
+            return 1
+        return 0
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

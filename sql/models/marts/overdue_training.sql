@@ -1,0 +1,35 @@
+with
+
+compliance as (
+    select * from {{ ref('compliance_status') }}
+),
+
+final as (
+    select
+        compliance.as_of_date as as_of_date,
+        compliance.user_id as user_id,
+        compliance.user_full_name as user_full_name,
+        compliance.user_email as user_email,
+        compliance.course_family_id as course_family_id,
+        compliance.course_family_name as course_family_name,
+        compliance.required_by_group_ids as required_by_group_ids,
+        compliance.required_by_groups as required_by_groups,
+        compliance.latest_enrollment_id as latest_enrollment_id,
+        compliance.latest_course_id as latest_course_id,
+        compliance.latest_course_version as latest_course_version,
+        compliance.latest_status as latest_status,
+        compliance.enrolled_date as enrolled_date,
+        compliance.due_date as due_date,
+        compliance.days_overdue as days_overdue,
+        case
+            when compliance.days_overdue <= 30 then '1-30'
+            when compliance.days_overdue <= 60 then '31-60'
+            when compliance.days_overdue <= 90 then '61-90'
+            else '90+'
+        end as overdue_bucket,
+    from compliance
+    where compliance.compliance_state = 'overdue'
+        and not compliance.is_user_deleted
+)
+
+select * from final

@@ -1,0 +1,25 @@
+with
+
+source as (
+    select * from {{ current_rows(source('learnupon', 'exam_enrollments')) }}
+),
+
+final as (
+    select
+        source.exam_enrollment_id as exam_enrollment_id,
+        source.exam_id as exam_id,
+        source.user_id as user_id,
+        source.portal_membership_id as portal_membership_id,
+        -- the API capitalises it ("Passed")
+        lower(trim(source.status)) as status,
+        source.attempts_used as attempts_used,
+        source.time_taken as time_taken_minutes,
+        source.score as score,
+        source.date_completed as completed_at,
+    from source
+    qualify row_number() over (
+        partition by source.exam_enrollment_id order by source.date_completed desc nulls last
+    ) = 1
+)
+
+select * from final

@@ -1,0 +1,23 @@
+with
+
+source as (
+    select * from {{ current_rows(source('learnupon', 'group_managers')) }}
+),
+
+final as (
+    select
+        source.id as group_manager_id,
+        source.group_id as group_id,
+        source.user_id as manager_user_id,
+        nullif(trim(concat_ws(' ', source.first_name, source.last_name)), '') as manager_name,
+        source.email as manager_email,
+        coalesce(source.can_create_users, false) as can_create_users,
+        source.group_title as group_title,
+    from source
+    where source.group_id is not null and source.user_id is not null
+    qualify row_number() over (
+        partition by source.group_id, source.user_id order by source.updated_at desc nulls last, source.id desc
+    ) = 1
+)
+
+select * from final

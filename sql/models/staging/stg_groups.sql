@@ -1,0 +1,19 @@
+with
+
+source as (
+    select * from {{ current_rows(source('learnupon', 'groups')) }}
+),
+
+final as (
+    select
+        source.id as group_id,
+        source.title as group_title,
+        source.description as description,
+        source.number_of_members as members_count,
+        source.created_at as created_at,
+        source.updated_at as updated_at,
+    from source
+    qualify row_number() over (partition by source.id order by source.updated_at desc nulls last) = 1
+)
+
+select * from final
