@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Optional, Union
 
-ALL_FAULT_KINDS = ("500", "503", "truncated", "drop", "latency")
+# "lost": the request is handled (a write is applied) and the connection drops before the reply
+ALL_FAULT_KINDS = ("500", "503", "truncated", "drop", "latency", "lost")
 
 
 @dataclass(frozen=True)

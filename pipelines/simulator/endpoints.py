@@ -30,10 +30,11 @@ class Result:
 
 
 class Params:
-    """Query parameters (last value wins) with the API's type rules."""
+    """Query parameters (last value wins) with the API's type rules, and the JSON body of a write."""
 
-    def __init__(self, query: dict[str, list[str]]) -> None:
+    def __init__(self, query: dict[str, list[str]], body: Any = None) -> None:
         self.q = {k: v[-1] for k, v in query.items()}
+        self.body = body
 
     def has(self, name: str) -> bool:
         return name in self.q
@@ -285,10 +286,10 @@ class Api:
 ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = []
 
 
-def route(template: str, handler: Handler) -> None:
+def route(template: str, handler: Handler, method: str = "GET") -> None:
     pattern = re.escape(template)
     pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>\\d+)", pattern)
-    ROUTES.append(("GET", re.compile(f"^{pattern}$"), f"GET {template}", handler))
+    ROUTES.append((method, re.compile(f"^{pattern}$"), f"{method} {template}", handler))
 
 
 route("/users", Api.list_users)

@@ -15,6 +15,7 @@ from typing import Any, Optional, Sequence
 
 from . import churn as churn_mod
 from . import churn2, endpoints2, extra, truth  # noqa: F401 - endpoints2 registers its routes
+from . import user_writes  # noqa: F401 - registers the write endpoints (POST/PUT/DELETE)
 from .config import ALL_FAULT_KINDS, PortalConfig
 from .endpoints import Api
 from .faults import FaultInjector

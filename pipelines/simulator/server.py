@@ -110,13 +110,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send(status, json.dumps(obj, separators=(",", ":")).encode(), headers)
 
     def do_GET(self) -> None:
+        self.request_body = b""
         self.dispatch("GET")
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self.dispatch("POST")
+        self.do_POST_like("POST")
 
     def do_PUT(self) -> None:
         self.do_POST_like("PUT")
@@ -126,8 +124,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST_like(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        self.request_body = self.rfile.read(length) if length else b""
         self.dispatch(method)
 
     # --- request flow -------------------------------------------------------------
@@ -188,13 +185,21 @@ class Handler(BaseHTTPRequestHandler):
                                                                      f"No such endpoint: {method} {path}"), headers)
             return
         try:
+            payload = json.loads(self.request_body) if self.request_body.strip() else None
+        except ValueError:
+            self.send_json(400, error_body(400, "The request body is not valid JSON"), headers)
+            return
+        try:
             with portal.lock:
-                result: Result = handler(portal.api, Params(query), args)
+                result: Result = handler(portal.api, Params(query, payload), args)
                 body = json.dumps(result.body, separators=(",", ":")).encode()
             status = 200
         except ApiError as exc:
             status, body, result = exc.status, json.dumps(error_body(exc.status, exc.message)).encode(), None
         portal.count_call(template or path)
+        if fault == "lost":  # handled (a write is applied), then the connection drops before the reply
+            self.close_connection = True
+            return
         if result is not None and result.page is not None:
             headers["LU-Current-Page"] = str(result.page)
             headers["LU-Records-Per-Page"] = str(portal.config.page_size)
