@@ -1,10 +1,12 @@
-"""The sync's own records in the warehouse (schema `sync`): runs, and every action of an apply.
+"""The sync's own records in the warehouse (schema `sync`): runs, every action of an apply, and the
+values LearnUpon's choice fields allow (field_choices, read at every sync).
 
 `sync_actions` is a write-ahead journal: an apply writes its whole plan as `planned` first, marks
 an action `started` before the call and `succeeded` / `failed` / `skipped` after it, each in its own
 committed statement, so a killed apply leaves an exact account behind. A run whose status is still
-`running` was interrupted: the next apply resumes it under the same run_id and the same rows (one
-row per action key and run), re-planned against fresh data. Rows never hold a password.
+`running` was killed, one `stopped` ran into the weekly reserve: the next apply resumes it under the
+same run_id and the same rows (one row per action key and run), re-planned against fresh data.
+Rows never hold a password.
 
 It is written with DuckDB directly, not through dlt: each status change must be durable before the
 next API call, which a load package per action would make slow and heavy.
@@ -35,6 +37,12 @@ create table if not exists {SCHEMA}.sync_runs (
     api_calls bigint,
     remaining_week bigint,
     error varchar
+);
+create table if not exists {SCHEMA}.field_choices (
+    definition_id bigint,      -- GET /users/customuserdata: the values each choice field allows
+    label varchar,
+    type_id integer,
+    predefined_values varchar  -- JSON list
 );
 create table if not exists {SCHEMA}.sync_actions (
     run_id varchar,
@@ -70,16 +78,17 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def unfinished_apply(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The run_id of an apply that was interrupted (still `running`), if any."""
+    """The run_id of an apply that did not finish: killed (still `running`) or `stopped` at the weekly reserve."""
     row = con.execute(
-        f"select run_id from {SCHEMA}.sync_runs where mode = 'apply' and status = 'running' order by started_at desc limit 1"
+        f"select run_id from {SCHEMA}.sync_runs where mode = 'apply' and status in ('running', 'stopped')"
+        " order by started_at desc limit 1"
     ).fetchone()
     return row[0] if row else None
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, mode: str, roster: str, resumed: bool) -> None:
     if resumed:
-        con.execute(f"update {SCHEMA}.sync_runs set roster = ?, error = null where run_id = ?", [roster, run_id])
+        con.execute(f"update {SCHEMA}.sync_runs set status = 'running', roster = ?, error = null where run_id = ?", [roster, run_id])
         return
     con.execute(
         f"insert into {SCHEMA}.sync_runs (run_id, mode, status, started_at, roster) values (?, ?, ?, ?, ?)",
@@ -168,3 +177,17 @@ def mark(con: duckdb.DuckDBPyConnection, run_id: str, key: str, status: str, *, 
         " where run_id = ? and action_key = ?",
         [status, error, now(), user_id, detail, run_id, key],
     )
+
+
+def record_field_choices(con: duckdb.DuckDBPyConnection, definitions: list[dict[str, Any]]) -> None:
+    rows = [
+        (d.get("id"), d.get("label"), d.get("type_id"),
+         json.dumps(d["predefined_values"]) if d.get("predefined_values") is not None else None)
+        for d in definitions
+        if d.get("id") is not None
+    ]
+    con.execute("begin")
+    con.execute(f"delete from {SCHEMA}.field_choices")
+    if rows:
+        con.executemany(f"insert into {SCHEMA}.field_choices values (?, ?, ?, ?)", rows)
+    con.execute("commit")

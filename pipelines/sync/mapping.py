@@ -64,8 +64,10 @@ class Mapping:
     # safety
     max_leaver_share: float = 0.05
     max_invalid_rows: int = 0
-    # where the mapping came from (None: the defaults); columns the defaults name may be absent from a roster
+    # where the mapping came from (None: the defaults), and which settings the file gave: a roster may
+    # lack a column the defaults name (that part is skipped), never one the file names
     source: str | None = None
+    explicit: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for name, allowed in POLICIES.items():
@@ -151,6 +153,7 @@ def mapping_from_dict(data: dict[str, Any], source: str) -> Mapping:
         defaults = {f.name: f.default for f in fields(Mapping)}
         for key, value in table.items():
             values[key] = typed(value, type(defaults[key]), f"{section}.{key}")
+    values["explicit"] = frozenset(values) - {"source"}
     return Mapping(**values)
 
 

@@ -103,25 +103,25 @@ def _text_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
 def check_columns(roster: Roster, mapping: Mapping) -> list[str]:
     """Stop on columns the mapping needs and the roster lacks; returns notes on columns left unused.
 
-    The external id and email columns are always required; other columns the mapping names are
-    required when the mapping comes from a file, and skipped (with a note) when they are defaults.
+    The external id and email columns are always required; the other columns a mapping file names
+    are required too, while those only the defaults name are skipped (with a note) when absent.
     """
     present = set(roster.columns)
     notes = []
     for role, name in mapping.identity_columns.items():
         if name in present:
             continue
-        if role in ("external_id", "email"):
+        if role in ("external_id", "email") or f"{role}_column" in mapping.explicit:
             raise ConfigError(f"the roster has no {name} column ({role}); its columns: {', '.join(roster.columns)}")
-        if mapping.source is not None and role != "active":
-            raise ConfigError(f"the roster has no {name} column, which the mapping names for {role}")
         notes.append(
             f"no {name} column: every row counts as active" if role == "active" else f"no {name} column: {role} is not synced"
         )
-    for column in [*mapping.fields, *(rule.column for rule in mapping.groups)]:
-        if column not in present:
-            if mapping.source is not None:
-                raise ConfigError(f"the roster has no {column} column, which the mapping {mapping.source} uses")
+    for section, columns in (("fields", list(mapping.fields)), ("groups", [rule.column for rule in mapping.groups])):
+        for column in columns:
+            if column in present:
+                continue
+            if section in mapping.explicit:
+                raise ConfigError(f"the roster has no {column} column, which [{section}] in {mapping.source} uses")
             notes.append(f"no {column} column: the default mapping's use of it is skipped")
     return notes
 

@@ -2,7 +2,7 @@
 
   1. the users, their custom data, groups and memberships are loaded by the extractor
      (pipelines.runner.run_extract, resources users, groups, group_memberships), so the plan
-     compares the roster with LearnUpon as it is now;
+     compares the roster with LearnUpon as it is now, and the values of choice fields are read;
   2. the roster is loaded by dlt into `hr.roster`, stamped with the sync run's id;
   3. `sync.sync_plan` is built (plan.py) and written to a CSV beside the warehouse;
   4. apply only: the 5% cap (configurable) is checked, the plan is journalled in
@@ -25,7 +25,8 @@ import duckdb
 from ..learnupon.client import LearnUponClient
 from ..learnupon.context import ExtractContext
 from ..learnupon.errors import ConfigError
-from ..learnupon.settings import ExtractOptions
+from ..learnupon.records import extract_records
+from ..learnupon.settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, ExtractOptions
 from ..runner import Warehouse, run_extract
 from . import journal
 from .apply import ApplyResult, Executor
@@ -72,6 +73,16 @@ def extract_users(warehouse: Warehouse, client: LearnUponClient, workers: int) -
     """Load users, custom data, groups and memberships as they are now (one extractor run)."""
     context = ExtractContext(client_factory=lambda: client, options=ExtractOptions(workers=workers))
     run_extract(context, warehouse, list(SYNC_RESOURCES))  # the client is ours to close, not the context's
+    read_field_choices(warehouse, client)
+
+
+def read_field_choices(warehouse: Warehouse, client: LearnUponClient) -> None:
+    """The values each choice field allows (one call): the user listing's definitions leave them out, and
+    the plan rejects a roster value LearnUpon would refuse."""
+    body = client.get_json(CUSTOM_USER_FIELDS_PATH)
+    with connect(warehouse) as con:
+        journal.ensure_tables(con)
+        journal.record_field_choices(con, extract_records(body, CUSTOM_USER_FIELDS_KEYS, "GET /users/customuserdata"))
 
 
 def plan_roster(warehouse: Warehouse, mapping: Mapping, roster_run_id: str, columns: list[str],

@@ -4,8 +4,8 @@
 -- ids, missing groups, pending invitations).
 -- Reads: hr.roster (the roster loaded by the run named in sync.sync_settings), the mapping
 -- (sync.sync_settings, sync.sync_field_map, sync.sync_group_rules, sync.sync_managed_groups), the
--- current LearnUpon users, custom data, groups and memberships, and sync.sync_actions (invitations
--- still pending, memberships the sync made).
+-- current LearnUpon users, custom data, field definitions (and sync.field_choices), groups and
+-- memberships, and sync.sync_actions (invitations still pending, memberships the sync made).
 -- Rules (seed 001): match on the external id only; LearnUpon users without one are never touched;
 -- blank roster cells change nothing; an email held by another user is freed by that user's own
 -- update, or renamed to a placeholder (email_conflicts = placeholder, managed users only), or
@@ -48,13 +48,16 @@ roster_rows as (
 ),
 
 fields as (
+    -- the portal's custom user fields; the values a choice field allows come from the definitions the
+    -- sync reads (sync.field_choices) when the user listing did not carry them
     select
         defs.id as definition_id,
         defs.label as field_label,
         lower(trim(defs.label)) as field_key,
         defs.type_id as type_id,
-        cast(defs.predefined_values as varchar) as predefined_values,
+        coalesce(cast(defs.predefined_values as varchar), choices.predefined_values) as predefined_values,
     from learnupon.custom_user_fields as defs
+    left join sync.field_choices as choices on choices.definition_id = defs.id
 ),
 
 roster_fields as (
@@ -782,11 +785,14 @@ final as (
         cast(actions.custom_data as varchar) as custom_data,
         actions.reason as reason,
         cast(actions.row_number as bigint) as roster_row,
-        users.email as current_email,
+        -- the email the user has when the action runs (a released email is the placeholder by then)
+        coalesce(released.placeholder_email, users.email) as current_email,
         users.username as current_username,
     from actions
     left join current_groups on current_groups.group_id = actions.group_id
     left join users on users.user_id = actions.learnupon_user_id
+    left join releases as released
+        on released.user_id = actions.learnupon_user_id and actions.action <> 'release_email'
 )
 
 select * from final
