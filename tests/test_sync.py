@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 
 from pipelines.runner import Warehouse
-from pipelines.sync import Mapping, read_roster, run_sync
+from pipelines.sync.mapping import Mapping
+from pipelines.sync.roster import read_roster
+from pipelines.sync.run import run_sync
 from pipelines.simulator import user_writes
 
 from .conftest import cli, query, settings_for
@@ -421,7 +423,7 @@ def test_custom_data_by_definition_id_and_a_mapping_file(portal: Any, tmp_path: 
         '[policy]\ncustom_data_keys = "definition_id"\n'
     )
     roster = write_roster(tmp_path / "roster.csv", roster_rows, ["Staff Number", "Mail", "Dept"])
-    from pipelines.sync import load_mapping
+    from pipelines.sync.mapping import load_mapping
 
     mapping = load_mapping(mapping_file)
     outcome = sync(portal, tmp_path, roster, "apply", mapping)

@@ -9,9 +9,3 @@ the rate-limited client, dry run first (docs/user-sync.md).
   run.py       one sync end to end (plan or apply)
   cli.py       `lms-warehouse sync plan|apply`
 """
-
-from .mapping import GroupRule, Mapping, load_mapping
-from .roster import read_roster
-from .run import Outcome, run_sync
-
-__all__ = ["GroupRule", "Mapping", "Outcome", "load_mapping", "read_roster", "run_sync"]

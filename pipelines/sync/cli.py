@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from .mapping import POLICIES, load_mapping
-from .plan import describe
-from .roster import read_roster
-from .run import Outcome, run_sync
+from .mapping import POLICIES
+
+if TYPE_CHECKING:
+    from .run import Outcome
 
 EXAMPLES = 3
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from ..config import PortalSettings
     from ..runner import Warehouse
+    from .mapping import load_mapping
+    from .roster import read_roster
+    from .run import run_sync
 
     out = out or sys.stdout
     mapping = load_mapping(args.mapping).with_overrides(**{name: getattr(args, name, None) for name in POLICIES})
@@ -71,6 +74,8 @@ def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def print_outcome(outcome: Outcome, source: str, database: Path, out: TextIO) -> None:
+    from .plan import describe
+
     plan = outcome.plan
     title = "Sync plan (dry run)" if outcome.mode == "plan" else "Sync apply"
     resumed = ", resuming an interrupted apply" if outcome.resumed else ""
@@ -79,13 +84,14 @@ def print_outcome(outcome: Outcome, source: str, database: Path, out: TextIO) ->
           f" ({plan.users - plan.managed_users} without one are never touched)", file=out)
     for note in outcome.notes:
         print(f"  note: {note}", file=out)
-    counts = plan.counts
-    if not counts:
-        print("Nothing to do: LearnUpon is in step with the roster.", file=out)
-    for action, count in counts.items():
+    if not plan.writes:
+        print("Nothing to write: LearnUpon is in step with the roster's valid rows.", file=out)
+    # writes in the order they run, then what is only reported
+    order = sorted(plan.counts, key=lambda a: min((not r["is_write"], r["step"]) for r in plan.rows if r["action"] == a))
+    for action in order:
         rows = [r for r in plan.rows if r["action"] == action]
         kind = "" if rows[0]["is_write"] else "  (reported, not applied)"
-        print(f"  {action:<22} {count:>6}{kind}", file=out)
+        print(f"  {action:<22} {len(rows):>6}{kind}", file=out)
         for row in rows[:EXAMPLES]:
             print(f"      e.g. {describe(row)}", file=out)
     print(f"Leavers: {plan.leavers} of {plan.users} users ({plan.leaver_share:.1%})", file=out)

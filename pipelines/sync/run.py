@@ -183,9 +183,10 @@ def run_sync(
         raise
     if mode == "plan":
         outcome = Outcome(run_id=run_id, mode=mode, status="planned", plan=plan)
-        with connect(warehouse) as con:
-            journal.finish_run(con, run_id, "planned", roster_rows=plan.roster_rows, counts=plan.counts)
         _note_api(outcome, client)
+        with connect(warehouse) as con:
+            journal.finish_run(con, run_id, "planned", roster_rows=plan.roster_rows, counts=plan.counts,
+                               api_calls=outcome.api.get("calls"), remaining_week=outcome.remaining_week)
     else:
         outcome = apply_plan(warehouse, client, run_id, plan, mapping, force=force, resumed=resumed)  # type: ignore[arg-type]
     outcome.csv_path, outcome.notes = written, notes

@@ -738,7 +738,9 @@ actions as (
         null,
         null,
         'no group titled ' || min(desired_memberships.group_title) || ' in LearnUpon ('
-            || count(distinct desired_memberships.external_id) || ' roster rows): create it or change the mapping',
+            || count(distinct desired_memberships.external_id)
+            || case when count(distinct desired_memberships.external_id) = 1 then ' roster row wants' else ' roster rows want' end
+            || ' it): create it or change the mapping',
         null,
     from desired_memberships
     where desired_memberships.group_id is null
