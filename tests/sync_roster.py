@@ -8,10 +8,14 @@ them unchanged is "in step"; the tests change, add and drop rows to make every c
 from __future__ import annotations
 
 import csv
+import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from pipelines.cli import main as cli_main
 from pipelines.learnupon.client import LearnUponClient
 
 COLUMNS = ["employee_id", "email", "first_name", "last_name", "department", "location", "job_title",
@@ -92,3 +96,26 @@ def new_hire(number: int, **values: str) -> dict[str, str]:
            "manager_employee_id": "", "active": "true"}
     row.update(values)
     return row
+
+
+def portal_env(portal: Any, password: str | None = None) -> dict[str, str]:
+    return {"LEARNUPON_BASE_URL": portal.base_url, "LEARNUPON_USERNAME": portal.config.username,
+            "LEARNUPON_PASSWORD": password or portal.config.password}
+
+
+def run_command(monkeypatch: pytest.MonkeyPatch, capsys: Any, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """`lms-warehouse ARGS` in this process (the console script's own main): (exit code, stdout, stderr).
+
+    The tests that need a separate process (a kill, the credentials check) start the installed command.
+    """
+    for name in [n for n in os.environ if n.startswith("LEARNUPON_")]:
+        monkeypatch.delenv(name)
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    try:
+        code = cli_main(list(args))
+    except SystemExit as exc:  # argparse's usage errors
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

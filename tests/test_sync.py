@@ -25,8 +25,18 @@ from pipelines.sync.roster import read_roster
 from pipelines.sync.run import run_sync
 from pipelines.simulator import user_writes
 
-from .conftest import cli, query, settings_for
-from .sync_roster import ID_FIELD, by_external_id, client_for, new_hire, people, portal_users, write_roster
+from .conftest import query, settings_for
+from .sync_roster import (
+    ID_FIELD,
+    by_external_id,
+    client_for,
+    new_hire,
+    people,
+    portal_env,
+    portal_users,
+    run_command,
+    write_roster,
+)
 
 WRITE_ENDPOINTS = ("POST /users", "PUT /users/{id}", "DELETE /users/{id}", "POST /group_memberships",
                    "DELETE /group_memberships/{id}", "POST /portal_invite")
@@ -306,9 +316,9 @@ def test_a_killed_apply_is_resumed_without_duplicates(portal_factory: Any, tmp_p
 
 def test_lost_replies_never_create_a_user_twice(portal: Any, tmp_path: Path) -> None:
     rows = people(portal)
-    hires = [new_hire(i, location="Sales") for i in range(1, 16)]
+    hires = [new_hire(i, location="Sales") for i in range(1, 11)]
     roster = write_roster(tmp_path / "roster.csv", rows + hires)
-    portal.set_faults(0.35, ("lost", "truncated", "500", "drop"))
+    portal.set_faults(0.3, ("lost", "truncated", "500", "drop"))
     outcome = sync(portal, tmp_path, roster, "apply")
     portal.set_faults(0.0)
     assert portal.faults.injected["lost"] + portal.faults.injected["truncated"] > 0
@@ -321,20 +331,20 @@ def test_lost_replies_never_create_a_user_twice(portal: Any, tmp_path: Path) -> 
     assert again.plan.writes == []
 
 
-def test_the_safety_cap_refuses_without_force(portal: Any, tmp_path: Path) -> None:
+def test_the_safety_cap_refuses_without_force(portal: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     rows = people(portal)
     roster = write_roster(tmp_path / "roster.csv", rows[10:])  # ten managed users gone: over 5% of 120
-    env = {"LEARNUPON_BASE_URL": portal.base_url, "LEARNUPON_USERNAME": portal.config.username,
-           "LEARNUPON_PASSWORD": portal.config.password}
-    result = cli("sync", "apply", "--roster", str(roster), "--out", str(tmp_path), env=env)
-    assert result.returncode == 1, result.stderr[-2000:]
-    assert "Refused" in result.stdout and "over the cap of 5%" in result.stdout
+    code, out, err = run_command(monkeypatch, capsys, "sync", "apply", "--roster", str(roster), "--out", str(tmp_path),
+                                 env=portal_env(portal))
+    assert code == 1, err[-2000:]
+    assert "Refused" in out and "over the cap of 5%" in out
     assert writes_made(portal) == 0
     assert query(tmp_path, "select status from sync.sync_runs") == [{"status": "refused"}]
     assert query(tmp_path, "select count(*) as n from sync.sync_actions") == [{"n": 0}]
 
-    forced = cli("sync", "apply", "--roster", str(roster), "--out", str(tmp_path), "--force", env=env)
-    assert forced.returncode == 0, forced.stdout + forced.stderr[-2000:]
+    code, out, err = run_command(monkeypatch, capsys, "sync", "apply", "--roster", str(roster), "--out", str(tmp_path),
+                                 "--force", "--no-extract", env=portal_env(portal))
+    assert code == 0, out + err[-2000:]
     enabled_gone = [r for r in rows[:10] if r["active"] == "true"]
     assert portal.calls["PUT /users/{id}"] == len(enabled_gone)
     assert all(not portal.state.users[r["_user"]["id"]].enabled for r in rows[:10])
@@ -352,7 +362,7 @@ def test_invitations_are_recorded_and_never_sent_twice(portal: Any, tmp_path: Pa
     details = query(tmp_path, "select detail from sync.sync_actions where action = 'invite'")
     assert all(d["detail"].startswith("invite ") for d in details)
 
-    pending = sync(portal, tmp_path, roster, "apply", mapping)
+    pending = sync(portal, tmp_path, roster, "apply", mapping, extract=False)
     assert pending.plan.counts == {"invite_pending": 2} and len(invites) == 2
 
     with portal.lock:
@@ -364,24 +374,24 @@ def test_invitations_are_recorded_and_never_sent_twice(portal: Any, tmp_path: Pa
 
 def test_the_weekly_reserve_stops_an_apply_and_the_next_one_finishes_it(portal_factory: Any, tmp_path: Path) -> None:
     portal = portal_factory(rate_per_week=1000)
-    hires = [new_hire(i) for i in range(1, 31)]
+    hires = [new_hire(i) for i in range(1, 17)]
     rows = people(portal)  # reads the portal through the API too: the reserve is set from what is left
     roster = write_roster(tmp_path / "roster.csv", rows + hires)
     left = portal.limiter.peek()[1]
-    stopped = sync(portal, tmp_path, roster, "apply", settings={"weekly_reserve": left - 30})
+    stopped = sync(portal, tmp_path, roster, "apply", settings={"weekly_reserve": left - 24})
     assert stopped.status == "stopped" and "reserve" in (stopped.applied.stopped or "")
     done_first = len(by_external_id(portal).keys() & {h["employee_id"] for h in hires})
-    assert 0 < done_first < 30
+    assert 0 < done_first < 16
     assert query(tmp_path, "select status from sync.sync_runs") == [{"status": "stopped"}]
 
     portal.set_rate_limits(rate_per_week=None)
     # a stopped apply is finished by the next one, under the same run; what it did is not repeated
     finished = sync(portal, tmp_path, roster, "apply")
     assert finished.status == "succeeded" and finished.resumed and finished.run_id == stopped.run_id
-    assert finished.plan.counts == {"create": 30 - done_first}
+    assert finished.plan.counts == {"create": 16 - done_first}
     assert all(len(v) == 1 for v in by_external_id(portal).values())
     journal = query(tmp_path, "select status, count(*) as n from sync.sync_actions group by status")
-    assert journal == [{"status": "succeeded", "n": 30}]
+    assert journal == [{"status": "succeeded", "n": 16}]
     assert query(tmp_path, "select status from sync.sync_runs") == [{"status": "succeeded"}]
 
 

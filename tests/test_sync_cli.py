@@ -14,16 +14,11 @@ from pipelines.learnupon.errors import ConfigError
 from pipelines.sync.mapping import Mapping, load_mapping, mapping_from_dict
 
 from .conftest import cli, query
-from .sync_roster import new_hire, people, write_roster
+from .sync_roster import new_hire, people, portal_env, run_command, write_roster
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "docs" / "examples"
 SECRET = "pw-Zq8u-very-secret-7731"
-
-
-def portal_env(portal: Any, password: str | None = None) -> dict[str, str]:
-    return {"LEARNUPON_BASE_URL": portal.base_url, "LEARNUPON_USERNAME": portal.config.username,
-            "LEARNUPON_PASSWORD": password or portal.config.password}
 
 
 def test_the_documented_mapping_is_the_default() -> None:
@@ -51,8 +46,9 @@ def test_a_bad_mapping_names_the_key(data: dict[str, Any], fragment: str) -> Non
         mapping_from_dict(data, "mapping.toml")
 
 
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     roster = write_roster(tmp_path / "roster.csv", [new_hire(1)])
+    empty = write_roster(tmp_path / "empty.csv", [])
     no_ids = write_roster(tmp_path / "no_ids.csv", [new_hire(1)], ["email", "first_name"])
     bad_toml = tmp_path / "bad.toml"
     bad_toml.write_text("[policy\nleavers = 'x'")
@@ -62,6 +58,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     explicit.write_text('[fields]\ncost_centre = "cost centre"\n')
     cases = [
         (["--roster", str(tmp_path / "missing.csv")], "does not exist"),
+        (["--roster", str(empty)], "has no rows: nothing was planned"),
         (["--roster", str(tmp_path / "bad.toml")], "must be .csv or .parquet"),
         (["--roster", str(no_ids)], "no employee_id column"),
         (["--roster", str(roster), "--mapping", str(bad_toml)], "is not valid TOML"),
@@ -72,36 +69,40 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         ([], "one of the arguments --roster --roster-sql is required"),
     ]
     for args, fragment in cases:
-        result = cli("sync", "plan", "--no-extract", "--out", str(tmp_path / "out"), *args)
-        lines = result.stderr.strip().splitlines()
-        assert result.returncode == 2, (args, result.stdout, result.stderr)
-        assert len(lines) == 1 and fragment in lines[0], (args, result.stderr)
-        assert "Traceback" not in result.stderr + result.stdout
-    # apply needs the portal's keys: the usual one line
+        code, out, err = run_command(monkeypatch, capsys, "sync", "plan", "--no-extract", "--out", str(tmp_path / "out"), *args)
+        lines = err.strip().splitlines()
+        assert code == 2, (args, out, err)
+        assert len(lines) == 1 and fragment in lines[0], (args, err)
+        assert "Traceback" not in err + out
+    # the installed command: apply needs the portal's keys, the usual one line
     result = cli("sync", "apply", "--roster", str(roster), "--out", str(tmp_path / "out"))
-    assert result.returncode == 2 and "LEARNUPON_SUBDOMAIN" in result.stderr
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "LEARNUPON_SUBDOMAIN" in result.stderr
 
 
-def test_the_worked_example_does_what_the_docs_say(portal_factory: Any, tmp_path: Path) -> None:
+def test_the_worked_example_does_what_the_docs_say(portal_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: Any) -> None:
     """docs/user-sync.md: `lms-warehouse simulate --users 40 --seed 7` and docs/examples/roster.csv."""
     portal = portal_factory(users=40, seed=7, page_size=500, clock=None)
     env = portal_env(portal)
     roster = str(EXAMPLES / "roster.csv")
-    planned = cli("sync", "plan", "--roster", roster, "--out", str(tmp_path), env=env)
-    assert planned.returncode == 0, planned.stderr[-2000:]
+
+    def sync(mode: str) -> str:
+        code, out, err = run_command(monkeypatch, capsys, "sync", mode, "--roster", roster, "--out", str(tmp_path), env=env)
+        assert code == 0, err[-2000:]
+        return out
+
+    planned = sync("plan")
     counts = {row["action"]: row["n"] for row in query(tmp_path, "select action, count(*) as n from sync.sync_plan group by 1")}
     assert counts == {"release_email": 1, "create": 3, "update": 5, "join_group": 2, "leave_group": 2, "disable": 2,
                       "invalid_row": 5, "email_conflict": 1, "missing_group": 1}
     docs = (REPO / "docs" / "user-sync.md").read_text()
-    for line in planned.stdout.splitlines():
-        if line.startswith("  ") and not line.startswith("      "):  # the count lines, as the docs show them
-            assert line in docs, line
-
-    applied = cli("sync", "apply", "--roster", roster, "--out", str(tmp_path), env=env)
-    assert applied.returncode == 0, applied.stderr[-2000:]
-    assert "Applied: 15 succeeded" in applied.stdout
-    again = cli("sync", "plan", "--roster", roster, "--out", str(tmp_path), env=env)
-    assert again.returncode == 0 and "Nothing to write" in again.stdout
+    shown = [line for line in planned.splitlines() if line.startswith("  ")]
+    assert len(shown) == 9 + 18  # a line per action and up to three examples, each as the docs show it
+    for line in shown:
+        assert line in docs, line
+    assert "Applied: 15 succeeded" in sync("apply")
+    assert "Nothing to write" in sync("plan")
     assert (tmp_path / "sync_plan.csv").read_text().count("\n") == 1 + 5 + 1 + 1  # header and the reports left
 
 
@@ -110,9 +111,8 @@ def test_keys_and_generated_passwords_never_leak(portal_factory: Any, tmp_path: 
     rows = people(portal)
     roster = write_roster(tmp_path / "roster.csv", rows + [new_hire(i, location="Sales") for i in range(1, 4)])
     out = tmp_path / "out"
-    results = [cli("-v", "sync", mode, "--roster", str(roster), "--out", str(out), env=portal_env(portal, SECRET))
-               for mode in ("plan", "apply")]
-    assert all(r.returncode == 0 for r in results), results[-1].stderr[-2000:]
+    results = [cli("-v", "sync", "apply", "--roster", str(roster), "--out", str(out), env=portal_env(portal, SECRET))]
+    assert results[0].returncode == 0, results[0].stderr[-2000:]
     passwords = [s["password"] for s in portal.state.extra["user_secrets"].values()]
     assert len(passwords) == 3 and all(len(p) >= 20 for p in passwords)
     assert all(s["change_password_on_first_login"] for s in portal.state.extra["user_secrets"].values())

@@ -77,6 +77,8 @@ def read_roster(path: Path | None = None, query: str | None = None, warehouse_pa
             except duckdb.Error as exc:
                 raise ConfigError(f"--roster-sql failed: {str(exc).splitlines()[0]}") from None
             digest, source = None, f"sql: {query}"
+    if raw.num_rows == 0:  # an empty export would make every managed user a leaver
+        raise ConfigError(f"the roster ({source}) has no rows: nothing was planned")
     return Roster(table=as_text(raw), source=source, sha256=digest)
 
 
