@@ -18,6 +18,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from dagster import (
     AssetCheckResult,
@@ -91,6 +92,18 @@ def _run_id(context: AssetExecutionContext) -> str:
     return context.run.run_id.replace("-", "")[:12]
 
 
+def _latest_roster(target: Any) -> dict[str, Any]:
+    """The last roster load (hr.roster_loads): its run id, source and columns."""
+    with connect(target) as con:
+        loaded = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'hr' and table_name = 'roster_loads'"
+        ).fetchone()[0]
+        row = con.execute("select run_id, source, columns from hr.roster_loads order by loaded_at desc limit 1").fetchone() if loaded else None
+    if row is None:
+        raise Failure(description="no roster has been loaded yet: materialize sync/roster first (LMS_SYNC_ROSTER)")
+    return {"run_id": row[0], "source": row[1], "columns": row[2]}
+
+
 @asset(
     key=ROSTER_KEY,
     group_name=GROUP,
@@ -137,9 +150,8 @@ def sync_plan(context: AssetExecutionContext, warehouse: WarehouseResource, sync
     target = warehouse.warehouse()
     check_warehouse(target)
     mapping = sync.load_mapping()
-    with connect(target) as con:
-        latest = con.execute("select run_id, columns from hr.roster_loads order by loaded_at desc limit 1").fetchone()
-    roster_run_id, columns = latest[0], latest[1].split(",")
+    latest = _latest_roster(target)
+    roster_run_id, columns = latest["run_id"], latest["columns"].split(",")
     plan, csv_path = plan_roster(target, mapping, roster_run_id, columns, target.out_dir / PLAN_CSV)
     yield MaterializeResult(
         metadata={
@@ -191,9 +203,7 @@ def sync_actions(
     check_warehouse(target)
     mapping = sync.load_mapping()
     plan = current_plan(target, mapping)
-    with connect(target) as con:
-        source = con.execute("select source from hr.roster_loads order by loaded_at desc limit 1").fetchone()[0]
-    run_id, resumed = begin(target, "apply", source, run_id=_run_id(context))
+    run_id, resumed = begin(target, "apply", _latest_roster(target)["source"], run_id=_run_id(context))
     settings_ = learnupon.settings()
     with settings_.client() as client:
         outcome = apply_plan(target, client, run_id, plan, mapping, force=config.force, resumed=resumed)

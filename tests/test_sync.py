@@ -314,6 +314,33 @@ def test_a_killed_apply_is_resumed_without_duplicates(portal_factory: Any, tmp_p
     assert query(tmp_path, "select status from sync.sync_runs") == [{"status": "succeeded"}]
 
 
+def test_an_action_in_doubt_is_looked_at_before_it_is_sent_again(portal: Any, tmp_path: Path) -> None:
+    import duckdb
+
+    from pipelines.sync import journal
+
+    roster = write_roster(tmp_path / "roster.csv", people(portal) + [new_hire(1)])
+    planned = sync(portal, tmp_path, roster, "plan")
+    assert planned.plan.counts == {"create": 1}
+    # what an apply killed right after sending the create leaves: the user exists, the journal says started
+    with client_for(portal) as client:
+        made = client.send("POST", "/users", {"User": {"email": "new.hire.1@example.org", "password": "123456",
+                                                        "CustomData": {ID_FIELD: "N0001"}}})["id"]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        journal.start_run(con, "killed000001", "apply", str(roster), resumed=False)
+        journal.record_plan(con, "killed000001", planned.plan.writes)
+        journal.mark(con, "killed000001", "create:N0001", "started")
+    posts = portal.calls["POST /users"]
+    # resumed against the warehouse as it was (it does not show the new user): look first, do not send again
+    outcome = sync(portal, tmp_path, roster, "apply", extract=False)
+    assert outcome.resumed and outcome.run_id == "killed000001" and outcome.status == "succeeded"
+    assert portal.calls["POST /users"] == posts
+    row = query(tmp_path, "select status, learnupon_user_id, detail, attempts from sync.sync_actions")[0]
+    assert row == {"status": "succeeded", "learnupon_user_id": made, "attempts": 2,
+                   "detail": "in doubt when the apply stopped; found applied"}
+    assert len(by_external_id(portal)["N0001"]) == 1
+
+
 def test_lost_replies_never_create_a_user_twice(portal: Any, tmp_path: Path) -> None:
     rows = people(portal)
     hires = [new_hire(i, location="Sales") for i in range(1, 11)]
@@ -342,12 +369,15 @@ def test_the_safety_cap_refuses_without_force(portal: Any, tmp_path: Path, monke
     assert query(tmp_path, "select status from sync.sync_runs") == [{"status": "refused"}]
     assert query(tmp_path, "select count(*) as n from sync.sync_actions") == [{"n": 0}]
 
+    # after checking, --force; the delete policy deletes every leaver: gone from the roster, or inactive in it
     code, out, err = run_command(monkeypatch, capsys, "sync", "apply", "--roster", str(roster), "--out", str(tmp_path),
-                                 "--force", "--no-extract", env=portal_env(portal))
+                                 "--force", "--no-extract", "--leavers", "delete", env=portal_env(portal))
     assert code == 0, out + err[-2000:]
-    enabled_gone = [r for r in rows[:10] if r["active"] == "true"]
-    assert portal.calls["PUT /users/{id}"] == len(enabled_gone)
-    assert all(not portal.state.users[r["_user"]["id"]].enabled for r in rows[:10])
+    leavers = {r["_user"]["id"] for r in rows[:10]} | {r["_user"]["id"] for r in rows[10:] if r["active"] == "false"}
+    assert portal.calls["DELETE /users/{id}"] == len(leavers) == writes_made(portal)
+    assert not leavers & set(portal.state.users) and len(portal.state.users) == 120 - len(leavers)
+    journal = query(tmp_path, "select status, count(*) as n from sync.sync_actions group by 1")
+    assert journal == [{"status": "succeeded", "n": len(leavers)}]
 
 
 def test_invitations_are_recorded_and_never_sent_twice(portal: Any, tmp_path: Path) -> None:

@@ -35,10 +35,6 @@ log = logging.getLogger("lms_warehouse.sync")
 ATTEMPTS = 4  # tries of one write whose outcome stays unknown
 
 
-class NotApplied(Exception):
-    """A look after an uncertain write found it was not applied."""
-
-
 @dataclass
 class ApplyResult:
     statuses: dict[str, str] = field(default_factory=dict)  # action_key -> final status
@@ -109,7 +105,9 @@ class Executor:
         return {"User": user}
 
     # ---- the actions ----------------------------------------------------------------------------
-    def run(self, rows: list[dict[str, Any]], statuses: dict[str, str]) -> ApplyResult:
+    def run(self, rows: list[dict[str, Any]], statuses: dict[str, str], in_doubt: set[str] | None = None) -> ApplyResult:
+        """Every write in order. `in_doubt`: actions a killed apply had started; each is looked at first."""
+        in_doubt = in_doubt or set()
         result = ApplyResult(statuses=dict(statuses))
         for row in rows:
             key = row["action_key"]
@@ -126,14 +124,18 @@ class Executor:
             journal.mark(self.con, self.run_id, key, "started")
             password = generated_password() if row["action"] == "create" else None
             try:
-                done_id, detail = self.execute(row, user_id, password)
+                done, done_id = self.already_done(row, user_id) if key in in_doubt else (False, None)
+                if done:
+                    detail = "in doubt when the apply stopped; found applied"
+                else:
+                    done_id, detail = self.execute(row, user_id, password)
             except WeeklyBudgetReserved as exc:
                 # the call was refused before it was sent: the action stays planned for the next apply
                 journal.mark(self.con, self.run_id, key, "planned", error=str(exc))
                 result.statuses[key] = "planned"
                 result.stopped = str(exc)
                 return result
-            except (LearnUponAPIError, WriteOutcomeUnknown, NotApplied) as exc:
+            except (LearnUponAPIError, WriteOutcomeUnknown) as exc:
                 message = scrub(str(exc), password)
                 journal.mark(self.con, self.run_id, key, "failed", error=message[:1000])
                 result.statuses[key] = "failed"
@@ -261,6 +263,24 @@ class Executor:
         return ""
 
     # ---- looks ------------------------------------------------------------------------------------
+    def already_done(self, row: dict[str, Any], user_id: int | None) -> tuple[bool, int | None]:
+        """For an action a killed apply had started: whether LearnUpon shows it done (and the user's id).
+
+        Updates are not looked at: repeating one is harmless.
+        """
+        action = row["action"]
+        if action == "create":
+            found = self.ours_by_email(row)
+            return found is not None, found
+        if action == "invite":
+            return self.invited(row["email"]), None
+        if user_id is None or action in ("update", "disable", "release_email"):
+            return False, user_id
+        if action == "delete":
+            return not self.user_exists(user_id), user_id
+        member = row["group_id"] in self.groups_of(user_id)
+        return (member if action == "join_group" else not member), user_id
+
     def ours_by_email(self, row: dict[str, Any]) -> int | None:
         """The id of the user with this email, if it carries our external id (else None)."""
         try:

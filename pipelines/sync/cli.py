@@ -24,6 +24,12 @@ EXAMPLES = 3
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive whole number")
+    return int(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     modes = parser.add_subparsers(dest="sync_mode", required=True, parser_class=type(parser))
     for mode, text in (("plan", "a dry run: what the sync would do"), ("apply", "carry the plan out on LearnUpon")):
@@ -36,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--plan-csv", type=Path, default=None, help="where the plan's CSV goes (default: <out>/sync_plan.csv)")
         p.add_argument("--no-extract", action="store_true",
                        help="plan against the users already in the warehouse instead of loading them first")
-        p.add_argument("--workers", type=int, default=None, help="parallel API calls while loading users (default 4)")
+        p.add_argument("--workers", type=_positive, default=None, help="parallel API calls while loading users (default 4)")
         for name, allowed in POLICIES.items():
             if name != "custom_data_keys":
                 p.add_argument(f"--{name.replace('_', '-')}", choices=allowed, default=None, help=f"override the mapping's {name}")

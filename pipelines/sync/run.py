@@ -136,8 +136,9 @@ def apply_plan(warehouse: Warehouse, client: LearnUponClient, run_id: str, plan:
         return outcome
     with connect(warehouse) as con:
         journal.ensure_tables(con)
+        in_doubt = {key for key, row in journal.actions(con, run_id).items() if row["status"] == "started"}
         statuses = journal.record_plan(con, run_id, plan.writes)
-        applied = Executor(client, con, run_id, mapping).run(plan.writes, statuses)
+        applied = Executor(client, con, run_id, mapping).run(plan.writes, statuses, in_doubt)
     outcome.applied = applied
     outcome.status = "stopped" if applied.stopped else "failed" if applied.failed else "succeeded"
     _note_api(outcome, client)
