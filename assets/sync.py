@@ -54,6 +54,7 @@ from pipelines.sync.run import (
     connect,
     current_plan,
     plan_roster,
+    read_field_choices,
 )
 
 from . import settings
@@ -146,10 +147,14 @@ def roster(context: AssetExecutionContext, warehouse: WarehouseResource, sync: S
     ],
     description="sync.sync_plan (pipelines/sync/sql/sync_plan.sql): the roster against LearnUpon's current users.",
 )
-def sync_plan(context: AssetExecutionContext, warehouse: WarehouseResource, sync: SyncResource) -> Iterator[object]:
+def sync_plan(
+    context: AssetExecutionContext, warehouse: WarehouseResource, learnupon: LearnUponResource, sync: SyncResource
+) -> Iterator[object]:
     target = warehouse.warehouse()
     check_warehouse(target)
     mapping = sync.load_mapping()
+    with learnupon.settings().client() as client:
+        read_field_choices(target, client)  # the values choice fields allow (one call)
     latest = _latest_roster(target)
     roster_run_id, columns = latest["run_id"], latest["columns"].split(",")
     plan, csv_path = plan_roster(target, mapping, roster_run_id, columns, target.out_dir / PLAN_CSV)

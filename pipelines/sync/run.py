@@ -7,8 +7,8 @@
   3. `sync.sync_plan` is built (plan.py) and written to a CSV beside the warehouse;
   4. apply only: the 5% cap (configurable) is checked, the plan is journalled in
      `sync.sync_actions`, and the writes go through the same rate-limited client, within the
-     weekly reserve. An interrupted apply (still `running` in sync.sync_runs) is resumed by the
-     next one under the same run id.
+     weekly reserve. An apply that did not finish (killed: `running`, or `stopped` at the weekly
+     reserve, in sync.sync_runs) is resumed by the next one under the same run id.
 
 The CLI (cli.py) and Dagster (assets/sync.py) call these steps.
 """
