@@ -268,8 +268,10 @@ def build_sync_sensor():
         digest = file_digest(path)
         if digest == context.cursor:
             return SkipReason("the roster has not changed")
+        previous = context.cursor
         context.update_cursor(digest)
-        return RunRequest(run_key=digest, tags={"lms_warehouse/roster_sha256": digest})
+        # keyed by the change, not the content: a roster that goes back to an earlier content runs again
+        return RunRequest(run_key=f"{previous or 'first'}->{digest}", tags={"lms_warehouse/roster_sha256": digest})
 
     return sync_roster_file
 

@@ -92,16 +92,16 @@ def test_the_worked_example_does_what_the_docs_say(portal_factory: Any, tmp_path
         assert code == 0, err[-2000:]
         return out
 
-    planned = sync("plan")
+    applied = sync("apply")  # prints the plan, as `sync plan` does, then what was applied
     counts = {row["action"]: row["n"] for row in query(tmp_path, "select action, count(*) as n from sync.sync_plan group by 1")}
     assert counts == {"release_email": 1, "create": 3, "update": 5, "join_group": 2, "leave_group": 2, "disable": 2,
                       "invalid_row": 5, "email_conflict": 1, "missing_group": 1}
     docs = (REPO / "docs" / "user-sync.md").read_text()
-    shown = [line for line in planned.splitlines() if line.startswith("  ")]
+    shown = [line for line in applied.splitlines() if line.startswith("  ")]
     assert len(shown) == 9 + 18  # a line per action and up to three examples, each as the docs show it
     for line in shown:
         assert line in docs, line
-    assert "Applied: 15 succeeded" in sync("apply")
+    assert "Applied: 15 succeeded" in applied
     assert "Nothing to write" in sync("plan")
     assert (tmp_path / "sync_plan.csv").read_text().count("\n") == 1 + 5 + 1 + 1  # header and the reports left
 

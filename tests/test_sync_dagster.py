@@ -53,6 +53,9 @@ def test_the_sync_assets_and_jobs() -> None:
         AssetKey(["sync", "roster"]), AssetKey(["learnupon", "users"]), AssetKey(["learnupon", "groups"]),
         AssetKey(["learnupon", "group_memberships"])}
     assert {k for k in graph.asset_check_keys if k.asset_key == PLAN} == {CAP, INVALID}
+    plan_job = defs.resolve_job_def("sync_plan_job")
+    assert {k.to_user_string() for k in plan_job.asset_layer.executable_asset_keys} == {
+        "learnupon/users", "learnupon/groups", "learnupon/group_memberships", "sync/roster", "sync/sync_plan"}
     apply_job = defs.resolve_job_def("sync_apply_job")
     assert {k.to_user_string() for k in apply_job.asset_layer.executable_asset_keys} == {
         "learnupon/users", "learnupon/groups", "learnupon/group_memberships", "sync/roster", "sync/sync_plan",
@@ -70,24 +73,21 @@ def test_plan_then_apply_then_a_roster_over_the_cap_is_not_applied(env: tuple[An
     monkeypatch.setenv("LMS_SYNC_ROSTER", str(roster))
     instance = DagsterInstance.ephemeral()
 
-    planned = defs.resolve_job_def("sync_plan_job").execute_in_process(instance=instance)
-    assert planned.success
-    assert {"sync/roster", "sync/sync_plan"} <= materialized(planned)
-    assert all(e.passed for e in checks(planned).values()) and {CAP, INVALID} <= set(checks(planned))
-    assert "N0001" not in by_external_id(portal)
-
     applied = defs.resolve_job_def("sync_apply_job").execute_in_process(instance=instance)
     assert applied.success
-    assert "sync/sync_actions" in materialized(applied)
+    assert {"sync/roster", "sync/sync_plan", "sync/sync_actions"} <= materialized(applied)
+    assert all(e.passed for e in checks(applied).values()) and {CAP, INVALID} <= set(checks(applied))
     assert by_external_id(portal)["N0001"][0]["groups"] == {"Sales"}
     statuses = query(out, "select action, status from sync.sync_actions order by action")
     assert statuses == [{"action": "create", "status": "succeeded"}, {"action": "join_group", "status": "succeeded"}]
 
-    # "materialize all" plans but never writes to LearnUpon
+    # "materialize all" plans but never writes to LearnUpon (sync_plan_job is a dry run the same way)
     write_roster(roster, rows + [new_hire(1, location="Sales"), new_hire(2)])
     everything = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection={AssetKey(["sync", "roster"]), PLAN, AssetKey(["sync", "sync_actions"])})
-    assert everything.execute_in_process(instance=instance).success
+    planned = everything.execute_in_process(instance=instance)
+    assert planned.success and materialized(planned) == {"sync/roster", "sync/sync_plan"}
+    assert {"action_key": "create:N0002"} in query(out, "select action_key from sync.sync_plan where is_write")
     assert "N0002" not in by_external_id(portal)
 
     # a third of the staff missing from the roster: the cap check fails and blocks the apply
@@ -116,11 +116,11 @@ def test_the_sensor_asks_for_a_run_when_the_roster_changes(tmp_path: Path, monke
     first = sensor(build_sensor_context(resources=resources))
     assert isinstance(first, RunRequest)
     digest = sync_assets.file_digest(roster)
-    assert first.run_key == digest
+    assert first.run_key == f"first->{digest}"
     unchanged = sensor(build_sensor_context(cursor=digest, resources=resources))
     assert isinstance(unchanged, SkipReason)
     write_roster(roster, [new_hire(1), new_hire(2)])
     changed = sensor(build_sensor_context(cursor=digest, resources=resources))
-    assert isinstance(changed, RunRequest) and changed.run_key != digest
+    assert isinstance(changed, RunRequest) and changed.run_key == f"{digest}->{sync_assets.file_digest(roster)}"
     monkeypatch.setenv("LMS_SENSOR_SYNC_ROSTER_FILE_ENABLED", "true")
     assert sync_assets.build_sync_sensor().default_status == DefaultSensorStatus.RUNNING
