@@ -163,20 +163,18 @@ class Executor:
                 payload = {"User": {"email": row["email"]}}  # the placeholder, with the numeric id in the URL
             else:
                 payload = self.user_update(row)
-            self.repeat(lambda: self.client.send("PUT", f"/users/{user_id}", payload), lambda: False)
-            return user_id, None
+            return user_id, self.repeat(lambda: self.client.send("PUT", f"/users/{user_id}", payload), lambda: False)
         if action == "delete":
-            self.repeat(lambda: self.client.send("DELETE", f"/users/{user_id}"), lambda: not self.user_exists(user_id))
-            return user_id, None
+            return user_id, self.repeat(lambda: self.client.send("DELETE", f"/users/{user_id}"),
+                                        lambda: not self.user_exists(user_id))
         if action == "join_group":
             group_id = row["group_id"]
             body: dict[str, Any] = {"GroupMembership": {"group_id": group_id, "user_id": user_id}}
             if not self.mapping.process_enrollments:  # the reference does not say where the flag goes: both places
                 body["GroupMembership"]["process_enrollments"] = False
                 body["process_enrollments"] = False
-            self.repeat(lambda: self.client.send("POST", "/group_memberships", body),
-                        lambda: group_id in self.groups_of(user_id), refused_check=True)
-            return user_id, None
+            return user_id, self.repeat(lambda: self.client.send("POST", "/group_memberships", body),
+                                        lambda: group_id in self.groups_of(user_id), refused_check=True)
         if action == "leave_group":
             group_id = row["group_id"]
             target = {"group_id": group_id, "user_id": user_id}
@@ -185,29 +183,32 @@ class Executor:
                 path, body = f"/group_memberships/{row['membership_id']}", ({**options} or None)
             else:
                 path, body = "/group_memberships/0", {"GroupMembership": {**target, **options}, **options}
-            self.repeat(lambda: self.client.send("DELETE", path, body),
-                        lambda: group_id not in self.groups_of(user_id), refused_check=True)
-            return user_id, None
+            return user_id, self.repeat(lambda: self.client.send("DELETE", path, body),
+                                        lambda: group_id not in self.groups_of(user_id), refused_check=True)
         raise ValueError(f"unknown action {action}")
 
-    def repeat(self, write: Callable[[], Any], applied: Callable[[], bool], refused_check: bool = False) -> Any:
-        """The write; after a lost reply look with `applied()` before writing again.
+    def repeat(self, write: Callable[[], Any], applied: Callable[[], bool], refused_check: bool = False) -> str | None:
+        """The write; after a lost reply look with `applied()` before writing again. Returns a note for
+        the journal when a look settled it (None when the write simply succeeded).
 
         With refused_check, a 4xx is also looked at: a membership someone already made (or removed)
         is what we wanted, not a failure.
         """
+        lost = 0
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return write()
+                write()
+                return f"reply lost {lost} time(s); written again" if lost else None
             except WriteOutcomeUnknown:
+                lost += 1
                 if applied():
-                    return None
+                    return "reply lost; found applied"
                 if attempt == ATTEMPTS:
                     raise
                 self.pause(min(2.0, 0.2 * attempt))
             except LearnUponAPIError as exc:
                 if refused_check and exc.status in (400, 404, 409, 422) and applied():
-                    return None
+                    return f"refused ({exc.status}), but LearnUpon already has it as wanted"
                 raise
         return None
 
