@@ -121,6 +121,7 @@ def test_invites_are_listed_and_accepted(portal: Any) -> None:
         assert reply["email"] == "guest@example.org"
         listed = client.get_json("/group_invites", {"invite_email_address": "GUEST@example.org"})["group_invite"]
         assert [(i["id"], i["invite_status"]) for i in listed] == [(reply["id"], "sent")]
+        assert portal.ground_truth()["group_invites"] == listed
         taken = next(iter(portal.state.users.values())).email
         assert refused(lambda: client.send("POST", "/portal_invite", {"Invite": {"email": taken}})).status == 400
     with portal.lock:
@@ -161,3 +162,38 @@ def test_a_refused_connection_is_retried_but_a_5xx_write_is_not(portal: Any) -> 
     portal.set_faults(0.0)
     assert client.stats.as_dict()["endpoints"]["POST /users"]["calls"] == 1  # never repeated blindly
     assert not any(u.email == "five@example.org" for u in portal.state.users.values())
+
+
+def test_removals_are_in_the_ground_truths_deleted_ids_and_the_trail(portal: Any) -> None:
+    import httpx
+
+    st = portal.state
+    group_id = next(gid for gid in st.groups if any(gc["group_id"] == gid for gc in st.group_courses.values()))
+    joiner = next(u for u in st.users.values() if group_id not in u.groups and not st.enr_by_user.get(u.id))
+    with client_for(portal) as client:
+        membership = client.send("POST", "/group_memberships", {"GroupMembership": {"group_id": group_id, "user_id": joiner.id}})
+        enrolled = set(st.enr_by_user[joiner.id])
+        client.send("DELETE", f"/group_memberships/{membership['id']}")
+        trail = client.get_json("/audit-trails", {"action_id": "12"})["trails"]
+    truth = portal.ground_truth()
+    assert enrolled and enrolled <= set(truth["deleted_enrollment_ids"])  # not started: deleted, not kept as history
+    assert [group_id, joiner.id] in truth["deleted_group_memberships"]
+    assert not any(m["user_id"] == joiner.id and m["group_id"] == group_id for m in truth["group_memberships"])
+    removal = [t for t in trail if t["impacted_user_email"] == joiner.email]
+    assert len(removal) == 1 and removal[0]["initiated_by_user"] == "" and removal[0]["impacted_data"] == st.groups[group_id]["title"]
+    # a body that is not JSON is refused like any other invalid parameters, and nothing is made
+    raw = httpx.post(f"{portal.base_url}/users", content=b"{not json", auth=(portal.config.username, portal.config.password))
+    assert raw.status_code == 404 and raw.json()["message"].startswith("Invalid parameters")
+    assert len(st.users) == 120
+
+
+def test_an_endpoint_fault_loses_every_reply_of_one_write(portal: Any) -> None:
+    target = list(portal.state.users.values())[5]
+    portal.set_endpoint_faults({"PUT /users/{id}": "lost"})
+    with client_for(portal) as client:
+        with pytest.raises(WriteOutcomeUnknown):
+            client.send("PUT", f"/users/{target.id}", {"User": {"email": target.email, "last_name": "Applied"}})
+        assert client.get_json(f"/users/{target.id}")["user"][0]["last_name"] == "Applied"  # reads still answer
+        made = client.send("POST", "/users", {"User": {"email": "unaffected@example.org", "password": "123456"}})
+    assert made["id"] in portal.state.users
+    assert portal.faults.injected["lost"] == 1 and portal.calls["PUT /users/{id}"] == 1
