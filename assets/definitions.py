@@ -13,13 +13,14 @@ from .models import sql_models
 from .observations import cli_loads
 from .resources import LearnUponResource, WarehouseResource
 from .schedules import JOBS, SCHEDULES, SENSORS
+from .sync import SYNC_ASSETS, SYNC_JOBS, SYNC_SENSORS, SyncResource
 
 defs = Definitions(
-    assets=[learnupon_extract, sql_models],
+    assets=[learnupon_extract, sql_models, *SYNC_ASSETS],
     asset_checks=ALL_CHECKS,
-    jobs=JOBS,
+    jobs=[*JOBS, *SYNC_JOBS],
     schedules=SCHEDULES,
-    sensors=[*SENSORS, cli_loads],
-    resources={"warehouse": WarehouseResource(), "learnupon": LearnUponResource()},
+    sensors=[*SENSORS, cli_loads, *SYNC_SENSORS],
+    resources={"warehouse": WarehouseResource(), "learnupon": LearnUponResource(), "sync": SyncResource()},
     executor=in_process_executor,
 )

@@ -6,6 +6,7 @@
   lms-warehouse models    build the SQL models (staging views, reporting marts) for an as-of date
   lms-warehouse report    build the models and write the HTML compliance report
   lms-warehouse bench     the performance benchmark on simulated portals (docs/benchmarks.md)
+  lms-warehouse sync      plan or apply a roster-to-LearnUpon user sync (docs/user-sync.md)
 
 Bad settings print one line and exit 2; a failed run prints its cause and exits 1.
 """
@@ -105,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench import add_arguments as bench_arguments
 
     bench_arguments(bench)
+    from .sync.cli import add_arguments as sync_arguments
+
+    sync_arguments(sub.add_parser("sync", help="keep LearnUpon users in step with an HR roster (docs/user-sync.md)"))
     return parser
 
 
@@ -143,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return bench_main(args)
         if args.command == "simulate":
             return _simulate(args)
+        if args.command == "sync":
+            from .sync.cli import main as sync_main
+
+            return sync_main(args)
         with stop_on_signals():
             if args.command == "demo":
                 return _demo(args)

@@ -66,14 +66,15 @@ def test_webserver_serves_the_asset_graph(tmp_path: Path) -> None:
             time.sleep(0.5)
         assert nodes, f"no asset nodes served: {(tmp_path / 'webserver.log').read_text()[-3000:]}"
         keys = {tuple(node["assetKey"]["path"]) for node in nodes}
-        assert len(keys) == 27 + 19 + 6 + 14
+        assert len(keys) == 27 + 19 + 6 + 14 + 3  # + the user sync's roster, plan and actions
         assert ("learnupon", "enrollments") in keys and ("reporting", "compliance_status") in keys
         groups = {tuple(node["assetKey"]["path"]): node["groupName"] for node in nodes}
         assert groups[("learnupon", "users")] == "source"
         assert groups[("staging", "stg_users")] == "staging"
         assert groups[("intermediate", "int_required_training")] == "intermediate"
         assert groups[("reporting", "audit_log")] == "reporting"
-        assert {node["opName"] for node in nodes} == {"learnupon_extract", "sql_models"}
+        assert {node["opName"] for node in nodes} == {"learnupon_extract", "sql_models", "sync__roster",
+                                                      "sync__sync_plan", "sync__sync_actions"}
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # the webserver and the code server it started, by our own pid
         try:

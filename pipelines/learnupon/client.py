@@ -5,6 +5,7 @@ What it does for every call: Basic auth; pacing from the rate-limit headers
 429, 5xx, timeouts, dropped connections and truncated JSON; clear exceptions
 with the API's own message on 400/401/403/404; and a count of calls per
 endpoint. Pagination follows the LU-* headers and never assumes a page size.
+Writes (`send`) are retried only when they certainly were not applied.
 Credentials live only inside httpx's auth object: they are never logged, never
 part of a URL, and never in an exception message.
 """
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from .errors import ConfigError, LearnUponAPIError, MalformedResponse, TransientAPIError
+from .errors import ConfigError, LearnUponAPIError, MalformedResponse, TransientAPIError, WriteOutcomeUnknown
 from .ratelimit import RateLimiter
 from .records import extract_records, parse_bool
 
@@ -307,6 +308,71 @@ class LearnUponClient:
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None, *, endpoint: str | None = None) -> Any:
         return self.get(path, params, endpoint=endpoint).json_body  # type: ignore[attr-defined]
+
+    def send(self, method: str, path: str, payload: Any = None, *, endpoint: str | None = None) -> Any:
+        """POST, PUT or DELETE one JSON payload, paced like every call; returns the parsed reply (None if empty).
+
+        A write is never repeated blindly. A 429 (refused, nothing applied) and a connection that never
+        opened are retried here. A reply that was lost or cut short, a timeout or a 5xx raise
+        WriteOutcomeUnknown: the write may have been applied, so the caller looks before writing again.
+        400/401/403/404 raise LearnUponAPIError with the API's message. The payload is never logged.
+        """
+        endpoint = endpoint or endpoint_template(method, path)
+        content = orjson.dumps(payload) if payload is not None else None
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        throttled_attempts = unsent_attempts = 0
+        while True:
+            self.limiter.acquire()
+            response: httpx.Response | None = None
+            problem: str | None = None
+            try:
+                response = self._http.request(method, self.base_url + path, content=content, headers=headers)
+                body = response.content
+                response.stream = httpx.ByteStream(b"")
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                problem = "unsent"
+            except httpx.TimeoutException:
+                problem = "timeout"
+            except (httpx.NetworkError, httpx.RemoteProtocolError):
+                problem = "connection"
+            finally:
+                headers_in = response.headers if response is not None else {}
+                self.limiter.release(
+                    _int_header(headers_in, "X-LU-Rate-Limit-Remaining-Minute"),
+                    _int_header(headers_in, "X-LU-Rate-Limit-Remaining-Week"),
+                )
+            self.stats.add(endpoint, calls=1)
+            if response is not None and problem is None:
+                self._note_server_date(response.headers)
+                status = response.status_code
+                if status == 429:
+                    self.stats.add(endpoint, http_429=1)
+                    self.limiter.exhausted()
+                    throttled_attempts += 1
+                    if throttled_attempts > self.max_429_retries:
+                        raise TransientAPIError(
+                            f"{endpoint}: still rate limited (HTTP 429) after {self.max_429_retries} retries"
+                        )
+                    self.stats.add(endpoint, retries=1)
+                    time.sleep(self._backoff(min(throttled_attempts, 6)))
+                    continue
+                if 400 <= status < 500 or 300 <= status < 400:
+                    raise LearnUponAPIError(status, endpoint, _api_message(body) if status >= 400 else f"unexpected redirect ({status})")
+                if status >= 500:
+                    problem = f"http_{status}"
+                else:
+                    try:
+                        return orjson.loads(body) if body.strip() else None
+                    except orjson.JSONDecodeError:
+                        problem = "truncated_json"
+            self.stats.fault(problem)
+            if problem != "unsent":
+                raise WriteOutcomeUnknown(f"{endpoint}: no complete reply ({problem}); the write may have been applied")
+            unsent_attempts += 1
+            if unsent_attempts > self.max_retries:
+                raise TransientAPIError(f"{endpoint}: could not connect after {self.max_retries} retries")
+            self.stats.add(endpoint, retries=1)
+            time.sleep(self._backoff(unsent_attempts))
 
     def paginate(
         self,

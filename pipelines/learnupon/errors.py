@@ -33,6 +33,11 @@ class TransientAPIError(LearnUponError):
     """5xx, timeouts, dropped connections, truncated bodies or 429s that outlived every retry."""
 
 
+class WriteOutcomeUnknown(TransientAPIError):
+    """A POST/PUT/DELETE whose reply never came back whole (dropped, timed out, 5xx, cut short): it may
+    or may not have been applied, so the caller looks before it writes again."""
+
+
 class WeeklyBudgetReserved(LearnUponError):
     """The portal's weekly API budget is down to the reserve this pipeline must leave untouched."""
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Mapping, Optional, Union
 
-ALL_FAULT_KINDS = ("500", "503", "truncated", "drop", "latency")
+# "lost": the request is handled (a write is applied), then the connection drops before the reply
+ALL_FAULT_KINDS = ("500", "503", "truncated", "drop", "latency", "lost")
 # what an endpoint fault does to every call of its endpoint
-ENDPOINT_FAULT_KINDS = ("500", "503", "drop", "truncated", "400", "404")
+ENDPOINT_FAULT_KINDS = ("500", "503", "drop", "truncated", "400", "404", "lost")
 ATTENDANCE_PATHS = ("method", "sample", "both")
 EMPTY_NAME_SEARCHES = ("all", "empty", "400")
 

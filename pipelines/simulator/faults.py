@@ -4,8 +4,10 @@ Random faults hit a share of all requests, chosen by a seeded RNG so a run's
 fault rate is reproducible (the order in which concurrent requests draw from it
 is not). Endpoint faults hit every call of one endpoint, named by its route
 ("GET /badges", "GET /sessions/{id}/attendance": any placeholder name), until
-cleared. A faulted request never changes portal state; 500, 503 and dropped
-connections do not count toward rate limits, 400 and 404 answers do.
+cleared. A faulted request never changes portal state, except "lost": the
+request is handled (a write is applied) and the connection closes before the
+reply. 500, 503 and dropped connections do not count toward rate limits; 400
+and 404 answers and lost replies do.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any, Optional
 ID_BASES = {"user": 200001, "course": 50001, "enrollment": 3000001, "group": 7001, "membership": 900001,
             "group_course": 61001, "module": 400001, "exam": 110001, "pm": 4500001, "group_manager": 31001,
             "course_instructor": 41001, "markcomplete": 81001, "event": 350001, "session": 390001, "part": 333001,
-            "ilt": 520001, "lp": 9001, "lp_enrollment": 6000001}
+            "ilt": 520001, "lp": 9001, "lp_enrollment": 6000001, "invite": 8800001}
 
 # enrollment statuses that mean the learner is done
 DONE = ("completed", "passed")
@@ -140,6 +140,9 @@ class State:
         self.certifications: list[Row] = []
         # audit trail: (epoch ms, action, initiator name, initiator email, impacted name, impacted email, data)
         self.audit: list[tuple[Any, ...]] = []
+        # made only through the write endpoints: passwords set (kept here, never rendered) and portal invites
+        self.passwords: dict[int, Row] = {}  # user id -> {password, change_password_on_first_login}
+        self.invites: dict[int, Row] = {}
         # what vanished from the API since the start, by kind (ids, or key lists for keyless rows)
         self.deleted: dict[str, list[Any]] = {}
         self._course_counts: Optional[dict[int, dict[str, int]]] = None

@@ -205,6 +205,9 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as exc:
             status, payload = exc.status, json.dumps(error_body(exc.status, exc.message)).encode()
         portal.count_call(template or path)
+        if fault == "lost":  # handled (a write is applied), then the connection drops before the reply
+            self.close_connection = True
+            return
         if result is not None and result.page is not None:
             headers["LU-Current-Page"] = str(result.page)
             headers["LU-Records-Per-Page"] = str(portal.config.page_size)

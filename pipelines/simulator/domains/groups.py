@@ -54,10 +54,11 @@ def generate_managers(st: State, rng: random.Random, now: int) -> None:
                                     "updated_at": rng.randint(created, now), "can_create_users": rng.random() < 0.3}
 
 
-def add_membership(st: State, u: User, gid: int, created_at: int) -> None:
+def add_membership(st: State, u: User, gid: int, created_at: int) -> int:
     mid = st.new_id("membership")
     st.memberships[mid] = {"id": mid, "group_id": gid, "user_id": u.id, "created_at": created_at}
     u.groups.append(gid)
+    return mid
 
 
 def forget_user(st: State, uid: int) -> None:

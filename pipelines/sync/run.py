@@ -1,0 +1,200 @@
+"""One sync, end to end: fresh LearnUpon users, the roster, the plan, and (for apply) the writes.
+
+  1. the users, their custom data, groups and memberships are loaded by the extractor
+     (pipelines.runner.run_extract, resources users, groups, group_memberships), so the plan
+     compares the roster with LearnUpon as it is now, and the values of choice fields are read;
+  2. the roster is loaded by dlt into `hr.roster`, stamped with the sync run's id;
+  3. `sync.sync_plan` is built (plan.py) and written to a CSV beside the warehouse;
+  4. apply only: the 5% cap (configurable) is checked, the plan is journalled in
+     `sync.sync_actions`, and the writes go through the same rate-limited client, within the
+     weekly reserve. An apply that did not finish (killed: `running`, or `stopped` at the weekly
+     reserve, in sync.sync_runs) is resumed by the next one under the same run id.
+
+The CLI (cli.py) and Dagster (assets/sync.py) call these steps.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..learnupon.client import LearnUponClient
+from ..learnupon.context import ExtractContext
+from ..learnupon.errors import ConfigError
+from ..learnupon.records import extract_records
+from ..learnupon.settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, ExtractOptions
+from ..runner import Warehouse, run_extract
+from . import journal
+from .apply import ApplyResult, Executor
+from .mapping import Mapping
+from .plan import Plan, build_plan, export_csv, read_plan
+from .roster import Roster, check_columns, load_roster
+
+# what the plan compares the roster with: users (with custom data and field definitions), groups, memberships
+SYNC_RESOURCES = ("users", "groups", "group_memberships")
+PLAN_CSV = "sync_plan.csv"
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def check_warehouse(warehouse: Warehouse) -> None:
+    if warehouse.destination != "duckdb":
+        raise ConfigError("the user sync needs the DuckDB warehouse (--destination duckdb): it plans and journals in it")
+
+
+def connect(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
+    warehouse.out_dir.mkdir(parents=True, exist_ok=True)
+    # the plan joins and windows whole tables: it gets the memory the SQL models get
+    return duckdb.connect(str(warehouse.duckdb_path), config=warehouse.models_duckdb_config)
+
+
+@dataclass
+class Outcome:
+    run_id: str
+    mode: str
+    status: str
+    plan: Plan
+    resumed: bool = False
+    csv_path: Path | None = None
+    refused: str | None = None
+    applied: ApplyResult | None = None
+    api: dict[str, Any] = field(default_factory=dict)
+    remaining_week: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def extract_users(warehouse: Warehouse, client: LearnUponClient, workers: int) -> None:
+    """Load users, custom data, groups and memberships as they are now (one extractor run)."""
+    context = ExtractContext(client_factory=lambda: client, options=ExtractOptions(workers=workers))
+    run_extract(context, warehouse, list(SYNC_RESOURCES))  # the client is ours to close, not the context's
+    read_field_choices(warehouse, client)
+
+
+def read_field_choices(warehouse: Warehouse, client: LearnUponClient) -> None:
+    """The values each choice field allows (one call): the user listing's definitions leave them out, and
+    the plan rejects a roster value LearnUpon would refuse."""
+    body = client.get_json(CUSTOM_USER_FIELDS_PATH)
+    with connect(warehouse) as con:
+        journal.ensure_tables(con)
+        journal.record_field_choices(con, extract_records(body, CUSTOM_USER_FIELDS_KEYS, "GET /users/customuserdata"))
+
+
+def plan_roster(warehouse: Warehouse, mapping: Mapping, roster_run_id: str, columns: list[str],
+                csv_path: Path | None) -> tuple[Plan, Path | None]:
+    with connect(warehouse) as con:
+        plan = build_plan(con, mapping, roster_run_id, columns)
+        written = export_csv(con, csv_path) if csv_path is not None else None
+    return plan, written
+
+
+def cap_problem(plan: Plan, mapping: Mapping) -> str | None:
+    """Why the plan may not be applied without --force (too many leavers), or None."""
+    limit = mapping.max_leaver_share * plan.users
+    if plan.leavers > limit:
+        return (
+            f"the plan would {mapping.leavers} {plan.leavers} of {plan.users} LearnUpon users"
+            f" ({plan.leaver_share:.1%}), over the cap of {mapping.max_leaver_share:.0%}:"
+            " check the roster, then apply with --force if it is right"
+        )
+    return None
+
+
+def begin(warehouse: Warehouse, mode: str, source: str, run_id: str | None = None) -> tuple[str, bool]:
+    """Open a sync run in sync.sync_runs: (run_id, resumed). An apply resumes an interrupted apply."""
+    with connect(warehouse) as con:
+        journal.ensure_tables(con)
+        resumed_id = journal.unfinished_apply(con) if mode == "apply" else None
+        chosen = resumed_id or run_id or new_run_id()
+        journal.start_run(con, chosen, mode, source, resumed=resumed_id is not None)
+    return chosen, resumed_id is not None
+
+
+def current_plan(warehouse: Warehouse, mapping: Mapping) -> Plan:
+    with connect(warehouse) as con:
+        return read_plan(con, mapping)
+
+
+def apply_plan(warehouse: Warehouse, client: LearnUponClient, run_id: str, plan: Plan, mapping: Mapping, *,
+               force: bool = False, resumed: bool = False) -> Outcome:
+    """The cap, then the writes, journalled; the run's row in sync.sync_runs says how it ended."""
+    outcome = Outcome(run_id=run_id, mode="apply", status="planned", plan=plan, resumed=resumed)
+    refused = cap_problem(plan, mapping)
+    if refused and not force:
+        outcome.status, outcome.refused = "refused", refused
+        with connect(warehouse) as con:
+            if resumed:  # an interrupted apply stays open, to be resumed once the roster is right
+                con.execute(f"update {journal.SCHEMA}.sync_runs set error = ? where run_id = ?", [refused, run_id])
+            else:
+                journal.finish_run(con, run_id, "refused", roster_rows=plan.roster_rows, counts=plan.counts, error=refused)
+        _note_api(outcome, client)
+        return outcome
+    with connect(warehouse) as con:
+        journal.ensure_tables(con)
+        in_doubt = {key for key, row in journal.actions(con, run_id).items() if row["status"] == "started"}
+        statuses = journal.record_plan(con, run_id, plan.writes)
+        applied = Executor(client, con, run_id, mapping).run(plan.writes, statuses, in_doubt)
+    outcome.applied = applied
+    outcome.status = "stopped" if applied.stopped else "failed" if applied.failed else "succeeded"
+    _note_api(outcome, client)
+    with connect(warehouse) as con:
+        journal.finish_run(
+            con, run_id, outcome.status, roster_rows=plan.roster_rows, counts=plan.counts,
+            api_calls=outcome.api.get("calls"), remaining_week=outcome.remaining_week,
+            error=applied.stopped or (f"{applied.failed} action(s) failed: see sync.sync_actions" if applied.failed else None),
+        )
+    return outcome
+
+
+def run_sync(
+    mode: str,
+    warehouse: Warehouse,
+    roster: Roster,
+    mapping: Mapping,
+    client: LearnUponClient | None,
+    *,
+    workers: int = 4,
+    force: bool = False,
+    extract: bool = True,
+    csv_path: Path | None = None,
+) -> Outcome:
+    """`mode` plan (a dry run) or apply. The client is needed to extract and to apply."""
+    if mode not in ("plan", "apply"):
+        raise ValueError(mode)
+    check_warehouse(warehouse)
+    notes = check_columns(roster, mapping)
+    if client is None and (extract or mode == "apply"):
+        raise ConfigError("the sync needs the portal's API settings to extract and to apply")
+    run_id, resumed = begin(warehouse, mode, roster.source)
+    try:
+        if extract:
+            extract_users(warehouse, client, workers)  # type: ignore[arg-type]
+        load_roster(warehouse, roster, run_id)
+        plan, written = plan_roster(warehouse, mapping, run_id, roster.columns,
+                                    csv_path if csv_path is not None else warehouse.out_dir / PLAN_CSV)
+    except BaseException as exc:
+        if not resumed:  # an interrupted apply stays open for the next apply to resume
+            with connect(warehouse) as con:
+                journal.finish_run(con, run_id, "failed", error=str(exc)[:1000] or type(exc).__name__)
+        raise
+    if mode == "plan":
+        outcome = Outcome(run_id=run_id, mode=mode, status="planned", plan=plan)
+        _note_api(outcome, client)
+        with connect(warehouse) as con:
+            journal.finish_run(con, run_id, "planned", roster_rows=plan.roster_rows, counts=plan.counts,
+                               api_calls=outcome.api.get("calls"), remaining_week=outcome.remaining_week)
+    else:
+        outcome = apply_plan(warehouse, client, run_id, plan, mapping, force=force, resumed=resumed)  # type: ignore[arg-type]
+    outcome.csv_path, outcome.notes = written, notes
+    return outcome
+
+
+def _note_api(outcome: Outcome, client: LearnUponClient | None) -> None:
+    if client is not None:
+        outcome.api = client.stats.as_dict()
+        outcome.remaining_week = client.limiter.snapshot.remaining_week
