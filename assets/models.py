@@ -28,6 +28,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 
 from pipelines.learnupon import TABLE_RESOURCES
 from pipelines.models import SOURCE, BuildResult, build_models, project_manifest, run_tests
+from pipelines.run_lock import run_lock
+from pipelines.snapshot import publish_snapshot
 
 from .extract import WAREHOUSE_POOL, WRITER_TAGS, resource_key
 from .resources import WarehouseResource
@@ -91,7 +93,10 @@ def sql_models(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
     selected = sorted(key.path[-1] for key in context.selected_asset_keys)
     checks = set(context.selected_asset_check_keys)
     if selected:
-        result = build_models(target, select=selected)
+        # the build writes the warehouse: it holds the run lock like a load, then refreshes the BI snapshot
+        with run_lock(target.out_dir, command="dagster models"):
+            result = build_models(target, select=selected)
+            publish_snapshot(target)
     else:  # the checks alone, as the UI runs them
         result = run_tests(target, [key.name for key in checks])
     for name, reason in result.skipped.items():

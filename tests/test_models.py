@@ -408,10 +408,9 @@ def test_dependencies_come_from_dbts_graph(tmp_path: Path) -> None:
 
 
 def test_current_rows_drop_rows_deleted_upstream(tmp_path: Path) -> None:
-    """A table with `_dlt_valid_to` keeps only rows where it is null; a table without keeps all."""
+    """A row with `_dlt_valid_to` set (retired: deleted upstream) is left out; current rows stay."""
     make_duckdb_warehouse(tmp_path)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        con.execute("alter table learnupon.enrollments add column _dlt_valid_to timestamptz")
         con.execute("update learnupon.enrollments set _dlt_valid_to = timestamptz '2026-06-10 00:00:00+00' where id = 4")
     build_models(Warehouse(out_dir=tmp_path), as_of=AS_OF, select=["stg_courses", "stg_enrollments", "stg_groups"])
     assert rows(tmp_path, "select enrollment_id from staging.stg_enrollments order by 1") == [(1,), (2,), (3,), (5,), (6,), (7,)]

@@ -27,6 +27,7 @@ from ..learnupon.context import ExtractContext
 from ..learnupon.errors import ConfigError
 from ..learnupon.records import extract_records
 from ..learnupon.settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, ExtractOptions
+from ..run_lock import run_lock
 from ..runner import Warehouse, run_extract
 from . import journal
 from .apply import ApplyResult, Executor
@@ -189,7 +190,9 @@ def run_sync(
             journal.finish_run(con, run_id, "planned", roster_rows=plan.roster_rows, counts=plan.counts,
                                api_calls=outcome.api.get("calls"), remaining_week=outcome.remaining_week)
     else:
-        outcome = apply_plan(warehouse, client, run_id, plan, mapping, force=force, resumed=resumed)  # type: ignore[arg-type]
+        # writes to the portal and the journal: one at a time per warehouse, like a load
+        with run_lock(warehouse.out_dir, command="sync apply"):
+            outcome = apply_plan(warehouse, client, run_id, plan, mapping, force=force, resumed=resumed)  # type: ignore[arg-type]
     outcome.csv_path, outcome.notes = written, notes
     return outcome
 
