@@ -230,6 +230,15 @@ class LearnUponClient:
     def _backoff(self, attempt: int) -> float:
         return random.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
 
+    def _wait_after_429(self, endpoint: str, attempts: int) -> None:
+        """Count a 429 and wait (full jitter) before the next try; give up past max_429_retries."""
+        self.stats.add(endpoint, http_429=1)
+        self.limiter.exhausted()
+        if attempts > self.max_429_retries:
+            raise TransientAPIError(f"{endpoint}: still rate limited (HTTP 429) after {self.max_429_retries} retries")
+        self.stats.add(endpoint, retries=1)
+        time.sleep(self._backoff(min(attempts, 6)))
+
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, endpoint: str | None = None) -> httpx.Response:
         """GET one URL with pacing and retries; returns the response with `.json_body` parsed."""
         endpoint = endpoint or endpoint_template("GET", path)
@@ -267,15 +276,8 @@ class LearnUponClient:
                 self.stats.bytes_received += len(body)
                 status = response.status_code
                 if status == 429:
-                    self.stats.add(endpoint, http_429=1)
-                    self.limiter.exhausted()
                     throttled_attempts += 1
-                    if throttled_attempts > self.max_429_retries:
-                        raise TransientAPIError(
-                            f"{endpoint}: still rate limited (HTTP 429) after {self.max_429_retries} retries"
-                        )
-                    self.stats.add(endpoint, retries=1)
-                    time.sleep(self._backoff(min(throttled_attempts, 6)))
+                    self._wait_after_429(endpoint, throttled_attempts)
                     continue
                 if 400 <= status < 500:
                     raise LearnUponAPIError(status, endpoint, _api_message(body))
@@ -346,15 +348,8 @@ class LearnUponClient:
                 self._note_server_date(response.headers)
                 status = response.status_code
                 if status == 429:
-                    self.stats.add(endpoint, http_429=1)
-                    self.limiter.exhausted()
                     throttled_attempts += 1
-                    if throttled_attempts > self.max_429_retries:
-                        raise TransientAPIError(
-                            f"{endpoint}: still rate limited (HTTP 429) after {self.max_429_retries} retries"
-                        )
-                    self.stats.add(endpoint, retries=1)
-                    time.sleep(self._backoff(min(throttled_attempts, 6)))
+                    self._wait_after_429(endpoint, throttled_attempts)
                     continue
                 if 400 <= status < 500 or 300 <= status < 400:
                     raise LearnUponAPIError(status, endpoint, _api_message(body) if status >= 400 else f"unexpected redirect ({status})")
