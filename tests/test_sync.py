@@ -577,3 +577,18 @@ def test_managers_are_checked_and_can_go_to_a_custom_field(portal: Any, tmp_path
     assert "manager id" not in users[boss["_user"]["id"]]["custom"]
     again = sync(portal, tmp_path, roster, "plan", mapping)
     assert again.plan.writes == [] and set(again.plan.counts) == {"unknown_manager"}
+
+
+def test_a_portal_that_never_filled_groups_or_custom_data_still_gets_a_plan(portal: Any, tmp_path: Path) -> None:
+    """Those raw tables are read only if present (meta.optional_sources): the plan is built without them."""
+    import duckdb
+
+    roster = write_roster(tmp_path / "roster.csv", [new_hire(1, location="Sales")])
+    sync(portal, tmp_path, roster, "plan")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        for table in ("groups", "group_memberships", "user_custom_data"):
+            con.execute(f"drop table learnupon.{table}")
+    outcome = sync(portal, tmp_path, roster, "plan", extract=False)
+    # nobody carries an external id any more, so nobody is managed: no leavers; Sales is no group
+    assert outcome.plan.counts == {"create": 1, "missing_group": 1}
+    assert (outcome.plan.users, outcome.plan.managed_users) == (120, 0)
