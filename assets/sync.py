@@ -135,7 +135,7 @@ def roster(context: AssetExecutionContext, warehouse: WarehouseResource, sync: S
     key=PLAN_KEY,
     deps=[ROSTER_KEY, *USER_KEYS],
     group_name=GROUP,
-    kinds={"sql", "duckdb"},
+    kinds={"dbt", "duckdb"},
     output_required=False,
     pool=WAREHOUSE_POOL,
     op_tags=WRITER_TAGS,
@@ -145,7 +145,8 @@ def roster(context: AssetExecutionContext, warehouse: WarehouseResource, sync: S
         AssetCheckSpec("invalid_roster_rows", asset=PLAN_KEY, blocking=True,
                        description="roster rows the plan rejects are at most the mapping's max_invalid_rows"),
     ],
-    description="sync.sync_plan (pipelines/sync/sql/sync_plan.sql): the roster against LearnUpon's current users.",
+    description="sync.sync_plan, the dbt model sql/models/sync/sync_plan.sql (with the models it reads, tagged sync):"
+    " the roster against LearnUpon's current users.",
 )
 def sync_plan(
     context: AssetExecutionContext, warehouse: WarehouseResource, learnupon: LearnUponResource, sync: SyncResource
@@ -207,7 +208,7 @@ def sync_actions(
     target = warehouse.warehouse()
     check_warehouse(target)
     mapping = sync.load_mapping()
-    plan = current_plan(target, mapping)
+    plan = current_plan(target)
     run_id, resumed = begin(target, "apply", _latest_roster(target)["source"], run_id=_run_id(context))
     settings_ = learnupon.settings()
     with settings_.client() as client:

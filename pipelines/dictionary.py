@@ -22,6 +22,7 @@ LAYERS = [
     ("reporting", "Reporting tables (schema `reporting`)"),
     ("intermediate", "Intermediate models (schema `intermediate`, tables)"),
     ("staging", "Staging models (schema `staging`, views)"),
+    ("sync", "User sync models (schema `sync`, built by `lms-warehouse sync plan|apply`, docs/user-sync.md)"),
 ]
 
 
@@ -52,7 +53,7 @@ def render(manifest: dict[str, Any]) -> str:
     )
     grain = grains(manifest)
     out = [
-        "# Data dictionary: staging, intermediate and reporting",
+        "# Data dictionary: staging, intermediate, reporting and the user sync",
         "",
         "<!-- Generated from the dbt project by `python -m pipelines.dictionary`: edit the model YAML in",
         "     sql/models/ and sql/models/overview.md, not this file. -->",
@@ -64,9 +65,11 @@ def render(manifest: dict[str, Any]) -> str:
         for node in (n for n in models if n["schema"] == schema):
             keys = grain.get(node["unique_id"])
             grain_text = f" Grain: one row per ({', '.join(keys)})." if keys else ""
-            if schema != "reporting":
+            if schema != "reporting" and node["config"]["materialized"] != "table":  # views: a line each
                 out.append(f"- `{node['name']}`: {_one_line(node['description'])}{grain_text}")
                 continue
+            if out[-1] != "":  # a table after a list of views
+                out.append("")
             out += [f"### {node['name']}", "", _one_line(node["description"]) + grain_text, ""]
             out += ["| column | meaning |", "|---|---|"]
             for column in node["columns"].values():

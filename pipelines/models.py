@@ -39,6 +39,8 @@ PROJECT = "lms_warehouse"  # dbt_project.yml `name:`
 SOURCE = "learnupon"  # the dbt source of the raw tables
 REPORTS_DB = "reports.duckdb"  # where a Parquet warehouse's models are built, beside parquet/
 MARTS = "marts"  # the folder of the reporting tables (dbt_project.yml gives their schema)
+# models with one of these tags are built only when asked for by tag: the user sync's plan needs a roster
+ON_DEMAND_TAGS = ("sync",)
 
 
 class ModelError(Exception):
@@ -210,8 +212,15 @@ class Graph:
         return [by_id[p] for p in self.models[name].depends_on.nodes if p in by_id]
 
     def sources(self, name: str) -> list[str]:
-        """Raw tables (learnupon source tables) the model reads directly."""
-        return sorted(p.split(".")[-1] for p in self.models[name].depends_on.nodes if p.startswith(f"source.{PROJECT}.{SOURCE}."))
+        """Raw tables (learnupon source tables) the model needs: those it reads directly, less those its
+        `meta.optional_sources` names (it reads them through the optional_source macro, if present)."""
+        node = self.models[name]
+        optional = set(node.config.meta.get("optional_sources") or [])
+        tables = (p.split(".")[-1] for p in node.depends_on.nodes if p.startswith(f"source.{PROJECT}.{SOURCE}."))
+        return sorted(t for t in tables if t not in optional)
+
+    def tagged(self, tag: str) -> set[str]:
+        return {name for name, node in self.models.items() if tag in node.tags}
 
     def schema(self, name: str) -> str:
         return self.models[name].schema
@@ -258,6 +267,8 @@ def build_models(
     *,
     export_parquet: bool = True,
     unit_tests: bool = False,
+    tag: str | None = None,
+    variables: dict[str, Any] | None = None,
 ) -> BuildResult:
     """Build the models into the warehouse with `dbt build`; return rows per model built.
 
@@ -265,6 +276,8 @@ def build_models(
     dbt var `as_of`. select: build only these models (their parents must exist already).
     export_parquet: also write every reporting table to <out>/reporting/<table>/data.parquet.
     unit_tests: run dbt's unit tests too (the test suite does; scheduled builds need not).
+    tag: build the models with this dbt tag instead; without select or tag, every model but those
+    tagged ON_DEMAND_TAGS. variables: more dbt vars (the user sync passes its mapping).
     Data tests run with their models; a failing one is in `.failed_tests`, and the models
     downstream of a failing error-severity test are skipped by dbt.
     """
@@ -294,7 +307,12 @@ def build_models(
         unknown = sorted(set(select) - set(graph.models))
         if unknown:
             raise ConfigError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(sorted(graph.models))}")
-    chosen = set(select) if select is not None else set(graph.models)
+    if select is not None:
+        chosen = set(select)
+    elif tag is not None:
+        chosen = graph.tagged(tag)
+    else:
+        chosen = set(graph.models) - set().union(*(graph.tagged(t) for t in ON_DEMAND_TAGS))
 
     result = BuildResult()
     result.as_of = as_of
@@ -310,7 +328,7 @@ def build_models(
         args = [
             "build",
             *_common_args(work),
-            "--vars", json.dumps({"as_of": as_of.isoformat(), "raw_schema": warehouse.dataset}),
+            "--vars", json.dumps({**(variables or {}), "as_of": as_of.isoformat(), "raw_schema": warehouse.dataset}),
             "--select", *to_build,
             # a test runs when every model it reads is built (a relationships test too)
             "--indirect-selection", "cautious",

@@ -380,6 +380,17 @@ def test_select_builds_only_the_chosen_models(built: tuple[Path, dict[str, int]]
         build_models(Warehouse(out_dir=tmp_path), select=["no_such_model"])
 
 
+def test_the_user_sync_models_are_left_out_of_the_build(built: tuple[Path, dict[str, int]]) -> None:
+    """The models tagged sync need a roster: `lms-warehouse sync` builds them (tests/test_sync.py), a models build never."""
+    out, result = built
+    sync_models = {"sync_plan", "sync_roster", "sync_roster_cells", "sync_roster_fields", "sync_fields", "sync_users",
+                   "sync_user_values"}
+    assert sync_models <= set(result.schemas) and result.schemas["sync_plan"] == "sync"
+    assert not sync_models & (set(result) | set(result.skipped))
+    assert {t.model for t in result.tests}.isdisjoint(sync_models)
+    assert rows(out, "select count(*) from information_schema.tables where table_schema = 'sync'") == [(0,)]
+
+
 def test_no_warehouse_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no warehouse"):
         build_models(Warehouse(out_dir=tmp_path))

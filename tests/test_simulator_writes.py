@@ -58,6 +58,29 @@ def test_create_update_and_delete_a_user(portal: Any) -> None:
     assert uid in portal.ground_truth()["deleted_user_ids"]
 
 
+def test_a_user_created_with_a_username_only(portal: Any) -> None:
+    """Reference, "Create a user": email OR username, plus a password; a username portal's user may have no email."""
+    with client_for(portal) as client:
+        first = client.send("POST", "/users", {"User": {"username": "grace.h", "first_name": "Grace", "password": "s3cret-pw",
+                                                        "CustomData": {"employee id": "U1"}}})["id"]
+        second = client.send("POST", "/users", {"User": {"username": "alan.t", "password": "s3cret-pw"}})["id"]
+        created = user(portal, first)
+        assert (created["username"], created["email"], created["custom"]) == ("grace.h", "", {"employee id": "U1"})
+        found = client.get_json("/users/search", {"username": "GRACE.H"})  # usernames are found in any case
+        assert [u["id"] for u in found["user"]] == [first]
+        # a second user without an email is no clash; a taken or malformed username is refused
+        assert refused(lambda: client.send("POST", "/users", {"User": {"username": "grace.h", "password": "123456"}})).status == 400
+        assert refused(lambda: client.send("POST", "/users", {"User": {"username": "a b", "password": "123456"}})).status == 404
+        # updated by the username in the payload; a new username by numeric id in `username`, or new_username with id 0
+        client.send("PUT", f"/users/{first}", {"User": {"username": "grace.hopper", "last_name": "Hopper"}})
+        client.send("PUT", "/users/0", {"User": {"username": "alan.t", "new_username": "alan.turing", "email": ""}})
+        assert (user(portal, first)["username"], user(portal, first)["last_name"]) == ("grace.hopper", "Hopper")
+        assert user(portal, second)["username"] == "alan.turing" and user(portal, second)["email"] == ""
+        # an email added later is an ordinary email
+        client.send("PUT", f"/users/{second}", {"User": {"username": "alan.turing", "email": "alan@example.org"}})
+        assert client.get_json("/users/search", {"email": "alan@example.org"})["user"][0]["id"] == second
+
+
 def test_the_documented_errors(portal: Any) -> None:
     taken = next(iter(portal.state.users.values()))
     with client_for(portal) as client:

@@ -21,12 +21,14 @@ import pytest
 
 from pipelines.runner import Warehouse
 from pipelines.sync.mapping import Mapping
+from pipelines.sync.plan import build_plan
 from pipelines.sync.roster import read_roster
 from pipelines.sync.run import run_sync
 from pipelines.simulator.domains import invites as sim_invites
 
 from .conftest import query, settings_for
 from .sync_roster import (
+    COLUMNS,
     ID_FIELD,
     by_external_id,
     client_for,
@@ -199,6 +201,15 @@ def test_a_roster_with_every_case_gives_the_exact_plan(scenario: Scenario) -> No
     assert outcome.plan.counts["create"] == 3 and outcome.plan.leavers == 2
     assert query(scenario.out, "select status, mode from sync.sync_runs") == [{"status": "planned", "mode": "plan"}]
     assert query(scenario.out, "select count(*) as n from sync.sync_actions") == [{"n": 0}]
+    # the plan is the dbt model sync_plan: its data tests ran with it; its unit tests (the seed 001
+    # rules, sql/models/sync/_sync_unit_tests.yml) pass on this warehouse, and the rebuilt plan is the same
+    built = build_plan(Warehouse(out_dir=scenario.out), Mapping(), outcome.run_id, COLUMNS, unit_tests=True)
+    assert {"sync_plan", "sync_roster", "sync_users"} <= set(built)
+    outcomes = {t.name: t.status for t in built.tests}
+    assert set(outcomes.values()) == {"pass"}, outcomes
+    assert {"sync_matches_on_the_external_id_only_and_an_email_is_released_by_placeholder",
+            "sync_reports_an_email_conflict_under_the_skip_policy", "unique_grain_sync_plan_action_key"} <= set(outcomes)
+    assert plan_rows(scenario.out) == rows
 
 
 def test_apply_then_extract_and_plan_again_leaves_nothing_to_do(scenario: Scenario) -> None:
@@ -479,3 +490,105 @@ def test_custom_data_by_definition_id_and_a_mapping_file(portal: Any, tmp_path: 
 
     payload = Executor(None, None, outcome.run_id, mapping).user_update(outcome.plan.writes[0])  # type: ignore[arg-type]
     assert payload == {"User": {"email": target["email"], "CustomData": {"use_definition_ids": 1, "231": "Legal"}}}
+
+
+def test_a_username_portal_creates_users_by_username(portal: Any, tmp_path: Path) -> None:
+    """identify_by = "username": new users are created with a username (and no email when the roster has
+    none), matching stays on the external id, and a username another user holds is reported."""
+    holder = next(u for u in portal_users(portal).values() if not u["custom"].get(ID_FIELD))
+    if not holder.get("username"):
+        with client_for(portal) as client:
+            client.send("PUT", f"/users/{holder['id']}", {"User": {"email": holder["email"], "username": "taken.name"}})
+    unmanaged = portal_users(portal)[holder["id"]]
+    rows = people(portal)
+    for row in rows:  # every person needs a username on such a portal; those without one get it from the sync
+        row["username"] = row["_user"].get("username") or f"user.{row['employee_id'].lower()}"
+    needs_username = {r["employee_id"] for r in rows if not r["_user"].get("username") and r["active"] == "true"}
+    hires = [
+        new_hire(1, email="", username="hire.one"),  # no email at all
+        new_hire(2, username="hire.two", location="Sales"),
+        new_hire(3, email="", username=unmanaged["username"].upper()),  # usernames compare in any case
+        new_hire(4, email="", username=""),
+        new_hire(5, email="", username="no spaces allowed"),
+    ]
+    columns = ["employee_id", "username", "email", "first_name", "last_name", "department", "job_title", "location", "active"]
+    roster = write_roster(tmp_path / "roster.csv", rows + hires, columns)
+    mapping = Mapping(identify_by="username")
+
+    outcome = sync(portal, tmp_path, roster, "apply", mapping)
+    assert outcome.status == "succeeded", outcome.applied
+    assert outcome.plan.counts == {"create": 2, "update": len(needs_username), "join_group": 1,
+                                   "username_conflict": 1, "invalid_row": 2}
+    by_key = {r["action_key"]: r for r in outcome.plan.rows}
+    assert f"username {unmanaged['username'].upper()} belongs to LearnUpon user {unmanaged['id']}" in by_key["username_conflict:N0003"]["reason"]
+    reasons = sorted(r["reason"] for r in outcome.plan.rows if r["action"] == "invalid_row")
+    assert reasons == ["no username (username)", "username no spaces allowed is not a valid username"]
+    assert all(set(json.loads(r["changes"])) == {"username"} for r in outcome.plan.rows if r["action"] == "update")
+
+    found = by_external_id(portal)
+    one, two = found["N0001"][0], found["N0002"][0]
+    assert (one["username"], one["email"]) == ("hire.one", "")  # created with the username only
+    assert (two["username"], two["email"], two["groups"]) == ("hire.two", "new.hire.2@example.org", {"Sales"})
+    assert portal.state.passwords[one["id"]]["change_password_on_first_login"] is True
+    assert all(u["username"] == f"user.{e.lower()}" for e in needs_username for u in found[e])
+    assert "N0003" not in found and portal_users(portal)[unmanaged["id"]] == unmanaged  # the holder is never touched
+
+    again = sync(portal, tmp_path, roster, "plan", mapping)
+    assert again.plan.writes == []
+    assert set(again.plan.counts) == {"username_conflict", "invalid_row"}
+
+
+def test_a_username_portal_still_needs_the_email_to_invite(portal: Any, tmp_path: Path) -> None:
+    rows = [{**r, "username": r["_user"].get("username") or f"user.{r['employee_id'].lower()}"} for r in people(portal)]
+    roster = write_roster(tmp_path / "roster.csv", rows + [new_hire(1, username="hire.one"), new_hire(2, email="", username="hire.two")],
+                          ["employee_id", "username", "email", "first_name", "last_name", "active"])
+    outcome = sync(portal, tmp_path, roster, "plan", Mapping(identify_by="username", new_users="invite"))
+    invites = [r for r in outcome.plan.rows if r["action"] == "invite"]
+    assert [(r["external_id"], r["username"], r["email"]) for r in invites] == [("N0001", "hire.one", "new.hire.1@example.org")]
+    invalid = [r for r in outcome.plan.rows if r["action"] == "invalid_row"]
+    assert [(r["external_id"], r["reason"]) for r in invalid] == [
+        ("N0002", "no email (new_users = invite sends invitations by email)")]
+
+
+def test_managers_are_checked_and_can_go_to_a_custom_field(portal: Any, tmp_path: Path) -> None:
+    """manager_employee_id: a manager no roster row has is reported (the row still applies); mapped to a
+    custom user field under [fields], LearnUpon keeps it."""
+    with portal.lock:  # the portal's admin adds the field (LearnUpon's API has no endpoint for that)
+        portal.state.custom_fields.append({"id": 2199, "type_id": 1, "label": "manager id", "predefined_values": None})
+        portal.api.invalidate()
+    rows = [r for r in people(portal) if r["active"] == "true"]
+    boss, report, stray = rows[0], rows[1], rows[2]
+    report["manager_employee_id"] = boss["employee_id"]
+    stray["manager_employee_id"] = "E404"
+    stray["department"] = "Legal" if stray["department"] != "Legal" else "Finance"
+    roster = write_roster(tmp_path / "roster.csv", rows)
+
+    plain = sync(portal, tmp_path, roster, "plan")
+    unknown = [r for r in plain.plan.rows if r["action"] == "unknown_manager"]
+    assert [(r["external_id"], r["reason"]) for r in unknown] == [(stray["employee_id"], "manager E404 is not on the roster")]
+    assert f"update:{stray['employee_id']}" in {r["action_key"] for r in plain.plan.writes}  # the row itself applies
+
+    mapping = Mapping(fields={**Mapping().fields, "manager_employee_id": "manager id"})
+    outcome = sync(portal, tmp_path, roster, "apply", mapping)
+    assert outcome.status == "succeeded", outcome.applied
+    users = portal_users(portal)
+    assert users[report["_user"]["id"]]["custom"]["manager id"] == boss["employee_id"]
+    assert users[stray["_user"]["id"]]["custom"]["manager id"] == "E404"
+    assert "manager id" not in users[boss["_user"]["id"]]["custom"]
+    again = sync(portal, tmp_path, roster, "plan", mapping)
+    assert again.plan.writes == [] and set(again.plan.counts) == {"unknown_manager"}
+
+
+def test_a_portal_that_never_filled_groups_or_custom_data_still_gets_a_plan(portal: Any, tmp_path: Path) -> None:
+    """Those raw tables are read only if present (meta.optional_sources): the plan is built without them."""
+    import duckdb
+
+    roster = write_roster(tmp_path / "roster.csv", [new_hire(1, location="Sales")])
+    sync(portal, tmp_path, roster, "plan")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        for table in ("groups", "group_memberships", "user_custom_data"):
+            con.execute(f"drop table learnupon.{table}")
+    outcome = sync(portal, tmp_path, roster, "plan", extract=False)
+    # nobody carries an external id any more, so nobody is managed: no leavers; Sales is no group
+    assert outcome.plan.counts == {"create": 1, "missing_group": 1}
+    assert (outcome.plan.users, outcome.plan.managed_users) == (120, 0)

@@ -127,7 +127,8 @@ class ApiContext:
 
     def user_by_email(self, email: str) -> Optional[int]:
         if self._email_index is None:
-            self._email_index = {u.email.lower(): u.id for u in self.st.users.values()}
+            # a user created with a username only has no email (stored blank): it is found by username
+            self._email_index = {u.email.lower(): u.id for u in self.st.users.values() if u.email}
         return self._email_index.get(email.strip().lower())
 
     def user_by_username(self, username: str) -> Optional[int]:

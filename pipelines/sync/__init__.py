@@ -3,7 +3,7 @@ the rate-limited client, dry run first (docs/user-sync.md).
 
   mapping.py   the TOML mapping (roster columns -> LearnUpon fields and groups) and the policies
   roster.py    the roster in (CSV, Parquet or a query), loaded by dlt into dataset `hr`
-  plan.py      sync.sync_plan from sql/sync_plan.sql, and its CSV
+  plan.py      sync.sync_plan, the dbt model sql/models/sync/sync_plan.sql (tag sync), and its CSV
   journal.py   sync.sync_runs and the write-ahead journal sync.sync_actions
   apply.py     the writes, with look-before-retry for lost replies
   run.py       one sync end to end (plan or apply)

@@ -1,13 +1,14 @@
 """Carry out the writes of a plan through the rate-limited client, journalling each one.
 
 Payloads follow the reference to the letter: {"User": {...}} with the user's email (or username)
-in every update, CustomData by field name (or by definition id with "use_definition_ids"),
+in every update, new users created with the portal's identifier (email, or username with the
+email when the roster has one), CustomData by field name (or by definition id with "use_definition_ids"),
 {"GroupMembership": {...}} and {"Invite": {...}}. New users get a generated password and
 change_password_on_first_login; the password exists only in the request, and any message that
 could echo it is scrubbed before it is recorded.
 
 A write whose reply was lost may have been applied. Before writing again the executor looks:
-a create searches the email (and accepts the user only if it carries our external id), a delete
+a create searches the username or email (and accepts the user only if it carries our external id), a delete
 reads the user, a membership change reads the user's groups, an invite lists the invitations.
 Updates are idempotent and simply repeat.
 """
@@ -212,8 +213,13 @@ class Executor:
                 raise
         return None
 
+    @staticmethod
+    def identity(row: dict[str, Any]) -> dict[str, str]:
+        """What a new user is created or invited with: the username (username portals) and the email, each if known."""
+        return {name: row[name] for name in ("username", "email") if row.get(name)}
+
     def create(self, row: dict[str, Any], password: str) -> tuple[int | None, str | None]:
-        user: dict[str, Any] = {"email": row["email"]}
+        user: dict[str, Any] = self.identity(row)
         for name in ("first_name", "last_name"):
             if row.get(name):
                 user[name] = row[name]
@@ -227,24 +233,24 @@ class Executor:
             try:
                 reply = self.client.send("POST", "/users", payload)
                 found = _id_in(reply)
-                return (found, None) if found is not None else (self.ours_by_email(row), "id read back by email")
+                return (found, None) if found is not None else (self.ours(row), f"id read back by {_search_key(row)}")
             except WriteOutcomeUnknown:
-                found = self.ours_by_email(row)
+                found = self.ours(row)
                 if found is not None:
-                    return found, "reply lost; the user was found by email with our external id"
+                    return found, f"reply lost; the user was found by {_search_key(row)} with our external id"
                 if attempt == ATTEMPTS:
                     raise
                 self.pause(min(2.0, 0.2 * attempt))
             except LearnUponAPIError as exc:
                 if exc.status in (400, 409, 422):  # e.g. email taken: by a user of ours from a lost earlier reply?
-                    found = self.ours_by_email(row)
+                    found = self.ours(row)
                     if found is not None:
-                        return found, "already created (found by email with our external id)"
+                        return found, f"already created (found by {_search_key(row)} with our external id)"
                 raise
         return None, None
 
     def invite(self, row: dict[str, Any]) -> str:
-        invite: dict[str, Any] = {"email": row["email"]}
+        invite: dict[str, Any] = self.identity(row)  # the email always (the plan refuses a row without one)
         for name in ("first_name", "last_name"):
             if row.get(name):
                 invite[name] = row[name]
@@ -271,7 +277,7 @@ class Executor:
         """
         action = row["action"]
         if action == "create":
-            found = self.ours_by_email(row)
+            found = self.ours(row)
             return found is not None, found
         if action == "invite":
             return self.invited(row["email"]), None
@@ -282,16 +288,18 @@ class Executor:
         member = row["group_id"] in self.groups_of(user_id)
         return (member if action == "join_group" else not member), user_id
 
-    def ours_by_email(self, row: dict[str, Any]) -> int | None:
-        """The id of the user with this email, if it carries our external id (else None)."""
+    def ours(self, row: dict[str, Any]) -> int | None:
+        """The id of the user with this row's username (or email), if it carries our external id (else None)."""
+        key = _search_key(row)
+        wanted = str(row[key]).strip().lower()
         try:
-            body = self.client.get_json("/users/search", {"email": row["email"]})
+            body = self.client.get_json("/users/search", {key: row[key]})
         except LearnUponAPIError as exc:
             if exc.status == 404:
                 return None
             raise
         for record in extract_records(body, ("user", "users")):
-            if str(record.get("email") or "").strip().lower() != row["email"].strip().lower():
+            if str(record.get(key) or "").strip().lower() != wanted:
                 continue
             if _external_id(record, body, self.mapping.external_id_field) == row["external_id"]:
                 return _id_in(record)
@@ -322,6 +330,11 @@ class Executor:
                         str(record.get("invite_status") or "sent") == "sent":
                     return True
         return False
+
+
+def _search_key(row: dict[str, Any]) -> str:
+    """How a new user is looked up (GET /users/search): by username where it was created with one."""
+    return "username" if row.get("username") else "email"
 
 
 def _id_in(reply: Any) -> int | None:

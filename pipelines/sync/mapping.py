@@ -22,6 +22,8 @@ POLICIES: dict[str, tuple[str, ...]] = {
     "leave_groups": ("managed", "joined_by_sync"),
     "custom_data_keys": ("name", "definition_id"),
 }
+# how the portal identifies users (reference, "Unique identifiers: email or username")
+IDENTIFIERS = ("email", "username")
 
 
 def column_name(name: str) -> str:
@@ -42,12 +44,16 @@ class GroupRule:
 class Mapping:
     # the LearnUpon custom user field that holds the HR system's employee id (matched by name, any case)
     external_id_field: str = "employee id"
+    # the portal's unique identifier: new users are created with it, and every roster row needs it
+    identify_by: str = "email"
     # roster columns that identify a person
     external_id_column: str = "employee_id"
     email_column: str = "email"
+    username_column: str = "username"  # read only when identify_by = "username"
     first_name_column: str = "first_name"
     last_name_column: str = "last_name"
     active_column: str = "active"
+    manager_column: str = "manager_employee_id"  # checked: a manager no roster row names is reported
     # roster column -> LearnUpon custom user field (by name)
     fields: dict[str, str] = field(default_factory=lambda: {"department": "department", "job_title": "position"})
     groups: tuple[GroupRule, ...] = (GroupRule(column="location"),)
@@ -82,25 +88,32 @@ class Mapping:
             raise ConfigError(f"sync mapping: max_leaver_share must be between 0 and 1, got {self.max_leaver_share}")
         if self.invite_expiry_days < 0 or self.max_invalid_rows < 0:
             raise ConfigError("sync mapping: invite_expiry_days and max_invalid_rows must be zero or more")
+        if self.identify_by not in IDENTIFIERS:
+            raise ConfigError(f"sync mapping: identify_by must be one of {', '.join(IDENTIFIERS)}, got {self.identify_by!r}")
         if not self.external_id_field.strip():
             raise ConfigError("sync mapping: external_id_field must name a LearnUpon custom user field")
 
     @property
     def identity_columns(self) -> dict[str, str]:
-        return {
-            "external_id": self.external_id_column,
-            "email": self.email_column,
-            "first_name": self.first_name_column,
-            "last_name": self.last_name_column,
-            "active": self.active_column,
-        }
+        """Role -> roster column, for the roles this mapping uses (username only on a username portal)."""
+        columns = {"external_id": self.external_id_column, "email": self.email_column}
+        if self.identify_by == "username":
+            columns["username"] = self.username_column
+        columns.update(first_name=self.first_name_column, last_name=self.last_name_column,
+                       active=self.active_column, manager=self.manager_column)
+        return columns
+
+    @property
+    def required_roles(self) -> tuple[str, ...]:
+        """Roles every roster must have a column for: the external id and the portal's identifier."""
+        return ("external_id", self.identify_by)
 
     def with_overrides(self, **values: Any) -> Mapping:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
-_TOP_LEVEL = {"external_id_field", "roster", "fields", "groups", "policy", "safety"}
-_ROSTER_KEYS = {"external_id", "email", "first_name", "last_name", "active"}
+_TOP_LEVEL = {"external_id_field", "identify_by", "roster", "fields", "groups", "policy", "safety"}
+_ROSTER_KEYS = {"external_id", "email", "username", "first_name", "last_name", "active", "manager"}
 _POLICY_KEYS = {"leavers", "email_conflicts", "placeholder_domain", "new_users", "invite_expiry_days", "leave_groups",
                 "process_enrollments", "process_unenrollments", "custom_data_keys"}
 _SAFETY_KEYS = {"max_leaver_share", "max_invalid_rows"}
@@ -135,8 +148,9 @@ def mapping_from_dict(data: dict[str, Any], source: str) -> Mapping:
 
     unknown("", set(data), _TOP_LEVEL)
     values: dict[str, Any] = {"source": source}
-    if "external_id_field" in data:
-        values["external_id_field"] = typed(data["external_id_field"], str, "external_id_field")
+    for key in ("external_id_field", "identify_by"):
+        if key in data:
+            values[key] = typed(data[key], str, key)
     roster = typed(data.get("roster", {}), dict, "[roster]")
     unknown("roster.", set(roster), _ROSTER_KEYS)
     for key, value in roster.items():

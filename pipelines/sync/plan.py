@@ -1,10 +1,10 @@
 """Build `sync.sync_plan` in the warehouse from the roster, the mapping and the current LearnUpon data.
 
-The plan itself is SQL (sql/sync_plan.sql, written as a dbt model: named CTEs ending in
-`select * from final`). This module writes the mapping into small tables it reads
-(sync.sync_settings, sync_field_map, sync_group_rules, sync_managed_groups: dbt seeds or vars
-later), checks that the LearnUpon fields the mapping names exist, runs the SQL in one
-transaction, and exports the plan as CSV.
+The plan is the dbt model `sync_plan` (sql/models/sync/, tagged `sync`, with the models it reads:
+the roster in long form and by row, the portal's fields, users and their custom data). This
+module checks that the LearnUpon fields the mapping names exist, builds those models through
+pipelines.models (dbt in-process, with the mapping as the dbt var `sync`: the mapping is declared
+once, in mapping.py), reads the plan back and exports it as CSV.
 """
 
 from __future__ import annotations
@@ -18,20 +18,17 @@ from typing import Any
 import duckdb
 
 from ..learnupon.errors import ConfigError
+from ..models import BuildResult, ModelError, build_models
 from . import journal
 from .mapping import Mapping
 
-PLAN_SQL = Path(__file__).with_name("sql") / "sync_plan.sql"
-PLAN_TABLE = f"{journal.SCHEMA}.sync_plan"
-WRITES = ("release_email", "create", "invite", "update", "join_group", "leave_group", "disable", "delete")
+SYNC_TAG = "sync"  # the dbt tag of the sync's models (sql/dbt_project.yml)
+PLAN_MODEL = "sync_plan"
+PLAN_TABLE = f"{journal.SCHEMA}.{PLAN_MODEL}"
+USERS_VIEW = f"{journal.SCHEMA}.sync_users"
 LEAVER_ACTIONS = ("disable", "delete")
-# raw tables the plan reads; a portal without groups or custom data never had the latter three loaded
+# raw tables the plan cannot do without; groups, memberships and custom data may be missing (a portal never filled them)
 REQUIRED_RAW = ("users", "custom_user_fields")
-OPTIONAL_RAW = {
-    "user_custom_data": "user_id bigint, definition_id bigint, label varchar, value varchar, _dlt_valid_to timestamptz",
-    "groups": "id bigint, title varchar, _dlt_load_id varchar",
-    "group_memberships": "group_id bigint, user_id bigint, membership_id bigint, _dlt_valid_to timestamptz",
-}
 
 
 @dataclass
@@ -67,38 +64,44 @@ def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def write_mapping(con: duckdb.DuckDBPyConnection, mapping: Mapping, roster_run_id: str, roster_columns: list[str]) -> None:
+def plan_settings(mapping: Mapping, roster_run_id: str, roster_columns: list[str]) -> dict[str, Any]:
+    """The mapping as the dbt var `sync` (macros/sync_mapping.sql): the settings, the field map and the group rules.
+
+    A column the roster lacks is left out (null), so the models never pick a value from it.
+    """
     present = set(roster_columns)
-    s = journal.SCHEMA
-    con.execute(f"""
-        create or replace table {s}.sync_settings as select
-            ?::varchar as roster_run_id, ?::varchar as external_id_field, ?::varchar as external_id_column,
-            ?::varchar as email_column, ?::varchar as first_name_column, ?::varchar as last_name_column,
-            ?::varchar as active_column, ?::varchar as leavers, ?::varchar as email_conflicts,
-            ?::varchar as placeholder_domain, ?::varchar as new_users, ?::integer as invite_expiry_days,
-            ?::varchar as leave_groups
-    """, [
-        roster_run_id, mapping.external_id_field, mapping.external_id_column, mapping.email_column,
-        mapping.first_name_column, mapping.last_name_column,
-        mapping.active_column if mapping.active_column in present else None,
-        mapping.leavers, mapping.email_conflicts, mapping.placeholder_domain, mapping.new_users,
-        mapping.invite_expiry_days, mapping.leave_groups,
-    ])
-    con.execute(f"create or replace table {s}.sync_field_map (column_name varchar, field_label varchar)")
-    fields = [(column, label) for column, label in mapping.fields.items() if column in present]
-    if fields:
-        con.executemany(f"insert into {s}.sync_field_map values (?, ?)", fields)
-    con.execute(f"create or replace table {s}.sync_group_rules (rule_number integer, column_name varchar,"
-                " from_value varchar, group_title varchar)")
-    con.execute(f"create or replace table {s}.sync_managed_groups (rule_number integer, group_title varchar)")
+
+    def column(name: str) -> str | None:
+        return name if name in present else None
+
+    settings = {
+        "roster_run_id": roster_run_id,
+        "external_id_field": mapping.external_id_field,
+        "identify_by": mapping.identify_by,
+        "external_id_column": mapping.external_id_column,
+        "email_column": column(mapping.email_column),
+        "username_column": column(mapping.username_column) if mapping.identify_by == "username" else None,
+        "first_name_column": column(mapping.first_name_column),
+        "last_name_column": column(mapping.last_name_column),
+        "active_column": column(mapping.active_column),
+        "manager_column": column(mapping.manager_column),
+        "leavers": mapping.leavers,
+        "email_conflicts": mapping.email_conflicts,
+        "placeholder_domain": mapping.placeholder_domain,
+        "new_users": mapping.new_users,
+        "invite_expiry_days": mapping.invite_expiry_days,
+        "leave_groups": mapping.leave_groups,
+    }
+    field_map = [{"column_name": c, "field_label": label} for c, label in mapping.fields.items() if c in present]
+    group_rules, managed_groups = [], []
     for number, rule in enumerate(mapping.groups, 1):
         if rule.values is None:
-            con.execute(f"insert into {s}.sync_group_rules values (?, ?, null, null)", [number, rule.column])
+            group_rules.append({"rule_number": number, "column_name": rule.column})
         else:
-            con.executemany(f"insert into {s}.sync_group_rules values (?, ?, ?, ?)",
-                            [(number, rule.column, value, title) for value, title in rule.values.items()])
-        if rule.manages:
-            con.executemany(f"insert into {s}.sync_managed_groups values (?, ?)", [(number, t) for t in rule.manages])
+            group_rules += [{"rule_number": number, "column_name": rule.column, "from_value": value, "group_title": title}
+                            for value, title in rule.values.items()]
+        managed_groups += [{"rule_number": number, "group_title": title} for title in rule.manages]
+    return {"settings": settings, "field_map": field_map, "group_rules": group_rules, "managed_groups": managed_groups}
 
 
 def check_fields(con: duckdb.DuckDBPyConnection, mapping: Mapping, roster_columns: list[str]) -> None:
@@ -112,8 +115,8 @@ def check_fields(con: duckdb.DuckDBPyConnection, mapping: Mapping, roster_column
             raise ConfigError(f"sync mapping {key}: LearnUpon has no custom user field {label!r} (its fields: {known})")
 
 
-def build_plan(con: duckdb.DuckDBPyConnection, mapping: Mapping, roster_run_id: str, roster_columns: list[str]) -> Plan:
-    """Write the mapping tables and sync.sync_plan, in one transaction; return the plan's rows."""
+def check_inputs(con: duckdb.DuckDBPyConnection, mapping: Mapping, roster_columns: list[str]) -> None:
+    """What the plan reads is there: the users and field definitions, a roster, the fields the mapping names."""
     raw = _tables(con, "learnupon")
     missing = [t for t in REQUIRED_RAW if t not in raw]
     if missing:
@@ -122,47 +125,35 @@ def build_plan(con: duckdb.DuckDBPyConnection, mapping: Mapping, roster_run_id: 
         )
     if "roster" not in _tables(con, "hr"):
         raise ConfigError("the warehouse has no hr.roster: load a roster first")
-    journal.ensure_tables(con)
+    journal.ensure_tables(con)  # the plan reads the journal (pending invitations, memberships it made)
     check_fields(con, mapping, roster_columns)
-    stand_ins = [t for t in OPTIONAL_RAW if t not in raw]
-    con.execute("begin")
-    try:
-        # empty stand-ins for raw tables a portal never filled, dropped again before commit
-        for table in stand_ins:
-            con.execute(f"create view learnupon.{table} as select * from (select {_nulls(OPTIONAL_RAW[table])}) where false")
-        write_mapping(con, mapping, roster_run_id, roster_columns)
-        con.execute(f"create or replace table {PLAN_TABLE} as {PLAN_SQL.read_text(encoding='utf-8')}")
-        for table in stand_ins:
-            con.execute(f"drop view learnupon.{table}")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return read_plan(con, mapping)
 
 
-def read_plan(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> Plan:
+def build_plan(warehouse: Any, mapping: Mapping, roster_run_id: str, roster_columns: list[str], *,
+               unit_tests: bool = False) -> BuildResult:
+    """`dbt build` of the models tagged `sync` (sync.sync_plan and what it reads), with their data tests.
+
+    Call check_inputs first. A failed model or data test stops here: a plan that breaks its own
+    grain or names an unknown action is never applied. unit_tests: run the sync's dbt unit tests too.
+    """
+    result = build_models(warehouse, tag=SYNC_TAG, variables={"sync": plan_settings(mapping, roster_run_id, roster_columns)},
+                          export_parquet=False, unit_tests=unit_tests)
+    if PLAN_MODEL in result.skipped:
+        raise ModelError(f"{PLAN_TABLE} was not built: {result.skipped[PLAN_MODEL]}")
+    if result.failed_tests:
+        failed = ", ".join(f"{t.name} ({t.failures or 0} rows)" for t in result.failed_tests)
+        raise ModelError(f"{PLAN_TABLE} failed its tests, so it is not applied: {failed}")
+    return result
+
+
+def read_plan(con: duckdb.DuckDBPyConnection) -> Plan:
     """sync.sync_plan as it stands, with the user counts the safety cap needs."""
     cursor = con.execute(f"select * from {PLAN_TABLE} order by step, action, action_key")
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, row)) for row in cursor.fetchall()]
-    users = con.execute("select count(*) from learnupon.users where _dlt_valid_to is null").fetchone()[0]
-    managed = 0
-    if "user_custom_data" in _tables(con, "learnupon"):
-        managed = con.execute(
-            "select count(distinct d.user_id) from learnupon.user_custom_data d"
-            " join learnupon.custom_user_fields f on f.id = d.definition_id"
-            " join learnupon.users u on u.id = d.user_id and u._dlt_valid_to is null"
-            " where d._dlt_valid_to is null and lower(trim(f.label)) = lower(trim(?)) and nullif(trim(d.value), '') is not null",
-            [mapping.external_id_field],
-        ).fetchone()[0]
-    roster_run_id = con.execute(f"select roster_run_id from {journal.SCHEMA}.sync_settings").fetchone()[0]
-    roster_rows = con.execute("select count(*) from hr.roster where run_id = ?", [roster_run_id]).fetchone()[0]
+    users, managed = con.execute(f"select count(*), count(external_id) from {USERS_VIEW}").fetchone()
+    roster_rows = con.execute("select count(*) from hr.roster").fetchone()[0]  # the latest roster only (replaced per load)
     return Plan(rows=rows, users=users, managed_users=managed, roster_rows=roster_rows)
-
-
-def _nulls(columns: str) -> str:
-    return ", ".join(f"null::{kind} as {name}" for name, kind in (part.strip().split(" ") for part in columns.split(",")))
 
 
 def export_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Path:
@@ -190,6 +181,6 @@ def describe(row: dict[str, Any]) -> str:
     if row["action"] in ("join_group", "leave_group"):
         return f"{who}: {row.get('group_title')}"
     if row["action"] in ("create", "invite"):
-        return f"{who}: {row.get('email')}"
+        return f"{who}: {row.get('username') or row.get('email')}"
     detail = row.get("reason") or row.get("email") or ""
     return f"{who}: {detail}" if who else detail

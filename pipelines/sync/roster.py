@@ -27,6 +27,11 @@ HR_PIPELINE = "lms_warehouse_hr"
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 RESERVED = ("row_number", "run_id")
+# what a sync does without an optional identity column
+MISSING_NOTES = {
+    "active": "no {name} column: every row counts as active",
+    "manager": "no {name} column: managers are not checked",
+}
 
 
 @dataclass(frozen=True)
@@ -105,19 +110,18 @@ def _text_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
 def check_columns(roster: Roster, mapping: Mapping) -> list[str]:
     """Stop on columns the mapping needs and the roster lacks; returns notes on columns left unused.
 
-    The external id and email columns are always required; the other columns a mapping file names
-    are required too, while those only the defaults name are skipped (with a note) when absent.
+    The external id and identifier (email, or username) columns are always required; the other
+    columns a mapping file names are required too, while those only the defaults name are skipped
+    (with a note) when absent.
     """
     present = set(roster.columns)
     notes = []
     for role, name in mapping.identity_columns.items():
         if name in present:
             continue
-        if role in ("external_id", "email") or f"{role}_column" in mapping.explicit:
+        if role in mapping.required_roles or f"{role}_column" in mapping.explicit:
             raise ConfigError(f"the roster has no {name} column ({role}); its columns: {', '.join(roster.columns)}")
-        notes.append(
-            f"no {name} column: every row counts as active" if role == "active" else f"no {name} column: {role} is not synced"
-        )
+        notes.append(MISSING_NOTES.get(role, "no {name} column: {role} is not synced").format(name=name, role=role))
     for section, columns in (("fields", list(mapping.fields)), ("groups", [rule.column for rule in mapping.groups])):
         for column in columns:
             if column in present:

@@ -4,7 +4,7 @@
      (pipelines.runner.run_extract, resources users, groups, group_memberships), so the plan
      compares the roster with LearnUpon as it is now, and the values of choice fields are read;
   2. the roster is loaded by dlt into `hr.roster`, stamped with the sync run's id;
-  3. `sync.sync_plan` is built (plan.py) and written to a CSV beside the warehouse;
+  3. `sync.sync_plan` is built (plan.py: the dbt models tagged `sync`) and written to a CSV beside the warehouse;
   4. apply only: the 5% cap (configurable) is checked, the plan is journalled in
      `sync.sync_actions`, and the writes go through the same rate-limited client, within the
      weekly reserve. An apply that did not finish (killed: `running`, or `stopped` at the weekly
@@ -33,7 +33,7 @@ from ..runner import Warehouse, run_extract
 from . import journal
 from .apply import ApplyResult, Executor
 from .mapping import Mapping
-from .plan import Plan, build_plan, export_csv, read_plan
+from .plan import Plan, build_plan, check_inputs, export_csv, read_plan
 from .roster import Roster, check_columns, load_roster
 
 # what the plan compares the roster with: users (with custom data and field definitions), groups, memberships
@@ -89,8 +89,12 @@ def read_field_choices(warehouse: Warehouse, client: LearnUponClient) -> None:
 
 def plan_roster(warehouse: Warehouse, mapping: Mapping, roster_run_id: str, columns: list[str],
                 csv_path: Path | None) -> tuple[Plan, Path | None]:
+    """Build sync.sync_plan (the dbt models tagged `sync`) for the roster loaded by `roster_run_id`; export its CSV."""
     with connect(warehouse) as con:
-        plan = build_plan(con, mapping, roster_run_id, columns)
+        check_inputs(con, mapping, columns)
+    build_plan(warehouse, mapping, roster_run_id, columns)  # dbt opens the warehouse itself: no connection of ours is open
+    with connect(warehouse) as con:
+        plan = read_plan(con)
         written = export_csv(con, csv_path) if csv_path is not None else None
     return plan, written
 
@@ -117,9 +121,9 @@ def begin(warehouse: Warehouse, mode: str, source: str, run_id: str | None = Non
     return chosen, resumed_id is not None
 
 
-def current_plan(warehouse: Warehouse, mapping: Mapping) -> Plan:
+def current_plan(warehouse: Warehouse) -> Plan:
     with connect(warehouse) as con:
-        return read_plan(con, mapping)
+        return read_plan(con)
 
 
 def apply_plan(warehouse: Warehouse, client: LearnUponClient, run_id: str, plan: Plan, mapping: Mapping, *,

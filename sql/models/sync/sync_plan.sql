@@ -1,154 +1,56 @@
 -- sync_plan: what the sync does to bring LearnUpon in step with the HR roster.
 -- Grain: one row per action_key. Writes (is_write) run in `step` order; the other rows are
--- problems reported instead of acting (invalid roster rows, email conflicts, ambiguous external
--- ids, missing groups, pending invitations).
--- Reads: hr.roster (the roster loaded by the run named in sync.sync_settings), the mapping
--- (sync.sync_settings, sync.sync_field_map, sync.sync_group_rules, sync.sync_managed_groups), the
--- current LearnUpon users, custom data, field definitions (and sync.field_choices), groups and
--- memberships, and sync.sync_actions (invitations still pending, memberships the sync made).
--- Rules (seed 001): match on the external id only; LearnUpon users without one are never touched;
--- blank roster cells change nothing; an email held by another user is freed by that user's own
--- update, or renamed to a placeholder (email_conflicts = placeholder, managed users only), or
--- reported and the row skipped.
+-- problems reported instead of acting (invalid roster rows, email or username conflicts,
+-- ambiguous external ids, missing groups, pending invitations, managers not in the roster).
+-- Rules (seed 001): match on the external id only, never on email; LearnUpon users without one
+-- are never touched; blank roster cells change nothing; an email held by another user is freed
+-- by that user's own update, or renamed to a placeholder (email_conflicts = placeholder, managed
+-- users only), or reported and the row skipped. A username held by another user is reported.
 with
 
 settings as (
-    select * from sync.sync_settings
+    {{ sync_settings() }}
 ),
 
-roster_cells as (
-    -- every roster cell as (row, column, value); blank cells are left out
-    select
-        cells.row_number as row_number,
-        cells.column_name as column_name,
-        nullif(trim(cells.value), '') as value,
-    from (
-        unpivot (
-            select * exclude (run_id)
-            from hr.roster
-            where hr.roster.run_id = (select roster_run_id from sync.sync_settings)
-        )
-        on columns(* exclude (row_number))
-        into name column_name value value
-    ) as cells
-    where nullif(trim(cells.value), '') is not null
+group_rules as (
+    {{ sync_group_rules() }}
+),
+
+managed_group_titles as (
+    {{ sync_managed_groups() }}
 ),
 
 roster_rows as (
-    select
-        cells.row_number as row_number,
-        max(cells.value) filter (where cells.column_name = settings.external_id_column) as external_id,
-        max(cells.value) filter (where cells.column_name = settings.email_column) as email,
-        max(cells.value) filter (where cells.column_name = settings.first_name_column) as first_name,
-        max(cells.value) filter (where cells.column_name = settings.last_name_column) as last_name,
-        max(cells.value) filter (where cells.column_name = settings.active_column) as active_text,
-    from roster_cells as cells
-    cross join settings
-    group by cells.row_number
+    select * from {{ ref('sync_roster') }}
 ),
 
-fields as (
-    -- the portal's custom user fields; the values a choice field allows come from the definitions the
-    -- sync reads (sync.field_choices) when the user listing did not carry them
-    select
-        defs.id as definition_id,
-        defs.label as field_label,
-        lower(trim(defs.label)) as field_key,
-        defs.type_id as type_id,
-        coalesce(cast(defs.predefined_values as varchar), choices.predefined_values) as predefined_values,
-    from learnupon.custom_user_fields as defs
-    left join sync.field_choices as choices on choices.definition_id = defs.id
+roster_cells as (
+    select * from {{ ref('sync_roster_cells') }}
 ),
 
 roster_fields as (
-    -- the custom field values each roster row sets
-    select
-        cells.row_number as row_number,
-        field_map.column_name as column_name,
-        fields.definition_id as definition_id,
-        fields.field_label as field_label,
-        fields.type_id as type_id,
-        fields.predefined_values as predefined_values,
-        cells.value as value,
-    from roster_cells as cells
-    inner join sync.sync_field_map as field_map on field_map.column_name = cells.column_name
-    inner join fields on fields.field_key = lower(trim(field_map.field_label))
+    select * from {{ ref('sync_roster_fields') }}
 ),
 
-row_problems as (
-    select roster_rows.row_number, 'no external id (' || settings.external_id_column || ')' as problem
-    from roster_rows cross join settings
-    where roster_rows.external_id is null
-    union all
-    select counted.row_number, 'external id ' || counted.external_id || ' is on ' || counted.rows_with_id || ' rows'
-    from (
-        select roster_rows.*, count(*) over (partition by roster_rows.external_id) as rows_with_id,
-        from roster_rows
-        where roster_rows.external_id is not null
-    ) as counted
-    where counted.rows_with_id > 1
-    union all
-    select roster_rows.row_number, 'no email'
-    from roster_rows
-    where roster_rows.email is null
-    union all
-    select roster_rows.row_number, 'email ' || roster_rows.email || ' is not a valid address'
-    from roster_rows
-    where not regexp_full_match(roster_rows.email, '[^@\s]+@[^@\s]+\.[^@\s]+')
-    union all
-    select counted.row_number, 'email ' || counted.email || ' is on ' || counted.rows_with_email || ' rows'
-    from (
-        select roster_rows.*, count(*) over (partition by lower(roster_rows.email)) as rows_with_email,
-        from roster_rows
-        where roster_rows.email is not null
-    ) as counted
-    where counted.rows_with_email > 1
-    union all
-    select roster_rows.row_number, settings.active_column || ' must be true or false, not ' || coalesce(roster_rows.active_text, 'blank')
-    from roster_rows cross join settings
-    where settings.active_column is not null
-        and lower(coalesce(roster_rows.active_text, '')) not in ('true', 'false', 't', 'f', 'yes', 'no', 'y', 'n', '1', '0')
-    union all
-    select roster_fields.row_number,
-        roster_fields.column_name || ' ' || roster_fields.value || ' is not a valid value for LearnUpon field '
-            || roster_fields.field_label
-            || coalesce(' (one of ' || roster_fields.predefined_values || ')', '')
-    from roster_fields
-    where not coalesce(
-        case roster_fields.type_id
-            when 2 then try_cast(roster_fields.value as double) is not null
-            when 3 then try_cast(roster_fields.value as bigint) is not null
-            when 4 then roster_fields.predefined_values is null
-                or list_contains(from_json(roster_fields.predefined_values, '["VARCHAR"]'), roster_fields.value)
-            when 5 then try_cast(roster_fields.value as double) is not null and (roster_fields.predefined_values is null
-                or list_contains(from_json(roster_fields.predefined_values, '["DOUBLE"]'), try_cast(roster_fields.value as double)))
-            when 6 then try_cast(roster_fields.value as bigint) is not null and (roster_fields.predefined_values is null
-                or list_contains(from_json(roster_fields.predefined_values, '["BIGINT"]'), try_cast(roster_fields.value as bigint)))
-            when 7 then try_cast(roster_fields.value as date) is not null
-            else true
-        end,
-        false
-    )
+fields as (
+    select * from {{ ref('sync_fields') }}
 ),
 
-invalid_rows as (
-    select
-        row_problems.row_number as row_number,
-        string_agg(row_problems.problem, '; ' order by row_problems.problem) as reason,
-    from row_problems
-    group by row_problems.row_number
+users as (
+    select * from {{ ref('sync_users') }}
+),
+
+custom_values as (
+    select * from {{ ref('sync_user_values') }}
+),
+
+journal as (
+    select * from {{ source('sync_journal', 'sync_actions') }}
 ),
 
 roster as (
     -- the valid rows
-    select
-        roster_rows.*,
-        lower(roster_rows.email) as email_key,
-        settings.active_column is null
-            or lower(roster_rows.active_text) in ('true', 't', 'yes', 'y', '1') as is_active,
-    from roster_rows
-    cross join settings
-    where not exists (select 1 from invalid_rows where invalid_rows.row_number = roster_rows.row_number)
+    select * from roster_rows where roster_rows.is_valid
 ),
 
 roster_external_ids as (
@@ -158,48 +60,9 @@ roster_external_ids as (
     where roster_rows.external_id is not null
 ),
 
-users as (
-    select
-        current_users.id as user_id,
-        current_users.email as email,
-        lower(trim(current_users.email)) as email_key,
-        current_users.username as username,
-        current_users.first_name as first_name,
-        current_users.last_name as last_name,
-        coalesce(current_users.enabled, true) as is_enabled,
-    from learnupon.users as current_users
-    where current_users._dlt_valid_to is null
-),
-
-custom_values as (
-    -- current custom data; a one-element list (choice fields) reads as its element
-    select
-        data.user_id as user_id,
-        fields.definition_id as definition_id,
-        fields.field_key as field_key,
-        case
-            when json_valid(data.value) and json_type(data.value) = 'ARRAY' and json_array_length(data.value) = 1
-                then json_extract_string(data.value, '$[0]')
-            else data.value
-        end as value,
-    from learnupon.user_custom_data as data
-    inner join fields
-        on fields.definition_id = data.definition_id
-        or (data.definition_id is null and lower(trim(data.label)) = fields.field_key)
-    where data._dlt_valid_to is null
-),
-
 managed_users as (
     -- LearnUpon users with an external id: the only users the sync ever changes
-    select
-        users.*,
-        trim(custom_values.value) as external_id,
-        count(*) over (partition by trim(custom_values.value)) as users_with_external_id,
-    from users
-    inner join custom_values on custom_values.user_id = users.user_id
-    cross join settings
-    where custom_values.field_key = lower(trim(settings.external_id_field))
-        and nullif(trim(custom_values.value), '') is not null
+    select * from users where users.external_id is not null
 ),
 
 matched as (
@@ -210,6 +73,7 @@ matched as (
         managed.email as current_email,
         managed.email_key as current_email_key,
         managed.username as current_username,
+        managed.username_key as current_username_key,
         managed.first_name as current_first_name,
         managed.last_name as current_last_name,
         managed.is_enabled as is_enabled,
@@ -238,11 +102,26 @@ email_takers as (
     where holders.user_id is distinct from wanted.user_id
 ),
 
+username_takers as (
+    -- active rows whose username LearnUpon has on another user today (username portals)
+    select
+        wanted.row_number as row_number,
+        wanted.external_id as external_id,
+        wanted.username as username,
+        holders.user_id as holder_id,
+        holders.external_id as holder_external_id,
+    from wanted
+    cross join settings
+    inner join users as holders on holders.username_key = wanted.username_key
+    where settings.identify_by = 'username' and holders.user_id is distinct from wanted.user_id
+),
+
 free_movers as (
     -- users whose own email change takes an email nobody holds: they go first and free the old one
     select wanted.user_id as user_id
     from wanted
     where wanted.user_id is not null
+        and wanted.email_key is not null
         and wanted.email_key is distinct from wanted.current_email_key
         and not exists (select 1 from email_takers where email_takers.row_number = wanted.row_number)
 ),
@@ -270,9 +149,10 @@ actionable as (
         exists (select 1 from email_resolutions as held where held.row_number = wanted.row_number) as takes_held_email,
     from wanted
     where not exists (
-        select 1 from email_resolutions as held
-        where held.row_number = wanted.row_number and held.resolution = 'conflict'
-    )
+            select 1 from email_resolutions as held
+            where held.row_number = wanted.row_number and held.resolution = 'conflict'
+        )
+        and not exists (select 1 from username_takers where username_takers.row_number = wanted.row_number)
 ),
 
 releases as (
@@ -304,7 +184,7 @@ new_user_data as (
     from (
         select roster_fields.row_number, roster_fields.definition_id, roster_fields.field_label, roster_fields.type_id, roster_fields.value
         from roster_fields
-        where roster_fields.definition_id <> (select definition_id from id_field)
+        where roster_fields.definition_id <> (select id_field.definition_id from id_field)
         union all
         select actionable.row_number, id_field.definition_id, id_field.field_label, id_field.type_id, actionable.external_id
         from actionable
@@ -318,7 +198,7 @@ pending_invites as (
     select
         journal.external_id as external_id,
         max(journal.finished_at) as invited_at,
-    from sync.sync_actions as journal
+    from journal
     where journal.action = 'invite' and journal.status = 'succeeded'
     group by journal.external_id
 ),
@@ -349,7 +229,14 @@ user_changes as (
     union all
     select actionable.row_number, 'email', actionable.current_email, actionable.email
     from actionable
-    where actionable.user_id is not null and actionable.email_key is distinct from actionable.current_email_key
+    where actionable.user_id is not null and actionable.email is not null
+        and actionable.email_key is distinct from actionable.current_email_key
+    union all
+    select actionable.row_number, 'username', actionable.current_username, actionable.username
+    from actionable
+    cross join settings
+    where settings.identify_by = 'username' and actionable.user_id is not null and actionable.username is not null
+        and actionable.username_key is distinct from actionable.current_username_key
     union all
     select actionable.row_number, 'enabled', 'false', 'true'
     from actionable
@@ -409,34 +296,39 @@ updates as (
     ) as custom on custom.row_number = actionable.row_number
 ),
 
+all_groups as (
+    select *
+    from {{ optional_source('learnupon', 'groups', [['id', 'bigint'], ['title', 'varchar'], ['_dlt_load_id', 'varchar']]) }} as raw
+),
+
 current_groups as (
     -- groups on the portal at the last groups load (a deleted group keeps an older _dlt_load_id)
     select
-        groups.id as group_id,
-        groups.title as group_title,
-        lower(trim(groups.title)) as title_key,
-    from learnupon.groups as groups
-    where groups._dlt_load_id = (select max(all_groups._dlt_load_id) from learnupon.groups as all_groups)
-    qualify row_number() over (partition by lower(trim(groups.title)) order by groups.id) = 1
+        all_groups.id as group_id,
+        all_groups.title as group_title,
+        lower(trim(all_groups.title)) as title_key,
+    from all_groups
+    where all_groups._dlt_load_id = (select max(latest._dlt_load_id) from all_groups as latest)
+    qualify row_number() over (partition by lower(trim(all_groups.title)) order by all_groups.id) = 1
 ),
 
 rule_titles as (
     -- the group each roster value leads to under the mapping's rules
     select distinct
-        cells.row_number as row_number,
-        rules.rule_number as rule_number,
-        coalesce(rules.group_title, cells.value) as group_title,
-    from roster_cells as cells
-    inner join sync.sync_group_rules as rules
-        on rules.column_name = cells.column_name
-        and (rules.from_value is null or lower(rules.from_value) = lower(cells.value))
+        roster_cells.row_number as row_number,
+        group_rules.rule_number as rule_number,
+        coalesce(group_rules.group_title, roster_cells.value) as group_title,
+    from roster_cells
+    inner join group_rules
+        on group_rules.column_name = roster_cells.column_name
+        and (group_rules.from_value is null or lower(group_rules.from_value) = lower(roster_cells.value))
 ),
 
 rules_with_a_value as (
     -- (row, rule) where the row has a value in the rule's column: a blank cell ends no membership
-    select distinct cells.row_number as row_number, rules.rule_number as rule_number
-    from roster_cells as cells
-    inner join sync.sync_group_rules as rules on rules.column_name = cells.column_name
+    select distinct roster_cells.row_number as row_number, group_rules.rule_number as rule_number
+    from roster_cells
+    inner join group_rules on group_rules.column_name = roster_cells.column_name
 ),
 
 desired_memberships as (
@@ -456,13 +348,15 @@ memberships as (
         current_memberships.group_id as group_id,
         current_memberships.user_id as user_id,
         current_memberships.membership_id as membership_id,
-    from learnupon.group_memberships as current_memberships
+    from {{ optional_source('learnupon', 'group_memberships', [
+        ['group_id', 'bigint'], ['user_id', 'bigint'], ['membership_id', 'bigint'], ['_dlt_valid_to', 'timestamptz'],
+    ]) }} as current_memberships
     where current_memberships._dlt_valid_to is null
 ),
 
 joined_by_sync as (
     select distinct journal.external_id as external_id, journal.group_id as group_id
-    from sync.sync_actions as journal
+    from journal
     where journal.action = 'join_group' and journal.status = 'succeeded'
 ),
 
@@ -473,13 +367,13 @@ managed_groups as (
     from (
         select rule_titles.rule_number, rule_titles.group_title from rule_titles
         union all
-        select managed.rule_number, managed.group_title from sync.sync_managed_groups as managed
+        select managed_group_titles.rule_number, managed_group_titles.group_title from managed_group_titles
     ) as titles
     inner join current_groups on current_groups.title_key = lower(trim(titles.group_title))
     union
     select rules.rule_number, joined_by_sync.group_id
     from joined_by_sync
-    cross join (select distinct sync_group_rules.rule_number from sync.sync_group_rules) as rules
+    cross join (select distinct group_rules.rule_number from group_rules) as rules
 ),
 
 joins as (
@@ -536,6 +430,14 @@ leavers as (
             or exists (select 1 from matched where matched.external_id = managed.external_id and not matched.is_active)
         )
         and (settings.leavers = 'delete' or managed.is_enabled)
+),
+
+unknown_managers as (
+    -- a valid row whose manager is no one on the roster: reported (the row itself is applied)
+    select roster.*
+    from roster
+    where roster.manager_external_id is not null
+        and not exists (select 1 from roster_external_ids where roster_external_ids.external_id = roster.manager_external_id)
 ),
 
 actions as (
@@ -658,7 +560,7 @@ actions as (
 
     union all
     select
-        'invalid_row:' || invalid_rows.row_number,
+        'invalid_row:' || roster_rows.row_number,
         0,
         'invalid_row',
         roster_rows.external_id,
@@ -671,10 +573,10 @@ actions as (
         null,
         null,
         null,
-        invalid_rows.reason,
-        invalid_rows.row_number,
-    from invalid_rows
-    inner join roster_rows on roster_rows.row_number = invalid_rows.row_number
+        roster_rows.invalid_reason,
+        roster_rows.row_number,
+    from roster_rows
+    where not roster_rows.is_valid
 
     union all
     select
@@ -724,6 +626,28 @@ actions as (
 
     union all
     select
+        'username_conflict:' || conflicts.external_id,
+        0,
+        'username_conflict',
+        conflicts.external_id,
+        matched.user_id,
+        matched.email,
+        matched.first_name,
+        matched.last_name,
+        null,
+        null,
+        null,
+        null,
+        null,
+        'username ' || conflicts.username || ' belongs to LearnUpon user ' || conflicts.holder_id
+            || coalesce(' (external id ' || conflicts.holder_external_id || ')', ', who has no external id')
+            || ': this row is skipped',
+        conflicts.row_number,
+    from username_takers as conflicts
+    inner join matched on matched.row_number = conflicts.row_number
+
+    union all
+    select
         'missing_group:' || lower(trim(desired_memberships.group_title)),
         0,
         'missing_group',
@@ -765,6 +689,25 @@ actions as (
         new_users.row_number,
     from new_users
     where new_users.has_pending_invite
+
+    union all
+    select
+        'unknown_manager:' || unknown_managers.external_id,
+        0,
+        'unknown_manager',
+        unknown_managers.external_id,
+        null,
+        unknown_managers.email,
+        unknown_managers.first_name,
+        unknown_managers.last_name,
+        null,
+        null,
+        null,
+        null,
+        null,
+        'manager ' || unknown_managers.manager_external_id || ' is not on the roster',
+        unknown_managers.row_number,
+    from unknown_managers
 ),
 
 final as (
@@ -790,11 +733,15 @@ final as (
         -- the email the user has when the action runs (a released email is the placeholder by then)
         coalesce(released.placeholder_email, users.email) as current_email,
         users.username as current_username,
+        -- what a new user is created or invited with besides the email (username portals)
+        new_users.username as username,
     from actions
     left join current_groups on current_groups.group_id = actions.group_id
     left join users on users.user_id = actions.learnupon_user_id
     left join releases as released
         on released.user_id = actions.learnupon_user_id and actions.action <> 'release_email'
+    left join new_users
+        on new_users.row_number = actions.row_number and actions.action in ('create', 'invite', 'invite_pending')
 )
 
 select * from final
