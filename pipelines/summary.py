@@ -12,23 +12,22 @@ from .runner import RunSummary, Warehouse
 
 
 def table_counts(warehouse: Warehouse) -> dict[str, int]:
-    """Rows per raw table as a reader sees it now (dlt's own tables left out).
-
-    DuckDB: every row of the table. Parquet: the published current rows (history is apart).
-    """
-    if warehouse.destination == "parquet":
-        return published_counts(warehouse.parquet_dir)
+    """Rows per raw table as a reader sees it now (dlt's own tables left out)."""
     counts: dict[str, int] = {}
-    if not warehouse.duckdb_path.exists():
+    if warehouse.destination == "duckdb":
+        if not warehouse.duckdb_path.exists():
+            return counts
+        with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
+            tables = con.execute(
+                "select table_name from information_schema.tables where table_schema = ? order by 1",
+                [warehouse.dataset],
+            ).fetchall()
+            for (name,) in tables:
+                if not name.startswith("_dlt"):
+                    counts[name] = con.execute(f'select count(*) from "{warehouse.dataset}"."{name}"').fetchone()[0]
         return counts
-    with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
-        tables = con.execute(
-            "select table_name from information_schema.tables where table_schema = ? order by 1",
-            [warehouse.dataset],
-        ).fetchall()
-        for (name,) in tables:
-            if not name.startswith("_dlt"):
-                counts[name] = con.execute(f'select count(*) from "{warehouse.dataset}"."{name}"').fetchone()[0]
+    if warehouse.destination == "parquet":  # the current rows a reader sees (history is apart)
+        return published_counts(warehouse.parquet_dir)
     return counts
 
 
