@@ -20,7 +20,6 @@ from pipelines.config import PortalSettings, reconcile_days
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.settings import ExtractOptions
 from pipelines.models import database_path
-from pipelines.parquet_raw import ParquetRaw
 from pipelines.runner import Warehouse
 
 DEFAULT_DIR = "data"
@@ -43,16 +42,10 @@ class WarehouseResource(ConfigurableResource):
 
     @contextmanager
     def raw(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only view of the raw tables as `learnupon.<table>` (DuckDB file or Parquet folders)."""
+        """A read-only connection to the raw tables, `learnupon.<table>`."""
         warehouse = self.warehouse()
-        if warehouse.destination == "duckdb":
-            with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
-                yield con
-            return
-        with duckdb.connect() as con:
-            root = warehouse.parquet_dir / warehouse.dataset
-            if root.is_dir():
-                ParquetRaw(root).create_views(con)
+        # the Parquet destination's raw tables are read in its working DuckDB file, the system of record
+        with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
             yield con
 
     @contextmanager

@@ -7,10 +7,11 @@ logs beside it. A model whose raw table is missing (a run that loaded only some 
 is excluded with everything downstream of it (dbt's own `source:...+` graph), and the reason
 is reported; the rest is built.
 
-A DuckDB warehouse is built in place. A Parquet warehouse (dlt's filesystem destination) is
-built in `<out>/reports.duckdb` over `learnupon.<table>` views of its folders (parquet_raw.py),
-so the same dbt project serves both. Afterwards every reporting table is also written to
-`<out>/reporting/<table>/data.parquet`, each file replaced atomically.
+The warehouse is built in place: the DuckDB file, which the Parquet destination keeps as its
+working warehouse too (pipelines/parquet_publication.py). Afterwards every reporting table is
+also written to `<out>/reporting/<table>/data.parquet`, each file replaced atomically; the
+Parquet destination publishes them as `<out>/parquet/marts/<table>/` instead, as it publishes
+its raw tables.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent / "sql"
 PROFILE = "lms_warehouse"  # dbt_project.yml `profile:`
 PROJECT = "lms_warehouse"  # dbt_project.yml `name:`
 SOURCE = "learnupon"  # the dbt source of the raw tables
-REPORTS_DB = "reports.duckdb"  # where a Parquet warehouse's models are built, beside parquet/
 MARTS = "marts"  # the folder of the reporting tables (dbt_project.yml gives their schema)
 # models with one of these tags are built only when asked for by tag: the user sync's plan needs a roster
 ON_DEMAND_TAGS = ("sync",)
@@ -92,8 +92,6 @@ class BuildResult(dict):
 
 def database_path(warehouse: Any) -> Path:
     """The DuckDB file that holds the staging views and reporting tables of this warehouse."""
-    if warehouse.destination == "parquet":
-        return Path(warehouse.out_dir) / REPORTS_DB
     return Path(warehouse.duckdb_path)
 
 
@@ -288,16 +286,9 @@ def build_models(
     _check_raw(warehouse)
     database = database_path(warehouse)
     work = write_profile(dbt_dir(warehouse), database, warehouse.models_memory_limit.strip())
-    if warehouse.destination == "parquet":
-        from .parquet_raw import ParquetRaw
-
-        with duckdb.connect(str(database)) as con:
-            raw_tables = ParquetRaw(Path(warehouse.parquet_dir) / warehouse.dataset).create_views(con)
-            existing = _relations(con)
-    else:
-        with duckdb.connect(str(database), read_only=True) as con:
-            raw_tables = _tables_in(con, warehouse.dataset)
-            existing = _relations(con)
+    with duckdb.connect(str(database), read_only=True) as con:
+        raw_tables = _tables_in(con, warehouse.dataset)
+        existing = _relations(con)
 
     t_parse = time.perf_counter()
     manifest = parse(work, database, warehouse.dataset)
@@ -351,7 +342,11 @@ def build_models(
             for name in built_tables:
                 result[name] = con.execute(f"select count(*) from {result.relation(name)}").fetchone()[0]
     t_export = time.perf_counter()
-    if export_parquet:
+    if export_parquet and warehouse.destination == "parquet":  # beside the raw tables' folders, published alike
+        from .parquet_publication import publish_marts
+
+        publish_marts(warehouse, {n: result.relation(n) for n in result.marts})
+    elif export_parquet:
         export_reporting_parquet(database, {n: result.relation(n) for n in result.marts}, Path(warehouse.out_dir) / "reporting")
     sql = result.timings.get("sql", 0.0)
     result.timings.update(
@@ -484,11 +479,7 @@ def _release_connections() -> None:
 
 
 def _check_raw(warehouse: Any) -> None:
-    if warehouse.destination == "parquet":
-        raw = Path(warehouse.parquet_dir) / warehouse.dataset
-        if not raw.is_dir():
-            raise ConfigError(f"no Parquet warehouse at {raw}: run the pipeline with --destination parquet first")
-    elif not Path(warehouse.duckdb_path).exists():
+    if not Path(warehouse.duckdb_path).exists():
         raise ConfigError(f"no warehouse at {warehouse.duckdb_path}: run the pipeline first")
 
 

@@ -32,6 +32,7 @@ from .resumed_load import prepare_resumed_packages
 from .failures import check_reachable, state_unreadable
 from .duckdb_storage import ensure_readable_by_older_duckdb
 from .retirement import retire_vanished_rows
+from .parquet_publication import check_layout, publish_warehouse
 from .run_lock import ensure_duckdb_writable, run_lock
 from .snapshot import publish_snapshot
 from .state_match import match_state_to_warehouse
@@ -51,7 +52,7 @@ MEMORY_LIMIT_PATTERN = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB
 
 @dataclass
 class Warehouse:
-    """Where a run lands: a DuckDB file (default) or a folder of Parquet tables."""
+    """Where a run lands: a DuckDB file (default) or folders of Parquet tables published from one."""
 
     destination: str = "duckdb"
     out_dir: Path = Path("data")
@@ -73,6 +74,8 @@ class Warehouse:
         existing = next((p for p in (self.out_dir, *self.out_dir.parents) if p.exists()), None)
         if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
             raise ConfigError(f"--out {self.out_dir}: {existing} is not writable by this user")
+        if self.destination == "parquet":
+            check_layout(self)
         for name, value in ((MEMORY_LIMIT_ENV, self.duckdb_memory_limit), (MODELS_MEMORY_LIMIT_ENV, self.models_memory_limit)):
             if not MEMORY_LIMIT_PATTERN.fullmatch(value.strip()):
                 raise ConfigError(f"{name} must be a size such as 512MB or 2GB, got {value!r}")
@@ -92,18 +95,23 @@ class Warehouse:
         return self.out_dir / "warehouse.duckdb"
 
     @property
+    def loads_duckdb(self) -> bool:
+        """The loads write `duckdb_path`: the DuckDB destination, and the Parquet destination's working
+        warehouse, from which its Parquet folders are published (pipelines/parquet_publication.py)."""
+        return self.destination in ("duckdb", "parquet")
+
+    @property
     def parquet_dir(self) -> Path:
         return self.out_dir / "parquet"
 
     @property
     def location(self) -> Path:
-        return self.duckdb_path if self.destination == "duckdb" else self.parquet_dir
+        """Where the loads land (the Parquet destination's readers read `parquet_dir`, published from it)."""
+        return self.duckdb_path
 
     def dlt_destination(self) -> Any:
-        if self.destination == "duckdb":
-            credentials = DuckDbCredentials(str(self.duckdb_path.resolve()), global_config=self.duckdb_config)
-            return dlt.destinations.duckdb(credentials=credentials)
-        return dlt.destinations.filesystem(bucket_url=self.parquet_dir.resolve().as_uri())
+        credentials = DuckDbCredentials(str(self.duckdb_path.resolve()), global_config=self.duckdb_config)
+        return dlt.destinations.duckdb(credentials=credentials)
 
     @property
     def pipelines_dir(self) -> Path:
@@ -220,11 +228,13 @@ def run_extract(
     A DuckDB warehouse is created (or converted once) in a format older DuckDB releases open.
     """
     with run_lock(warehouse.out_dir):
-        if warehouse.destination == "duckdb":
+        if warehouse.loads_duckdb:
             ensure_duckdb_writable(warehouse.duckdb_path)
             ensure_readable_by_older_duckdb(warehouse.duckdb_path)
         summary = extract_and_load(context, warehouse, resources)
         publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
+        if warehouse.destination == "parquet":
+            summary.timings["publish"] = publish_warehouse(warehouse).seconds
         return summary
 
 
@@ -267,7 +277,7 @@ def extract_and_load(
         finish_pending(pipeline)
         state_reset = match_state_to_warehouse(pipeline, warehouse.location)
         check_reachable(context.client.base_url)  # an unreachable host fails here, fast, naming the host
-        if warehouse.destination == "duckdb":
+        if warehouse.loads_duckdb:
             context.facts = read_facts(pipeline)
         t0 = time.perf_counter()
         # one extract, one load package; each resource contains its own failure (ExtractContext.contained)
@@ -289,7 +299,7 @@ def extract_and_load(
             info.raise_on_failed_jobs()
             for table, count in _row_counts(pipeline.last_trace.last_normalize_info).items():
                 rows[table] = rows.get(table, 0) + count
-        if warehouse.destination == "duckdb":
+        if warehouse.loads_duckdb:
             t4 = time.perf_counter()
             retired = retire_vanished_rows(pipeline)
             timings["retire"] = time.perf_counter() - t4

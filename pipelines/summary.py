@@ -7,11 +7,12 @@ from typing import TextIO
 
 import duckdb
 
+from .parquet_publication import published_counts
 from .runner import RunSummary, Warehouse
 
 
 def table_counts(warehouse: Warehouse) -> dict[str, int]:
-    """Rows per raw table as they stand in the warehouse now (dlt's own tables left out)."""
+    """Rows per raw table as a reader sees it now (dlt's own tables left out)."""
     counts: dict[str, int] = {}
     if warehouse.destination == "duckdb":
         if not warehouse.duckdb_path.exists():
@@ -25,15 +26,8 @@ def table_counts(warehouse: Warehouse) -> dict[str, int]:
                 if not name.startswith("_dlt"):
                     counts[name] = con.execute(f'select count(*) from "{warehouse.dataset}"."{name}"').fetchone()[0]
         return counts
-    root = warehouse.parquet_dir / warehouse.dataset
-    if root.exists():
-        with duckdb.connect() as con:
-            for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("_dlt")):
-                files = list(folder.glob("*.parquet"))
-                if files:
-                    counts[folder.name] = con.execute(
-                        "select count(*) from read_parquet(?, union_by_name=true)", [str(folder / "*.parquet")]
-                    ).fetchone()[0]
+    if warehouse.destination == "parquet":  # the current rows a reader sees (history is apart)
+        return published_counts(warehouse.parquet_dir)
     return counts
 
 
@@ -43,6 +37,11 @@ def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float
     if header:
         write(header)
     write(f"Run {summary.run_id} {summary.status} in {wall_seconds:.1f}s; warehouse: {warehouse.location}")
+    if warehouse.destination == "parquet":
+        write(
+            f"Parquet for readers: {warehouse.parquet_dir}/<table>/ (current rows),"
+            f" {warehouse.parquet_dir}/history/<table>/ (every version and retired row)"
+        )
     counts = table_counts(warehouse)
     write()
     write(f"{'table':32} {'rows now':>12} {'loaded this run':>16}")

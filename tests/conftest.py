@@ -89,15 +89,33 @@ def run_pipeline(
         context.close()
 
 
-def query(out_dir: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+def query(out_dir: Path, sql: str, params: list[Any] | None = None, destination: str = "duckdb") -> list[dict[str, Any]]:
+    """`sql` over the warehouse's `learnupon.<table>` as its readers see it.
+
+    parquet: the published folders, each read as a BI tool reads it (`read_parquet('<table>/*.parquet')`,
+    nothing de-duplicated or filtered): current rows as `learnupon.<table>`, history as `history.<table>`.
+    """
+    if destination == "parquet":
+        with duckdb.connect() as con:
+            con.execute("set TimeZone = 'UTC'")
+            root = out_dir / "parquet"
+            for schema, folder in (("learnupon", root), ("history", root / "history")):
+                con.execute(f"create schema if not exists {schema}")
+                for table in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                    if table.name not in ("history", "marts"):
+                        con.execute(f"create view {schema}.{table.name} as select * from read_parquet('{table}/*.parquet')")
+            return _rows(con.execute(sql, params or []))
     with duckdb.connect(str(out_dir / "warehouse.duckdb"), read_only=True) as con:
-        cursor = con.execute(sql, params or [])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return _rows(con.execute(sql, params or []))
 
 
-def current_users(out_dir: Path) -> list[dict[str, Any]]:
-    return query(out_dir, "select * from learnupon.users where _dlt_valid_to is null order by id")
+def _rows(cursor: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def current_users(out_dir: Path, destination: str = "duckdb") -> list[dict[str, Any]]:
+    return query(out_dir, "select * from learnupon.users where _dlt_valid_to is null order by id", destination=destination)
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:

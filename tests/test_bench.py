@@ -15,7 +15,7 @@ def test_bench_tiny_reports_every_figure(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
 
-    assert set(result["scenarios"]) == {"throughput", "ratelimit", "frugality", "memory"}
+    assert set(result["scenarios"]) == {"throughput", "parquet", "ratelimit", "frugality", "memory"}
     assert {"date", "machine", "sizes", "goals"} <= set(result)
 
     t = result["throughput"]
@@ -30,6 +30,12 @@ def test_bench_tiny_reports_every_figure(tmp_path):
     assert models["sql_seconds"] > 0 and models["dbt_startup_seconds"] > 0
     assert abs(models["seconds"] - models["sql_seconds"] - models["test_seconds"] - models["dbt_startup_seconds"]
                - models["export_seconds"]) < 0.05
+
+    pq = result["parquet"]  # the same run into the Parquet destination, publication apart
+    assert pq["records"] == t["records"] and pq["records_per_second"] > 0
+    assert pq["publish_seconds"] > 0 and pq["split_seconds"]["publish"] == pq["publish_seconds"]
+    assert pq["published_mib"] > 0 and pq["peak_rss_mib"] > 0
+    assert 0 < pq["publish_peak_rss_mib"] and pq["publish_alone_seconds"] > 0
 
     r = result["ratelimit"]
     for key in ("calls", "calls_per_minute", "share_of_limit", "http_429", "http_429_after_first_minute", "minutes"):
@@ -52,5 +58,6 @@ def test_bench_tiny_reports_every_figure(tmp_path):
     assert set(result["goals"]) == {
         "throughput_within_1_5x_floor", "throughput_3x_peer", "ratelimit_90pct", "ratelimit_no_late_429",
         "frugality_incremental_1_2x", "memory_flat", "memory_under_1gib", "models_sql_within_1_5x",
+        "parquet_memory_under_1gib",
     }
     assert "Goals" in done.stdout

@@ -1,10 +1,9 @@
-"""The costly and the fragile resources: exam answers, the audit window, resource subsets, Parquet."""
+"""The costly and the fragile resources: exam answers, the audit window, resource subsets."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.learnupon.errors import WeeklyBudgetReserved
@@ -12,7 +11,7 @@ from pipelines.learnupon.resources.exams import _fingerprint
 from pipelines.learnupon.settings import ExtractOptions
 from pipelines.runner import innermost
 
-from .conftest import CORE_RESOURCES, query, run_pipeline
+from .conftest import query, run_pipeline
 
 EXAM_SETUP = ["courses", "modules", "exams", "exam_enrollments"]
 
@@ -88,21 +87,3 @@ def test_a_run_of_chosen_resources_writes_only_their_tables(portal, tmp_path: Pa
     assert {t for t in tables if not t.startswith("_dlt")} == {"enrollments", "pipeline_runs", "listing_scopes"}
     # the course list it searches by is fetched, not stored
     assert summary.api["endpoints"]["GET /courses"]["calls"] >= 1
-
-
-def test_parquet_destination_holds_every_row_with_its_load(portal, tmp_path: Path) -> None:
-    run_pipeline(portal, tmp_path, destination="parquet")
-    portal.churn(days=1, share=0.05)
-    run_pipeline(portal, tmp_path, destination="parquet", resources=CORE_RESOURCES)
-    truth = portal.ground_truth()
-    root = tmp_path / "parquet" / "learnupon"
-    assert (root / "enrollments").is_dir() and (root / "session_attendance").is_dir()
-    with duckdb.connect() as con:
-        newest = con.execute(
-            "select id, status from (select *, row_number() over (partition by id order by _dlt_load_id desc) n"
-            " from read_parquet(?, union_by_name=true)) where n = 1",
-            [str(root / "enrollments" / "*.parquet")],
-        ).fetchall()
-    deleted = set(truth["deleted_enrollment_ids"])
-    live = {i: s for i, s in newest if i not in deleted}
-    assert live == {e["id"]: e["status"] for e in truth["enrollments"]}

@@ -18,7 +18,7 @@ import pytest
 from pipelines.learnupon.errors import ConfigError
 from pipelines.models import PROJECT_DIR, Graph, build_models, parse
 from pipelines.runner import Warehouse
-from tests.test_models_data import make_duckdb_warehouse, make_parquet_warehouse
+from tests.test_models_data import make_duckdb_warehouse
 
 AS_OF = date(2026, 6, 15)
 MARTS = (
@@ -334,27 +334,25 @@ def test_as_of_moves_the_states(built: tuple[Path, dict[str, int]], tmp_path: Pa
     ]
 
 
-def test_parquet_layout_gives_the_same_marts(tmp_path: Path, built: tuple[Path, dict[str, int]]) -> None:
+def test_parquet_destination_publishes_the_marts_beside_the_raw_tables(tmp_path: Path, built: tuple[Path, dict[str, int]]) -> None:
     duck_out, duck_result = built
-    make_parquet_warehouse(tmp_path)
+    make_duckdb_warehouse(tmp_path)  # the Parquet destination's working warehouse is this same file
     result = build_models(Warehouse(out_dir=tmp_path, destination="parquet"), as_of=AS_OF)
+    marts = tmp_path / "parquet" / "marts"
     for mart in MARTS:
         assert result[mart] == duck_result[mart], mart
         expected = rows(duck_out, f"select * from reporting.{mart} order by all")
-        assert rows(tmp_path, f"select * from reporting.{mart} order by all", "reports.duckdb") == expected, mart
-        # and the Parquet copy a BI tool reads
-        with duckdb.connect() as con:
+        with duckdb.connect() as con:  # as a BI tool reads the folder
             con.execute("set TimeZone = 'UTC'")
-            copy = con.execute(f"select * from '{tmp_path / 'reporting' / mart / 'data.parquet'}' order by all").fetchall()
-        assert copy == expected, mart
-    # newest load wins per key; the killed load 3 is ignored; SCD2 history rebuilt from the loads
-    assert rows(tmp_path, "select status from learnupon.enrollments where id = 1", "reports.duckdb") == [("in_progress",)]
-    assert rows(tmp_path, "select count(*) from learnupon.users where _dlt_valid_to is null", "reports.duckdb") == [(4,)]
-    assert not list((tmp_path / "reporting").glob(".tmp-*"))
-    # a rebuild replaces the Parquet copy
+            published = con.execute(f"select * from read_parquet('{marts / mart}/*.parquet') order by all").fetchall()
+        assert published == expected, mart
+    assert sorted(p.name for p in marts.iterdir() if not p.name.startswith(".")) == sorted(result.marts)
+    assert not list(marts.glob(".versions/*/.*"))  # nothing half-written left
+    assert not (tmp_path / "reporting").exists()
+    # a rebuild replaces the published mart
     build_models(Warehouse(out_dir=tmp_path, destination="parquet"), as_of=date(2026, 5, 15), select=["compliance_status"])
     with duckdb.connect() as con:
-        got = con.execute(f"select distinct as_of_date from '{tmp_path}/reporting/compliance_status/data.parquet'").fetchall()
+        got = con.execute(f"select distinct as_of_date from read_parquet('{marts}/compliance_status/*.parquet')").fetchall()
     assert got == [(date(2026, 5, 15),)]
 
 
@@ -394,7 +392,7 @@ def test_the_user_sync_models_are_left_out_of_the_build(built: tuple[Path, dict[
 def test_no_warehouse_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no warehouse"):
         build_models(Warehouse(out_dir=tmp_path))
-    with pytest.raises(ConfigError, match="no Parquet warehouse"):
+    with pytest.raises(ConfigError, match="no warehouse"):  # the Parquet destination's working warehouse
         build_models(Warehouse(out_dir=tmp_path, destination="parquet"))
 
 

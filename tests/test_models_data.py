@@ -1,4 +1,4 @@
-"""Hand-written raw tables for the model tests, as DuckDB or as dlt's Parquet layout.
+"""Hand-written raw tables for the model tests, in a DuckDB warehouse.
 
 The story, as of 2026-06-15 (AS_OF):
 - Forklift Safety has two versions: course 100 (v1, the root) and 101 (v2, source_id 100).
@@ -187,15 +187,6 @@ TABLES: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
-# rows that an earlier load carried and a later one replaced (merge tables, Parquet only)
-STALE_ROWS: dict[str, list[dict[str, Any]]] = {
-    "enrollments": [
-        {"id": 1, "user_id": 1, "course_id": 101, "version": 2, "status": "not_started", "date_enrolled": ts("2026-04-01"), "due_date": ts("2026-06-01"), "updated_at": ts("2026-04-01")},
-    ],
-    "courses": [{"id": 101, "name": "Forklift Safety (draft)", "version": 2, "source_id": 100}],
-}
-
-
 def _columns(table: str) -> dict[str, str]:
     columns = {name: KINDS[kind] for name, kind in spec(table).items()}
     columns["_dlt_load_id"] = "varchar"
@@ -240,46 +231,3 @@ def make_duckdb_warehouse(out_dir: Path, skip: tuple[str, ...] = ()) -> Path:
                 _insert(con, f"learnupon.{table}", table, _versions(table, rows, LOAD_2))
     return path
 
-
-def make_parquet_warehouse(out_dir: Path) -> Path:
-    """The same data as dlt's filesystem destination appends it: two complete loads and a partial one.
-
-    Load 1 carries every row of the SCD2 tables that was current then (Dan included) and stale
-    versions of merge rows; load 2 carries the current SCD2 rows and every merge row; load 3
-    was killed before dlt recorded it, so its rows must be ignored.
-    """
-    root = out_dir / "parquet" / "learnupon"
-    (root / "_dlt_loads").mkdir(parents=True)
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
-        for table, rows in TABLES.items():
-            if not rows:
-                continue
-            folder = root / table
-            folder.mkdir()
-            loads: list[tuple[str, list[dict[str, Any]]]] = []
-            if table in SCD2_TABLES:
-                loads.append((LOAD_1, [r for r in rows]))
-                loads.append((LOAD_2, [r for r in rows if not r.get("retired")]))
-            else:
-                if table in STALE_ROWS:
-                    loads.append((LOAD_1, STALE_ROWS[table]))
-                loads.append((LOAD_2, rows))
-            if table == "enrollments":
-                loads.append(("1780000000.0", [{**rows[0], "status": "garbage from a killed load"}]))
-            for n, (load_id, load_rows) in enumerate(loads):
-                relation = f"t_{table}_{n}"
-                clean = [{k: v for k, v in r.items() if k != "retired"} for r in load_rows]
-                _insert(con, relation, table, [{**r, "_dlt_load_id": load_id} for r in clean])
-                # dlt leaves no _dlt_valid_* in appended SCD2 rows; the courses files also lack
-                # _dlt_load_id, which the views then read from the file name
-                drop = ["_dlt_valid_from", "_dlt_valid_to"] if table in SCD2_TABLES else []
-                if table == "courses":
-                    drop.append("_dlt_load_id")
-                select = f"select * exclude ({', '.join(drop)}) from {relation}" if drop else f"select * from {relation}"
-                con.execute(f"copy ({select}) to '{folder / f'{load_id}.f{n}.parquet'}' (format parquet)")
-        for load_id in (LOAD_1, LOAD_2):
-            (root / "_dlt_loads" / f"lms_warehouse__{load_id}.jsonl").write_text(
-                f'{{"load_id":"{load_id}","schema_name":"learnupon","status":0}}\n'
-            )
-    return root

@@ -17,7 +17,7 @@ import pytest
 from pipelines.learnupon.errors import ConfigError
 from pipelines.report import ReportData, rate_thresholds, render, write_report
 from pipelines.runner import Warehouse
-from tests.test_models_data import make_duckdb_warehouse, make_parquet_warehouse
+from tests.test_models_data import make_duckdb_warehouse
 
 AS_OF = date(2026, 6, 15)
 
@@ -159,9 +159,10 @@ def test_report_notes_marts_that_could_not_be_built(tmp_path: Path) -> None:
 
 
 def test_report_on_parquet(tmp_path: Path) -> None:
-    make_parquet_warehouse(tmp_path)
+    make_duckdb_warehouse(tmp_path)  # the Parquet destination's working warehouse
     html = write_report(Warehouse(out_dir=tmp_path, destination="parquet"), tmp_path / "r.html", as_of=AS_OF).read_text()
     assert _cards(html)["Compliance rate"] == ("33.3%", "bad")
+    assert len(list((tmp_path / "parquet" / "marts" / "compliance_status").glob("*.parquet"))) == 1  # built and published
 
 
 def test_report_escapes_portal_text() -> None:

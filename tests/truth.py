@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pipelines.learnupon import schema
 from pipelines.learnupon.records import parse_bool, parse_float, parse_int, parse_timestamp
 
-from .conftest import current_users, query
+from .conftest import current_users
+from .conftest import query as query_warehouse
 
 _NORMALISE = {
     "int": parse_int,
@@ -63,9 +65,10 @@ def mismatches(
     return problems
 
 
-def assert_matches_truth(out_dir: Path, truth: dict[str, list[dict[str, Any]]]) -> None:
+def assert_matches_truth(out_dir: Path, truth: dict[str, list[dict[str, Any]]], destination: str = "duckdb") -> None:
     """The warehouse equals the portal: users (current), courses (every version), enrollments, custom data."""
-    problems = mismatches(truth["users"], current_users(out_dir), schema.USERS)
+    query = partial(query_warehouse, destination=destination)
+    problems = mismatches(truth["users"], current_users(out_dir, destination), schema.USERS)
     assert not problems, f"users differ from the portal: {problems}"
 
     courses = query(out_dir, "select * from learnupon.courses where _dlt_valid_to is null")
@@ -84,9 +87,10 @@ def assert_matches_truth(out_dir: Path, truth: dict[str, list[dict[str, Any]]]) 
         assert not dupes, f"duplicate keys in {table}: {dupes}"
 
 
-def tells_current(out_dir: Path, table: str) -> bool:
+def tells_current(out_dir: Path, table: str, destination: str = "duckdb") -> bool:
     """Whether the table marks history with `_dlt_valid_to` (pipelines/learnupon/lifecycle.py)."""
-    columns = query(out_dir, f"select column_name from information_schema.columns where table_schema = 'learnupon' and table_name = '{table}'")
+    sql = f"select column_name from information_schema.columns where table_schema = 'learnupon' and table_name = '{table}'"
+    columns = query_warehouse(out_dir, sql, destination=destination)
     return "_dlt_valid_to" in {c["column_name"] for c in columns}
 
 
@@ -107,8 +111,9 @@ def _keys(rows: Iterable[dict[str, Any]], *names: str) -> set[tuple]:
     return {tuple(parse_int(r[n]) if isinstance(r[n], (int, str)) and str(r[n]).lstrip("-").isdigit() else r[n] for n in names) for r in rows}
 
 
-def assert_coverage_matches_truth(out_dir: Path, truth: dict[str, list[dict[str, Any]]]) -> None:
+def assert_coverage_matches_truth(out_dir: Path, truth: dict[str, list[dict[str, Any]]], destination: str = "duckdb") -> None:
     """Every other resource equals the portal too: same keys, and field by field where the shapes are flat."""
+    query = partial(query_warehouse, destination=destination)
     flat = [
         ("groups", "groups", schema.GROUPS, "id"),
         ("group_courses", "group_courses", schema.GROUP_COURSES, "id"),
@@ -122,17 +127,17 @@ def assert_coverage_matches_truth(out_dir: Path, truth: dict[str, list[dict[str,
         ("badges", "badges", schema.BADGES, "id"),
     ]
     for table, truth_key, spec, key in flat:
-        rows = query(out_dir, f"select * from learnupon.{table}" + (" where _dlt_valid_to is null" if tells_current(out_dir, table) else ""))
+        rows = query(out_dir, f"select * from learnupon.{table}" + (" where _dlt_valid_to is null" if tells_current(out_dir, table, destination) else ""))
         # tables that keep rows on purpose (learning paths: archived ones are no longer listed) keep
         # them as rows last written by an earlier load; every other table's current rows are exact
         newest = max((r["_dlt_load_id"] for r in rows), default=None)
-        history = set() if tells_current(out_dir, table) else {r[key] for r in rows if r["_dlt_load_id"] != newest}
+        history = set() if tells_current(out_dir, table, destination) else {r[key] for r in rows if r["_dlt_load_id"] != newest}
         problems = mismatches(truth[truth_key], rows, spec, key=key, history=history)
         assert not problems, f"{table} differs from the portal: {problems}"
 
     def same(table: str, sql_keys: str, expected: set[tuple], where: str = "") -> None:
         """Same keys as the portal: current rows exactly, where the table tells them (`_dlt_valid_to is null`)."""
-        if tells_current(out_dir, table):
+        if tells_current(out_dir, table, destination):
             where = "where _dlt_valid_to is null"
         rows = query(
             out_dir,
@@ -141,7 +146,7 @@ def assert_coverage_matches_truth(out_dir: Path, truth: dict[str, list[dict[str,
         )
         loaded = {tuple(v for k, v in r.items() if k not in ("last_load", "newest")) for r in rows}
         history = set()
-        if not tells_current(out_dir, table):  # sessions, ILTs, snapshots: rows from earlier loads may stay
+        if not tells_current(out_dir, table, destination):  # sessions, ILTs, snapshots: rows from earlier loads may stay
             history = {tuple(v for k, v in r.items() if k not in ("last_load", "newest")) for r in rows if r["last_load"] != r["newest"]}
         missing, unexpected = expected - loaded, loaded - expected - history
         assert not missing and not unexpected, f"{table}: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"

@@ -1,7 +1,8 @@
 """`lms-warehouse bench`: the performance benchmark (docs/benchmarks.md).
 
 Starts simulated portals in processes of their own, runs the scenarios
-(throughput with its floor and peer, rate limit, API frugality, memory), prints
+(throughput with its floor and peer, the Parquet destination, rate limit, API
+frugality, memory), prints
 a table, and with --json the same figures as one JSON object on the last line.
 Benchmarks are measurements, not tests: nothing here fails on a slow figure.
 """
@@ -23,7 +24,7 @@ from typing import Any
 
 from .sizes import Sizes
 
-SCENARIOS = ("throughput", "ratelimit", "frugality", "memory")
+SCENARIOS = ("throughput", "parquet", "ratelimit", "frugality", "memory")
 
 GOALS = {
     "throughput_within_1_5x_floor": "ours / floor <= 1.5",
@@ -33,6 +34,7 @@ GOALS = {
     "frugality_incremental_1_2x": "incremental calls <= 1.2 x minimum",
     "memory_flat": "largest peak <= 1.5 x smallest",
     "memory_under_1gib": "largest peak < 1 GiB",
+    "parquet_memory_under_1gib": "Parquet destination: peak of the run, publication included, < 1 GiB",
     "models_sql_within_1_5x": "SQL time of the models step <= 1.5 x 1.5 s (the step before dbt)",
 }
 MODELS_SQL_BEFORE_DBT = 1.5  # seconds: the models step at 1M enrollments before the dbt project
@@ -85,7 +87,7 @@ def run_benchmark(sizes: Sizes, scenarios: Sequence[str], work: Path, peer: bool
         "sizes": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(sizes).items()},
         "scenarios": list(scenarios),
     }
-    big_needed = {"throughput", "frugality"} & set(scenarios) or (
+    big_needed = {"throughput", "parquet", "frugality"} & set(scenarios) or (
         "memory" in scenarios and sizes.users in sizes.memory_users)
     big = None
     try:
@@ -99,6 +101,9 @@ def run_benchmark(sizes: Sizes, scenarios: Sequence[str], work: Path, peer: bool
             figures, state = sc.throughput(big, work, sizes, with_peer=peer and "throughput" in scenarios)
             if "throughput" in scenarios:
                 result["throughput"] = figures
+        if "parquet" in scenarios:  # before frugality's churn: the same portal as the throughput run
+            say("parquet: the same run into the Parquet destination, and its memory")
+            result["parquet"] = sc.parquet(big, work, sizes)
         if "memory" in scenarios:
             say(f"memory: {', '.join(f'{u:,}' for u in sizes.memory_users)} users")
             result["memory"] = sc.memory(sizes, work, big_host=big)
@@ -129,6 +134,8 @@ def goals(result: dict[str, Any]) -> dict[str, bool]:
             out["throughput_3x_peer"] = t["speedup_over_peer"] >= 3
         if "models" in t:
             out["models_sql_within_1_5x"] = t["models"]["sql_seconds"] <= 1.5 * MODELS_SQL_BEFORE_DBT
+    if pq := result.get("parquet"):
+        out["parquet_memory_under_1gib"] = pq["peak_rss_mib"] < 1024
     if r := result.get("ratelimit"):
         out["ratelimit_90pct"] = r["share_of_limit"] >= 0.9
         out["ratelimit_no_late_429"] = r["http_429_after_first_minute"] == 0
@@ -173,6 +180,13 @@ def format_table(result: dict[str, Any]) -> str:
                          f" {mo['dbt_startup_seconds']:.2f} + Parquet export {mo['export_seconds']:.2f}")
         if pe := t.get("peer"):
             lines.append("  peer split (s): " + ", ".join(f"{k} {v:.1f}" for k, v in pe["timings"].items()))
+    if pq := result.get("parquet"):
+        lines += ["", "Parquet destination (the throughput run into the DuckDB working warehouse, then the folders published)",
+                  f"  {pq['seconds']:.1f} s, {pq['records']:,} records, {pq['records_per_second']:,} records/s;"
+                  f" publish {pq['publish_seconds']:.1f} s ({pq['published_mib']:.0f} MiB of Parquet)",
+                  "  split (s): " + ", ".join(f"{k} {v:.1f}" for k, v in pq["split_seconds"].items()),
+                  f"  peak RSS: {pq['peak_rss_mib']:.0f} MiB the whole run; the publication alone"
+                  f" {pq['publish_peak_rss_mib']:.0f} MiB in {pq['publish_alone_seconds']:.1f} s"]
     if r := result.get("ratelimit"):
         lines += ["", f"Rate limit binding ({r['limit_per_minute']}/minute, {r['latency_ms']} ms per call,"
                   f" {r['portal_users']:,} users)",

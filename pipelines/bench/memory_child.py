@@ -1,7 +1,10 @@
-"""One pipeline run (core resources into DuckDB) in a process of its own; prints its peak RSS as JSON.
+"""One pipeline run (core resources) in a process of its own; prints its peak RSS as JSON.
 
-python -m pipelines.bench.memory_child BASE_URL USERNAME OUT_DIR WORKERS
+python -m pipelines.bench.memory_child BASE_URL USERNAME OUT_DIR WORKERS [DESTINATION]
 (the password comes from the BENCH_PORTAL_PASSWORD environment variable, never argv)
+
+DESTINATION is duckdb (default) or parquet. For parquet the figures also give the publication
+alone: the peak is reset (Linux's clear_refs) and the run's first publication is done again.
 """
 
 from __future__ import annotations
@@ -32,8 +35,35 @@ def high_water_mark() -> int:
     return 0
 
 
+def reset_high_water_mark() -> bool:
+    """Start VmHWM afresh from the current RSS (Linux: writing 5 to clear_refs); False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def publication_alone(warehouse: object, peak: list[int]) -> dict[str, float]:
+    """The first publication again, from the loaded working warehouse: its seconds and its own peak RSS."""
+    import shutil
+
+    from pipelines.parquet_publication import publish_warehouse
+
+    shutil.rmtree(warehouse.parquet_dir)  # type: ignore[attr-defined]
+    reset_high_water_mark()
+    peak[0] = 0
+    publication = publish_warehouse(warehouse)
+    return {
+        "publish_seconds": round(publication.seconds, 2),
+        "publish_peak_rss_mib": round(max(peak[0], high_water_mark()) / 2**20, 1),
+    }
+
+
 def main(argv: list[str]) -> int:
     base_url, username, out_dir, workers = argv[0], argv[1], argv[2], int(argv[3])
+    destination = argv[4] if len(argv) > 4 else "duckdb"
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
     logging.getLogger("dlt").setLevel(logging.ERROR)
     me = psutil.Process()
@@ -59,23 +89,27 @@ def main(argv: list[str]) -> int:
         client_factory=client_factory(base_url, username, os.environ["BENCH_PORTAL_PASSWORD"], workers),
         options=ExtractOptions(workers=workers),
     )
+    warehouse = Warehouse(destination=destination, out_dir=out_dir)
     started = time.perf_counter()
     try:
-        summary = run_extract(context, Warehouse(destination="duckdb", out_dir=out_dir), CORE)
+        summary = run_extract(context, warehouse, CORE)
     finally:
         context.close()
     seconds = time.perf_counter() - started
-    stop.set()
-    poller.join()
     peak_bytes = max(peak[0], high_water_mark())
     records = sum(s["records"] for s in summary.api["endpoints"].values())
-    print(json.dumps({
+    figures = {
         "enrollments": summary.rows.get("enrollments", 0),
         "records": records,
         "seconds": round(seconds, 2),
         "peak_rss_mib": round(peak_bytes / 2**20, 1),
         "baseline_rss_mib": round(baseline / 2**20, 1),
-    }))
+    }
+    if destination == "parquet":
+        figures.update(publication_alone(warehouse, peak))
+    stop.set()
+    poller.join()
+    print(json.dumps(figures))
     return 0
 
 

@@ -62,12 +62,14 @@ def fresh(out_dir: Path) -> Path:
     return out_dir
 
 
-def run_ours(host: PortalHost, out_dir: Path, workers: int, resources: list[str] | None = CORE) -> dict[str, Any]:
+def run_ours(
+    host: PortalHost, out_dir: Path, workers: int, resources: list[str] | None = CORE, destination: str = "duckdb"
+) -> dict[str, Any]:
     """One run of the project's pipeline (core resources unless told; None: every resource), fetch time measured."""
     from pipelines.runner import Warehouse, run_extract
 
     context = _context(host, workers)
-    warehouse = Warehouse(destination="duckdb", out_dir=out_dir)
+    warehouse = Warehouse(destination=destination, out_dir=out_dir)
     started = time.perf_counter()
     try:
         summary = run_extract(context, warehouse, resources)
@@ -301,6 +303,45 @@ def ratelimit(sizes: Sizes, work: Path) -> dict[str, Any]:
     }
 
 
+def memory_run(host: PortalHost, out: Path, workers: int, destination: str = "duckdb") -> dict[str, Any]:
+    """One pipeline run (core resources) in a process of its own: its peak RSS and time (pipelines/bench/memory_child.py)."""
+    env = {**os.environ, "BENCH_PORTAL_PASSWORD": host.password}
+    command = [sys.executable, "-m", "pipelines.bench.memory_child", host.base_url, host.username,
+               str(out), str(workers), destination]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(f"memory run into {destination} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def parquet(host: PortalHost, work: Path, sizes: Sizes) -> dict[str, Any]:
+    """The Parquet destination on the throughput portal: the same run as ours, plus publishing the folders.
+
+    Time from a run in this process (the split includes `publish`); peak memory from a run in a
+    process of its own, for the whole run and for the publication alone (pipelines/bench/memory_child.py).
+    """
+    ours = run_ours(host, fresh(work / "parquet"), sizes.workers, destination="parquet")
+    summary = ours["summary"]
+    seconds = sum(summary.timings.values())
+    records = _core_records(summary.api)
+    published = ours["warehouse"].parquet_dir
+    size = sum(f.stat().st_size for f in published.glob(".versions/*/*/*.parquet"))
+    size += sum(f.stat().st_size for f in published.glob("history/.versions/*/*/*.parquet"))
+    memory_figures = memory_run(host, fresh(work / "parquet_memory"), sizes.workers, "parquet")
+    return {
+        "destination": "parquet",
+        "records": records,
+        "seconds": round(seconds, 2),
+        "records_per_second": round(records / seconds),
+        "split_seconds": {step: round(value, 2) for step, value in summary.timings.items()},
+        "publish_seconds": round(summary.timings.get("publish", 0.0), 2),
+        "published_mib": round(size / 2**20, 1),
+        "peak_rss_mib": memory_figures["peak_rss_mib"],
+        "publish_peak_rss_mib": memory_figures["publish_peak_rss_mib"],
+        "publish_alone_seconds": memory_figures["publish_seconds"],
+    }
+
+
 def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None) -> dict[str, Any]:
     """Peak RSS of a pipeline process (core resources into DuckDB) per portal size, each in its own subprocess."""
     results = []
@@ -309,14 +350,7 @@ def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None) -> dict
         host = big_host if reuse else PortalHost(users=users, seed=sizes.seed, page_size=sizes.page_size,
                                                   enrollments_per_user=sizes.enrollments_per_user)
         try:
-            out = fresh(work / f"memory_{users}")
-            env = {**os.environ, "BENCH_PORTAL_PASSWORD": host.password}
-            command = [sys.executable, "-m", "pipelines.bench.memory_child", host.base_url, host.username,
-                       str(out), str(sizes.workers)]
-            done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
-            if done.returncode != 0:
-                raise RuntimeError(f"memory run at {users} users failed: {done.stderr[-2000:]}")
-            figures = json.loads(done.stdout.strip().splitlines()[-1])
+            figures = memory_run(host, fresh(work / f"memory_{users}"), sizes.workers)
             results.append({"users": users, **figures})
         finally:
             if not reuse:
