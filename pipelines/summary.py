@@ -25,6 +25,10 @@ def table_counts(warehouse: Warehouse) -> dict[str, int]:
                 if not name.startswith("_dlt"):
                     counts[name] = con.execute(f'select count(*) from "{warehouse.dataset}"."{name}"').fetchone()[0]
         return counts
+    if warehouse.destination == "postgres":
+        from .postgres_warehouse import row_counts
+
+        return row_counts(warehouse.postgres(), warehouse.dataset)
     root = warehouse.parquet_dir / warehouse.dataset
     if root.exists():
         with duckdb.connect() as con:
