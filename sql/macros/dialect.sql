@@ -144,3 +144,26 @@ select distinct on ({{ partition_by }}){{ statement[6:] }}
 {% macro postgres__try_cast_date(text) -%}
     case when {{ text }} ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' then cast({{ text }} as date) end
 {%- endmacro %}
+
+
+{#- dbt-postgres reads a column's type from information_schema, which names every array type
+    "ARRAY": a unit test's fixture row cannot be cast to that. The element type's name
+    ("_int8" -> bigint[]) can. (A root-project macro overrides dbt-postgres's own.) -#}
+{% macro postgres__get_columns_in_relation(relation) -%}
+  {% call statement('get_columns_in_relation', fetch_result=True) %}
+      select
+          column_name,
+          case when data_type = 'ARRAY' then cast(cast(udt_name as regtype) as text) else data_type end as data_type,
+          character_maximum_length,
+          numeric_precision,
+          numeric_scale
+      from {{ relation.information_schema('columns') }}
+      where table_name = '{{ relation.identifier }}'
+        {% if relation.schema %}
+        and table_schema = '{{ relation.schema }}'
+        {% endif %}
+      order by ordinal_position
+  {% endcall %}
+  {% set table = load_result('get_columns_in_relation').table %}
+  {{ return(sql_convert_columns_in_relation(table)) }}
+{%- endmacro %}
