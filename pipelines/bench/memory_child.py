@@ -1,7 +1,8 @@
-"""One pipeline run (core resources into DuckDB) in a process of its own; prints its peak RSS as JSON.
+"""One pipeline run (core resources, into DuckDB unless told) in a process of its own; prints its peak RSS as JSON.
 
-python -m pipelines.bench.memory_child BASE_URL USERNAME OUT_DIR WORKERS
-(the password comes from the BENCH_PORTAL_PASSWORD environment variable, never argv)
+python -m pipelines.bench.memory_child BASE_URL USERNAME OUT_DIR WORKERS [DESTINATION]
+(the password comes from the BENCH_PORTAL_PASSWORD environment variable, never argv; a
+PostgreSQL destination's credentials from DESTINATION__POSTGRES__CREDENTIALS)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def high_water_mark() -> int:
 
 def main(argv: list[str]) -> int:
     base_url, username, out_dir, workers = argv[0], argv[1], argv[2], int(argv[3])
+    destination = argv[4] if len(argv) > 4 else "duckdb"
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
     logging.getLogger("dlt").setLevel(logging.ERROR)
     me = psutil.Process()
@@ -61,7 +63,7 @@ def main(argv: list[str]) -> int:
     )
     started = time.perf_counter()
     try:
-        summary = run_extract(context, Warehouse(destination="duckdb", out_dir=out_dir), CORE)
+        summary = run_extract(context, Warehouse(destination=destination, out_dir=out_dir), CORE)
     finally:
         context.close()
     seconds = time.perf_counter() - started
