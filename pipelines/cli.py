@@ -61,9 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     from .runner import DESTINATIONS
 
+    destination_help = f"warehouse: {', '.join(DESTINATIONS)} (default: duckdb; postgres reads DESTINATION__POSTGRES__CREDENTIALS)"
+
     def warehouse_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
-        p.add_argument("--destination", choices=DESTINATIONS, default="duckdb", help="warehouse format (default: duckdb)")
+        p.add_argument("--destination", choices=DESTINATIONS, default="duckdb", help=destination_help)
         p.add_argument("--resources", type=_resource_list, default=None, help="comma-separated subset, e.g. enrollments,users")
         p.add_argument("--workers", type=_positive(), default=None, help="parallel API calls (default 4)")
 
@@ -97,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("models", "build the SQL models into the warehouse"), ("report", "write the HTML compliance report")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
-        p.add_argument("--destination", choices=DESTINATIONS, default="duckdb", help="warehouse format (default: duckdb)")
+        p.add_argument("--destination", choices=DESTINATIONS, default="duckdb", help=destination_help)
         p.add_argument("--as-of", type=_as_of_date, default=None, help="report date YYYY-MM-DD (default: today, UTC)")
     sub.choices["report"].add_argument("--output", type=Path, default=None, help="default: <out>/compliance_report.html")
     sub.choices["models"].add_argument(

@@ -7,11 +7,12 @@ logs beside it. A model whose raw table is missing (a run that loaded only some 
 is excluded with everything downstream of it (dbt's own `source:...+` graph), and the reason
 is reported; the rest is built.
 
-The warehouse is built in place: the DuckDB file, which the Parquet destination keeps as its
-working warehouse too (pipelines/parquet_publication.py). Afterwards every reporting table is
-also written to `<out>/reporting/<table>/data.parquet`, each file replaced atomically; the
-Parquet destination publishes them as `<out>/parquet/marts/<table>/` instead, as it publishes
-its raw tables.
+A DuckDB warehouse is built in place: the DuckDB file, which the Parquet destination keeps as
+its working warehouse too (pipelines/parquet_publication.py). A PostgreSQL warehouse is built in
+its own database through dbt-postgres (the models' dialect differences are macros:
+sql/macros/dialect.sql). Afterwards every reporting table is also written to
+`<out>/reporting/<table>/data.parquet`, each file replaced atomically; the Parquet destination
+publishes them as `<out>/parquet/marts/<table>/` instead, as it publishes its raw tables.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -100,8 +102,8 @@ def dbt_dir(warehouse: Any) -> Path:
     return Path(warehouse.out_dir) / ".dbt"
 
 
-def write_profile(folder: Path, database: Path, memory_limit: str, threads: int = 1) -> Path:
-    """profiles.yml for dbt-duckdb pointing at `database`; returns the folder (dbt's --profiles-dir).
+def write_profile(folder: Path, database: Path, memory_limit: str, threads: int = 1, output: dict[str, Any] | None = None) -> Path:
+    """profiles.yml for dbt-duckdb pointing at `database` (or the given target `output`); returns the folder (dbt's --profiles-dir).
 
     One thread: DuckDB already spreads each statement over the machine's cores, and one
     connection keeps a build to one writer.
@@ -111,7 +113,7 @@ def write_profile(folder: Path, database: Path, memory_limit: str, threads: int 
         PROFILE: {
             "target": "warehouse",
             "outputs": {
-                "warehouse": {
+                "warehouse": output or {
                     "type": "duckdb",
                     "path": str(Path(database).resolve()),
                     "schema": "main",
@@ -124,6 +126,20 @@ def write_profile(folder: Path, database: Path, memory_limit: str, threads: int 
     # JSON is YAML: no YAML writer needed, and paths with any character stay quoted correctly
     (folder / "profiles.yml").write_text(json.dumps(profile, indent=2), encoding="utf-8")
     return folder
+
+
+def _profile(warehouse: Any) -> tuple[Path, Any]:
+    """Write the warehouse's dbt profile; returns dbt's profiles folder and what names the database.
+
+    PostgreSQL: the name is "postgres" (one parsed manifest serves every database), and
+    the profile holds no password (pipelines/postgres_warehouse.py).
+    """
+    if warehouse.destination == "postgres":
+        from .postgres_warehouse import dbt_output
+
+        return write_profile(dbt_dir(warehouse), Path("postgres"), "", output=dbt_output(warehouse.postgres())), "postgres"
+    database = database_path(warehouse)
+    return write_profile(dbt_dir(warehouse), database, warehouse.models_memory_limit.strip()), database
 
 
 def _common_args(work: Path) -> list[str]:
@@ -156,7 +172,7 @@ def parse(work: Path, database: Path, raw_schema: str) -> Any:
     """
     from dbt.cli.main import dbtRunner
 
-    key = (Path(database).stem, raw_schema, _project_stamp())
+    key = (Path(str(database)).stem, raw_schema, _project_stamp())
     if key not in _MANIFESTS:
         result = dbtRunner().invoke(["parse", *_common_args(work), "--vars", json.dumps({"raw_schema": raw_schema})])
         if not result.success:
@@ -284,11 +300,16 @@ def build_models(
     started = time.perf_counter()
     as_of = as_of or datetime.now(timezone.utc).date()
     _check_raw(warehouse)
-    database = database_path(warehouse)
-    work = write_profile(dbt_dir(warehouse), database, warehouse.models_memory_limit.strip())
-    with duckdb.connect(str(database), read_only=True) as con:
-        raw_tables = _tables_in(con, warehouse.dataset)
-        existing = _relations(con)
+    work, database = _profile(warehouse)
+    if warehouse.destination == "postgres":
+        from .postgres_warehouse import relations, tables_in
+
+        raw_tables = tables_in(warehouse.postgres(), warehouse.dataset)
+        existing = relations(warehouse.postgres())
+    else:
+        with duckdb.connect(str(database), read_only=True) as con:
+            raw_tables = _tables_in(con, warehouse.dataset)
+            existing = _relations(con)
 
     t_parse = time.perf_counter()
     manifest = parse(work, database, warehouse.dataset)
@@ -307,7 +328,7 @@ def build_models(
 
     result = BuildResult()
     result.as_of = as_of
-    result.database = database
+    result.database = warehouse.location if warehouse.destination == "postgres" else database
     result.schemas = {name: graph.schema(name) for name in graph.models}
     result.skipped = skip_reasons(graph, raw_tables, chosen, existing, warehouse.dataset)
     for name, reason in result.skipped.items():
@@ -337,17 +358,24 @@ def build_models(
 
     result.marts = [n for n in result if graph.is_mart(n)]
     built_tables = [n for n in result if graph.materialized(n) != "view"]
-    if built_tables:
+    if built_tables and warehouse.destination == "postgres":
+        from .postgres_warehouse import fetch
+
+        for name in built_tables:
+            result[name] = fetch(warehouse.postgres(), f"select count(*) from {result.relation(name)}")[0][0]
+    elif built_tables:
         with duckdb.connect(str(database), read_only=True) as con:
             for name in built_tables:
                 result[name] = con.execute(f"select count(*) from {result.relation(name)}").fetchone()[0]
     t_export = time.perf_counter()
+    marts = {n: result.relation(n) for n in result.marts}
     if export_parquet and warehouse.destination == "parquet":  # beside the raw tables' folders, published alike
         from .parquet_publication import publish_marts
 
-        publish_marts(warehouse, {n: result.relation(n) for n in result.marts})
+        publish_marts(warehouse, marts)
     elif export_parquet:
-        export_reporting_parquet(database, {n: result.relation(n) for n in result.marts}, Path(warehouse.out_dir) / "reporting")
+        with reporting_connection(warehouse, marts.values()) as con:
+            export_reporting_parquet(con, marts, Path(warehouse.out_dir) / "reporting")
     sql = result.timings.get("sql", 0.0)
     result.timings.update(
         parse=round(parse_seconds, 3),
@@ -370,8 +398,7 @@ def generate_docs(warehouse: Any) -> Path:
     from dbt.cli.main import dbtRunner
 
     _check_raw(warehouse)
-    database = database_path(warehouse)
-    work = write_profile(dbt_dir(warehouse), database, warehouse.models_memory_limit.strip())
+    work, database = _profile(warehouse)
     manifest = parse(work, database, warehouse.dataset)
     try:
         outcome = dbtRunner(manifest=manifest).invoke(
@@ -389,15 +416,19 @@ def run_tests(warehouse: Any, tests: Sequence[str]) -> BuildResult:
     from dbt.cli.main import dbtRunner
 
     _check_raw(warehouse)
-    database = database_path(warehouse)
-    work = write_profile(dbt_dir(warehouse), database, warehouse.models_memory_limit.strip())
+    work, database = _profile(warehouse)
     manifest = parse(work, database, warehouse.dataset)
     graph = Graph.of(manifest)
     result = BuildResult()
-    result.database = database
+    result.database = warehouse.location if warehouse.destination == "postgres" else database
     result.schemas = {name: graph.schema(name) for name in graph.models}
-    with duckdb.connect(str(database), read_only=True) as con:
-        existing = _relations(con)
+    if warehouse.destination == "postgres":
+        from .postgres_warehouse import relations
+
+        existing = relations(warehouse.postgres())
+    else:
+        with duckdb.connect(str(database), read_only=True) as con:
+            existing = _relations(con)
     known = {n.name: n for n in manifest.nodes.values() if n.resource_type == "test"}
     runnable = []
     for name in tests:
@@ -479,7 +510,13 @@ def _release_connections() -> None:
 
 
 def _check_raw(warehouse: Any) -> None:
-    if not Path(warehouse.duckdb_path).exists():
+    if warehouse.destination == "postgres":
+        from .postgres_warehouse import check_connection, tables_in
+
+        check_connection(warehouse.postgres())
+        if not tables_in(warehouse.postgres(), warehouse.dataset):
+            raise ConfigError(f"no raw tables in schema {warehouse.dataset} at {warehouse.location}: run the pipeline first")
+    elif not Path(warehouse.duckdb_path).exists():
         raise ConfigError(f"no warehouse at {warehouse.duckdb_path}: run the pipeline first")
 
 
@@ -496,7 +533,27 @@ def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
 # ---- the Parquet copy of the reporting tables ------------------------------------------------------
 
 
-def export_reporting_parquet(database: Path, marts: dict[str, str], root: Path) -> None:
+@contextmanager
+def reporting_connection(warehouse: Any, relations: Iterable[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only DuckDB connection where these relations (schema.name) can be read, in UTC.
+
+    DuckDB and Parquet warehouses: their database file. PostgreSQL: an in-memory DuckDB with
+    a copy of them, so the Parquet export and the HTML report run the same SQL on every engine.
+    """
+    if warehouse.destination == "postgres":
+        from .postgres_warehouse import copy_to_duckdb
+
+        with duckdb.connect() as con:
+            con.execute("set TimeZone = 'UTC'")
+            copy_to_duckdb(warehouse.postgres(), relations, con)
+            yield con
+        return
+    with duckdb.connect(str(database_path(warehouse)), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        yield con
+
+
+def export_reporting_parquet(con: duckdb.DuckDBPyConnection, marts: dict[str, str], root: Path) -> None:
     """Write each reporting table (name -> relation) to root/<table>/data.parquet, so a reader never sees half a file.
 
     The file is written in a temporary folder beside the target and renamed into place (a
@@ -505,22 +562,20 @@ def export_reporting_parquet(database: Path, marts: dict[str, str], root: Path) 
     if not marts:
         return
     root.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(database), read_only=True) as con:
-        con.execute("set TimeZone = 'UTC'")
-        for mart, relation in marts.items():
-            target = root / mart
-            staging_dir = root / f".tmp-{mart}-{uuid.uuid4().hex[:8]}"
-            staging_dir.mkdir()
-            try:
-                tmp_file = staging_dir / "data.parquet"
-                con.execute(f"copy {relation} to '{_sql_path(tmp_file)}' (format parquet)")
-                if not target.exists():
-                    os.rename(staging_dir, target)
-                    continue
-                os.replace(tmp_file, target / "data.parquet")
-            finally:
-                if staging_dir.exists():
-                    shutil.rmtree(staging_dir, ignore_errors=True)
+    for mart, relation in marts.items():
+        target = root / mart
+        staging_dir = root / f".tmp-{mart}-{uuid.uuid4().hex[:8]}"
+        staging_dir.mkdir()
+        try:
+            tmp_file = staging_dir / "data.parquet"
+            con.execute(f"copy {relation} to '{_sql_path(tmp_file)}' (format parquet)")
+            if not target.exists():
+                os.rename(staging_dir, target)
+                continue
+            os.replace(tmp_file, target / "data.parquet")
+        finally:
+            if staging_dir.exists():
+                shutil.rmtree(staging_dir, ignore_errors=True)
 
 
 def _sql_path(path: Path) -> str:

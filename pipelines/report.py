@@ -27,7 +27,7 @@ import duckdb
 import jinja2
 
 from .learnupon.errors import ConfigError
-from .models import build_models, database_path
+from .models import build_models, reporting_connection
 
 STATES = [
     ("compliant", "Compliant"),
@@ -129,8 +129,7 @@ def write_report(warehouse: Any, path: Path, as_of: date | None = None, *, build
     thresholds = rate_thresholds()
     if build:
         build_models(warehouse, as_of=as_of)
-    with duckdb.connect(str(database_path(warehouse)), read_only=True) as con:
-        con.execute("set TimeZone = 'UTC'")
+    with reporting_connection(warehouse, _read_relations(warehouse)) as con:
         data = collect(con, as_of, raw_schema=warehouse.dataset)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,6 +140,16 @@ def write_report(warehouse: Any, path: Path, as_of: date | None = None, *, build
 
 
 # ---- data -----------------------------------------------------------------------------------
+
+
+def _read_relations(warehouse: Any) -> list[str]:
+    """What the report reads: every reporting table, the audit gaps and the run records (PostgreSQL copies them)."""
+    if warehouse.destination != "postgres":
+        return []  # read in place
+    from .postgres_warehouse import relations
+
+    marts = sorted(r for r in relations(warehouse.postgres()) if r.startswith("reporting."))
+    return [*marts, "staging.stg_audit_gaps", f"{warehouse.dataset}.pipeline_runs"]
 
 
 def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:

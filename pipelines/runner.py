@@ -42,7 +42,8 @@ log = logging.getLogger("lms_warehouse.runner")
 
 PIPELINE_NAME = "lms_warehouse"
 DATASET = "learnupon"
-DESTINATIONS = ("duckdb", "parquet")
+DESTINATIONS = ("duckdb", "parquet", "postgres")
+SQL_DESTINATIONS = ("duckdb", "parquet", "postgres")  # loads land in a SQL database: retirement and facts are SQL over dlt's sql client
 MEMORY_LIMIT_ENV = "LMS_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "64MB"
 MODELS_MEMORY_LIMIT_ENV = "LMS_DUCKDB_MODELS_MEMORY_LIMIT"
@@ -52,11 +53,16 @@ MEMORY_LIMIT_PATTERN = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB
 
 @dataclass
 class Warehouse:
-    """Where a run lands: a DuckDB file (default) or folders of Parquet tables published from one."""
+    """Where a run lands: a DuckDB file (default), Parquet folders published from one, or a PostgreSQL database.
+
+    The output folder holds dlt's working files, the run lock and dbt's profile for every destination.
+    """
 
     destination: str = "duckdb"
     out_dir: Path = Path("data")
     dataset: str = DATASET
+    # PostgreSQL: a URL or a mapping; None reads them the dlt way (pipelines/postgres_warehouse.py)
+    postgres_credentials: Any = field(default=None, repr=False)
     # DuckDB's own buffer limits (it spills to disk beyond them). Its default, 80% of the machine's
     # memory, let one first load of a million enrollments take half a gigabyte. Loads stream and
     # spill well, so they get little; the model build joins and windows whole tables, so it gets more.
@@ -79,6 +85,8 @@ class Warehouse:
         for name, value in ((MEMORY_LIMIT_ENV, self.duckdb_memory_limit), (MODELS_MEMORY_LIMIT_ENV, self.models_memory_limit)):
             if not MEMORY_LIMIT_PATTERN.fullmatch(value.strip()):
                 raise ConfigError(f"{name} must be a size such as 512MB or 2GB, got {value!r}")
+        if self.destination == "postgres":
+            self.postgres()  # missing or malformed credentials: one line before anything starts
 
     @property
     def duckdb_config(self) -> dict[str, str]:
@@ -105,11 +113,27 @@ class Warehouse:
         return self.out_dir / "parquet"
 
     @property
-    def location(self) -> Path:
+    def location(self) -> Path | str:
         """Where the loads land (the Parquet destination's readers read `parquet_dir`, published from it)."""
+        if self.destination == "postgres":
+            from .postgres_warehouse import describe
+
+            return describe(self.postgres())
         return self.duckdb_path
 
+    @property
+    def is_sql(self) -> bool:
+        return self.destination in SQL_DESTINATIONS
+
+    def postgres(self) -> Any:
+        """dlt's PostgresCredentials for this warehouse (ConfigError when missing or malformed)."""
+        from .postgres_warehouse import resolve_credentials
+
+        return resolve_credentials(self.postgres_credentials)
+
     def dlt_destination(self) -> Any:
+        if self.destination == "postgres":
+            return dlt.destinations.postgres(credentials=self.postgres())
         credentials = DuckDbCredentials(str(self.duckdb_path.resolve()), global_config=self.duckdb_config)
         return dlt.destinations.duckdb(credentials=credentials)
 
@@ -231,6 +255,10 @@ def run_extract(
         if warehouse.loads_duckdb:
             ensure_duckdb_writable(warehouse.duckdb_path)
             ensure_readable_by_older_duckdb(warehouse.duckdb_path)
+        if warehouse.destination == "postgres":
+            from .postgres_warehouse import check_connection
+
+            check_connection(warehouse.postgres())  # bad credentials stop the run here, before any API call
         summary = extract_and_load(context, warehouse, resources)
         publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
         if warehouse.destination == "parquet":
@@ -277,7 +305,7 @@ def extract_and_load(
         finish_pending(pipeline)
         state_reset = match_state_to_warehouse(pipeline, warehouse.location)
         check_reachable(context.client.base_url)  # an unreachable host fails here, fast, naming the host
-        if warehouse.loads_duckdb:
+        if warehouse.is_sql:
             context.facts = read_facts(pipeline)
         t0 = time.perf_counter()
         # one extract, one load package; each resource contains its own failure (ExtractContext.contained)
@@ -299,7 +327,7 @@ def extract_and_load(
             info.raise_on_failed_jobs()
             for table, count in _row_counts(pipeline.last_trace.last_normalize_info).items():
                 rows[table] = rows.get(table, 0) + count
-        if warehouse.loads_duckdb:
+        if warehouse.is_sql:
             t4 = time.perf_counter()
             retired = retire_vanished_rows(pipeline)
             timings["retire"] = time.perf_counter() - t4

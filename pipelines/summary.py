@@ -28,6 +28,10 @@ def table_counts(warehouse: Warehouse) -> dict[str, int]:
         return counts
     if warehouse.destination == "parquet":  # the current rows a reader sees (history is apart)
         return published_counts(warehouse.parquet_dir)
+    if warehouse.destination == "postgres":
+        from .postgres_warehouse import row_counts
+
+        return row_counts(warehouse.postgres(), warehouse.dataset)
     return counts
 
 

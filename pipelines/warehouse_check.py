@@ -35,9 +35,9 @@ def duplicate_keys(pipeline: Any) -> dict[str, int]:
             if key:
                 where = f" where {VALID_TO} is null" if VALID_TO in columns else ""
                 keys = ", ".join(client.escape_column_name(k) for k in key)
-                sql = f"select coalesce(sum(n - 1), 0) from (select count(*) as n from {name}{where} group by {keys})"
+                sql = f"select coalesce(sum(n - 1), 0) from (select count(*) as n from {name}{where} group by {keys}) as per_key"
             else:
-                sql = f"select (select count(*) from {name}) - (select count(*) from (select distinct * from {name}))"
+                sql = f"select (select count(*) from {name}) - (select count(*) from (select distinct * from {name}) as distinct_rows)"
             extra = int(client.execute_sql(sql)[0][0])
             if extra:
                 found[table] = extra

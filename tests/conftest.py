@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import psycopg2
 import pytest
 
 from pipelines.config import PortalSettings
@@ -19,6 +20,8 @@ from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.settings import ExtractOptions
 from pipelines.runner import RunSummary, Warehouse, run_extract
 from pipelines.simulator import PortalConfig, SimulatedPortal
+
+from .postgres_server import postgres_database, postgres_server  # noqa: F401 (fixtures)
 
 # the resources whose endpoints every simulated portal serves
 CORE_RESOURCES = ["users", "courses", "enrollments"]
@@ -77,24 +80,38 @@ def run_pipeline(
     resources: list[str] | None = None,
     destination: str = "duckdb",
     options: ExtractOptions | None = None,
+    credentials: str | None = None,
     **settings: Any,
 ) -> RunSummary:
-    """One real run: HTTP to the simulated portal, dlt, and a DuckDB file (or Parquet folder) under out_dir."""
+    """One real run: HTTP to the simulated portal, dlt, and a DuckDB file (or Parquet folder) under out_dir,
+    or a PostgreSQL database (`destination="postgres"`, `credentials` its URL; dlt's working files under out_dir)."""
     portal_settings = settings_for(portal, **settings)
     options = options or ExtractOptions(workers=portal_settings.workers)
     context = ExtractContext(client_factory=portal_settings.client, options=options)
+    warehouse = Warehouse(destination=destination, out_dir=out_dir, postgres_credentials=credentials)
     try:
-        return run_extract(context, Warehouse(destination=destination, out_dir=out_dir), resources)
+        return run_extract(context, warehouse, resources)
     finally:
         context.close()
 
 
-def query(out_dir: Path, sql: str, params: list[Any] | None = None, destination: str = "duckdb") -> list[dict[str, Any]]:
-    """`sql` over the warehouse's `learnupon.<table>` as its readers see it.
+def query(out_dir: Any, sql: str, params: list[Any] | None = None, destination: str = "duckdb") -> list[dict[str, Any]]:
+    """`sql` over the warehouse's `learnupon.<table>` as its readers see it; `?` marks parameters.
 
-    parquet: the published folders, each read as a BI tool reads it (`read_parquet('<table>/*.parquet')`,
-    nothing de-duplicated or filtered): current rows as `learnupon.<table>`, history as `history.<table>`.
+    out_dir: the output folder, or a PostgreSQL database (anything with a `dsn`, such as the
+    `postgres_database` fixture). parquet: the published folders, each read as a BI tool reads it
+    (`read_parquet('<table>/*.parquet')`, nothing de-duplicated or filtered): current rows as
+    `learnupon.<table>`, history as `history.<table>`.
     """
+    dsn = getattr(out_dir, "dsn", None)
+    if dsn is not None:
+        con = psycopg2.connect(dsn, options="-c TimeZone=UTC")
+        try:
+            with con.cursor() as cursor:
+                cursor.execute(sql.replace("?", "%s") if params else sql, params or None)
+                return _rows(cursor)
+        finally:
+            con.close()
     if destination == "parquet":
         with duckdb.connect() as con:
             con.execute("set TimeZone = 'UTC'")
@@ -114,7 +131,7 @@ def _rows(cursor: Any) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def current_users(out_dir: Path, destination: str = "duckdb") -> list[dict[str, Any]]:
+def current_users(out_dir: Any, destination: str = "duckdb") -> list[dict[str, Any]]:
     return query(out_dir, "select * from learnupon.users where _dlt_valid_to is null order by id", destination=destination)
 
 

@@ -65,7 +65,7 @@ def mismatches(
     return problems
 
 
-def assert_matches_truth(out_dir: Path, truth: dict[str, list[dict[str, Any]]], destination: str = "duckdb") -> None:
+def assert_matches_truth(out_dir: Any, truth: dict[str, list[dict[str, Any]]], destination: str = "duckdb") -> None:
     """The warehouse equals the portal: users (current), courses (every version), enrollments, custom data."""
     query = partial(query_warehouse, destination=destination)
     problems = mismatches(truth["users"], current_users(out_dir, destination), schema.USERS)
@@ -87,7 +87,7 @@ def assert_matches_truth(out_dir: Path, truth: dict[str, list[dict[str, Any]]], 
         assert not dupes, f"duplicate keys in {table}: {dupes}"
 
 
-def tells_current(out_dir: Path, table: str, destination: str = "duckdb") -> bool:
+def tells_current(out_dir: Any, table: str, destination: str = "duckdb") -> bool:
     """Whether the table marks history with `_dlt_valid_to` (pipelines/learnupon/lifecycle.py)."""
     sql = f"select column_name from information_schema.columns where table_schema = 'learnupon' and table_name = '{table}'"
     columns = query_warehouse(out_dir, sql, destination=destination)
@@ -111,7 +111,7 @@ def _keys(rows: Iterable[dict[str, Any]], *names: str) -> set[tuple]:
     return {tuple(parse_int(r[n]) if isinstance(r[n], (int, str)) and str(r[n]).lstrip("-").isdigit() else r[n] for n in names) for r in rows}
 
 
-def assert_coverage_matches_truth(out_dir: Path, truth: dict[str, list[dict[str, Any]]], destination: str = "duckdb") -> None:
+def assert_coverage_matches_truth(out_dir: Any, truth: dict[str, list[dict[str, Any]]], destination: str = "duckdb") -> None:
     """Every other resource equals the portal too: same keys, and field by field where the shapes are flat."""
     query = partial(query_warehouse, destination=destination)
     flat = [
@@ -142,7 +142,7 @@ def assert_coverage_matches_truth(out_dir: Path, truth: dict[str, list[dict[str,
         rows = query(
             out_dir,
             f"select {sql_keys}, max(_dlt_load_id) as last_load, (select max(_dlt_load_id) from learnupon.{table}) as newest"
-            f" from learnupon.{table} {where} group by all",
+            f" from learnupon.{table} {where} group by {sql_keys}",
         )
         loaded = {tuple(v for k, v in r.items() if k not in ("last_load", "newest")) for r in rows}
         history = set()

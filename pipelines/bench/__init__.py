@@ -25,6 +25,8 @@ from typing import Any
 from .sizes import Sizes
 
 SCENARIOS = ("throughput", "parquet", "ratelimit", "frugality", "memory")
+# on request (--scenarios destinations): the throughput portal loaded into each of --destinations
+EXTRA_SCENARIOS = ("destinations",)
 
 GOALS = {
     "throughput_within_1_5x_floor": "ours / floor <= 1.5",
@@ -42,7 +44,10 @@ MODELS_SQL_BEFORE_DBT = 1.5  # seconds: the models step at 1M enrollments before
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
-                        help=f"comma-separated subset of {','.join(SCENARIOS)}")
+                        help=f"comma-separated subset of {','.join(SCENARIOS + EXTRA_SCENARIOS)} (default: {','.join(SCENARIOS)})")
+    parser.add_argument("--destinations", default="duckdb,postgres",
+                        help="destinations scenario: where to load (default duckdb,postgres; postgres uses"
+                        " DESTINATION__POSTGRES__CREDENTIALS, else starts a throwaway server)")
     parser.add_argument("--quick", action="store_true", help="small portals: a couple of minutes in all")
     parser.add_argument("--tiny", action="store_true", help="tiny portals: seconds (the smoke test)")
     parser.add_argument("--users", type=int, default=None, help="users on the throughput portal (default 100000)")
@@ -72,12 +77,12 @@ def sizes_from(args: argparse.Namespace) -> Sizes:
 
 
 def run_benchmark(sizes: Sizes, scenarios: Sequence[str], work: Path, peer: bool = True,
-                  log: Any = None) -> dict[str, Any]:
+                  log: Any = None, destinations: Sequence[str] = ("duckdb",)) -> dict[str, Any]:
     from .portal_host import PortalHost
     from . import scenarios as sc
 
     say = log or (lambda message: None)
-    unknown = set(scenarios) - set(SCENARIOS)
+    unknown = set(scenarios) - set(SCENARIOS + EXTRA_SCENARIOS)
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     started = time.perf_counter()
@@ -87,7 +92,7 @@ def run_benchmark(sizes: Sizes, scenarios: Sequence[str], work: Path, peer: bool
         "sizes": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(sizes).items()},
         "scenarios": list(scenarios),
     }
-    big_needed = {"throughput", "parquet", "frugality"} & set(scenarios) or (
+    big_needed = {"throughput", "parquet", "frugality", "destinations"} & set(scenarios) or (
         "memory" in scenarios and sizes.users in sizes.memory_users)
     big = None
     try:
@@ -104,6 +109,9 @@ def run_benchmark(sizes: Sizes, scenarios: Sequence[str], work: Path, peer: bool
         if "parquet" in scenarios:  # before frugality's churn: the same portal as the throughput run
             say("parquet: the same run into the Parquet destination, and its memory")
             result["parquet"] = sc.parquet(big, work, sizes)
+        if "destinations" in scenarios:
+            say(f"destinations: {', '.join(destinations)}")
+            result["destinations"] = sc.destinations(big, sizes, work, destinations)
         if "memory" in scenarios:
             say(f"memory: {', '.join(f'{u:,}' for u in sizes.memory_users)} users")
             result["memory"] = sc.memory(sizes, work, big_host=big)
@@ -208,6 +216,15 @@ def format_table(result: dict[str, Any]) -> str:
                          f" {al['total']['incremental']:,} incremental")
             for endpoint, c in al["endpoints"].items():
                 lines.append(f"    {endpoint:<48}{c['full']:>8,}{c['incremental']:>8,}")
+    if d := result.get("destinations"):
+        p = d["portal"]
+        lines += ["", f"Destinations: a first load of {', '.join(d['resources'])} ({p['users']:,} users,"
+                  f" {p['enrollments_per_user']:g} enrollments per user, {d['workers']} workers), each in its own process",
+                  f"  {'destination':<14}{'seconds':>10}{'records':>12}{'records/s':>12}{'peak RSS MiB':>14}"]
+        for name, run in d["runs"].items():
+            server = f"  (server {run['server_rss_after_mib']:.0f} MiB after)" if run.get("server_rss_after_mib") else ""
+            lines.append(f"  {name:<14}{run['seconds']:>10.1f}{run['records']:>12,}{run['records_per_second'] or 0:>12,}"
+                         f"{run['peak_rss_mib']:>14.0f}{server}")
     if m := result.get("memory"):
         lines += ["", "Memory (peak RSS of the pipeline process, core resources)"]
         for s in m["sizes"]:
@@ -235,7 +252,8 @@ def main(args: argparse.Namespace) -> int:
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="lms-bench-"))
     try:
         result = run_benchmark(sizes, scenarios, Path(work), peer=not args.no_peer,
-                               log=lambda message: print(f"bench: {message}", file=sys.stderr, flush=True))
+                               log=lambda message: print(f"bench: {message}", file=sys.stderr, flush=True),
+                               destinations=[d.strip() for d in args.destinations.split(",") if d.strip()])
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -1,10 +1,11 @@
-"""One pipeline run (core resources) in a process of its own; prints its peak RSS as JSON.
+"""One pipeline run (core resources, into DuckDB unless told) in a process of its own; prints its peak RSS as JSON.
 
 python -m pipelines.bench.memory_child BASE_URL USERNAME OUT_DIR WORKERS [DESTINATION]
-(the password comes from the BENCH_PORTAL_PASSWORD environment variable, never argv)
+(the password comes from the BENCH_PORTAL_PASSWORD environment variable, never argv; a
+PostgreSQL destination's credentials from DESTINATION__POSTGRES__CREDENTIALS)
 
-DESTINATION is duckdb (default) or parquet. For parquet the figures also give the publication
-alone: the peak is reset (Linux's clear_refs) and the run's first publication is done again.
+For parquet the figures also give the publication alone: the peak is reset (Linux's
+clear_refs) and the run's first publication is done again.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from collections.abc import Sequence
 
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.fanout import fan_out
@@ -303,15 +304,68 @@ def ratelimit(sizes: Sizes, work: Path) -> dict[str, Any]:
     }
 
 
-def memory_run(host: PortalHost, out: Path, workers: int, destination: str = "duckdb") -> dict[str, Any]:
-    """One pipeline run (core resources) in a process of its own: its peak RSS and time (pipelines/bench/memory_child.py)."""
-    env = {**os.environ, "BENCH_PORTAL_PASSWORD": host.password}
+def child_run(host: PortalHost, out: Path, workers: int, destination: str = "duckdb",
+              env: dict[str, str] | None = None) -> dict[str, Any]:
+    """One pipeline run (core resources) in a process of its own: its seconds, records and peak RSS."""
+    env = {**os.environ, "BENCH_PORTAL_PASSWORD": host.password, **(env or {})}
     command = [sys.executable, "-m", "pipelines.bench.memory_child", host.base_url, host.username,
                str(out), str(workers), destination]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
     if done.returncode != 0:
-        raise RuntimeError(f"memory run into {destination} failed: {done.stderr[-2000:]}")
+        raise RuntimeError(f"the {destination} run failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def destinations(host: PortalHost, sizes: Sizes, work: Path, names: Sequence[str]) -> dict[str, Any]:
+    """The same full load (core resources) into each destination, each in a process of its own.
+
+    PostgreSQL: the database DESTINATION__POSTGRES__CREDENTIALS names (give an empty one: a
+    first load is measured), else a throwaway server started here as the tests start theirs
+    (pipelines/postgres_server.py), stopped by its process id afterwards. Its server
+    processes are not part of the pipeline's peak RSS; their memory after the load is reported apart.
+    """
+    from pipelines.postgres_warehouse import ENV_NAME
+    from pipelines.postgres_server import start_postgres
+
+    runs: dict[str, Any] = {}
+    server = None
+    try:
+        for name in names:
+            env: dict[str, str] = {}
+            if name == "postgres":
+                dsn = os.environ.get(ENV_NAME)
+                if not dsn:
+                    server = start_postgres()
+                    dsn = server.dsn(server.create_database("bench"))
+                env[ENV_NAME] = dsn
+            figures = child_run(host, fresh(work / f"destination_{name}"), sizes.workers, name, env)
+            figures["records_per_second"] = round(figures["records"] / figures["seconds"]) if figures["seconds"] else None
+            if server is not None and name == "postgres":
+                figures["server_rss_after_mib"] = _server_rss_mib(server.pid)
+            runs[name] = figures
+    finally:
+        if server is not None:
+            server.stop()
+    return {
+        "portal": {"users": sizes.users, "enrollments_per_user": sizes.enrollments_per_user, "page_size": sizes.page_size},
+        "resources": CORE,
+        "workers": sizes.workers,
+        "runs": runs,
+    }
+
+
+def _server_rss_mib(pid: int) -> float | None:
+    """Resident memory of a PostgreSQL server (postmaster and its backends) after the load."""
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        total = parent.memory_info().rss + sum(c.memory_info().rss for c in parent.children(recursive=True))
+    except psutil.Error:
+        return None
+    return round(total / 2**20, 1)
+
+
 
 
 def parquet(host: PortalHost, work: Path, sizes: Sizes) -> dict[str, Any]:
@@ -327,7 +381,7 @@ def parquet(host: PortalHost, work: Path, sizes: Sizes) -> dict[str, Any]:
     published = ours["warehouse"].parquet_dir
     size = sum(f.stat().st_size for f in published.glob(".versions/*/*/*.parquet"))
     size += sum(f.stat().st_size for f in published.glob("history/.versions/*/*/*.parquet"))
-    memory_figures = memory_run(host, fresh(work / "parquet_memory"), sizes.workers, "parquet")
+    memory_figures = child_run(host, fresh(work / "parquet_memory"), sizes.workers, "parquet")
     return {
         "destination": "parquet",
         "records": records,
@@ -350,7 +404,7 @@ def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None) -> dict
         host = big_host if reuse else PortalHost(users=users, seed=sizes.seed, page_size=sizes.page_size,
                                                   enrollments_per_user=sizes.enrollments_per_user)
         try:
-            figures = memory_run(host, fresh(work / f"memory_{users}"), sizes.workers)
+            figures = child_run(host, fresh(work / f"memory_{users}"), sizes.workers)
             results.append({"users": users, **figures})
         finally:
             if not reuse:

@@ -6,15 +6,15 @@ as_of as (
 
 month_ends as (
     select
-        cast(last_day(as_of.as_of_date - to_months(cast(months.months_back as integer))) as date) as calendar_date,
+        {{ month_end_before('as_of.as_of_date', 'months.months_back') }} as calendar_date
     from as_of
-    cross join range(1, {{ var('trend_months', 12) }} + 1) as months(months_back)
+    cross join generate_series(1, {{ var('trend_months', 12) }}) as months(months_back)
 ),
 
 final as (
-    select as_of.as_of_date as calendar_date, true as is_as_of_date, from as_of
+    select as_of.as_of_date as calendar_date, true as is_as_of_date from as_of
     union all
-    select month_ends.calendar_date, false, from month_ends
+    select month_ends.calendar_date, false from month_ends
 )
 
 select * from final

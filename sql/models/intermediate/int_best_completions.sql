@@ -5,16 +5,11 @@ enrollments as (
 ),
 
 final as (
-    select enrollments.*,
+    {% call first_row_per('enrollments.user_id, enrollments.course_family_id', 'enrollments.certificate_expires_at desc nulls first, enrollments.completed_at desc nulls last, enrollments.enrollment_id desc') %}
+    select enrollments.*
     from enrollments
     where enrollments.is_complete
-    qualify row_number() over (
-        partition by enrollments.user_id, enrollments.course_family_id
-        order by
-            enrollments.certificate_expires_at desc nulls first,
-            enrollments.completed_at desc nulls last,
-            enrollments.enrollment_id desc
-    ) = 1
+    {% endcall %}
 )
 
 select * from final

@@ -17,13 +17,13 @@ courses as (
 placed as (
     select
         exams.exam_id as exam_id,
-        modules.course_id as course_id,
+        modules.course_id as course_id
     from exams
     inner join modules on modules.exam_id = exams.exam_id
     union
     select
         exams.exam_id,
-        modules.course_id,
+        modules.course_id
     from exams
     inner join modules on modules.module_id = exams.exam_id and modules.exam_id is null
 ),
@@ -32,13 +32,13 @@ final as (
     select
         placed.exam_id as exam_id,
         -- a module shared by several courses: the newest version placing it
-        arg_max(placed.course_id, coalesce(courses.course_version, 0)) as course_id,
-        arg_max(courses.course_name, coalesce(courses.course_version, 0)) as course_name,
-        arg_max(courses.course_version, coalesce(courses.course_version, 0)) as course_version,
-        arg_max(coalesce(courses.course_family_id, placed.course_id), coalesce(courses.course_version, 0))
+        {{ arg_max('placed.course_id', 'coalesce(courses.course_version, 0)') }} as course_id,
+        {{ arg_max('courses.course_name', 'coalesce(courses.course_version, 0)') }} as course_name,
+        {{ arg_max('courses.course_version', 'coalesce(courses.course_version, 0)') }} as course_version,
+        {{ arg_max('coalesce(courses.course_family_id, placed.course_id)', 'coalesce(courses.course_version, 0)') }}
             as course_family_id,
-        arg_max(courses.course_family_name, coalesce(courses.course_version, 0)) as course_family_name,
-        count(distinct placed.course_id) as courses_placing_count,
+        {{ arg_max('courses.course_family_name', 'coalesce(courses.course_version, 0)') }} as course_family_name,
+        count(distinct placed.course_id) as courses_placing_count
     from placed
     left join courses on courses.course_id = placed.course_id
     group by 1

@@ -20,10 +20,10 @@ courses as (
 final as (
     select
         memberships.group_id as group_id,
-        coalesce(any_value(groups.group_title), any_value(group_courses.group_title), cast(memberships.group_id as varchar))
+        coalesce({{ any_value('groups.group_title') }}, {{ any_value('group_courses.group_title') }}, cast(memberships.group_id as varchar))
             as group_title,
         memberships.user_id as user_id,
-        coalesce(courses.course_family_id, group_courses.course_id) as course_family_id,
+        coalesce(courses.course_family_id, group_courses.course_id) as course_family_id
     from memberships
     inner join group_courses on group_courses.group_id = memberships.group_id
     left join courses on courses.course_id = group_courses.course_id

@@ -5,16 +5,10 @@ enrollments as (
 ),
 
 final as (
-    select enrollments.*,
+    {% call first_row_per('enrollments.user_id, enrollments.course_family_id', 'enrollments.is_unenrolled, enrollments.course_version desc, enrollments.enrolled_at desc nulls last, enrollments.enrollment_id desc') %}
+    select enrollments.*
     from enrollments
-    qualify row_number() over (
-        partition by enrollments.user_id, enrollments.course_family_id
-        order by
-            enrollments.is_unenrolled,
-            enrollments.course_version desc,
-            enrollments.enrolled_at desc nulls last,
-            enrollments.enrollment_id desc
-    ) = 1
+    {% endcall %}
 )
 
 select * from final

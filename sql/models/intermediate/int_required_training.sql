@@ -12,26 +12,21 @@ required_by_group as (
     select
         group_requirements.user_id as user_id,
         group_requirements.course_family_id as course_family_id,
-        list(group_requirements.group_id order by group_requirements.group_id) as required_by_group_ids,
+        array_agg(group_requirements.group_id order by group_requirements.group_id) as required_by_group_ids,
         string_agg(group_requirements.group_title, ', ' order by group_requirements.group_title, group_requirements.group_id)
-            as required_by_groups,
+            as required_by_groups
     from group_requirements
     group by 1, 2
 ),
 
 -- the due date that applies: the newest enrollment (not unenrolled) that carries one
 due_enrollment as (
-    select enrollments.*,
+    {% call first_row_per('enrollments.user_id, enrollments.course_family_id', 'enrollments.course_version desc, enrollments.enrolled_at desc nulls last, enrollments.enrollment_id desc') %}
+    select enrollments.*
     from enrollments
     where enrollments.due_at is not null
         and not enrollments.is_unenrolled
-    qualify row_number() over (
-        partition by enrollments.user_id, enrollments.course_family_id
-        order by
-            enrollments.course_version desc,
-            enrollments.enrolled_at desc nulls last,
-            enrollments.enrollment_id desc
-    ) = 1
+    {% endcall %}
 ),
 
 final as (
@@ -43,7 +38,7 @@ final as (
         required_by_group.required_by_groups as required_by_groups,
         due_enrollment.user_id is not null as has_due_date,
         due_enrollment.enrollment_id as due_enrollment_id,
-        cast(due_enrollment.due_at at time zone 'UTC' as date) as due_date,
+        cast(due_enrollment.due_at at time zone 'UTC' as date) as due_date
     from required_by_group
     full outer join due_enrollment
         on due_enrollment.user_id = required_by_group.user_id

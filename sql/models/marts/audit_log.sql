@@ -14,12 +14,11 @@ users as (
 
 -- one user per email: a current account before a deleted one
 users_by_email as (
-    select users.*,
+    {% call first_row_per('users.email_normalized', 'users.is_deleted, users.user_id desc') %}
+    select users.*
     from users
     where users.email_normalized is not null
-    qualify row_number() over (
-        partition by users.email_normalized order by users.is_deleted, users.user_id desc
-    ) = 1
+    {% endcall %}
 ),
 
 final as (
@@ -45,7 +44,7 @@ final as (
             events.action_name,
             case when events.impacted_user_name is not null then '- ' || events.impacted_user_name end,
             case when events.impacted_data is not null then '(' || events.impacted_data || ')' end
-        ) as summary,
+        ) as summary
     from events
     cross join as_of
     left join users_by_email as initiators

@@ -26,7 +26,7 @@ dated as (
         best_certificate.enrollment_id as enrollment_id,
         best_certificate.certificate_name as certificate_name,
         cast(best_certificate.completed_at at time zone 'UTC' as date) as completed_date,
-        cast(best_certificate.certificate_expires_at at time zone 'UTC' as date) as certificate_expires_date,
+        cast(best_certificate.certificate_expires_at at time zone 'UTC' as date) as certificate_expires_date
     from best_certificate
     cross join as_of
     left join users on users.user_id = best_certificate.user_id
@@ -44,7 +44,7 @@ final as (
             when dated.certificate_expires_date - dated.as_of_date <= 60 then '31-60'
             else '61-90'
         end as expiry_bucket,
-        strftime(dated.certificate_expires_date, '%Y-%m') as expiry_month,
+        {{ year_month('dated.certificate_expires_date') }} as expiry_month
     from dated
     where dated.certificate_expires_date - dated.as_of_date <= 90
 )

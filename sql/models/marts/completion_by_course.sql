@@ -25,7 +25,7 @@ compliance as (
 ),
 
 active_enrollments as (
-    select enrollments.*,
+    select enrollments.*
     from enrollments
     left join users on users.user_id = enrollments.user_id
     where not coalesce(users.is_deleted, false)
@@ -33,7 +33,7 @@ active_enrollments as (
 
 -- latest per learner, then deleted learners left out (the latest is per learner either way)
 latest_per_learner as (
-    select latest_enrollments.*,
+    select latest_enrollments.*
     from latest_enrollments
     left join users on users.user_id = latest_enrollments.user_id
     where not coalesce(users.is_deleted, false)
@@ -42,7 +42,7 @@ latest_per_learner as (
 completers as (
     select distinct
         active_enrollments.user_id as user_id,
-        active_enrollments.course_family_id as course_family_id,
+        active_enrollments.course_family_id as course_family_id
     from active_enrollments
     where active_enrollments.is_complete
 ),
@@ -50,13 +50,13 @@ completers as (
 learner_counts as (
     select
         latest_per_learner.course_family_id as course_family_id,
-        any_value(latest_per_learner.course_family_name) as course_family_name,
+        {{ any_value('latest_per_learner.course_family_name') }} as course_family_name,
         count(*) as learners_enrolled_count,
         count(*) filter (where latest_per_learner.status = 'not_started') as not_started_count,
         count(*) filter (where latest_per_learner.status = 'in_progress') as in_progress_count,
         count(*) filter (where latest_per_learner.status = 'pending_review') as pending_review_count,
         count(*) filter (where latest_per_learner.status = 'failed') as failed_count,
-        count(completers.user_id) as completed_count,
+        count(completers.user_id) as completed_count
     from latest_per_learner
     left join completers
         on completers.user_id = latest_per_learner.user_id
@@ -67,7 +67,7 @@ learner_counts as (
 enrollment_counts as (
     select
         active_enrollments.course_family_id as course_family_id,
-        count(*) as enrollments_count,
+        count(*) as enrollments_count
     from active_enrollments
     group by 1
 ),
@@ -80,7 +80,7 @@ compliance_counts as (
         count(*) filter (where compliance.compliance_state = 'due_soon') as due_soon_count,
         count(*) filter (where compliance.compliance_state = 'overdue') as overdue_count,
         count(*) filter (where compliance.compliance_state = 'expired') as expired_count,
-        count(*) filter (where compliance.compliance_state = 'not_started') as required_not_started_count,
+        count(*) filter (where compliance.compliance_state = 'not_started') as required_not_started_count
     from compliance
     where not compliance.is_user_deleted
     group by 1
@@ -89,20 +89,20 @@ compliance_counts as (
 families as (
     select
         courses.course_family_id as course_family_id,
-        any_value(courses.course_family_name) as course_family_name,
+        {{ any_value('courses.course_family_name') }} as course_family_name,
         count(*) as versions_count,
         max(courses.course_version) as latest_course_version,
-        arg_max(courses.course_id, courses.course_version) as latest_course_id,
+        {{ arg_max('courses.course_id', 'courses.course_version') }} as latest_course_id
     from courses
     group by 1
 ),
 
 all_families as (
-    select families.course_family_id, from families
+    select families.course_family_id from families
     union
-    select learner_counts.course_family_id, from learner_counts
+    select learner_counts.course_family_id from learner_counts
     union
-    select compliance_counts.course_family_id, from compliance_counts
+    select compliance_counts.course_family_id from compliance_counts
 ),
 
 final as (
@@ -120,7 +120,7 @@ final as (
         coalesce(learner_counts.pending_review_count, 0) as pending_review_count,
         coalesce(learner_counts.failed_count, 0) as failed_count,
         coalesce(learner_counts.completed_count, 0) as completed_count,
-        round(learner_counts.completed_count / nullif(learner_counts.learners_enrolled_count, 0), 4)
+        {{ rate('learner_counts.completed_count', 'learner_counts.learners_enrolled_count') }}
             as completion_rate,
         coalesce(compliance_counts.required_learners_count, 0) as required_learners_count,
         coalesce(compliance_counts.compliant_count, 0) as compliant_count,
@@ -128,8 +128,8 @@ final as (
         coalesce(compliance_counts.overdue_count, 0) as overdue_count,
         coalesce(compliance_counts.expired_count, 0) as expired_count,
         coalesce(compliance_counts.required_not_started_count, 0) as required_not_started_count,
-        round(compliance_counts.compliant_count / nullif(compliance_counts.required_learners_count, 0), 4)
-            as compliance_rate,
+        {{ rate('compliance_counts.compliant_count', 'compliance_counts.required_learners_count') }}
+            as compliance_rate
     from all_families
     cross join as_of
     left join families on families.course_family_id = all_families.course_family_id

@@ -10,11 +10,11 @@ compliance as (
 
 final as (
     select
-        any_value(compliance.as_of_date) as as_of_date,
+        {{ any_value('compliance.as_of_date') }} as as_of_date,
         group_requirements.group_id as group_id,
-        any_value(group_requirements.group_title) as group_title,
+        {{ any_value('group_requirements.group_title') }} as group_title,
         group_requirements.course_family_id as course_family_id,
-        any_value(compliance.course_family_name) as course_family_name,
+        {{ any_value('compliance.course_family_name') }} as course_family_name,
         count(*) as members_count,
         count(*) filter (where compliance.latest_status <> 'not_enrolled') as enrolled_count,
         count(*) filter (where compliance.completed_date is not null) as completed_count,
@@ -23,7 +23,7 @@ final as (
         count(*) filter (where compliance.compliance_state = 'overdue') as overdue_count,
         count(*) filter (where compliance.compliance_state = 'expired') as expired_count,
         count(*) filter (where compliance.compliance_state = 'not_started') as not_started_count,
-        round(count(*) filter (where compliance.compliance_state = 'compliant') / count(*), 4) as compliance_rate,
+        {{ rate("count(*) filter (where compliance.compliance_state = 'compliant')", 'count(*)') }} as compliance_rate
     from group_requirements
     inner join compliance
         on compliance.user_id = group_requirements.user_id

@@ -28,7 +28,7 @@ best_completion as (
 families as (
     select distinct
         courses.course_family_id as course_family_id,
-        courses.course_family_name as course_family_name,
+        courses.course_family_name as course_family_name
     from courses
 ),
 
@@ -60,7 +60,7 @@ joined as (
         required.due_date as due_date,
         best_completion.certificate_name as certificate_name,
         cast(best_completion.certificate_expires_at at time zone 'UTC' as date) as certificate_expires_date,
-        best_completion.enrollment_id is not null as has_completed,
+        best_completion.enrollment_id is not null as has_completed
     from required
     cross join as_of
     left join users on users.user_id = required.user_id
@@ -85,7 +85,7 @@ stated as (
             when joined.due_date < joined.as_of_date then 'overdue'
             when joined.due_date <= joined.as_of_date + 30 then 'due_soon'
             else 'not_started'
-        end as compliance_state,
+        end as compliance_state
     from joined
 ),
 
@@ -121,7 +121,7 @@ final as (
         stated.certificate_name,
         stated.certificate_expires_date,
         stated.is_certificate_expired,
-        stated.compliance_state,
+        stated.compliance_state
     from stated
 )
 

@@ -15,7 +15,7 @@ enrollments as (
 -- today's required training of active learners, judged at each calendar date by the
 -- completions, certificate expiries and due dates recorded in the enrollments
 required as (
-    select compliance.user_id, compliance.course_family_id, compliance.due_date,
+    select compliance.user_id, compliance.course_family_id, compliance.due_date
     from compliance
     where not compliance.is_user_deleted
 ),
@@ -25,7 +25,7 @@ completions as (
         enrollments.user_id as user_id,
         enrollments.course_family_id as course_family_id,
         cast(enrollments.completed_at at time zone 'UTC' as date) as completed_date,
-        cast(enrollments.certificate_expires_at at time zone 'UTC' as date) as expires_date,
+        cast(enrollments.certificate_expires_at at time zone 'UTC' as date) as expires_date
     from enrollments
     where enrollments.is_complete
 ),
@@ -34,7 +34,7 @@ compliant_on as (
     select distinct
         calendar.calendar_date as calendar_date,
         completions.user_id as user_id,
-        completions.course_family_id as course_family_id,
+        completions.course_family_id as course_family_id
     from completions
     inner join required
         on required.user_id = completions.user_id
@@ -54,7 +54,7 @@ final as (
         count(compliant_on.user_id) as compliant_count,
         count(*) filter (where compliant_on.user_id is null and required.due_date < calendar.calendar_date)
             as overdue_count,
-        round(count(compliant_on.user_id) / count(*), 4) as compliance_rate,
+        {{ rate('count(compliant_on.user_id)', 'count(*)') }} as compliance_rate
     from calendar
     cross join required
     left join compliant_on

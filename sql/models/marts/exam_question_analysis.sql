@@ -13,7 +13,7 @@ answers as (
 ),
 
 attempted as (
-    select answers.*,
+    select answers.*
     from answers
     left join exams on exams.exam_id = answers.exam_id
     where answers.answer_status in ('correct', 'incorrect')
@@ -24,12 +24,12 @@ question_counts as (
     select
         answers.exam_id as exam_id,
         answers.question_id as question_id,
-        any_value(answers.question_text) as question_text,
+        {{ any_value('answers.question_text') }} as question_text,
         count(*) filter (where answers.answer_status in ('correct', 'incorrect')) as attempts_count,
         count(*) filter (where answers.answer_status = 'correct') as correct_count,
         count(*) filter (where answers.answer_status = 'incorrect') as incorrect_count,
         count(*) filter (where answers.answer_status = 'not_attempted') as not_attempted_count,
-        any_value(answers.correct_answer) as correct_answer,
+        {{ any_value('answers.correct_answer') }} as correct_answer
     from answers
     left join exams on exams.exam_id = answers.exam_id
     where not coalesce(exams.is_survey, false)
@@ -41,7 +41,7 @@ wrong_answers as (
         attempted.exam_id as exam_id,
         attempted.question_id as question_id,
         attempted.given_answer as given_answer,
-        count(*) as times_given,
+        count(*) as times_given
     from attempted
     where attempted.answer_status = 'incorrect'
         and attempted.given_answer is not null
@@ -50,12 +50,10 @@ wrong_answers as (
 
 -- ties go to the alphabetically first answer, so the mart is reproducible
 most_common_wrong as (
-    select wrong_answers.*,
+    {% call first_row_per('wrong_answers.exam_id, wrong_answers.question_id', 'wrong_answers.times_given desc, wrong_answers.given_answer') %}
+    select wrong_answers.*
     from wrong_answers
-    qualify row_number() over (
-        partition by wrong_answers.exam_id, wrong_answers.question_id
-        order by wrong_answers.times_given desc, wrong_answers.given_answer
-    ) = 1
+    {% endcall %}
 ),
 
 scored as (
@@ -70,10 +68,10 @@ scored as (
         question_counts.correct_count as correct_count,
         question_counts.incorrect_count as incorrect_count,
         question_counts.not_attempted_count as not_attempted_count,
-        round(question_counts.correct_count / nullif(question_counts.attempts_count, 0), 4) as share_correct,
+        {{ rate('question_counts.correct_count', 'question_counts.attempts_count') }} as share_correct,
         question_counts.correct_answer as correct_answer,
         most_common_wrong.given_answer as most_common_wrong_answer,
-        coalesce(most_common_wrong.times_given, 0) as most_common_wrong_answer_count,
+        coalesce(most_common_wrong.times_given, 0) as most_common_wrong_answer_count
     from question_counts
     cross join as_of
     left join exams on exams.exam_id = question_counts.exam_id
@@ -89,7 +87,7 @@ final as (
             rank() over (
                 order by scored.share_correct nulls last, scored.attempts_count desc
             )
-        end as share_correct_rank,
+        end as share_correct_rank
     from scored
 )
 

@@ -37,7 +37,7 @@ judged as (
         case
             when exam_enrollments.status in ('passed', 'pass') then true
             when exam_enrollments.status in ('failed', 'fail') then false
-        end as is_passed_on_portal,
+        end as is_passed_on_portal
     from exam_enrollments
     left join exams on exams.exam_id = exam_enrollments.exam_id
     where not coalesce(exams.is_survey, false)
@@ -76,7 +76,7 @@ final as (
         coalesce(judged.attempts_used > judged.attempts_allowed, false) as is_over_attempts_allowed,
         judged.time_taken_minutes as time_taken_minutes,
         judged.completed_at as completed_at,
-        cast(judged.completed_at at time zone 'UTC' as date) as completed_date,
+        cast(judged.completed_at at time zone 'UTC' as date) as completed_date
     from judged
     cross join as_of
     left join exam_courses on exam_courses.exam_id = judged.exam_id

@@ -37,7 +37,7 @@ final as (
         compliance.days_overdue as days_overdue,
         compliance.completed_date as completed_date,
         compliance.certificate_expires_date as certificate_expires_date,
-        compliance.compliance_state as compliance_state,
+        compliance.compliance_state as compliance_state
     from memberships
     inner join compliance on compliance.user_id = memberships.user_id
     left join groups on groups.group_id = memberships.group_id

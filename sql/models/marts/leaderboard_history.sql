@@ -22,7 +22,7 @@ final as (
         snapshots.total_points - lag(snapshots.total_points) over learner_history as points_gained,
         lag(snapshots.leaderboard_position) over learner_history - snapshots.leaderboard_position
             as position_change,
-        snapshots.taken_at as taken_at,
+        snapshots.taken_at as taken_at
     from snapshots
     cross join as_of
     where snapshots.snapshot_date <= as_of.as_of_date

@@ -27,7 +27,7 @@ enrollment_counts as (
             where cast(enrollments.enrolled_at at time zone 'UTC' as date)
                 between (select as_of.as_of_date - 30 from as_of) and (select as_of.as_of_date from as_of)
         ) as enrolled_last_30_days_count,
-        max(enrollments.last_accessed_at) as last_course_access_at,
+        max(enrollments.last_accessed_at) as last_course_access_at
     from enrollments
     group by 1
 ),
@@ -37,7 +37,7 @@ required_counts as (
         compliance.user_id as user_id,
         count(*) as required_count,
         count(*) filter (where compliance.compliance_state <> 'compliant') as open_required_count,
-        count(*) filter (where compliance.compliance_state = 'overdue') as overdue_required_count,
+        count(*) filter (where compliance.compliance_state = 'overdue') as overdue_required_count
     from compliance
     group by 1
 ),
@@ -65,7 +65,7 @@ joined as (
         coalesce(enrollment_counts.enrolled_last_30_days_count, 0) as enrolled_last_30_days_count,
         coalesce(required_counts.required_count, 0) as required_count,
         coalesce(required_counts.open_required_count, 0) as open_required_count,
-        coalesce(required_counts.overdue_required_count, 0) as overdue_required_count,
+        coalesce(required_counts.overdue_required_count, 0) as overdue_required_count
     from users
     cross join as_of
     left join enrollment_counts on enrollment_counts.user_id = users.user_id
@@ -79,7 +79,7 @@ final as (
         coalesce(joined.as_of_date - joined.last_active_date > 90, true) as is_inactive,
         not joined.is_deleted
             and coalesce(joined.as_of_date - joined.last_active_date > 90, true)
-            and joined.open_required_count > 0 as is_inactive_with_open_training,
+            and joined.open_required_count > 0 as is_inactive_with_open_training
     from joined
 )
 

@@ -26,7 +26,7 @@ final as (
             when compliance.days_overdue <= 60 then '31-60'
             when compliance.days_overdue <= 90 then '61-90'
             else '90+'
-        end as overdue_bucket,
+        end as overdue_bucket
     from compliance
     where compliance.compliance_state = 'overdue'
         and not compliance.is_user_deleted

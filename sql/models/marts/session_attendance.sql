@@ -26,7 +26,7 @@ part_marks as (
         parts.user_id as user_id,
         bool_or(parts.attendance_status = 'present') as has_present_mark,
         bool_or(parts.attendance_status = 'absent') as has_absent_mark,
-        sum(parts.minutes) as minutes_attended,
+        sum(parts.minutes) as minutes_attended
     from parts
     group by 1, 2
 ),
@@ -43,7 +43,7 @@ stated as (
             when part_marks.has_present_mark or attendance.session_status = 'completed' then 'present'
             when part_marks.has_absent_mark then 'absent'
             else 'unmarked'
-        end as attendance_state,
+        end as attendance_state
     from attendance
     left join part_marks
         on part_marks.session_id = attendance.session_id
@@ -71,7 +71,7 @@ final as (
         stated.attendance_state = 'absent' as is_absent,
         stated.attendance_state = 'no_show' as is_no_show,
         stated.attendance_state as attendance_state,
-        stated.minutes_attended as minutes_attended,
+        stated.minutes_attended as minutes_attended
     from stated
     cross join as_of
     left join sessions on sessions.session_id = stated.session_id

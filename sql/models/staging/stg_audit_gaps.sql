@@ -8,9 +8,9 @@ final as (
     select distinct
         source.gap_start as gap_start_at,
         source.gap_end as gap_end_at,
-        date_diff('day', source.gap_start, source.gap_end) as gap_days,
+        {{ days_between('source.gap_start', 'source.gap_end') }} as gap_days,
         source.noticed_at as noticed_at,
-        source.run_id as run_id,
+        source.run_id as run_id
     from source
 )
 

@@ -5,6 +5,7 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.event_key', 'source.date_and_time_utc') %}
     select
         source.event_key as event_key,
         source.date_and_time_utc as occurred_at,
@@ -30,9 +31,9 @@ final as (
         nullif(trim(source.impacted_user_email), '') as impacted_user_email,
         nullif(trim(source.impacted_data), '') as impacted_data,
         nullif(trim(source.initiated_by_user), '') is null
-            and nullif(trim(source.initiated_by_user_email), '') is null as is_automated,
+            and nullif(trim(source.initiated_by_user_email), '') is null as is_automated
     from source
-    qualify row_number() over (partition by source.event_key order by source.date_and_time_utc) = 1
+    {% endcall %}
 )
 
 select * from final

@@ -5,9 +5,10 @@ source as (
 ),
 
 deduplicated as (
-    select source.*,
+    {% call first_row_per('source.id', 'source.created_at desc nulls last') %}
+    select source.*
     from source
-    qualify row_number() over (partition by source.id order by source.created_at desc nulls last) = 1
+    {% endcall %}
 ),
 
 renamed as (
@@ -30,20 +31,29 @@ renamed as (
         deduplicated.owner_email as owner_email,
         deduplicated.created_at as created_at,
         deduplicated.date_published as published_at,
-        deduplicated.license_expires as license_expires_at,
+        deduplicated.license_expires as license_expires_at
     from deduplicated
+),
+
+families as (
+    select
+        renamed.course_family_id as course_family_id,
+        -- the family is named after its newest version
+        {{ arg_max('renamed.course_name', 'renamed.course_version') }} as course_family_name,
+        count(*) as family_versions_count,
+        max(renamed.course_version) as latest_course_version
+    from renamed
+    group by 1
 ),
 
 final as (
     select
         renamed.*,
-        -- the family is named after its newest version
-        arg_max(renamed.course_name, renamed.course_version) over (partition by renamed.course_family_id)
-            as course_family_name,
-        count(*) over (partition by renamed.course_family_id) as family_versions_count,
-        renamed.course_version = max(renamed.course_version) over (partition by renamed.course_family_id)
-            as is_latest_version,
+        families.course_family_name as course_family_name,
+        families.family_versions_count as family_versions_count,
+        renamed.course_version = families.latest_course_version as is_latest_version
     from renamed
+    inner join families on families.course_family_id = renamed.course_family_id
 )
 
 select * from final

@@ -9,9 +9,10 @@ courses as (
 ),
 
 deduplicated as (
-    select source.*,
+    {% call first_row_per('source.id', 'source.updated_at desc nulls last') %}
+    select source.*
     from source
-    qualify row_number() over (partition by source.id order by source.updated_at desc nulls last) = 1
+    {% endcall %}
 ),
 
 final as (
@@ -42,7 +43,7 @@ final as (
         coalesce(deduplicated.from_store, false) as is_from_store,
         coalesce(deduplicated.from_catalog, false) as is_from_catalog,
         deduplicated.group_id as group_id,
-        deduplicated.updated_at as updated_at,
+        deduplicated.updated_at as updated_at
     from deduplicated
     left join courses on courses.course_id = deduplicated.course_id
 )

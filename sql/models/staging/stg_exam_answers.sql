@@ -5,6 +5,7 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.exam_enrollment_id, source.question_id', 'source.given_answer') %}
     select
         source.exam_enrollment_id as exam_enrollment_id,
         source.exam_id as exam_id,
@@ -22,11 +23,9 @@ final as (
         nullif(trim(source.given_answer), '') as given_answer,
         nullif(trim(source.correct_answer), '') as correct_answer,
         source."user" as user_full_name,
-        source.email as user_email,
+        source.email as user_email
     from source
-    qualify row_number() over (
-        partition by source.exam_enrollment_id, source.question_id order by source.given_answer
-    ) = 1
+    {% endcall %}
 )
 
 select * from final

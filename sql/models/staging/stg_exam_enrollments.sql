@@ -5,6 +5,7 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.exam_enrollment_id', 'source.date_completed desc nulls last') %}
     select
         source.exam_enrollment_id as exam_enrollment_id,
         source.exam_id as exam_id,
@@ -15,11 +16,9 @@ final as (
         source.attempts_used as attempts_used,
         source.time_taken as time_taken_minutes,
         source.score as score,
-        source.date_completed as completed_at,
+        source.date_completed as completed_at
     from source
-    qualify row_number() over (
-        partition by source.exam_enrollment_id order by source.date_completed desc nulls last
-    ) = 1
+    {% endcall %}
 )
 
 select * from final

@@ -5,6 +5,7 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.exam_id, source.question_id, source.answer_id', 'source.sequence') %}
     select
         source.exam_id as exam_id,
         source.question_id as question_id,
@@ -13,11 +14,9 @@ final as (
         coalesce(source.is_correct, false) as is_correct,
         source.for_matching as matching_answer,
         source.sequence as sequence,
-        source.predefined_answers as predefined_answers,
+        source.predefined_answers as predefined_answers
     from source
-    qualify row_number() over (
-        partition by source.exam_id, source.question_id, source.answer_id order by source.sequence
-    ) = 1
+    {% endcall %}
 )
 
 select * from final

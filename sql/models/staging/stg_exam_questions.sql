@@ -5,6 +5,7 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.exam_id, source.question_id', 'source.question_text') %}
     select
         source.exam_id as exam_id,
         source.question_id as question_id,
@@ -14,9 +15,9 @@ final as (
             as question_text_plain,
         lower(source.question_type) as question_type,
         lower(source.question_choice_type) as question_choice_type,
-        source.points as points,
+        source.points as points
     from source
-    qualify row_number() over (partition by source.exam_id, source.question_id order by source.question_text) = 1
+    {% endcall %}
 )
 
 select * from final

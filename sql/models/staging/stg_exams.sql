@@ -5,6 +5,7 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.exam_id', 'source.name') %}
     select
         source.exam_id as exam_id,
         source.name as exam_name,
@@ -15,10 +16,10 @@ final as (
         source.pass_mark as pass_mark,
         source.pass_percentage as pass_percentage,
         -- an integer, or "unlimited" (the reference's sample); null when the portal does not say
-        try_cast(source.attempts as bigint) as attempts_allowed,
-        coalesce(lower(trim(source.attempts)) = 'unlimited', false) as has_unlimited_attempts,
+        {{ try_cast_bigint('source.attempts') }} as attempts_allowed,
+        coalesce(lower(trim(source.attempts)) = 'unlimited', false) as has_unlimited_attempts
     from source
-    qualify row_number() over (partition by source.exam_id order by source.name) = 1
+    {% endcall %}
 )
 
 select * from final

@@ -5,16 +5,17 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.id', 'source._dlt_valid_from desc') %}
     select
         source.id as group_course_id,
         source.group_id as group_id,
         source.course_id as course_id,
         source.group_title as group_title,
         source.course_name as course_name,
-        source._dlt_valid_from as valid_from_at,
+        source._dlt_valid_from as valid_from_at
     from source
     where source.group_id is not null and source.course_id is not null
-    qualify row_number() over (partition by source.id order by source._dlt_valid_from desc) = 1
+    {% endcall %}
 )
 
 select * from final

@@ -5,6 +5,7 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.group_id, source.user_id', 'source.updated_at desc nulls last, source.id desc') %}
     select
         source.id as group_manager_id,
         source.group_id as group_id,
@@ -12,12 +13,10 @@ final as (
         nullif(trim(concat_ws(' ', source.first_name, source.last_name)), '') as manager_name,
         source.email as manager_email,
         coalesce(source.can_create_users, false) as can_create_users,
-        source.group_title as group_title,
+        source.group_title as group_title
     from source
     where source.group_id is not null and source.user_id is not null
-    qualify row_number() over (
-        partition by source.group_id, source.user_id order by source.updated_at desc nulls last, source.id desc
-    ) = 1
+    {% endcall %}
 )
 
 select * from final

@@ -5,18 +5,16 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.group_id, source.user_id', 'source._dlt_valid_from desc') %}
     select
         source.group_id as group_id,
         source.user_id as user_id,
         source.membership_id as membership_id,
         source.created_at as created_at,
-        source._dlt_valid_from as valid_from_at,
+        source._dlt_valid_from as valid_from_at
     from source
     where source.group_id is not null and source.user_id is not null
-    qualify row_number() over (
-        partition by source.group_id, source.user_id
-        order by source._dlt_valid_from desc
-    ) = 1
+    {% endcall %}
 )
 
 select * from final

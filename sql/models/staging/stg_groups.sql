@@ -5,15 +5,16 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.id', 'source.updated_at desc nulls last') %}
     select
         source.id as group_id,
         source.title as group_title,
         source.description as description,
         source.number_of_members as members_count,
         source.created_at as created_at,
-        source.updated_at as updated_at,
+        source.updated_at as updated_at
     from source
-    qualify row_number() over (partition by source.id order by source.updated_at desc nulls last) = 1
+    {% endcall %}
 )
 
 select * from final

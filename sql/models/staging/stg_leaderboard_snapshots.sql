@@ -4,9 +4,11 @@ source as (
     select * from {{ current_rows(source('learnupon', 'leaderboard_snapshots')) }}
 ),
 
+-- several runs on one day: the last snapshot of the day wins
 final as (
+    {% call first_row_per(try_cast_date('source.snapshot_date') ~ ', source.user_id', 'source.taken_at desc nulls last') %}
     select
-        try_cast(source.snapshot_date as date) as snapshot_date,
+        {{ try_cast_date('source.snapshot_date') }} as snapshot_date,
         source.user_id as user_id,
         source.login as login,
         source.name as full_name,
@@ -14,14 +16,10 @@ final as (
         source.level as level,
         source.total_points as total_points,
         source.total_badges as total_badges,
-        source.taken_at as taken_at,
+        source.taken_at as taken_at
     from source
-    where try_cast(source.snapshot_date as date) is not null
-    -- several runs on one day: the last snapshot of the day wins
-    qualify row_number() over (
-        partition by try_cast(source.snapshot_date as date), source.user_id
-        order by source.taken_at desc nulls last
-    ) = 1
+    where {{ try_cast_date('source.snapshot_date') }} is not null
+    {% endcall %}
 )
 
 select * from final

@@ -5,6 +5,7 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.session_id, source.user_id', 'source.pm_id') %}
     select
         source.session_id as session_id,
         source.user_id as user_id,
@@ -19,9 +20,9 @@ final as (
             else coalesce(lower(source.session_status_label), 'unknown')
         end as session_status,
         coalesce(source.session_status, 0) <> -10 as is_registered,
-        source.session_status = 40 as is_no_show,
+        source.session_status = 40 as is_no_show
     from source
-    qualify row_number() over (partition by source.session_id, source.user_id order by source.pm_id) = 1
+    {% endcall %}
 )
 
 select * from final

@@ -5,6 +5,7 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.session_id, source.user_id, source.part', 'source.status') %}
     select
         source.session_id as session_id,
         source.user_id as user_id,
@@ -16,9 +17,9 @@ final as (
             when 10 then 'present'
             else coalesce(lower(source.status_label), 'unknown')
         end as attendance_status,
-        source.minutes as minutes,
+        source.minutes as minutes
     from source
-    qualify row_number() over (partition by source.session_id, source.user_id, source.part order by source.status) = 1
+    {% endcall %}
 )
 
 select * from final

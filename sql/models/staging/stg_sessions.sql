@@ -5,6 +5,7 @@ source as (
 ),
 
 final as (
+    {% call first_row_per('source.session_id', 'source.created_at desc nulls last') %}
     select
         source.session_id as session_id,
         source.event_id as event_id,
@@ -26,9 +27,9 @@ final as (
         source.number_of_attendees as attendees_count,
         source.completion_requirement as completion_requirement,
         source.minimum_attendance_threshold as minimum_attendance_threshold,
-        source.created_at as created_at,
+        source.created_at as created_at
     from source
-    qualify row_number() over (partition by source.session_id order by source.created_at desc nulls last) = 1
+    {% endcall %}
 )
 
 select * from final

@@ -15,7 +15,7 @@ ranked as (
                 versions._dlt_valid_to is null desc,
                 versions._dlt_valid_to desc,
                 versions._dlt_valid_from desc
-        ) as version_rank,
+        ) as version_rank
     from versions
 ),
 
@@ -58,7 +58,7 @@ final as (
         ranked.sf_contact_id as salesforce_contact_id,
         ranked.sf_user_id as salesforce_user_id,
         coalesce(ranked.is_salesforce_contact, false) as is_salesforce_contact,
-        ranked._dlt_valid_from as version_valid_from_at,
+        ranked._dlt_valid_from as version_valid_from_at
     from ranked
     where ranked.version_rank = 1
 )

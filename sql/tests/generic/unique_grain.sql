@@ -3,7 +3,7 @@
 {% test unique_grain(model, columns) %}
 select
     {{ columns | join(', ') }},
-    count(*) as rows_with_key,
+    count(*) as rows_with_key
 from {{ model }}
 group by {{ columns | join(', ') }}
 having count(*) > 1
