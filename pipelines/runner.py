@@ -30,6 +30,7 @@ from .learnupon.context import ExtractContext
 from .learnupon.errors import ConfigError, describe_error
 from .resumed_load import prepare_resumed_packages
 from .failures import check_reachable, state_unreadable
+from .duckdb_storage import ensure_readable_by_older_duckdb
 from .retirement import retire_vanished_rows
 from .run_lock import ensure_duckdb_writable, run_lock
 from .snapshot import publish_snapshot
@@ -240,10 +241,12 @@ def run_extract(
 
     Both checks come before the first API call: another run holding the lock, and (DuckDB)
     another process holding the warehouse file, each stop the run at once (WarehouseBusy).
+    A DuckDB warehouse is created (or converted once) in a format older DuckDB releases open.
     """
     with run_lock(warehouse.out_dir):
         if warehouse.destination == "duckdb":
             ensure_duckdb_writable(warehouse.duckdb_path)
+            ensure_readable_by_older_duckdb(warehouse.duckdb_path)
         if warehouse.destination == "postgres":
             from .postgres_warehouse import check_connection
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from ..duckdb_storage import storage_config
 from ..learnupon.client import LearnUponClient
 from ..learnupon.context import ExtractContext
 from ..learnupon.errors import ConfigError
@@ -52,7 +53,7 @@ def check_warehouse(warehouse: Warehouse) -> None:
 def connect(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
     warehouse.out_dir.mkdir(parents=True, exist_ok=True)
     # the plan joins and windows whole tables: it gets the memory the SQL models get
-    return duckdb.connect(str(warehouse.duckdb_path), config=warehouse.models_duckdb_config)
+    return duckdb.connect(str(warehouse.duckdb_path), config={**warehouse.models_duckdb_config, **storage_config()})
 
 
 @dataclass
