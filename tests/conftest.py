@@ -73,30 +73,42 @@ def settings_for(portal: SimulatedPortal, **overrides: Any) -> PortalSettings:
 
 def run_pipeline(
     portal: SimulatedPortal,
-    out_dir: Path,
+    out_dir: Path | Warehouse,
     resources: list[str] | None = None,
     destination: str = "duckdb",
     options: ExtractOptions | None = None,
     **settings: Any,
 ) -> RunSummary:
-    """One real run: HTTP to the simulated portal, dlt, and a DuckDB file (or Parquet folder) under out_dir."""
+    """One real run: HTTP to the simulated portal, dlt, and a DuckDB file (or Parquet folder, Delta lake) under out_dir.
+
+    `out_dir` may be a Warehouse (a Delta lake in a bucket, say); `destination` is then its own.
+    """
     portal_settings = settings_for(portal, **settings)
     options = options or ExtractOptions(workers=portal_settings.workers)
     context = ExtractContext(client_factory=portal_settings.client, options=options)
+    warehouse = out_dir if isinstance(out_dir, Warehouse) else Warehouse(destination=destination, out_dir=out_dir)
     try:
-        return run_extract(context, Warehouse(destination=destination, out_dir=out_dir), resources)
+        return run_extract(context, warehouse, resources)
     finally:
         context.close()
 
 
-def query(out_dir: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    with duckdb.connect(str(out_dir / "warehouse.duckdb"), read_only=True) as con:
-        cursor = con.execute(sql, params or [])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+def query(out_dir: Path | Warehouse, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """Rows of `sql` over the warehouse's raw tables (`learnupon.<table>`): the DuckDB file, or a Warehouse's Delta tables."""
+    if isinstance(out_dir, Warehouse) and out_dir.destination == "delta":
+        with out_dir.delta_lake.connect() as con:
+            return _rows(con.execute(sql, params or []))
+    path = out_dir.duckdb_path if isinstance(out_dir, Warehouse) else out_dir / "warehouse.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        return _rows(con.execute(sql, params or []))
 
 
-def current_users(out_dir: Path) -> list[dict[str, Any]]:
+def _rows(cursor: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def current_users(out_dir: Path | Warehouse) -> list[dict[str, Any]]:
     return query(out_dir, "select * from learnupon.users where _dlt_valid_to is null order by id")
 
 
