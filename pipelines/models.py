@@ -90,7 +90,7 @@ class BuildResult(dict):
 
 def database_path(warehouse: Any) -> Path:
     """The DuckDB file that holds the staging views and reporting tables of this warehouse."""
-    if warehouse.destination == "parquet":
+    if warehouse.destination in ("parquet", "delta"):
         return Path(warehouse.out_dir) / REPORTS_DB
     return Path(warehouse.duckdb_path)
 
@@ -281,6 +281,12 @@ def build_models(
         with duckdb.connect(str(database)) as con:
             raw_tables = ParquetRaw(Path(warehouse.parquet_dir) / warehouse.dataset).create_views(con)
             existing = _relations(con)
+    elif warehouse.destination == "delta":
+        from .delta_lake.reporting import copy_raw_tables
+
+        with duckdb.connect(str(database)) as con:
+            raw_tables = copy_raw_tables(con, warehouse.delta_lake)
+            existing = _relations(con)
     else:
         with duckdb.connect(str(database), read_only=True) as con:
             raw_tables = _tables_in(con, warehouse.dataset)
@@ -335,6 +341,10 @@ def build_models(
     t_export = time.perf_counter()
     if export_parquet:
         export_reporting_parquet(database, {n: result.relation(n) for n in result.marts}, Path(warehouse.out_dir) / "reporting")
+    if warehouse.destination == "delta":
+        from .delta_lake.reporting import publish_marts
+
+        publish_marts(database, {n: result.relation(n) for n in result.marts}, warehouse.delta_lake)
     sql = result.timings.get("sql", 0.0)
     result.timings.update(
         parse=round(parse_seconds, 3),
@@ -470,6 +480,9 @@ def _check_raw(warehouse: Any) -> None:
         raw = Path(warehouse.parquet_dir) / warehouse.dataset
         if not raw.is_dir():
             raise ConfigError(f"no Parquet warehouse at {raw}: run the pipeline with --destination parquet first")
+    elif warehouse.destination == "delta":
+        if not warehouse.delta_lake.exists():
+            raise ConfigError(f"no Delta warehouse at {warehouse.location}: run the pipeline with --destination delta first")
     elif not Path(warehouse.duckdb_path).exists():
         raise ConfigError(f"no warehouse at {warehouse.duckdb_path}: run the pipeline first")
 

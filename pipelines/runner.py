@@ -293,6 +293,7 @@ def extract_and_load(
         if warehouse.destination == "duckdb":
             context.facts = read_facts(pipeline)
         elif lake is not None:
+            context.warehouse_reader = lake  # dlt's filesystem SQL client needs DuckDB's delta extension
             context.facts = read_facts(lake)  # the same SQL, over DuckDB views of the Delta tables
         t0 = time.perf_counter()
         # one extract, one load package; each resource contains its own failure (ExtractContext.contained)

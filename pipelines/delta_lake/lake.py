@@ -146,7 +146,9 @@ class DeltaLake:
         """Make the lake's tables `schema.<table>` (default: the dataset's name) in `con`, reading the Delta tables as they are now."""
         schema = schema or self.dataset
         con.execute(f'create schema if not exists "{schema}"')
-        names = list(tables) if tables is not None else self.table_names()
+        from .strategy import LISTING_SUFFIX  # SCD2 listings are working tables, empty between loads
+
+        names = list(tables) if tables is not None else [n for n in self.table_names() if not n.endswith(LISTING_SUFFIX)]
         registered = []
         for name in names:
             dt = self.open(name)
