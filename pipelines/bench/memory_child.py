@@ -34,6 +34,7 @@ def high_water_mark() -> int:
 
 def main(argv: list[str]) -> int:
     base_url, username, out_dir, workers = argv[0], argv[1], argv[2], int(argv[3])
+    destination = argv[4] if len(argv) > 4 else "duckdb"
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
     logging.getLogger("dlt").setLevel(logging.ERROR)
     me = psutil.Process()
@@ -61,7 +62,7 @@ def main(argv: list[str]) -> int:
     )
     started = time.perf_counter()
     try:
-        summary = run_extract(context, Warehouse(destination="duckdb", out_dir=out_dir), CORE)
+        summary = run_extract(context, Warehouse(destination=destination, out_dir=out_dir), CORE)
     finally:
         context.close()
     seconds = time.perf_counter() - started
@@ -73,6 +74,7 @@ def main(argv: list[str]) -> int:
         "enrollments": summary.rows.get("enrollments", 0),
         "records": records,
         "seconds": round(seconds, 2),
+        "records_per_second": round(records / seconds) if seconds else None,
         "peak_rss_mib": round(peak_bytes / 2**20, 1),
         "baseline_rss_mib": round(baseline / 2**20, 1),
     }))

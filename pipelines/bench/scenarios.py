@@ -301,18 +301,18 @@ def ratelimit(sizes: Sizes, work: Path) -> dict[str, Any]:
     }
 
 
-def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None) -> dict[str, Any]:
-    """Peak RSS of a pipeline process (core resources into DuckDB) per portal size, each in its own subprocess."""
+def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None, destination: str = "duckdb") -> dict[str, Any]:
+    """Peak RSS and throughput of a pipeline process (core resources into `destination`) per portal size, each in its own subprocess."""
     results = []
     for users in sizes.memory_users:
         reuse = big_host is not None and users == sizes.users
         host = big_host if reuse else PortalHost(users=users, seed=sizes.seed, page_size=sizes.page_size,
                                                   enrollments_per_user=sizes.enrollments_per_user)
         try:
-            out = fresh(work / f"memory_{users}")
+            out = fresh(work / f"memory_{destination}_{users}")
             env = {**os.environ, "BENCH_PORTAL_PASSWORD": host.password}
             command = [sys.executable, "-m", "pipelines.bench.memory_child", host.base_url, host.username,
-                       str(out), str(sizes.workers)]
+                       str(out), str(sizes.workers), destination]
             done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
             if done.returncode != 0:
                 raise RuntimeError(f"memory run at {users} users failed: {done.stderr[-2000:]}")
@@ -324,6 +324,7 @@ def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None) -> dict
     peaks = [r["peak_rss_mib"] for r in results]
     return {
         "resources": CORE,
+        "destination": destination,
         "sizes": results,
         "growth": round(max(peaks) / min(peaks), 2),
         "largest_mib": max(peaks),

@@ -97,11 +97,12 @@ class DeltaLake:
     def open(self, table: str, folder: str | None = None) -> Any | None:
         """The table's DeltaTable at its newest version, None if there is no such Delta table."""
         from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
 
-        uri = self.table_uri(table, folder)
-        if not DeltaTable.is_deltatable(uri, self.storage_options):
+        try:  # one read of the log, not a check and then a read
+            return DeltaTable(self.table_uri(table, folder), storage_options=self.storage_options)
+        except TableNotFoundError:
             return None
-        return DeltaTable(uri, storage_options=self.storage_options)
 
     @cached_property
     def _fs(self) -> Any:

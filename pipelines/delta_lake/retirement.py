@@ -13,10 +13,11 @@ import logging
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from ..learnupon.lifecycle import LIFECYCLES, LISTING_SCOPES, VALID_TO
 from ..retirement import owner_order
-from .history import LOAD_ID, TIMESTAMP, sql_literal
+from .history import LOAD_ID, TIMESTAMP
 from .lake import DeltaLake, duckdb_connection
 from .strategy import HISTORY_HINT, LISTING_SUFFIX
 
@@ -118,12 +119,28 @@ def _apply_listing_markers(
                 f"select {', '.join(identity)}, ?::timestamptz as {VALID_TO} from {_q(ds, table)} where {where}"
             )
             _add(retired, table, _retire(con, lake, table, identity, stale, [noticed_at, *args]))
-        dt = lake.open(LISTING_SCOPES)
-        dt.update(
-            updates={"applied_at": sql_literal(noticed_at)},
-            predicate=f"table_name = {sql_literal(table)} AND {LOAD_ID} = {sql_literal(load_id)} AND applied_at IS NULL",
+    if pending:  # every marker applied, in one commit
+        when: dict[tuple[str, str], Any] = {}
+        for table, _, load_id, noticed_at in pending:  # one source row per target group: a merge needs it
+            when[(table, load_id)] = min(noticed_at, when.get((table, load_id), noticed_at))
+        applied = pa.table(
+            {
+                "table_name": [k[0] for k in when],
+                LOAD_ID: [k[1] for k in when],
+                "applied_at": pa.array(list(when.values()), TIMESTAMP),
+            }
         )
-    if pending:
+        (
+            lake.open(LISTING_SCOPES)
+            .merge(
+                source=applied,
+                predicate=f"target.table_name = source.table_name AND target.{LOAD_ID} = source.{LOAD_ID} AND target.applied_at IS NULL",
+                source_alias="source",
+                target_alias="target",
+            )
+            .when_matched_update(updates={"applied_at": "source.applied_at"})
+            .execute()
+        )
         lake.register(con, [LISTING_SCOPES])
 
 
