@@ -152,10 +152,11 @@ def s3_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_delta_on_an_s3_compatible_server(portal_factory, s3_server: dict[str, Any], tmp_path: Path) -> None:
-    portal = portal_factory()
+    portal = portal_factory(users=40)
     lake = Warehouse(destination="delta", out_dir=tmp_path / "run", delta_url="s3://lms-lake/warehouse")
     assert run_pipeline(portal, lake).status == "succeeded"
-    assert portal.churn(days=1, share=0.05)["enrollments_deleted"] > 0
+    changes = portal.churn(days=1, share=0.1)
+    assert changes["enrollments_deleted"] > 0 and changes["users_deleted"] > 0
     summary = run_pipeline(portal, lake)
     assert summary.status == "succeeded" and summary.extra["retired"]["enrollments"] > 0
     truth = portal.ground_truth()
