@@ -49,6 +49,10 @@ class WarehouseResource(ConfigurableResource):
             with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
                 yield con
             return
+        if warehouse.destination == "delta":
+            with warehouse.delta_lake.connect() as con:  # the lake's tables read through deltalake
+                yield con
+            return
         with duckdb.connect() as con:
             root = warehouse.parquet_dir / warehouse.dataset
             if root.is_dir():
