@@ -245,6 +245,8 @@ def run_extract(
     with run_lock(warehouse.out_dir):
         if warehouse.destination == "duckdb":
             ensure_duckdb_writable(warehouse.duckdb_path)
+        elif warehouse.destination == "delta":
+            warehouse.delta_lake.config  # the bucket's settings resolve before the first API call (ConfigError)
         summary = extract_and_load(context, warehouse, resources)
         publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
         return summary

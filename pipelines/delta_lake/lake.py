@@ -42,8 +42,16 @@ def bucket_url(explicit: str | None, default_folder: Path) -> str:
     return chosen if "://" in chosen else Path(chosen).resolve().as_uri()
 
 
+def safe_url(url: str) -> str:
+    """A URL without any user or password in it."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        parts = parts._replace(netloc=parts.hostname or "")
+    return urlunsplit(parts)
+
+
 def arrow_dataset(dt: Any) -> Any:
-    """The table's current snapshot as an Arrow dataset (DuckDB scans it with columns and filters pushed down)."""
+    """The table's current snapshot as an Arrow dataset (read lazily: DuckDB scans only the columns it needs)."""
     return dt.to_pyarrow_dataset()
 
 
@@ -69,8 +77,24 @@ class DeltaLake:
 
     @cached_property
     def config(self) -> Any:
-        """dlt's resolved filesystem configuration (bucket URL, credentials, deltalake options)."""
-        return self.destination.configuration(self.destination.spec()._bind_dataset_name(self.dataset))
+        """dlt's resolved filesystem configuration (bucket URL, credentials, deltalake options).
+
+        Settings dlt cannot resolve (credentials for the bucket) raise one ConfigError naming them.
+        """
+        from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+        from ..learnupon.errors import ConfigError
+
+        try:
+            # bound to the dataset as dlt's own clients bind it (the spec asks for the dataset's name)
+            return self.destination.configuration(self.destination.spec()._bind_dataset_name(self.dataset))
+        except ConfigFieldMissingException as exc:
+            missing = ", ".join(str(f) for f in getattr(exc, "fields", []) if f != "local_dir") or "a setting"
+            raise ConfigError(
+                f"--destination delta at {safe_url(str(self.destination.config_params.get('bucket_url') or ''))}:"
+                f" dlt could not resolve {missing} (set DESTINATION__FILESYSTEM__CREDENTIALS__... or"
+                " [destination.filesystem.credentials] in .dlt/secrets.toml; docs/destinations.md)"
+            ) from None
 
     @cached_property
     def storage_options(self) -> dict[str, str]:
@@ -84,10 +108,8 @@ class DeltaLake:
 
     @property
     def display_url(self) -> str:
-        """The bucket URL without any user or password in it (safe to print)."""
-        parts = urlsplit(self.bucket_url)
-        netloc = parts.hostname or "" if parts.username or parts.password else parts.netloc
-        return urlunsplit(parts._replace(netloc=netloc))
+        """The bucket URL without any user or password in it (safe to print); needs no credentials."""
+        return safe_url(str(self.destination.config_params.get("bucket_url") or ""))
 
     def table_uri(self, table: str, folder: str | None = None) -> str:
         return f"{self.bucket_url}/{folder or self.dataset}/{table}"
