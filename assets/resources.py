@@ -44,6 +44,10 @@ class WarehouseResource(ConfigurableResource):
     def raw(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection to the raw tables, `learnupon.<table>`."""
         warehouse = self.warehouse()
+        if warehouse.destination == "delta":
+            with warehouse.delta_lake.connect() as con:  # the lake's tables read through deltalake
+                yield con
+            return
         # the Parquet destination's raw tables are read in its working DuckDB file, the system of record
         with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
             yield con

@@ -54,18 +54,28 @@ def _resource_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _destination_args(p: argparse.ArgumentParser) -> None:
+    from .runner import DESTINATIONS
+
+    p.add_argument(
+        "--destination", choices=DESTINATIONS, default="duckdb",
+        help=f"warehouse: {', '.join(DESTINATIONS)} (default: duckdb; postgres reads DESTINATION__POSTGRES__CREDENTIALS)",
+    )
+    p.add_argument(
+        "--delta-url", default=None,
+        help="Delta: the bucket URL (s3://, gs://, az://, a folder; default: dlt's DESTINATION__FILESYSTEM__BUCKET_URL, else <out>/delta)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lms-warehouse", description="Keep a warehouse copy of a LearnUpon portal.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    from .runner import DESTINATIONS
-
-    destination_help = f"warehouse: {', '.join(DESTINATIONS)} (default: duckdb; postgres reads DESTINATION__POSTGRES__CREDENTIALS)"
 
     def warehouse_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
-        p.add_argument("--destination", choices=DESTINATIONS, default="duckdb", help=destination_help)
+        _destination_args(p)
         p.add_argument("--resources", type=_resource_list, default=None, help="comma-separated subset, e.g. enrollments,users")
         p.add_argument("--workers", type=_positive(), default=None, help="parallel API calls (default 4)")
 
@@ -99,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("models", "build the SQL models into the warehouse"), ("report", "write the HTML compliance report")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
-        p.add_argument("--destination", choices=DESTINATIONS, default="duckdb", help=destination_help)
+        _destination_args(p)
         p.add_argument("--as-of", type=_as_of_date, default=None, help="report date YYYY-MM-DD (default: today, UTC)")
     sub.choices["report"].add_argument("--output", type=Path, default=None, help="default: <out>/compliance_report.html")
     sub.choices["models"].add_argument(
@@ -222,7 +232,7 @@ def _run(args: argparse.Namespace, settings: Any = None, header: str = "") -> in
     from .runner import Warehouse, run_extract
     from .summary import print_summary
 
-    warehouse = Warehouse(destination=args.destination, out_dir=args.out)
+    warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
     settings = settings or PortalSettings.from_environment(workers=args.workers)
     from .config import reconcile_days
 
@@ -315,7 +325,7 @@ def _models(args: argparse.Namespace) -> int:
 
     if not args.verbose:
         logging.getLogger("lms_warehouse.models").setLevel(logging.ERROR)  # skips are printed below
-    warehouse = Warehouse(destination=args.destination, out_dir=args.out)
+    warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
     with run_lock(warehouse.out_dir):  # the model build writes the warehouse too
         built = build_models(warehouse, as_of=args.as_of)
         publish_snapshot(warehouse)

@@ -94,6 +94,10 @@ class BuildResult(dict):
 
 def database_path(warehouse: Any) -> Path:
     """The DuckDB file that holds the staging views and reporting tables of this warehouse."""
+    if warehouse.destination == "delta":  # a working file beside the lake: raw tables copied in, marts written back
+        from .delta_lake.reporting import MODELS_DB
+
+        return Path(warehouse.out_dir) / MODELS_DB
     return Path(warehouse.duckdb_path)
 
 
@@ -306,6 +310,12 @@ def build_models(
 
         raw_tables = tables_in(warehouse.postgres(), warehouse.dataset)
         existing = relations(warehouse.postgres())
+    elif warehouse.destination == "delta":
+        from .delta_lake.reporting import copy_raw_tables
+
+        with duckdb.connect(str(database)) as con:
+            raw_tables = copy_raw_tables(con, warehouse.delta_lake)
+            existing = _relations(con)
     else:
         with duckdb.connect(str(database), read_only=True) as con:
             raw_tables = _tables_in(con, warehouse.dataset)
@@ -376,6 +386,10 @@ def build_models(
     elif export_parquet:
         with reporting_connection(warehouse, marts.values()) as con:
             export_reporting_parquet(con, marts, Path(warehouse.out_dir) / "reporting")
+    if warehouse.destination == "delta":
+        from .delta_lake.reporting import publish_marts as publish_delta_marts
+
+        publish_delta_marts(database, marts, warehouse.delta_lake)
     sql = result.timings.get("sql", 0.0)
     result.timings.update(
         parse=round(parse_seconds, 3),
@@ -516,6 +530,9 @@ def _check_raw(warehouse: Any) -> None:
         check_connection(warehouse.postgres())
         if not tables_in(warehouse.postgres(), warehouse.dataset):
             raise ConfigError(f"no raw tables in schema {warehouse.dataset} at {warehouse.location}: run the pipeline first")
+    elif warehouse.destination == "delta":
+        if not warehouse.delta_lake.exists():
+            raise ConfigError(f"no Delta warehouse at {warehouse.location}: run the pipeline with --destination delta first")
     elif not Path(warehouse.duckdb_path).exists():
         raise ConfigError(f"no warehouse at {warehouse.duckdb_path}: run the pipeline first")
 

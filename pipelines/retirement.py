@@ -109,7 +109,7 @@ def _columns(client: Any, table: str) -> set[str]:
 
 def _apply_owners(client: Any, tables: set[str], retired: dict[str, int]) -> None:
     # owners first: a user retires exam enrollments, which then retire their answers
-    for lifecycle in _owner_order():
+    for lifecycle in owner_order():
         if lifecycle.table not in tables:
             continue
         target = _q(client, lifecycle.table)
@@ -132,7 +132,7 @@ def _apply_owners(client: Any, tables: set[str], retired: dict[str, int]) -> Non
             _add(retired, lifecycle.table, stale)
 
 
-def _owner_order() -> list[Any]:
+def owner_order() -> list[Any]:
     """Tables with owners, each after its owners' own retirement, so a chain (user -> exam enrollment -> answer) resolves in one pass."""
     ordered: list[Any] = []
     pending = [lc for lc in LIFECYCLES.values() if lc.owners]

@@ -42,7 +42,7 @@ log = logging.getLogger("lms_warehouse.runner")
 
 PIPELINE_NAME = "lms_warehouse"
 DATASET = "learnupon"
-DESTINATIONS = ("duckdb", "parquet", "postgres")
+DESTINATIONS = ("duckdb", "parquet", "delta", "postgres")
 SQL_DESTINATIONS = ("duckdb", "parquet", "postgres")  # loads land in a SQL database: retirement and facts are SQL over dlt's sql client
 MEMORY_LIMIT_ENV = "LMS_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "64MB"
@@ -53,7 +53,8 @@ MEMORY_LIMIT_PATTERN = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB
 
 @dataclass
 class Warehouse:
-    """Where a run lands: a DuckDB file (default), Parquet folders published from one, or a PostgreSQL database.
+    """Where a run lands: a DuckDB file (default), Parquet folders published from one, Delta tables
+    (a folder or a bucket), or a PostgreSQL database.
 
     The output folder holds dlt's working files, the run lock and dbt's profile for every destination.
     """
@@ -63,6 +64,8 @@ class Warehouse:
     dataset: str = DATASET
     # PostgreSQL: a URL or a mapping; None reads them the dlt way (pipelines/postgres_warehouse.py)
     postgres_credentials: Any = field(default=None, repr=False)
+    # Delta: the bucket URL (None: dlt's config `destination.filesystem.bucket_url`, else <out>/delta)
+    delta_url: str | None = None
     # DuckDB's own buffer limits (it spills to disk beyond them). Its default, 80% of the machine's
     # memory, let one first load of a million enrollments take half a gigabyte. Loads stream and
     # spill well, so they get little; the model build joins and windows whole tables, so it gets more.
@@ -119,6 +122,8 @@ class Warehouse:
             from .postgres_warehouse import describe
 
             return describe(self.postgres())
+        if self.destination == "delta":
+            return self.delta_lake.display_url
         return self.duckdb_path
 
     @property
@@ -134,8 +139,19 @@ class Warehouse:
     def dlt_destination(self) -> Any:
         if self.destination == "postgres":
             return dlt.destinations.postgres(credentials=self.postgres())
+        if self.destination == "delta":
+            from .delta_lake.lake import bucket_url
+
+            return dlt.destinations.filesystem(bucket_url=bucket_url(self.delta_url, self.out_dir / "delta"))
         credentials = DuckDbCredentials(str(self.duckdb_path.resolve()), global_config=self.duckdb_config)
         return dlt.destinations.duckdb(credentials=credentials)
+
+    @property
+    def delta_lake(self) -> Any:
+        """The Delta tables of a `delta` warehouse (pipelines/delta_lake/)."""
+        from .delta_lake import DeltaLake
+
+        return DeltaLake(self.dlt_destination(), self.dataset)
 
     @property
     def pipelines_dir(self) -> Path:
@@ -227,17 +243,27 @@ PIPELINE_RUNS = {
 }
 
 
-def finish_pending(pipeline: dlt.Pipeline) -> None:
+def finish_pending(pipeline: dlt.Pipeline, lake: Any = None) -> None:
     """Load what a killed or failed run left behind before extracting anything new.
 
     dlt keeps normalized packages until they load; a new run would otherwise skip
-    its own extract while it retries them.
+    its own extract while it retries them. On Delta (`lake`), the steps after a load
+    that a kill may have cut short are finished too.
     """
     if pipeline.has_pending_data:
         log.warning("finishing a load an earlier run left pending")
         pipeline.normalize()
-        prepare_resumed_packages(pipeline)  # a killed load must not write any row twice
+        if lake is None:
+            prepare_resumed_packages(pipeline)  # a killed load must not write any row twice
+        else:
+            from .delta_lake.steps import prepare_resumed_packages as prepare_resumed_lake_packages
+
+            prepare_resumed_lake_packages(pipeline, lake)
         pipeline.load()
+    if lake is not None:
+        from .delta_lake.steps import finish_loads
+
+        finish_loads(pipeline, lake)
 
 
 def run_extract(
@@ -259,6 +285,8 @@ def run_extract(
             from .postgres_warehouse import check_connection
 
             check_connection(warehouse.postgres())  # bad credentials stop the run here, before any API call
+        if warehouse.destination == "delta":
+            warehouse.delta_lake.config  # the bucket's settings resolve before the first API call (ConfigError)
         summary = extract_and_load(context, warehouse, resources)
         publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
         if warehouse.destination == "parquet":
@@ -301,15 +329,19 @@ def extract_and_load(
     error: str | None = None
     status = "succeeded"
     state_reset: str | None = None
+    lake = warehouse.delta_lake if warehouse.destination == "delta" else None
     try:
-        finish_pending(pipeline)
+        finish_pending(pipeline, lake)
         state_reset = match_state_to_warehouse(pipeline, warehouse.location)
         check_reachable(context.client.base_url)  # an unreachable host fails here, fast, naming the host
         if warehouse.is_sql:
             context.facts = read_facts(pipeline)
+        elif lake is not None:
+            context.warehouse_reader = lake  # dlt's filesystem SQL client needs DuckDB's delta extension
+            context.facts = read_facts(lake)  # the same SQL, over DuckDB views of the Delta tables
         t0 = time.perf_counter()
         # one extract, one load package; each resource contains its own failure (ExtractContext.contained)
-        pipeline.extract(learnupon_source(context).with_resources(*resources))
+        pipeline.extract(_for_destination(learnupon_source(context).with_resources(*resources), lake))
         failed = context.failed
         t1 = time.perf_counter()
         context.progress.step("normalizing")
@@ -323,13 +355,19 @@ def extract_and_load(
         rows = _row_counts(normalize_info)
         # exam answers load in batches, each its own load, so an interrupted run resumes where it stopped
         while "exam_answers" in resources and "exam_answers" not in failed and context.take("exam_answers_pending"):
-            info = pipeline.run(learnupon_source(context).with_resources("exam_answers"))
+            info = pipeline.run(_for_destination(learnupon_source(context).with_resources("exam_answers"), lake))
             info.raise_on_failed_jobs()
             for table, count in _row_counts(pipeline.last_trace.last_normalize_info).items():
                 rows[table] = rows.get(table, 0) + count
         if warehouse.is_sql:
             t4 = time.perf_counter()
             retired = retire_vanished_rows(pipeline)
+            timings["retire"] = time.perf_counter() - t4
+        elif lake is not None:
+            from .delta_lake.steps import finish_loads
+
+            t4 = time.perf_counter()
+            retired = finish_loads(pipeline, lake)  # SCD2 histories, replaced days, then retirement
             timings["retire"] = time.perf_counter() - t4
         if context.stopped is not None:
             raise context.stopped  # loaded what was read; the run itself stopped at the reserve
@@ -369,18 +407,29 @@ def extract_and_load(
             drift=context.issues.drift_rows(),
         )
         try:
-            record_run(pipeline, summary, context)
+            record_run(pipeline, summary, context, table_format="delta" if lake is not None else None)
         except Exception as record_error:  # never hide the run's own outcome behind this
             log.error("could not record the run in pipeline_runs: %s", record_error)
     return summary
 
 
+def _for_destination(source: Any, lake: Any) -> Any:
+    """The source with its tables' hints as the destination needs them (Delta: pipelines/delta_lake/strategy.py)."""
+    if lake is None:
+        return source
+    from .delta_lake import adapt_source
+
+    return adapt_source(source)
+
+
 def _row_counts(normalize_info: Any) -> dict[str, int]:
+    from .delta_lake import lake_table_name  # an SCD2 listing counts for its table
+
     counts = getattr(normalize_info, "row_counts", None) or {}
-    return {table: count for table, count in counts.items() if not table.startswith("_dlt")}
+    return {lake_table_name(table): count for table, count in counts.items() if not table.startswith("_dlt")}
 
 
-def record_run(pipeline: dlt.Pipeline, summary: RunSummary, context: ExtractContext) -> None:
+def record_run(pipeline: dlt.Pipeline, summary: RunSummary, context: ExtractContext, table_format: str | None = None) -> None:
     """Append the run's row to pipeline_runs and its issues to data_issues (a small second load)."""
     issues = context.issues.rows()
     for issue in issues:
@@ -410,7 +459,7 @@ def record_run(pipeline: dlt.Pipeline, summary: RunSummary, context: ExtractCont
                 write_disposition="append",
             )
         )
-    pipeline.run(tables)
+    pipeline.run(tables, table_format=table_format)
 
 
 def _describe(exc: BaseException) -> str:

@@ -76,19 +76,24 @@ def settings_for(portal: SimulatedPortal, **overrides: Any) -> PortalSettings:
 
 def run_pipeline(
     portal: SimulatedPortal,
-    out_dir: Path,
+    out_dir: Path | Warehouse,
     resources: list[str] | None = None,
     destination: str = "duckdb",
     options: ExtractOptions | None = None,
     credentials: str | None = None,
     **settings: Any,
 ) -> RunSummary:
-    """One real run: HTTP to the simulated portal, dlt, and a DuckDB file (or Parquet folder) under out_dir,
-    or a PostgreSQL database (`destination="postgres"`, `credentials` its URL; dlt's working files under out_dir)."""
+    """One real run: HTTP to the simulated portal, dlt, and a DuckDB file (or Parquet folders, a Delta lake)
+    under out_dir, or a PostgreSQL database (`destination="postgres"`, `credentials` its URL; dlt's
+    working files under out_dir). `out_dir` may be a Warehouse (a Delta lake in a bucket, say);
+    `destination` is then its own."""
     portal_settings = settings_for(portal, **settings)
     options = options or ExtractOptions(workers=portal_settings.workers)
     context = ExtractContext(client_factory=portal_settings.client, options=options)
-    warehouse = Warehouse(destination=destination, out_dir=out_dir, postgres_credentials=credentials)
+    if isinstance(out_dir, Warehouse):
+        warehouse = out_dir
+    else:
+        warehouse = Warehouse(destination=destination, out_dir=out_dir, postgres_credentials=credentials)
     try:
         return run_extract(context, warehouse, resources)
     finally:
@@ -98,8 +103,8 @@ def run_pipeline(
 def query(out_dir: Any, sql: str, params: list[Any] | None = None, destination: str = "duckdb") -> list[dict[str, Any]]:
     """`sql` over the warehouse's `learnupon.<table>` as its readers see it; `?` marks parameters.
 
-    out_dir: the output folder, or a PostgreSQL database (anything with a `dsn`, such as the
-    `postgres_database` fixture). parquet: the published folders, each read as a BI tool reads it
+    out_dir: the output folder, a Warehouse (its Delta tables, read through deltalake), or a
+    PostgreSQL database (anything with a `dsn`, such as the `postgres_database` fixture). parquet: the published folders, each read as a BI tool reads it
     (`read_parquet('<table>/*.parquet')`, nothing de-duplicated or filtered): current rows as
     `learnupon.<table>`, history as `history.<table>`.
     """
@@ -112,6 +117,9 @@ def query(out_dir: Any, sql: str, params: list[Any] | None = None, destination: 
                 return _rows(cursor)
         finally:
             con.close()
+    if isinstance(out_dir, Warehouse) and out_dir.destination == "delta":
+        with out_dir.delta_lake.connect() as con:
+            return _rows(con.execute(sql, params or []))
     if destination == "parquet":
         with duckdb.connect() as con:
             con.execute("set TimeZone = 'UTC'")
@@ -122,7 +130,8 @@ def query(out_dir: Any, sql: str, params: list[Any] | None = None, destination: 
                     if table.name not in ("history", "marts"):
                         con.execute(f"create view {schema}.{table.name} as select * from read_parquet('{table}/*.parquet')")
             return _rows(con.execute(sql, params or []))
-    with duckdb.connect(str(out_dir / "warehouse.duckdb"), read_only=True) as con:
+    path = out_dir.duckdb_path if isinstance(out_dir, Warehouse) else out_dir / "warehouse.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
         return _rows(con.execute(sql, params or []))
 
 

@@ -59,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ratelimit-users", type=int, default=None, help="rate-limit scenario portal (50000)")
     parser.add_argument("--memory-users", default=None, help="memory scenario portal sizes, e.g. 1000,10000,100000")
     parser.add_argument("--no-peer", action="store_true", help="skip dlt's rest_api peer (slowest part)")
+    parser.add_argument("--destination", default="duckdb", help="memory scenario: the warehouse loaded (duckdb, parquet, delta)")
     parser.add_argument("--work-dir", type=Path, default=None, help="keep warehouses here (default: a temp folder)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
 
@@ -77,7 +78,7 @@ def sizes_from(args: argparse.Namespace) -> Sizes:
 
 
 def run_benchmark(sizes: Sizes, scenarios: Sequence[str], work: Path, peer: bool = True,
-                  log: Any = None, destinations: Sequence[str] = ("duckdb",)) -> dict[str, Any]:
+                  log: Any = None, destinations: Sequence[str] = ("duckdb",), destination: str = "duckdb") -> dict[str, Any]:
     from .portal_host import PortalHost
     from . import scenarios as sc
 
@@ -113,8 +114,8 @@ def run_benchmark(sizes: Sizes, scenarios: Sequence[str], work: Path, peer: bool
             say(f"destinations: {', '.join(destinations)}")
             result["destinations"] = sc.destinations(big, sizes, work, destinations)
         if "memory" in scenarios:
-            say(f"memory: {', '.join(f'{u:,}' for u in sizes.memory_users)} users")
-            result["memory"] = sc.memory(sizes, work, big_host=big)
+            say(f"memory: {', '.join(f'{u:,}' for u in sizes.memory_users)} users into {destination}")
+            result["memory"] = sc.memory(sizes, work, big_host=big, destination=destination)
         if "frugality" in scenarios:
             say("frugality: churn 1%, incremental run")
             result["frugality"] = sc.frugality(big, sizes, state)
@@ -226,9 +227,10 @@ def format_table(result: dict[str, Any]) -> str:
             lines.append(f"  {name:<14}{run['seconds']:>10.1f}{run['records']:>12,}{run['records_per_second'] or 0:>12,}"
                          f"{run['peak_rss_mib']:>14.0f}{server}")
     if m := result.get("memory"):
-        lines += ["", "Memory (peak RSS of the pipeline process, core resources)"]
+        lines += ["", f"Memory (peak RSS of the pipeline process, core resources into {m.get('destination', 'duckdb')})"]
         for s in m["sizes"]:
-            lines.append(f"  {s['enrollments']:>10,} enrollments  {s['peak_rss_mib']:>8.0f} MiB  ({s['seconds']:.0f} s)")
+            rate = f", {s['records_per_second']:,} records/s" if s.get("records_per_second") else ""
+            lines.append(f"  {s['enrollments']:>10,} enrollments  {s['peak_rss_mib']:>8.0f} MiB  ({s['seconds']:.0f} s{rate})")
         lines.append(f"  largest / smallest: {m['growth']:.2f}x")
     if g := result.get("goals"):
         lines += ["", "Goals"]
@@ -251,7 +253,7 @@ def main(args: argparse.Namespace) -> int:
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="lms-bench-"))
     try:
-        result = run_benchmark(sizes, scenarios, Path(work), peer=not args.no_peer,
+        result = run_benchmark(sizes, scenarios, Path(work), peer=not args.no_peer, destination=args.destination,
                                log=lambda message: print(f"bench: {message}", file=sys.stderr, flush=True),
                                destinations=[d.strip() for d in args.destinations.split(",") if d.strip()])
     finally:

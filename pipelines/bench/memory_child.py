@@ -103,6 +103,7 @@ def main(argv: list[str]) -> int:
         "enrollments": summary.rows.get("enrollments", 0),
         "records": records,
         "seconds": round(seconds, 2),
+        "records_per_second": round(records / seconds) if seconds else None,
         "peak_rss_mib": round(peak_bytes / 2**20, 1),
         "baseline_rss_mib": round(baseline / 2**20, 1),
     }

@@ -366,8 +366,6 @@ def _server_rss_mib(pid: int) -> float | None:
     return round(total / 2**20, 1)
 
 
-
-
 def parquet(host: PortalHost, work: Path, sizes: Sizes) -> dict[str, Any]:
     """The Parquet destination on the throughput portal: the same run as ours, plus publishing the folders.
 
@@ -396,15 +394,15 @@ def parquet(host: PortalHost, work: Path, sizes: Sizes) -> dict[str, Any]:
     }
 
 
-def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None) -> dict[str, Any]:
-    """Peak RSS of a pipeline process (core resources into DuckDB) per portal size, each in its own subprocess."""
+def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None, destination: str = "duckdb") -> dict[str, Any]:
+    """Peak RSS and throughput of a pipeline process (core resources into `destination`) per portal size, each in its own subprocess."""
     results = []
     for users in sizes.memory_users:
         reuse = big_host is not None and users == sizes.users
         host = big_host if reuse else PortalHost(users=users, seed=sizes.seed, page_size=sizes.page_size,
                                                   enrollments_per_user=sizes.enrollments_per_user)
         try:
-            figures = child_run(host, fresh(work / f"memory_{users}"), sizes.workers)
+            figures = child_run(host, fresh(work / f"memory_{destination}_{users}"), sizes.workers, destination)
             results.append({"users": users, **figures})
         finally:
             if not reuse:
@@ -412,6 +410,7 @@ def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None) -> dict
     peaks = [r["peak_rss_mib"] for r in results]
     return {
         "resources": CORE,
+        "destination": destination,
         "sizes": results,
         "growth": round(max(peaks) / min(peaks), 2),
         "largest_mib": max(peaks),

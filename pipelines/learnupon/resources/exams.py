@@ -172,11 +172,11 @@ def exam_enrollments_resource(context: ExtractContext) -> DltResource:
 # ---- exam answers ---------------------------------------------------------------------
 
 
-def _fetched_fingerprints() -> dict[int, str]:
+def _fetched_fingerprints(context: ExtractContext) -> dict[int, str]:
     """What earlier runs fetched answers for, from the warehouse (empty on a first run)."""
-    pipeline = dlt.current.pipeline()
+    reader = context.warehouse_reader or dlt.current.pipeline()
     try:
-        with pipeline.sql_client() as client:
+        with reader.sql_client() as client:
             table = client.make_qualified_table_name("exam_answer_fetches")
             rows = client.execute_sql(f"select exam_enrollment_id, fingerprint from {table}")
     except Exception:  # the table does not exist yet, or the destination cannot be queried
@@ -226,7 +226,7 @@ def exam_answers_resource(context: ExtractContext) -> DltResource:
     @context.contained("exam_answers")
     def exam_answers() -> Iterator[Any]:
         index = exam_enrollment_index(context)
-        fetched = _fetched_fingerprints()
+        fetched = _fetched_fingerprints(context)
         pending = sorted(ee for ee, (_, fp) in index.items() if fetched.get(ee) != fp)
         batch, rest = pending[: context.options.answer_batch], pending[context.options.answer_batch :]
         context.put("exam_answers_pending", len(rest))
