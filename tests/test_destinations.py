@@ -9,9 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines.runner import DESTINATIONS
+import pytest
+
+from pipelines.runner import DESTINATIONS, Warehouse
 
 from .conftest import run_pipeline
+from .truth import assert_coverage_matches_truth, assert_matches_truth
 
 
 def _calls(summary: Any) -> dict[str, int]:
@@ -38,3 +41,37 @@ def test_an_incremental_run_after_the_same_churn_makes_the_same_calls_on_every_d
     for destination, got in calls.items():
         assert got[0] == expected[0], f"{destination}: the full run's calls differ from DuckDB's"
         assert got[1] == expected[1], f"{destination}: the incremental run's calls differ from DuckDB's"
+
+
+# the whole matrix (slow suite): every destination × both readings of the reference × a faulty portal
+FAULTS = {"none": {}, "faults": {"fault_rate": 0.05}}
+
+
+def _where(destination: str, out: Path, postgres_database: Any) -> tuple[Any, dict[str, Any], Any, str]:
+    """(run_pipeline's out_dir, its settings, what the truth helpers read, their destination) for one destination."""
+    if destination == "postgres":
+        return out, {"destination": destination, "credentials": postgres_database.dsn}, postgres_database, "duckdb"
+    if destination == "delta":
+        lake = Warehouse(destination="delta", out_dir=out)
+        return lake, {}, lake, "duckdb"
+    return out, {"destination": destination}, out, destination
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("faults", sorted(FAULTS))
+@pytest.mark.parametrize("mode", ["default", "strict"])
+@pytest.mark.parametrize("destination", DESTINATIONS)
+def test_full_churn_incremental_equal_the_portal_on_every_destination_mode_and_fault(
+    portal_factory: Any, postgres_database: Any, tmp_path: Path, destination: str, mode: str, faults: str
+) -> None:
+    portal = portal_factory(mode=mode, **FAULTS[faults])
+    target, settings, reader, read_as = _where(destination, tmp_path, postgres_database)
+    assert run_pipeline(portal, target, **settings).status == "succeeded"
+    truth = portal.ground_truth()
+    assert_matches_truth(reader, truth, destination=read_as)
+    assert_coverage_matches_truth(reader, truth, destination=read_as)
+    portal.churn(days=1, share=0.05)
+    assert run_pipeline(portal, target, **settings).status == "succeeded"
+    truth = portal.ground_truth()
+    assert_matches_truth(reader, truth, destination=read_as)
+    assert_coverage_matches_truth(reader, truth, destination=read_as)
