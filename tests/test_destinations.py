@@ -28,10 +28,10 @@ def test_an_incremental_run_after_the_same_churn_makes_the_same_calls_on_every_d
     where["postgres"] = {"credentials": postgres_database.dsn}
     calls: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
     for destination, settings in where.items():
-        portal = portal_factory(users=80)  # same seed and clock: the same portal, the same churn
+        portal = portal_factory(users=40)  # same seed and clock: the same portal, the same churn
         out = tmp_path / destination
         full = run_pipeline(portal, out, destination=destination, **settings)
-        changes = portal.churn(days=1, share=0.05)
+        changes = portal.churn(days=1, share=0.15)
         assert changes["enrollments_deleted"] > 0
         incremental = run_pipeline(portal, out, destination=destination, **settings)
         assert (full.status, incremental.status) == ("succeeded", "succeeded"), destination
