@@ -19,6 +19,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    AssetSpec,
     MaterializeResult,
     MetadataValue,
     TableColumn,
@@ -31,11 +32,16 @@ from pipelines.models import ON_DEMAND_TAGS, SOURCE, BuildResult, build_models, 
 from pipelines.run_lock import run_lock
 from pipelines.snapshot import publish_snapshot
 
-from .extract import WAREHOUSE_POOL, WRITER_TAGS, resource_key
+from .extract import WAREHOUSE_POOL, WRITER_TAGS, resource_key, storage_kind
 from .resources import WarehouseResource
 
 MANIFEST: dict[str, Any] = project_manifest()
 LAYERS = ("staging", "intermediate", "reporting")  # the schemas, and the asset groups
+
+
+def models_kind() -> str:
+    """The engine the models are built in (display only): PostgreSQL's own, else DuckDB (for delta, beside the lake)."""
+    return "postgres" if storage_kind() == "postgres" else "duckdb"
 
 
 class LmsDbtTranslator(DagsterDbtTranslator):
@@ -46,6 +52,11 @@ class LmsDbtTranslator(DagsterDbtTranslator):
             table = dbt_resource_props["name"]
             return resource_key(TABLE_RESOURCES.get(table, table))
         return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
+        # the manifest is parsed with a DuckDB profile; the kind says the engine the models are built in
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        return spec.replace_attributes(kinds={*(spec.kinds - {"duckdb"}), models_kind()})
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
