@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import AssetCheckKey, AssetKey, DagsterInstance, serialize_value
+from dagster import AssetCheckKey, AssetKey, DagsterInstance, SensorResult, build_sensor_context, serialize_value
 
 from assets.definitions import defs
+from assets.observations import cli_loads
 from assets.resources import WarehouseResource
 from pipelines.postgres_warehouse import connect, resolve_credentials
 
@@ -69,6 +70,11 @@ def test_whole_graph_on_another_destination(
     log = "\n".join(serialize_value(record) for record in instance.all_logs(result.run_id))
     for secret in secrets:
         assert secret and secret not in log
+
+    # the sensor reads pipeline_runs there too: it finds this run, and knows it for a Dagster run
+    context = build_sensor_context(instance=instance, cursor=None, resources={"warehouse": WarehouseResource()})
+    seen = cli_loads(context)
+    assert isinstance(seen, SensorResult) and seen.asset_events == [] and seen.cursor
 
     # the checks read this warehouse: a stale load and (in PostgreSQL) a duplicated enrollment fail theirs
     monkeypatch.setenv("LMS_FRESHNESS_MAX_AGE_HOURS_USERS", "0")
