@@ -5,6 +5,10 @@
 - weekly_api_reserve      the weekly API budget left after the last run is above LEARNUPON_WEEKLY_RESERVE
 - no_audit_gap            no audit events lost (audit_gaps empty) and the last audit load is under 30 days old
 - enrollments_match_course_counts  courses' num_enrolled vs the current enrollments loaded per course version
+
+They read the warehouse through `WarehouseResource.raw()`, on every destination a connection with
+DuckDB's `execute(sql, params)`; their SQL is written in what DuckDB and PostgreSQL both speak, so
+it runs where the tables are (a DuckDB file, a Delta lake read by DuckDB, a PostgreSQL database).
 """
 
 import os
@@ -12,7 +16,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckKey,
@@ -87,7 +90,7 @@ RAW_KEYS: dict[str, tuple[tuple[str, ...], bool]] = {
 SAMPLE = 5  # duplicate keys shown in a failing check's metadata
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+def _exists(con: Any, schema: str, table: str) -> bool:
     return bool(
         con.execute(
             "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
@@ -100,7 +103,7 @@ def _quote(column: str) -> str:
 
 
 def key_report(
-    con: duckdb.DuckDBPyConnection, relation: str, keys: tuple[str, ...], where: str = ""
+    con: Any, relation: str, keys: tuple[str, ...], where: str = ""
 ) -> dict[str, Any]:
     """Rows, duplicate keys (with a sample) and null keys of `relation` on `keys`."""
     cols = ", ".join(_quote(k) for k in keys)
@@ -108,8 +111,8 @@ def key_report(
     rows = con.execute(f"select count(*) from {relation}{filt}").fetchone()[0]
     nulls_where = " or ".join(f"{_quote(k)} is null" for k in keys)
     nulls = con.execute(f"select count(*) from {relation}{filt}{' and' if filt else ' where'} ({nulls_where})").fetchone()[0]
-    dup_sql = f"select {cols}, count(*) as n from {relation}{filt} group by all having count(*) > 1"
-    duplicates, extra = con.execute(f"select count(*), coalesce(sum(n - 1), 0) from ({dup_sql})").fetchone()
+    dup_sql = f"select {cols}, count(*) as n from {relation}{filt} group by {cols} having count(*) > 1"
+    duplicates, extra = con.execute(f"select count(*), coalesce(sum(n - 1), 0) from ({dup_sql}) as dup").fetchone()
     sample = con.execute(f"{dup_sql} order by n desc limit {SAMPLE}").fetchall() if duplicates else []
     return {
         "rows": int(rows),
@@ -194,13 +197,14 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def last_success(con: duckdb.DuckDBPyConnection, resource: str) -> tuple[datetime | None, str | None]:
+def last_success(con: Any, resource: str) -> tuple[datetime | None, str | None]:
     """When the newest succeeded run that included `resource` finished, and its run id."""
     if not _exists(con, RAW, "pipeline_runs"):
         return None, None
     row = con.execute(
         f"select finished_at, run_id from {RAW}.pipeline_runs"
-        " where status = 'succeeded' and list_contains(string_split(resources, ','), ?)"
+        # `resources` is a comma-separated list: the resource is one of its items
+        " where status = 'succeeded' and position(',' || ? || ',' in ',' || resources || ',') > 0"
         " order by finished_at desc limit 1",
         [resource],
     ).fetchone()

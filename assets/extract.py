@@ -44,8 +44,8 @@ def resource_key(resource: str) -> AssetKey:
 
 
 def storage_kind() -> str:
-    """The kind tag of the raw tables; read when the definitions load (display only)."""
-    return "parquet" if os.environ.get("LMS_WAREHOUSE_DESTINATION", "duckdb") == "parquet" else "duckdb"
+    """The kind tag of the raw tables (the destination's name); read when the definitions load (display only)."""
+    return os.environ.get("LMS_WAREHOUSE_DESTINATION") or "duckdb"
 
 
 class LearnUponTranslator(DagsterDltTranslator):

@@ -11,14 +11,15 @@ warehouse's types and the dbt descriptions) and check results.
 """
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
-import duckdb
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    AssetSpec,
     MaterializeResult,
     MetadataValue,
     TableColumn,
@@ -31,11 +32,16 @@ from pipelines.models import ON_DEMAND_TAGS, SOURCE, BuildResult, build_models, 
 from pipelines.run_lock import run_lock
 from pipelines.snapshot import publish_snapshot
 
-from .extract import WAREHOUSE_POOL, WRITER_TAGS, resource_key
+from .extract import WAREHOUSE_POOL, WRITER_TAGS, resource_key, storage_kind
 from .resources import WarehouseResource
 
 MANIFEST: dict[str, Any] = project_manifest()
 LAYERS = ("staging", "intermediate", "reporting")  # the schemas, and the asset groups
+
+
+def models_kind() -> str:
+    """The engine the models are built in (display only): PostgreSQL's own, else DuckDB (for delta, beside the lake)."""
+    return "postgres" if storage_kind() == "postgres" else "duckdb"
 
 
 class LmsDbtTranslator(DagsterDbtTranslator):
@@ -46,6 +52,11 @@ class LmsDbtTranslator(DagsterDbtTranslator):
             table = dbt_resource_props["name"]
             return resource_key(TABLE_RESOURCES.get(table, table))
         return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
+        # the manifest is parsed with a DuckDB profile; the kind says the engine the models are built in
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        return spec.replace_attributes(kinds={*(spec.kinds - {"duckdb"}), models_kind()})
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
@@ -67,7 +78,7 @@ def _descriptions(name: str) -> dict[str, str]:
     return {column: props.get("description") or "" for column, props in node.get("columns", {}).items()}
 
 
-def column_schema(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> TableSchema:
+def column_schema(con: Any, schema: str, name: str) -> TableSchema:
     """The relation's columns as built (types from the warehouse) with the dbt descriptions."""
     described = _descriptions(name)
     rows = con.execute(
@@ -103,25 +114,30 @@ def sql_models(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
         result = run_tests(target, [key.name for key in checks])
     for name, reason in result.skipped.items():
         context.log.warning(f"skipped {name}: {reason}")
-    yield from _materializations(result, target)
+    yield from _materializations(result, warehouse)
     yield from _check_results(result, checks)
 
 
-def _materializations(result: BuildResult, target: Any) -> Iterator[MaterializeResult]:
+def _materializations(result: BuildResult, warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
     if not len(result):
         return
-    with duckdb.connect(str(result.database), read_only=True) as con:
+    with warehouse.models() as con:  # the database the models were built in: DuckDB or PostgreSQL
         for name, rows in result.items():
             schema = result.schemas[name]
             metadata: dict[str, Any] = {
                 "dagster/relation_identifier": f"{schema}.{name}",
                 "dagster/column_schema": column_schema(con, schema, name),
                 "as_of": str(result.as_of),
-                "database": MetadataValue.path(str(result.database)),
+                "database": _where(result.database),
             }
             if rows is not None:
                 metadata["dagster/row_count"] = int(rows)
             yield MaterializeResult(asset_key=AssetKey([schema, name]), metadata=metadata)
+
+
+def _where(database: Any) -> MetadataValue:
+    """The DuckDB file the models are in, or the PostgreSQL server (postgresql://user@host:port/db, no password)."""
+    return MetadataValue.path(str(database)) if isinstance(database, Path) else MetadataValue.text(str(database))
 
 
 def _check_results(result: BuildResult, checks: set[Any]) -> Iterator[AssetCheckResult]:

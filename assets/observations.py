@@ -11,7 +11,6 @@ checks (which read `pipeline_runs`) agree with it.
 from datetime import datetime, timedelta
 from typing import Any
 
-import duckdb
 from dagster import (
     AssetMaterialization,
     DefaultSensorStatus,
@@ -26,12 +25,12 @@ from dagster import (
 from pipelines.learnupon import ALL_RESOURCES
 
 from .extract import resource_key
-from .resources import WarehouseResource
+from .resources import READ_ERRORS, WarehouseResource
 
 RAW = "learnupon"
 
 
-def loads_since(con: duckdb.DuckDBPyConnection, after: str | None) -> list[dict[str, Any]]:
+def loads_since(con: Any, after: str | None) -> list[dict[str, Any]]:
     """Succeeded runs that finished after the ISO timestamp `after` (all when None), oldest first."""
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = 'pipeline_runs'", [RAW]
@@ -82,7 +81,7 @@ def cli_loads(context: SensorEvaluationContext, warehouse: WarehouseResource) ->
     try:
         with warehouse.raw() as con:
             loads = loads_since(con, context.cursor)
-    except duckdb.Error as exc:  # a load holds the file: look again next time
+    except READ_ERRORS as exc:  # a load holds the DuckDB file, or the server is down: look again next time
         return SkipReason(f"warehouse not readable now: {exc}")
     if not loads:
         return SkipReason("no new load in pipeline_runs")

@@ -2,8 +2,9 @@
 
 Both read their defaults from the environment when a run starts, so the same code serves the
 demo, tests and production. Dagster config (the launchpad, run_config) may set the warehouse
-folder and destination and the extraction knobs; it never holds a credential: the portal's
-keys come only from LEARNUPON_* environment variables or dlt's secrets.toml.
+folder, destination and Delta lake URL and the extraction knobs; it never holds a credential: the
+portal's keys come only from LEARNUPON_* environment variables or dlt's secrets.toml, the
+warehouse's (PostgreSQL, a bucket) only from dlt's configuration.
 """
 
 
@@ -11,8 +12,10 @@ import os
 from contextlib import contextmanager
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import psycopg2
 from dagster import ConfigurableResource
 from pydantic import Field
 
@@ -20,7 +23,8 @@ from pipelines.config import PortalSettings, reconcile_days
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.settings import ExtractOptions
 from pipelines.models import database_path
-from pipelines.runner import Warehouse
+from pipelines.postgres_warehouse import qmark_connection
+from pipelines.runner import DESTINATIONS, Warehouse
 
 DEFAULT_DIR = "data"
 DEFAULT_DESTINATION = "duckdb"
@@ -28,22 +32,40 @@ DEFAULT_DESTINATION = "duckdb"
 
 class WarehouseResource(ConfigurableResource):
     """The warehouse a run writes: LMS_WAREHOUSE_DIR (default `data`) and LMS_WAREHOUSE_DESTINATION
-    (duckdb or parquet, default duckdb) unless set in Dagster config."""
+    (duckdb, parquet, delta or postgres; default duckdb) unless set in Dagster config. The
+    destinations' credentials are dlt's (DESTINATION__POSTGRES__CREDENTIALS, the bucket's), never
+    Dagster config."""
 
-    out_dir: str | None = Field(default=None, description="Warehouse folder; default $LMS_WAREHOUSE_DIR or 'data'.")
+    out_dir: str | None = Field(
+        default=None,
+        description="Warehouse folder (dlt's working files, the run lock, dbt's folder; the DuckDB file for duckdb"
+        " and parquet); default $LMS_WAREHOUSE_DIR or 'data'.",
+    )
     destination: str | None = Field(
-        default=None, description="duckdb or parquet; default $LMS_WAREHOUSE_DESTINATION or 'duckdb'."
+        default=None,
+        description=f"One of {', '.join(DESTINATIONS)}; default $LMS_WAREHOUSE_DESTINATION or '{DEFAULT_DESTINATION}'."
+        " postgres reads its credentials the dlt way (DESTINATION__POSTGRES__CREDENTIALS or .dlt/secrets.toml).",
+    )
+    delta_url: str | None = Field(
+        default=None,
+        description="delta only: the lake's URL (a folder, s3://, gs://, az://; credentials the dlt way); default"
+        " $DESTINATION__FILESYSTEM__BUCKET_URL (dlt's config), else <out_dir>/delta.",
     )
 
     def warehouse(self) -> Warehouse:
         out_dir = self.out_dir or os.environ.get("LMS_WAREHOUSE_DIR") or DEFAULT_DIR
         destination = self.destination or os.environ.get("LMS_WAREHOUSE_DESTINATION") or DEFAULT_DESTINATION
-        return Warehouse(destination=destination, out_dir=Path(out_dir))
+        return Warehouse(destination=destination, out_dir=Path(out_dir), delta_url=self.delta_url)
 
     @contextmanager
-    def raw(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection to the raw tables, `learnupon.<table>`."""
+    def raw(self) -> Iterator[Any]:
+        """A read-only connection to the raw tables, `learnupon.<table>`: DuckDB's `execute(sql, params)`
+        (`?` placeholders) on every destination, so checks written in SQL both engines speak run on each."""
         warehouse = self.warehouse()
+        if warehouse.destination == "postgres":  # the database itself: no copy of the tables checked
+            with qmark_connection(warehouse.postgres()) as con:
+                yield con
+            return
         if warehouse.destination == "delta":
             with warehouse.delta_lake.connect() as con:  # the lake's tables read through deltalake
                 yield con
@@ -53,10 +75,19 @@ class WarehouseResource(ConfigurableResource):
             yield con
 
     @contextmanager
-    def models(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection to the database that holds the staging views and reporting tables."""
-        with duckdb.connect(str(database_path(self.warehouse())), read_only=True) as con:
+    def models(self) -> Iterator[Any]:
+        """A read-only connection (as `raw()`) to the database that holds the staging views and reporting tables."""
+        warehouse = self.warehouse()
+        if warehouse.destination == "postgres":
+            with qmark_connection(warehouse.postgres()) as con:
+                yield con
+            return
+        with duckdb.connect(str(database_path(warehouse)), read_only=True) as con:
             yield con
+
+
+# what a reader of the warehouse may raise when it cannot read it now (a load holds the DuckDB file, the server is down)
+READ_ERRORS: tuple[type[Exception], ...] = (duckdb.Error, psycopg2.Error)
 
 
 class LearnUponResource(ConfigurableResource):

@@ -85,6 +85,31 @@ def connect(credentials: Any) -> Iterator[Any]:
         con.close()
 
 
+class QmarkConnection:
+    """A read-only PostgreSQL connection with DuckDB's `execute(sql, params) -> cursor`.
+
+    SQL written once with `?` placeholders (the Dagster asset checks') then runs on both engines,
+    each on its own tables: nothing is copied out of the warehouse to check it.
+    """
+
+    def __init__(self, con: Any) -> None:
+        self._con = con
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        cursor = self._con.cursor()
+        # psycopg2 placeholders are %s, and a literal % must be doubled when parameters are passed
+        cursor.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+        return cursor  # fetchone(), fetchall() and description, as DuckDB's
+
+
+@contextmanager
+def qmark_connection(credentials: Any) -> Iterator[QmarkConnection]:
+    """A QmarkConnection to the warehouse, closed afterwards."""
+    with connect(credentials) as con:
+        con.set_session(readonly=True, autocommit=True)  # the server refuses any write through it
+        yield QmarkConnection(con)
+
+
 def check_connection(credentials: Any) -> None:
     """Connect once before any API call: a wrong host, port, database, user or password stops the run in one line."""
     import psycopg2
