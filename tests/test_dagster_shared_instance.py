@@ -27,7 +27,6 @@ from .postgres_server import Database
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO / "dagster_home" / "shared" / "dagster.yaml"
 LOCAL = REPO / "dagster_home" / "dagster.yaml"
-POOL = "lms_warehouse"
 
 RUN_A_LOAD = """
 import json
@@ -35,12 +34,17 @@ from dagster import DagsterInstance
 from assets.definitions import defs
 instance = DagsterInstance.get()
 result = defs.resolve_job_def("light_loads_job").execute_in_process(instance=instance, raise_on_error=False)
-print(json.dumps({"run_id": result.run_id, "success": result.success, "storage": type(instance.run_storage).__name__}))
+# then one of this machine's steps holds the pool's one slot (the load configured the pool in the shared database)
+storage = instance.event_log_storage
+slots = storage.get_concurrency_info("lms_warehouse").slot_count
+claimed = storage.claim_concurrency_slot("lms_warehouse", "run-on-machine-a", "extract").is_claimed
+print(json.dumps({"run_id": result.run_id, "success": result.success, "storage": type(instance.run_storage).__name__,
+                  "slots": slots, "claimed": claimed}))
 """
 
 READ_THE_RUN = """
 import json, sys
-from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
+from dagster import DagsterEventType, DagsterInstance
 instance = DagsterInstance.get()
 run = instance.get_run_by_id(sys.argv[1])
 logs = instance.all_logs(sys.argv[1])
@@ -48,27 +52,15 @@ materialized = sorted({e.dagster_event.asset_key.to_user_string() for e in logs
                        if e.dagster_event and e.dagster_event.event_type == DagsterEventType.ASSET_MATERIALIZATION})
 # lines of the pipeline's own loggers (managed_python_loggers), not Dagster events
 lines = [e.user_message for e in logs if e.dagster_event is None]
-print(json.dumps({"status": run.status.value, "materialized": materialized, "pipeline_log_lines": len(lines),
-                  "coordinator": type(instance.run_coordinator).__name__}))
-"""
-
-# claims the pool's one slot for a run, as a step of that run would on its machine; prints whether it got it
-CLAIM = """
-import json, sys
-from dagster import DagsterInstance
-instance = DagsterInstance.get()
+# this machine's step wants the pool too: refused while the other machine holds it, granted once that run frees it
 storage = instance.event_log_storage
-action = sys.argv[3]
-if action == "claim":
-    # the load job's steps configured the pool (default_limit 1) in the shared database
-    slots = storage.get_concurrency_info(sys.argv[1]).slot_count
-    status = storage.claim_concurrency_slot(sys.argv[1], sys.argv[2], "extract")
-    print(json.dumps({"claimed": status.is_claimed, "slots": slots}))
-else:
-    storage.free_concurrency_slots_for_run(sys.argv[2])
-    print(json.dumps({"freed": True}))
+while_held = storage.claim_concurrency_slot("lms_warehouse", "run-on-machine-b", "extract").is_claimed
+storage.free_concurrency_slots_for_run("run-on-machine-a")  # the other machine's run ended
+after = storage.claim_concurrency_slot("lms_warehouse", "run-on-machine-b", "extract").is_claimed
+print(json.dumps({"status": run.status.value, "materialized": materialized, "pipeline_log_lines": len(lines),
+                  "coordinator": type(instance.run_coordinator).__name__, "claimed_while_held": while_held,
+                  "claimed_after": after}))
 """
-
 
 def _machine(tmp_path: Path, name: str, database: Database) -> dict[str, str]:
     """One machine's environment: its own DAGSTER_HOME (the shared config) and the database's address."""
@@ -115,6 +107,7 @@ def test_runs_logs_and_pools_are_shared_between_machines(postgres_database: Data
     ran = _python(RUN_A_LOAD, worker)
     assert ran["storage"] == "PostgresRunStorage"
     assert ran["success"] is True
+    assert (ran["slots"], ran["claimed"]) == (1, True)
 
     seen = _python(READ_THE_RUN, webserver, ran["run_id"])
     assert seen["status"] == "SUCCESS"
@@ -123,8 +116,9 @@ def test_runs_logs_and_pools_are_shared_between_machines(postgres_database: Data
     # nothing of the run was written under either machine's own folder but config
     assert not (tmp_path / "webserver" / "history").exists()
     assert not (tmp_path / "worker" / "history").exists()
-    # the API password never reaches the shared database
     assert seen["pipeline_log_lines"] > 0
+    # the pool is one slot across machines: held on the worker, refused on the other machine until freed
+    assert (seen["claimed_while_held"], seen["claimed_after"]) == (False, True)
     # the API password never reaches the shared database
     bin_dir = find_binaries()
     assert bin_dir is not None
@@ -132,8 +126,3 @@ def test_runs_logs_and_pools_are_shared_between_machines(postgres_database: Data
     assert dump.returncode == 0, dump.stderr
     assert "light_loads_job" in dump.stdout and portal.config.password not in dump.stdout
 
-    # the pool is one slot across machines: taken on the worker, refused on the other machine until freed
-    assert _python(CLAIM, worker, POOL, "run-on-machine-a", "claim") == {"claimed": True, "slots": 1}
-    assert _python(CLAIM, webserver, POOL, "run-on-machine-b", "claim")["claimed"] is False
-    _python(CLAIM, worker, POOL, "run-on-machine-a", "free")
-    assert _python(CLAIM, webserver, POOL, "run-on-machine-b", "claim")["claimed"] is True
