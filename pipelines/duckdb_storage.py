@@ -5,9 +5,10 @@ format is refused by every older release ("unsupported storage version"). DuckDB
 older format on request (`storage_compatibility_version`), fixed in the file's header when the
 file is created and kept by every later write, whatever the writer's version. So the warehouse
 is created in that format, and a warehouse file from before this rule is converted once (copied
-into a compatible file, then swapped in), under the run lock like any write. The snapshot for
-readers (pipelines/snapshot.py) is a copy of the warehouse file, so it is readable by the same
-releases. Checked by tests/test_duckdb_readers.py with DuckDB 1.1.3 in its own environment.
+into a compatible file, then swapped in), under the run lock like any write. Readers open the
+snapshot (pipelines/snapshot.py), a file written whole in this format after every load and build:
+DuckDB 1.1.3 was once seen to refuse the warehouse file itself after DuckDB 2.0 had updated it in
+place. Checked by tests/test_duckdb_readers.py with DuckDB 1.1.3 in its own environment.
 """
 
 from __future__ import annotations

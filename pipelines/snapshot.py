@@ -3,8 +3,9 @@
 DuckDB lets one process write a file and, while any process holds it open, no other may
 write it: a BI tool connected to `warehouse.duckdb` would stop the next load. Readers
 open `<out>/snapshot.duckdb` instead. After every successful load and every model build
-the pipeline checkpoints the warehouse, copies it beside the snapshot and renames the
-copy over it: the swap is atomic, a reader that has the old snapshot open keeps reading
+the pipeline writes a copy of every table and view into a new file in DuckDB 1.1's storage
+format (pipelines/duckdb_storage.py: the file older BI drivers open) and renames it over the
+snapshot: the swap is atomic, a reader that has the old snapshot open keeps reading
 it undisturbed, and the next connection sees the new one. Called with the run lock held
 (pipelines.run_lock), so no load writes the warehouse while it is copied.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,26 @@ def publish_snapshot(warehouse: Any) -> Path | None:
         return None  # Parquet files are written once and never locked: readers read them directly
     import duckdb
 
-    with duckdb.connect(str(warehouse.duckdb_path)) as con:
-        con.execute("checkpoint")  # everything committed is in the main file, none of it only in the WAL
+    from .duckdb_storage import STORAGE_VERSION
+
     target = snapshot_path(warehouse.out_dir)
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial.unlink(missing_ok=True)
     try:
-        shutil.copyfile(warehouse.duckdb_path, partial)
+        # a fresh file written in one go in DuckDB 1.1's format, not a byte copy of the warehouse:
+        # DuckDB 1.1.3 was seen to refuse a warehouse file that DuckDB 2.0 had updated in place
+        # ("Failed to load metadata pointer"), while files written whole read everywhere
+        with duckdb.connect(str(warehouse.duckdb_path)) as con:
+            source = con.execute("select current_database()").fetchone()[0]
+            con.execute(f"attach '{_quoted(partial)}' as snapshot_copy (storage_version '{STORAGE_VERSION}')")
+            con.execute(f'copy from database "{source}" to snapshot_copy')
+            con.execute("detach snapshot_copy")
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
     log.info("published the read-only snapshot %s", target)
     return target
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
