@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .conftest import cli
 
 
+# the benchmark's own smoke test: about two minutes with every scenario and destination, so in the slow suite
+@pytest.mark.slow
 def test_bench_tiny_reports_every_figure(tmp_path):
     done = cli("bench", "--tiny", "--json", "--work-dir", str(tmp_path), timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
