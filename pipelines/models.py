@@ -135,13 +135,16 @@ def write_profile(folder: Path, database: Path, memory_limit: str, threads: int 
 def _profile(warehouse: Any) -> tuple[Path, Any]:
     """Write the warehouse's dbt profile; returns dbt's profiles folder and what names the database.
 
-    PostgreSQL: the name is "postgres" (one parsed manifest serves every database), and
+    PostgreSQL: the name is "postgres-<database>" (a parsed manifest names its database), and
     the profile holds no password (pipelines/postgres_warehouse.py).
     """
     if warehouse.destination == "postgres":
         from .postgres_warehouse import dbt_output
 
-        return write_profile(dbt_dir(warehouse), Path("postgres"), "", output=dbt_output(warehouse.postgres())), "postgres"
+        credentials = warehouse.postgres()
+        # the parsed manifest names the database, so each database gets its own (parse() caches by this name)
+        work = write_profile(dbt_dir(warehouse), Path("postgres"), "", output=dbt_output(credentials))
+        return work, f"postgres-{credentials.database}"
     database = database_path(warehouse)
     return write_profile(dbt_dir(warehouse), database, warehouse.models_memory_limit.strip()), database
 
