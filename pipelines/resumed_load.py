@@ -44,17 +44,23 @@ def prepare_resumed_packages(pipeline: Any) -> dict[str, list[str]]:
     return rebuilt
 
 
-def _tables_to_rebuild(info: Any) -> set[str]:
-    """Tables with a copy job that started and may have committed without being recorded as done."""
+def unrecorded_started_jobs(info: Any) -> list[Any]:
+    """A package's started jobs that dlt will run again: those without the marker dlt writes once
+    the destination committed a job (a "pending transition": resumed, such a job is only recorded)."""
     started = info.jobs.get("started_jobs", [])
     if not started:
-        return set()
+        return []
     package = Path(started[0].file_path).parent.parent
     recorded = set(_listing(package / PackageStorage.PENDING_TRANSITIONS_FOLDER))
+    return [job for job in started if Path(job.file_path).name not in recorded]
+
+
+def _tables_to_rebuild(info: Any) -> set[str]:
+    """Tables with a copy job that started and may have committed without being recorded as done."""
     return {
         job.job_file_info.table_name
-        for job in started
-        if job.job_file_info.file_format not in FOLLOWUP_FORMATS and Path(job.file_path).name not in recorded
+        for job in unrecorded_started_jobs(info)
+        if job.job_file_info.file_format not in FOLLOWUP_FORMATS
     }
 
 

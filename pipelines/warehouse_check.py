@@ -12,11 +12,14 @@ from typing import Any
 from .learnupon.lifecycle import VALID_TO
 
 
-def duplicate_keys(pipeline: Any) -> dict[str, int]:
-    """Table -> rows beyond the first per key (current rows) or per identical row; only tables with any."""
+def duplicate_keys(pipeline: Any, reader: Any = None) -> dict[str, int]:
+    """Table -> rows beyond the first per key (current rows) or per identical row; only tables with any.
+
+    reader: what the tables are read through (anything with dlt's `sql_client()`), when not the pipeline's own.
+    """
     schema = pipeline.default_schema
     found: dict[str, int] = {}
-    with pipeline.sql_client() as client:
+    with (reader or pipeline).sql_client() as client:
         present = {
             row[0]
             for row in client.execute_sql(

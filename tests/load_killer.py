@@ -5,7 +5,10 @@
 Moments (counted over load jobs that finish, any table, any package):
   committed  the n-th job's data is committed in the warehouse, its state not yet recorded
   recorded   the n-th job is recorded as done (dlt's marker is written)
-The fault is injected into dlt (the library), never into the pipeline's own code.
+and on a Delta lake, counted over commits the `deltalake` library makes by a merge or a delete:
+  delta      the n-th such commit is written (dlt's upserts, and the SCD2 merges, listing
+             clean-ups and replaced rows a run applies after dlt's load)
+The fault is injected into the libraries (dlt, deltalake), never into the pipeline's own code.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
 from dlt.common.destination.client import RunnableLoadJob
 
@@ -40,10 +44,33 @@ def _arm(moment: str, n: int) -> None:
     RunnableLoadJob._release = release  # type: ignore[method-assign]
 
 
+def _arm_delta(n: int) -> None:
+    from deltalake import DeltaTable
+    from deltalake.table import TableMerger
+
+    def killing_after(method: Any) -> Any:
+        def commit(*args: Any, **kwargs: Any) -> Any:
+            global _count
+            result = method(*args, **kwargs)
+            with _lock:
+                _count += 1
+                if _count == n:
+                    os.kill(os.getpid(), signal.SIGKILL)
+            return result
+
+        return commit
+
+    TableMerger.execute = killing_after(TableMerger.execute)  # type: ignore[method-assign]
+    DeltaTable.delete = killing_after(DeltaTable.delete)  # type: ignore[method-assign]
+
+
 def main() -> int:
     moment, n, separator, *args = sys.argv[1:]
-    assert separator == "--" and moment in ("committed", "recorded"), sys.argv
-    _arm(moment, int(n))
+    assert separator == "--" and moment in ("committed", "recorded", "delta"), sys.argv
+    if moment == "delta":
+        _arm_delta(int(n))
+    else:
+        _arm(moment, int(n))
     from pipelines.cli import main as cli_main
 
     return cli_main(args)

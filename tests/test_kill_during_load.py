@@ -29,36 +29,56 @@ from .truth import assert_matches_truth
 RUN_RECORDS = {"pipeline_runs", "data_issues", "contract_drift", "listing_scopes", "audit_gaps"}
 
 # (when, n, incremental): the n-th finished load job of the killed run (a first run has about 70)
-DEFAULT_POINTS = [("committed", 3, False), ("recorded", 30, False), ("committed", 12, True)]
+DEFAULT_POINTS = [("committed", 3, False), pytest.param("recorded", 30, False, marks=pytest.mark.slow), ("committed", 12, True)]
+# on a Delta lake: inside dlt's load, and at the n-th merge or delete commit (dlt's upserts, then the
+# SCD2 merges and listing clean-ups the run applies after dlt's load; an incremental run has about 25)
+DELTA_POINTS = [
+    ("committed", 5, False),
+    pytest.param("recorded", 20, False, marks=pytest.mark.slow),
+    ("delta", 14, True),
+    pytest.param("delta", 4, True, marks=pytest.mark.slow),
+    pytest.param("delta", 22, True, marks=pytest.mark.slow),
+    pytest.param("committed", 12, True, marks=pytest.mark.slow),
+]
 SLOW_POINTS = [
     ("committed", 1), ("committed", 8), ("committed", 20), ("committed", 45), ("committed", 60),
     ("recorded", 2), ("recorded", 25), ("recorded", 40), ("recorded", 55), ("committed", 65),
 ]
 
 
-def _killed_run(portal: Any, out: Path, when: str, n: int, db: Any = None) -> int:
+def _killed_run(portal: Any, out: Path, when: str, n: int, destination: str = "duckdb", db: Any = None) -> int:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LEARNUPON_")},
         "LEARNUPON_BASE_URL": portal.base_url,
         "LEARNUPON_USERNAME": portal.config.username,
         "LEARNUPON_PASSWORD": portal.config.password,
     }
-    command = [sys.executable, "-m", "tests.load_killer", when, str(n), "--", "run", "--out", str(out)]
+    command = [sys.executable, "-m", "tests.load_killer", when, str(n), "--", "run", "--out", str(out), "--destination", destination]
     if db is not None:  # PostgreSQL: this test's database
         env["DESTINATION__POSTGRES__CREDENTIALS"] = db.dsn
-        command += ["--destination", "postgres"]
     root = Path(__file__).resolve().parent.parent
     return subprocess.run(command, env=env, cwd=root, capture_output=True, timeout=300).returncode
 
 
-def _warehouse(out: Path, db: Any = None) -> Warehouse:
-    if db is None:
-        return Warehouse(out_dir=out)
-    return Warehouse(destination="postgres", out_dir=out, postgres_credentials=db.dsn)
+def _warehouse(out: Path, destination: str = "duckdb", db: Any = None) -> Warehouse:
+    return Warehouse(destination=destination, out_dir=out, postgres_credentials=db.dsn if db is not None else None)
 
 
-def _current_keys(out: Path, db: Any = None) -> dict[str, set[tuple[Any, ...]]]:
-    schema = _warehouse(out, db).pipeline().default_schema
+def _reader(warehouse: Warehouse, db: Any = None) -> Any:
+    """What `query` and the truth helpers read: the PostgreSQL database, the Delta lake's Warehouse, or the folder."""
+    if db is not None:
+        return db
+    return warehouse if warehouse.destination == "delta" else warehouse.out_dir
+
+
+def _duplicate_keys(warehouse: Warehouse) -> dict[str, int]:
+    pipeline = warehouse.pipeline()
+    # a lake is read through deltalake (dlt's own SQL client over Delta needs DuckDB's delta extension)
+    return duplicate_keys(pipeline, warehouse.delta_lake if warehouse.destination == "delta" else None)
+
+
+def _current_keys(warehouse: Warehouse, db: Any = None) -> dict[str, set[tuple[Any, ...]]]:
+    schema = warehouse.pipeline().default_schema
     keys: dict[str, set[tuple[Any, ...]]] = {}
     for table in schema.data_table_names():
         columns = schema.get_table_columns(table)
@@ -66,39 +86,43 @@ def _current_keys(out: Path, db: Any = None) -> dict[str, set[tuple[Any, ...]]]:
         if not key or table in RUN_RECORDS or schema.get_table(table).get("write_disposition") != "merge":
             continue
         where = " where _dlt_valid_to is null" if "_dlt_valid_to" in columns else ""
-        rows = query(db or out, f"select {', '.join(key)} from learnupon.{table}{where}")
+        rows = query(_reader(warehouse, db), f"select {', '.join(key)} from learnupon.{table}{where}")
         keys[table] = {tuple(r.values()) for r in rows}
     return keys
 
 
-def _kill_and_resume(portal_factory: Any, tmp_path: Path, when: str, n: int, incremental: bool, postgres: Any = None) -> None:
-    """postgres: a PostgreSQL server (tests/postgres_server.py) to load into instead of DuckDB files."""
+def _kill_and_resume(
+    portal_factory: Any, tmp_path: Path, when: str, n: int, incremental: bool, destination: str = "duckdb", postgres: Any = None
+) -> None:
+    """destination: duckdb, delta (a local lake) or postgres (on `postgres`, a server from tests/postgres_server.py)."""
     portal = portal_factory(users=40, page_size=25)
     out, clean = tmp_path / "killed", tmp_path / "clean"
     db = clean_db = None
-    if postgres is not None:
+    if destination == "postgres":
         db = Database(postgres, postgres.create_database())
-    run = lambda folder, database: run_pipeline(  # noqa: E731
-        portal, folder, **({"destination": "postgres", "credentials": database.dsn} if database else {})
-    )
+
+    def run(folder: Path, database: Any) -> Any:
+        return run_pipeline(portal, folder, destination=destination, credentials=database.dsn if database else None)
+
     if incremental:
         run(out, db)
         shutil.copytree(out, clean)  # the same history, loaded by runs nobody killed
-        if postgres is not None:
+        if destination == "postgres":
             clean_db = Database(postgres, postgres.create_database())
             postgres.drop_database(clean_db.name)
             postgres.execute(f'create database "{clean_db.name}" template "{db.name}"')
         portal.churn(days=1, share=0.05)
-    elif postgres is not None:
+    elif destination == "postgres":
         clean_db = Database(postgres, postgres.create_database())
-    assert _killed_run(portal, out, when, n, db) == -9, "the run was not killed during its load step"
+    assert _killed_run(portal, out, when, n, destination, db) == -9, "the run was not killed during its load step"
     summary = run(out, db)
     assert summary.status == "succeeded", summary.error
 
-    assert duplicate_keys(_warehouse(out, db).pipeline()) == {}
-    assert_matches_truth(db or out, portal.ground_truth())
+    killed = _warehouse(out, destination, db)
+    assert _duplicate_keys(killed) == {}
+    assert_matches_truth(_reader(killed, db), portal.ground_truth())
     run(clean, clean_db)
-    expected, got = _current_keys(clean, clean_db), _current_keys(out, db)
+    expected, got = _current_keys(_warehouse(clean, destination, clean_db), clean_db), _current_keys(killed, db)
     for table in expected:
         assert got.get(table) == expected[table], f"{table}: current keys differ from a clean load"
 
@@ -118,4 +142,9 @@ def test_kill_during_load_at_many_moments(portal_factory, tmp_path: Path, when: 
 @pytest.mark.slow
 @pytest.mark.parametrize("when,n,incremental", DEFAULT_POINTS)
 def test_kill_during_load_into_postgres(portal_factory, tmp_path: Path, postgres_server, when: str, n: int, incremental: bool) -> None:
-    _kill_and_resume(portal_factory, tmp_path, when, n, incremental, postgres=postgres_server)
+    _kill_and_resume(portal_factory, tmp_path, when, n, incremental, destination="postgres", postgres=postgres_server)
+
+
+@pytest.mark.parametrize("when,n,incremental", DELTA_POINTS)
+def test_kill_during_load_into_delta(portal_factory, tmp_path: Path, when: str, n: int, incremental: bool) -> None:
+    _kill_and_resume(portal_factory, tmp_path, when, n, incremental, destination="delta")

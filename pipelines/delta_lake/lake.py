@@ -184,11 +184,11 @@ class DeltaLake:
         return registered
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """An in-memory DuckDB connection where `<dataset>.<table>` reads each Delta table."""
+    def connect(self, tables: Iterable[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An in-memory DuckDB connection where `<dataset>.<table>` reads each Delta table (or only `tables`)."""
         con = duckdb_connection()
         try:
-            self.register(con)
+            self.register(con, tables)
             yield con
         finally:
             con.close()
@@ -218,6 +218,9 @@ class _LakeSqlClient:
 
     def make_qualified_table_name(self, table: str) -> str:
         return f'"{self.dataset_name}"."{table}"'
+
+    def escape_column_name(self, column: str) -> str:
+        return '"' + column.replace('"', '""') + '"'
 
     def execute_sql(self, sql: str, *args: Any) -> list[tuple]:
         assert self._con is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..resumed_load import unrecorded_started_jobs
 from .history import LOAD_ID, finish_history
 from .lake import DeltaLake
 from .retirement import retire_vanished_rows
@@ -29,12 +30,14 @@ def prepare_resumed_packages(pipeline: Any, lake: DeltaLake) -> dict[str, list[s
     runs it again. An upsert would give the same rows twice over, but an append (the run records,
     listing markers, SCD2 listings) would write them twice. So the rows this package already wrote
     to such a table are deleted first (`_dlt_load_id`), in one Delta commit; the job then writes
-    them once. Returns load id -> tables cleared.
+    them once. A started job whose commit dlt already marked (a pending transition) is not run
+    again, so its rows stay (clearing them lost a whole table, found by the kill tests).
+    Returns load id -> tables cleared.
     """
     cleared: dict[str, list[str]] = {}
     for load_id in pipeline.list_normalized_load_packages():
         info = pipeline.get_load_package_info(load_id)
-        tables = sorted({job.job_file_info.table_name for job in info.jobs.get("started_jobs", [])})
+        tables = sorted({job.job_file_info.table_name for job in unrecorded_started_jobs(info)})
         for table in tables:
             dt = lake.open(table)
             if dt is not None and LOAD_ID in dt.schema().to_arrow().names:
