@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -118,7 +119,10 @@ def query(out_dir: Any, sql: str, params: list[Any] | None = None, destination: 
         finally:
             con.close()
     if isinstance(out_dir, Warehouse) and out_dir.destination == "delta":
-        with out_dir.delta_lake.connect() as con:
+        # only the tables the query names (opening every Delta table costs more than most queries)
+        named = set(re.findall(r"\blearnupon\.(\w+)|table_name = '(\w+)'", sql))
+        whole = "information_schema" in sql and "table_name = '" not in sql
+        with out_dir.delta_lake.connect(None if whole or not named else {a or b for a, b in named}) as con:
             return _rows(con.execute(sql, params or []))
     if destination == "parquet":
         with duckdb.connect() as con:

@@ -13,10 +13,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from pipelines.delta_lake.lake import MARTS
@@ -35,24 +38,37 @@ RUN_COLUMNS = {"_dlt_load_id", "_dlt_id", "_dlt_valid_from", "_dlt_valid_to", "r
 RUN_TABLES = {"pipeline_runs", "data_issues", "contract_drift", "listing_scopes", "exam_answer_fetches"}
 
 
-def _raw_tables(warehouse: Warehouse) -> list[str]:
-    rows = query(warehouse, "select table_name from information_schema.tables where table_schema = 'learnupon'")
-    return sorted(r["table_name"] for r in rows if not r["table_name"].startswith("_dlt") and r["table_name"] not in RUN_TABLES)
+@contextmanager
+def _connection(warehouse: Warehouse) -> Iterator[Any]:
+    """One DuckDB connection over a warehouse's `learnupon` tables: the DuckDB file, or every table of the lake opened once."""
+    if warehouse.destination == "delta":
+        with warehouse.delta_lake.connect() as con:
+            yield con
+    else:
+        with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
+            yield con
 
 
-def _snapshot(warehouse: Warehouse, table: str, columns: list[str]) -> dict[str, Any]:
+def _raw_tables(con: Any) -> list[str]:
+    rows = con.execute("select table_name from information_schema.tables where table_schema = 'learnupon'").fetchall()
+    return sorted(name for (name,) in rows if not name.startswith("_dlt") and name not in RUN_TABLES)
+
+
+def _columns(con: Any, table: str) -> set[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = 'learnupon' and table_name = ?", [table]
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def _snapshot(con: Any, table: str, columns: list[str]) -> dict[str, Any]:
     """A table as a reader sees it: its current rows (sorted), and how many rows are history."""
-    has_valid_to = "_dlt_valid_to" in _columns(warehouse, table)
+    has_valid_to = "_dlt_valid_to" in _columns(con, table)
     where = " where _dlt_valid_to is null" if has_valid_to else ""
     listed = ", ".join(f'"{c}"' for c in columns)
-    current = [tuple(r.values()) for r in query(warehouse, f"select {listed} from learnupon.{table}{where}")]
-    history = query(warehouse, f"select count(*) as n from learnupon.{table} where _dlt_valid_to is not null")[0]["n"] if has_valid_to else 0
+    current = con.execute(f"select {listed} from learnupon.{table}{where}").fetchall()
+    history = con.execute(f"select count(*) from learnupon.{table} where _dlt_valid_to is not null").fetchone()[0] if has_valid_to else 0
     return {"current": sorted(current, key=repr), "history": history}
-
-
-def _columns(warehouse: Warehouse, table: str) -> set[str]:
-    rows = query(warehouse, f"select column_name from information_schema.columns where table_schema = 'learnupon' and table_name = '{table}'")
-    return {r["column_name"] for r in rows}
 
 
 def test_delta_holds_the_same_rows_as_duckdb_and_the_portal(portal_factory, tmp_path: Path) -> None:
@@ -78,24 +94,24 @@ def test_delta_holds_the_same_rows_as_duckdb_and_the_portal(portal_factory, tmp_
     assert deleted and {r["id"] for r in retired} == deleted
 
     # every table a reader sees: the same current rows and the same number of history rows as DuckDB
-    tables = _raw_tables(duck)
-    assert tables == _raw_tables(lake)
-    for table in tables:
-        columns = sorted(_columns(duck, table) - RUN_COLUMNS)
-        assert _columns(lake, table) >= set(columns), table
-        assert _snapshot(lake, table, columns) == _snapshot(duck, table, columns), table
-    # SCD2 tables keep dlt's validity columns, one row per version
-    for table in (name for name, lc in LIFECYCLES.items() if lc.how == "scd2" and name in tables):
-        assert {"_dlt_valid_from", "_dlt_valid_to"} <= _columns(lake, table), table
-        open_versions = query(lake, f"select count(*) as n from learnupon.{table} where _dlt_valid_from is null")
-        assert open_versions[0]["n"] == 0, table
+    with _connection(duck) as d, _connection(lake) as dl:
+        tables = _raw_tables(d)
+        assert tables == _raw_tables(dl)
+        for table in tables:
+            columns = sorted(_columns(d, table) - RUN_COLUMNS)
+            assert _columns(dl, table) >= set(columns), table
+            assert _snapshot(dl, table, columns) == _snapshot(d, table, columns), table
+        # SCD2 tables keep dlt's validity columns, one row per version
+        for table in (name for name, lc in LIFECYCLES.items() if lc.how == "scd2" and name in tables):
+            assert {"_dlt_valid_from", "_dlt_valid_to"} <= _columns(dl, table), table
+            open_versions = dl.execute(f"select count(*) from learnupon.{table} where _dlt_valid_from is null").fetchone()
+            assert open_versions[0] == 0, table
 
     # the models read the Delta tables; the marts land beside them as Delta tables, equal to DuckDB's
     built = {w.destination: build_models(w, as_of=AS_OF, export_parquet=False) for w in (duck, lake)}
     assert built["delta"].marts and sorted(built["delta"].marts) == sorted(built["duckdb"].marts)
     assert not built["delta"].failed_tests and not built["delta"].skipped
     from deltalake import DeltaTable
-    import duckdb
 
     with duckdb.connect(str(duck.duckdb_path), read_only=True) as con:
         for mart in built["duckdb"].marts:
