@@ -14,6 +14,8 @@ from .truth import assert_coverage_matches_truth, assert_matches_truth, custom_d
 
 # both simulator modes: today's reading of the reference, and only what it promises (strict)
 MODES = pytest.mark.parametrize("portal", ["default", "strict"], indirect=True)
+# churn in the default reading runs on every destination (tests/test_destinations.py); the narrow one runs here
+STRICT_FIRST = pytest.mark.parametrize("portal", [pytest.param("default", marks=pytest.mark.slow), "strict"], indirect=True)
 
 
 @MODES
@@ -45,7 +47,7 @@ def test_full_run_equals_the_portal(portal, tmp_path: Path) -> None:
     assert len(runs) == 1 and runs[0]["status"] == "succeeded" and runs[0]["api_calls"] == summary.api["calls"]
 
 
-@MODES
+@STRICT_FIRST
 def test_churn_then_incremental_run_is_in_sync_again_and_cheaper(portal, tmp_path: Path) -> None:
     full = run_pipeline(portal, tmp_path)
     changes = portal.churn(days=1, share=0.05)
@@ -91,7 +93,7 @@ def test_churn_then_incremental_run_is_in_sync_again_and_cheaper(portal, tmp_pat
     assert_matches_truth(tmp_path, portal.ground_truth())
 
 
-@pytest.mark.parametrize("page_size", [1, 7, 500])
+@pytest.mark.parametrize("page_size", [1, pytest.param(7, marks=pytest.mark.slow), 500])
 def test_page_sizes(portal_factory, tmp_path: Path, page_size: int) -> None:
     portal = portal_factory(users=40, page_size=page_size)
     run_pipeline(portal, tmp_path)

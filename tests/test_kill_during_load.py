@@ -35,7 +35,7 @@ DEFAULT_POINTS = [("committed", 3, False), pytest.param("recorded", 30, False, m
 DELTA_POINTS = [
     ("committed", 5, False),
     pytest.param("recorded", 20, False, marks=pytest.mark.slow),
-    ("delta", 14, True),
+    pytest.param("delta", 14, True, marks=pytest.mark.slow),
     pytest.param("delta", 4, True, marks=pytest.mark.slow),
     pytest.param("delta", 22, True, marks=pytest.mark.slow),
     pytest.param("committed", 12, True, marks=pytest.mark.slow),
