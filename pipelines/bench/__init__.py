@@ -226,6 +226,11 @@ def format_table(result: dict[str, Any]) -> str:
             server = f"  (server {run['server_rss_after_mib']:.0f} MiB after)" if run.get("server_rss_after_mib") else ""
             lines.append(f"  {name:<14}{run['seconds']:>10.1f}{run['records']:>12,}{run['records_per_second'] or 0:>12,}"
                          f"{run['peak_rss_mib']:>14.0f}{server}")
+        if inc := d.get("incremental"):
+            lines += ["  then 1% churn and an incremental run into each",
+                      f"  {'destination':<14}{'seconds':>10}{'records':>12}{'peak RSS MiB':>14}"]
+            for name, run in inc.items():
+                lines.append(f"  {name:<14}{run['seconds']:>10.1f}{run['records']:>12,}{run['peak_rss_mib']:>14.0f}")
     if m := result.get("memory"):
         lines += ["", f"Memory (peak RSS of the pipeline process, core resources into {m.get('destination', 'duckdb')})"]
         for s in m["sizes"]:

@@ -317,7 +317,9 @@ def child_run(host: PortalHost, out: Path, workers: int, destination: str = "duc
 
 
 def destinations(host: PortalHost, sizes: Sizes, work: Path, names: Sequence[str]) -> dict[str, Any]:
-    """The same full load (core resources) into each destination, each in a process of its own.
+    """The same full load (core resources) into each destination, each in a process of its own;
+    then 1% churn on the portal and an incremental run into each (the same changes for every
+    destination: a Delta merge or a PostgreSQL delete-insert into million-row tables).
 
     PostgreSQL: the database DESTINATION__POSTGRES__CREDENTIALS names (give an empty one: a
     first load is measured), else a throwaway server started here as the tests start theirs
@@ -328,6 +330,8 @@ def destinations(host: PortalHost, sizes: Sizes, work: Path, names: Sequence[str
     from pipelines.postgres_server import start_postgres
 
     runs: dict[str, Any] = {}
+    incremental: dict[str, Any] = {}
+    envs: dict[str, dict[str, str]] = {}
     server = None
     try:
         for name in names:
@@ -338,11 +342,15 @@ def destinations(host: PortalHost, sizes: Sizes, work: Path, names: Sequence[str
                     server = start_postgres()
                     dsn = server.dsn(server.create_database("bench"))
                 env[ENV_NAME] = dsn
+            envs[name] = env
             figures = child_run(host, fresh(work / f"destination_{name}"), sizes.workers, name, env)
             figures["records_per_second"] = round(figures["records"] / figures["seconds"]) if figures["seconds"] else None
             if server is not None and name == "postgres":
                 figures["server_rss_after_mib"] = _server_rss_mib(server.pid)
             runs[name] = figures
+        churned = host.churn(days=1, share=0.01)
+        for name in names:
+            incremental[name] = child_run(host, work / f"destination_{name}", sizes.workers, name, envs[name])
     finally:
         if server is not None:
             server.stop()
@@ -351,6 +359,8 @@ def destinations(host: PortalHost, sizes: Sizes, work: Path, names: Sequence[str
         "resources": CORE,
         "workers": sizes.workers,
         "runs": runs,
+        "churn": {"days": 1, "share": 0.01, "changes": churned},
+        "incremental": incremental,
     }
 
 
