@@ -30,15 +30,16 @@ RUN_RECORDS = {"pipeline_runs", "data_issues", "contract_drift", "listing_scopes
 
 # (when, n, incremental): the n-th finished load job of the killed run (a first run has about 70)
 DEFAULT_POINTS = [("committed", 3, False), pytest.param("recorded", 30, False, marks=pytest.mark.slow), ("committed", 12, True)]
-# on a Delta lake: inside dlt's load, and at the n-th merge or delete commit (dlt's upserts, then the
-# SCD2 merges and listing clean-ups the run applies after dlt's load; an incremental run has about 25)
+# on a Delta lake (slow suite, as on PostgreSQL): inside dlt's load, and right after the n-th merge or
+# delete commit (dlt's upserts, then the SCD2 merges and listing clean-ups the run applies after dlt's
+# load; an incremental run makes about 25)
 DELTA_POINTS = [
     ("committed", 5, False),
-    pytest.param("recorded", 20, False, marks=pytest.mark.slow),
-    pytest.param("delta", 14, True, marks=pytest.mark.slow),
-    pytest.param("delta", 4, True, marks=pytest.mark.slow),
-    pytest.param("delta", 22, True, marks=pytest.mark.slow),
-    pytest.param("committed", 12, True, marks=pytest.mark.slow),
+    ("recorded", 20, False),
+    ("delta", 4, True),
+    ("delta", 14, True),
+    ("delta", 22, True),
+    ("committed", 12, True),
 ]
 SLOW_POINTS = [
     ("committed", 1), ("committed", 8), ("committed", 20), ("committed", 45), ("committed", 60),
@@ -145,6 +146,7 @@ def test_kill_during_load_into_postgres(portal_factory, tmp_path: Path, postgres
     _kill_and_resume(portal_factory, tmp_path, when, n, incremental, destination="postgres", postgres=postgres_server)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("when,n,incremental", DELTA_POINTS)
 def test_kill_during_load_into_delta(portal_factory, tmp_path: Path, when: str, n: int, incremental: bool) -> None:
     _kill_and_resume(portal_factory, tmp_path, when, n, incremental, destination="delta")
