@@ -216,7 +216,7 @@ def _failed(exc: Exception, out_dir: Path | None) -> int:
 
         print(
             f"DuckDB reached its memory limit: raise {MEMORY_LIMIT_ENV} (loads) or"
-            f" {MODELS_MEMORY_LIMIT_ENV} (the SQL models), e.g. to 1GB or 4GB.",
+            f" {MODELS_MEMORY_LIMIT_ENV} (the SQL models, the Parquet publication), e.g. to 1GB or 4GB.",
             file=sys.stderr,
         )
     if recoverable(cause):

@@ -162,7 +162,9 @@ def publish_warehouse(warehouse: Any) -> Publication:
     root = Path(warehouse.parquet_dir)
     root.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
-        con.execute(f"set memory_limit = '{warehouse.duckdb_memory_limit.strip()}'")
+        # the models' limit, not the load's: the Parquet writer holds a row group per thread, and the
+        # load's 64MB ran out on a million enrollments (the benchmark found it)
+        con.execute(f"set memory_limit = '{warehouse.models_memory_limit.strip()}'")
         con.execute("set TimeZone = 'UTC'")
         con.execute("set preserve_insertion_order = false")  # lets COPY stream in parallel, in little memory
         tables = _raw_tables(con, warehouse.dataset)
