@@ -25,6 +25,12 @@ ENV_NAME = "DESTINATION__POSTGRES__CREDENTIALS"
 SECRET_KEY = "destination.postgres.credentials"
 DBT_PASSWORD_ENV = "DBT_ENV_SECRET_LMS_POSTGRES_PASSWORD"  # dbt scrubs DBT_ENV_SECRET_* values from its logs
 CONNECT_TIMEOUT = 10
+# dlt's SCD2 merge finds retired versions with `row_hash NOT IN (SELECT row_hash FROM staging)`;
+# PostgreSQL runs that in linear time only as a hashed subplan, which it plans only when the hash
+# fits in work_mem. At the default 4MB, 630,000 custom-data rows (100,000 users) became a nested
+# scan that ran for hours (found by the benchmark); 256MB hashes a few million rows. A URL whose
+# `options` already set work_mem keeps its own value.
+SESSION_WORK_MEM = "256MB"
 WHERE_TO_SET = f"{ENV_NAME}=postgresql://user:password@host:port/database or [destination.postgres] credentials in .dlt/secrets.toml"
 
 
@@ -52,6 +58,11 @@ def resolve_credentials(explicit: str | Mapping[str, Any] | None = None) -> Any:
     missing = [name for name in ("host", "database", "username") if not getattr(credentials, name, None)]
     if missing:
         raise ConfigError(f"the PostgreSQL credentials lack {', '.join(missing)}: {WHERE_TO_SET}")
+    query = dict(credentials.query or {})
+    options = str(query.get("options", ""))
+    if "work_mem" not in options:
+        query["options"] = f"{options} -c work_mem={SESSION_WORK_MEM}".strip()
+    credentials.query = query
     return credentials
 
 

@@ -98,3 +98,46 @@ def test_every_ambiguous_reading_and_shifting_pages_on_postgres(portal_factory, 
     assert_coverage_matches_truth(postgres_database, truth)
     twice = query(postgres_database, "select id from learnupon.enrollments group by id having count(*) > 1")
     assert twice == []
+
+
+def test_scd2_retirement_runs_as_a_hash_in_the_pipelines_sessions(tmp_path: Path, postgres_database) -> None:
+    """dlt's SCD2 merge retires versions with `row_hash NOT IN (SELECT row_hash FROM staging)`. With
+    PostgreSQL's default work_mem that is a nested scan once a table has a few hundred thousand rows
+    (hours at 100,000 users: the benchmark's finding); the pipeline's sessions plan it as a hash."""
+    from pipelines.postgres_warehouse import SESSION_WORK_MEM
+    from pipelines.runner import Warehouse
+
+    statement = (
+        "explain update learnupon.versions set valid_to = now()"
+        " where row_hash not in (select row_hash from learnupon.listing) and valid_to is null"
+    )
+    setup = [
+        "create schema learnupon",
+        "create table learnupon.versions as select md5(i::text) as row_hash, null::timestamptz as valid_to from generate_series(1, 300000) i",
+        "create table learnupon.listing as select md5(i::text) as row_hash from generate_series(1, 300000) i",
+        "analyze learnupon.versions",
+        "analyze learnupon.listing",
+    ]
+    import psycopg2
+
+    con = psycopg2.connect(postgres_database.dsn)
+    try:
+        con.autocommit = True
+        with con.cursor() as cursor:
+            for sql in setup:
+                cursor.execute(sql)
+            cursor.execute(statement)
+            plain = "\n".join(row[0] for row in cursor.fetchall())
+    finally:
+        con.close()
+    assert "hashed SubPlan" not in plain  # PostgreSQL's default session: the quadratic plan
+
+    warehouse = Warehouse(destination="postgres", out_dir=tmp_path, postgres_credentials=postgres_database.dsn)
+    with warehouse.pipeline().sql_client() as client:
+        assert client.execute_sql("show work_mem")[0][0] == SESSION_WORK_MEM
+        plan = "\n".join(row[0] for row in client.execute_sql(statement))
+    assert "hashed SubPlan" in plan
+    # a URL that sets work_mem itself keeps it
+    own = Warehouse(destination="postgres", out_dir=tmp_path, postgres_credentials=postgres_database.dsn + "?options=-c%20work_mem%3D300MB")
+    with own.pipeline().sql_client() as client:
+        assert client.execute_sql("show work_mem")[0][0] == "300MB"
