@@ -188,18 +188,54 @@ def parse(work: Path, database: Path, raw_schema: str) -> Any:
     return _MANIFESTS[key]
 
 
+# project_manifest()'s copies, one per state of the project (dagster-dbt reads a manifest from the project's target folder)
+MANIFEST_CACHE = PROJECT_DIR / "target"
+
+
+def _project_fingerprint() -> str:
+    """The project's folder, SQL and YAML files and the dbt version: a parsed manifest is valid while they are unchanged."""
+    import hashlib
+
+    from dbt.version import __version__ as dbt_version
+
+    digest = hashlib.sha256(f"{dbt_version}\0{PROJECT_DIR}".encode())  # the manifest names the folder
+    for path in sorted(p for p in PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml") and MANIFEST_CACHE not in p.parents):
+        digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def project_manifest() -> dict[str, Any]:
-    """The project's manifest.json as a dict, parsed in a scratch folder (for dagster-dbt's specs)."""
+    """The project's manifest.json as a dict (for dagster-dbt's specs and the data dictionary).
+
+    Parsed in a scratch folder, then kept in `sql/target/` under the project's fingerprint, so every
+    process that loads the Dagster definitions does not parse the project again (about 6 s each).
+    A folder that cannot be written only costs the parse.
+    """
     import tempfile
 
     from dbt.cli.main import dbtRunner
 
+    cached = MANIFEST_CACHE / f"manifest-{_project_fingerprint()}.json"
+    try:
+        return json.loads(cached.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
     with tempfile.TemporaryDirectory(prefix="lms-dbt-") as scratch:
         work = write_profile(Path(scratch), Path(scratch) / "warehouse.duckdb", "1GB")
         result = dbtRunner().invoke(["parse", *_common_args(work)])
         if not result.success:
             raise ModelError(f"the dbt project in {PROJECT_DIR} does not parse: {result.exception}")
-        return json.loads((work / "target" / "manifest.json").read_text(encoding="utf-8"))
+        text = (work / "target" / "manifest.json").read_text(encoding="utf-8")
+    try:
+        MANIFEST_CACHE.mkdir(exist_ok=True)
+        for old in MANIFEST_CACHE.glob("manifest-*.json"):  # earlier states of the project
+            old.unlink(missing_ok=True)
+        partial = cached.with_name(f".{cached.name}.{uuid.uuid4().hex}")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, cached)  # whole or absent: processes starting together may race here
+    except OSError as exc:
+        log.info("could not keep the parsed dbt manifest in %s (%s): parsed each time", MANIFEST_CACHE, exc)
+    return json.loads(text)
 
 
 @dataclass

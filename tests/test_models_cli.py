@@ -64,3 +64,28 @@ def test_data_dictionary_is_generated_from_the_dbt_project(tmp_path: Path) -> No
     stale = tmp_path / "dictionary.md"
     stale.write_text(text.replace("One row per user and required course family", "Rows"))
     assert dictionary.main(["--check", "--out", str(stale)]) == 1
+
+
+def test_the_kept_manifest_is_for_this_state_of_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parsed manifest kept in sql/target/ is named by the project's files: any change to a model
+    or its YAML names another copy, so Dagster never loads a stale graph."""
+    import shutil
+
+    from pipelines import models
+
+    project = tmp_path / "sql"
+    shutil.copytree(models.PROJECT_DIR, project, ignore=shutil.ignore_patterns("target"))
+    monkeypatch.setattr(models, "PROJECT_DIR", project)
+    monkeypatch.setattr(models, "MANIFEST_CACHE", project / "target")
+    first = models._project_fingerprint()
+    assert models._project_fingerprint() == first
+    (project / "target").mkdir()
+    (project / "target" / "manifest-stale.json").write_text("{}")  # kept copies do not count
+    assert models._project_fingerprint() == first
+    model = next(project.glob("models/**/*.sql"))
+    model.write_text(model.read_text() + "\n-- changed\n")
+    changed = models._project_fingerprint()
+    assert changed != first
+    schema = next(project.glob("models/**/*.yml"))
+    schema.write_text(schema.read_text() + "\n")
+    assert models._project_fingerprint() not in (first, changed)
