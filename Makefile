@@ -19,10 +19,10 @@ demo: $(STAMP)  ## the full pipeline against the simulated portal, then a summar
 	$(BIN)/lms-warehouse demo $(ARGS)
 
 test: $(STAMP)  ## the default test suite (a few minutes)
-	$(BIN)/python -m pytest -n 3 --dist loadgroup $(ARGS)
+	$(BIN)/python -m pytest -n 3 --dist loadfile $(ARGS)
 
 test-all: $(STAMP)  ## including slow scale and soak tests
-	$(BIN)/python -m pytest -n 3 --dist loadgroup -m "" $(ARGS)
+	$(BIN)/python -m pytest -n 3 --dist loadfile -m "" $(ARGS)
 
 bench: $(STAMP)  ## the performance benchmark, docs/benchmarks.md (long; ARGS=--quick for minutes)
 	$(BIN)/lms-warehouse bench $(ARGS)

@@ -37,9 +37,6 @@ counts = {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone(
 print(json.dumps({"version": duckdb.__version__, "tables": counts}))
 """
 
-# one xdist worker runs the whole module (make test uses --dist loadgroup): the old reader's environment is made once
-pytestmark = pytest.mark.xdist_group("test_duckdb_readers")
-
 
 @pytest.fixture(scope="module")
 def old_duckdb(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -38,9 +38,6 @@ MARTS = (
     "session_attendance",
 )
 
-# one xdist worker runs the whole module (make test uses --dist loadgroup): the module's warehouse is built once
-pytestmark = pytest.mark.xdist_group("test_models")
-
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:

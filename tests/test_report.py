@@ -21,9 +21,6 @@ from tests.test_models_data import make_duckdb_warehouse
 
 AS_OF = date(2026, 6, 15)
 
-# one xdist worker runs the whole module (make test uses --dist loadgroup): the module's warehouse and report are built once
-pytestmark = pytest.mark.xdist_group("test_report")
-
 
 def _cards(html: str) -> dict[str, tuple[str, str]]:
     found = re.findall(r'<div class="card ?([a-z]*)"><div class="value">([^<]*)</div><div class="label">([^<]*)</div>', html)

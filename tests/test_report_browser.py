@@ -57,9 +57,6 @@ PROBE = """<script>
 })();
 </script>"""
 
-# one xdist worker runs the whole module (make test uses --dist loadgroup): the demo warehouse is built once
-pytestmark = pytest.mark.xdist_group("test_report_browser")
-
 
 def chromium() -> str:
     found = shutil.which("chromium")
