@@ -20,6 +20,9 @@ from typing import Any
 log = logging.getLogger("lms_warehouse.snapshot")
 
 SNAPSHOT_FILE = "snapshot.duckdb"
+# the copy streams table by table; unbounded, DuckDB held 451 MiB copying a million enrollments,
+# at this limit (two threads, insertion order not kept) 332 MiB for 0.6 s more
+COPY_MEMORY_LIMIT = "256MB"
 
 
 def snapshot_path(out_dir: Path) -> Path:
@@ -42,6 +45,9 @@ def publish_snapshot(warehouse: Any) -> Path | None:
         # DuckDB 1.1.3 was seen to refuse a warehouse file that DuckDB 2.0 had updated in place
         # ("Failed to load metadata pointer"), while files written whole read everywhere
         with duckdb.connect(str(warehouse.duckdb_path)) as con:
+            con.execute(f"set memory_limit = '{COPY_MEMORY_LIMIT}'")
+            con.execute("set threads = 2")
+            con.execute("set preserve_insertion_order = false")  # a table's rows have no order to keep
             source = con.execute("select current_database()").fetchone()[0]
             con.execute(f"attach '{_quoted(partial)}' as snapshot_copy (storage_version '{STORAGE_VERSION}')")
             con.execute(f'copy from database "{source}" to snapshot_copy')
