@@ -165,29 +165,6 @@ def _common_args(work: Path) -> list[str]:
 
 # ---- parsing -------------------------------------------------------------------------------------
 
-_MANIFESTS: dict[tuple[str, str, float], Any] = {}
-
-
-def _project_stamp() -> float:
-    return max(p.stat().st_mtime for p in PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml"))
-
-
-def parse(work: Path, database: Path, raw_schema: str) -> Any:
-    """The project's manifest (dbt's parsed graph), parsed once per process and database name.
-
-    The as-of date is a var used only when SQL is compiled, so one manifest serves every date.
-    """
-    from dbt.cli.main import dbtRunner
-
-    key = (Path(str(database)).stem, raw_schema, _project_stamp())
-    if key not in _MANIFESTS:
-        result = dbtRunner().invoke(["parse", *_common_args(work), "--vars", json.dumps({"raw_schema": raw_schema})])
-        if not result.success:
-            raise ModelError(f"the dbt project in {PROJECT_DIR} does not parse: {result.exception}")
-        _MANIFESTS[key] = result.result
-    return _MANIFESTS[key]
-
-
 # project_manifest()'s copies, one per state of the project (dagster-dbt reads a manifest from the project's target folder)
 MANIFEST_CACHE = PROJECT_DIR / "target"
 
@@ -202,6 +179,25 @@ def _project_fingerprint() -> str:
     for path in sorted(p for p in PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml") and MANIFEST_CACHE not in p.parents):
         digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+_MANIFESTS: dict[tuple[str, str, str], Any] = {}
+
+
+def parse(work: Path, database: Path, raw_schema: str) -> Any:
+    """The project's manifest (dbt's parsed graph), parsed once per process and database name.
+
+    The as-of date is a var used only when SQL is compiled, so one manifest serves every date.
+    """
+    from dbt.cli.main import dbtRunner
+
+    key = (Path(str(database)).stem, raw_schema, _project_fingerprint())
+    if key not in _MANIFESTS:
+        result = dbtRunner().invoke(["parse", *_common_args(work), "--vars", json.dumps({"raw_schema": raw_schema})])
+        if not result.success:
+            raise ModelError(f"the dbt project in {PROJECT_DIR} does not parse: {result.exception}")
+        _MANIFESTS[key] = result.result
+    return _MANIFESTS[key]
 
 
 def project_manifest() -> dict[str, Any]:
