@@ -102,8 +102,12 @@ def database_path(warehouse: Any) -> Path:
 
 
 def dbt_dir(warehouse: Any) -> Path:
-    """dbt's working folder for this warehouse: the generated profile, target/ and logs/."""
-    return Path(warehouse.out_dir) / ".dbt"
+    """dbt's working folder for this warehouse: the generated profile, target/ and logs/.
+
+    Absolute: dbt reads a relative --target-path against the project folder, so `--out data` put
+    compiled SQL in sql/data/.dbt/target, inside the source tree.
+    """
+    return Path(warehouse.out_dir).resolve() / ".dbt"
 
 
 def write_profile(folder: Path, database: Path, memory_limit: str, threads: int = 1, output: dict[str, Any] | None = None) -> Path:
@@ -165,6 +169,8 @@ def _common_args(work: Path) -> list[str]:
 
 # ---- parsing -------------------------------------------------------------------------------------
 
+# what dbt_project.yml names as model-paths, macro-paths and test-paths
+PROJECT_SOURCE_FOLDERS = ("models", "macros", "tests")
 # project_manifest()'s copies, one per state of the project (dagster-dbt reads a manifest from the project's target folder)
 MANIFEST_CACHE = PROJECT_DIR / "target"
 
@@ -176,7 +182,11 @@ def _project_fingerprint() -> str:
     from dbt.version import __version__ as dbt_version
 
     digest = hashlib.sha256(f"{dbt_version}\0{PROJECT_DIR}".encode())  # the manifest names the folder
-    for path in sorted(p for p in PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml") and MANIFEST_CACHE not in p.parents):
+    # dbt_project.yml and its model, macro and test paths: never what a build wrote beside them
+    sources = [PROJECT_DIR / "dbt_project.yml"]
+    for folder in PROJECT_SOURCE_FOLDERS:
+        sources += (p for p in (PROJECT_DIR / folder).rglob("*") if p.suffix in (".sql", ".yml", ".yaml") and p.is_file())
+    for path in sorted(sources):
         digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 

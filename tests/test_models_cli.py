@@ -89,3 +89,13 @@ def test_the_kept_manifest_is_for_this_state_of_the_project(tmp_path: Path, monk
     schema = next(project.glob("models/**/*.yml"))
     schema.write_text(schema.read_text() + "\n")
     assert models._project_fingerprint() not in (first, changed)
+
+
+def test_a_relative_out_keeps_dbt_out_of_the_project_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--out data` (the default) is the folder under the working directory, for dbt's files too:
+    dbt reads a relative target path against the project folder (it wrote into sql/data/)."""
+    from pipelines.models import dbt_dir
+    from pipelines.runner import Warehouse
+
+    monkeypatch.chdir(tmp_path)
+    assert dbt_dir(Warehouse(out_dir=Path("data"))) == tmp_path / "data" / ".dbt"
