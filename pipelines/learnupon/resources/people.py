@@ -60,10 +60,12 @@ def users_resource(context: ExtractContext) -> DltResource:
                 yield child_table(table, "user_custom_data", SCD2, ["row_hash"])
             note_award_keys(award_keys, page.records)
             context.progress.update("users", pages=1, rows=len(page.records))
-        if not definitions and saw_custom_data:
-            # the listing did not carry the definitions: one call fetches them
+        whole = bool(definitions) and all("predefined_values" in d for d in definitions)
+        if not whole and (definitions or saw_custom_data):
+            # the listing carried no definitions, or carried them without their choices (as in the reference's
+            # sample): GET /users/customuserdata states them whole, predefined_values included; one call
             body = client.get_json(CUSTOM_USER_FIELDS_PATH)
-            definitions = extract_records(body, CUSTOM_USER_FIELDS_KEYS, "GET /users/customuserdata")
+            definitions = extract_records(body, CUSTOM_USER_FIELDS_KEYS, "GET /users/customuserdata") or definitions
         if definitions:
             table = to_arrow(
                 definitions, schema.CUSTOM_USER_FIELDS, table="custom_user_fields", key=["id"], issues=context.issues
