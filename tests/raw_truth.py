@@ -301,9 +301,9 @@ def _custom_data(m: Model) -> list[dict]:
 
 
 def _modules(m: Model) -> list[dict]:
-    addresses = ("address1", "address2", "address3") if "locations_address" in m.quirks else ("address_1", "address_2", "address_3")
+    # a live session's address, under the keys of the reading served (address_1.. or address1..)
     return [{**row(r, "modules", session_key=r.get("session_id") or 0),
-             **{a: typed(r.get(a), RAW) for a in addresses}} for r in m.truth["course_modules"]]
+             **{a: typed(v, RAW) for a, v in r.items() if a.startswith("address")}} for r in m.truth["course_modules"]]
 
 
 def _course_instructors(m: Model) -> list[dict]:
@@ -453,9 +453,61 @@ def expected_rows(portal: SimulatedPortal) -> dict[str, list[dict]]:
     return {table: build(model) for table, build in EXPECTED.items()}
 
 
+# --- what is known to differ ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KnownDefect:
+    """Fields where the warehouse is known to differ from the portal, until the fix named in `reason` lands."""
+
+    reason: str
+    columns: dict[str, frozenset[str | None]]  # table -> columns (None: rows missing or unexpected)
+    phases: frozenset[str] = frozenset({"full", "incremental"})
+    readings: frozenset[str] = frozenset({"default", "strict", "alt"})
+
+
+KNOWN_DEFECTS = {
+    "late-live-learning": KnownDefect(
+        "sessions and their attendance are re-read only inside the look-back window: a session's course, "
+        "registrations and instructor, and the enrollment status on its attendance, stay as first loaded "
+        "(late attendance / sessions added to existing modules, fixed on branch livelearn)",
+        {"sessions": frozenset({"course_id", "course_name", "num_enrolled", "number_of_attendees", "instructor_name"}),
+         "session_attendance_enrollments": frozenset({"enrollment_status", "enrollment_status_label"}),
+         "modules": frozenset({"number_enrolled_on_session"})},
+        phases=frozenset({"incremental"})),
+    "stale-user-names": KnownDefect(
+        "a user's new name never reaches the records that carry it but are not re-read on a run: module "
+        "creators, exam answers, session instructors, legacy ILT instructors keep the old name",
+        {"modules": frozenset({"creator_first_name", "creator_last_name", "creator_email", "creator_username",
+                               "tutor_first_name", "tutor_last_name"}),
+         "exam_answers": frozenset({"user", "email"}),
+         "sessions": frozenset({"instructor_name"}),
+         "session_instructors": frozenset({"first_name", "last_name", "email", "username"}),
+         "ilt_sessions": frozenset({"instructor_name"})},
+        phases=frozenset({"incremental"})),
+    "markcompletes-course": KnownDefect(
+        "markcompletes.course_id is never filled: GET /markcompletes does not return it (the reference's "
+        "attribute table) and the extractor does not take it from the mark-complete's enrollment",
+        {"markcompletes": frozenset({"course_id"})}),
+    "course-instructor-user": KnownDefect(
+        "course_instructors.user_id is NULL on a portal that returns only the attributes the reference lists "
+        "(no user_id): the listing is read in bulk, not by user_id, so the table cannot say who instructs",
+        {"course_instructors": frozenset({"user_id"})}, readings=frozenset({"strict"})),
+    "markcompletes-enrollment": KnownDefect(
+        "markcompletes.enrollment_id is NULL on a portal that returns only the attributes the reference lists "
+        "(no enrollment_id): the listing is read in bulk, not per enrollment",
+        {"markcompletes": frozenset({"enrollment_id"})}, readings=frozenset({"strict"})),
+}
+
+
+def known(reading: str | None, phase: str | None, table: str, column: str | None) -> list[str]:
+    """The known defects that explain a difference in `column` (None: any reading, any phase)."""
+    return [name for name, d in KNOWN_DEFECTS.items() if column in d.columns.get(table, ())
+            and (reading is None or reading in d.readings) and (phase is None or phase in d.phases)]
+
+
 # --- comparison --------------------------------------------------------------------------------
 
-def _loaded(out_dir: Any, table: str, destination: str) -> tuple[list[dict], set[str]]:
+def loaded(out_dir: Any, table: str, destination: str) -> tuple[list[dict], set[str]]:
     """The table's current rows as readers see them, and its column names."""
     query = lambda sql: query_warehouse(out_dir, sql, destination=destination)  # noqa: E731
     names = {r["column_name"] for r in query(
@@ -474,16 +526,16 @@ def differences(out_dir: Any, portal: SimulatedPortal, destination: str = "duckd
     """table -> every difference from the portal's model: a stated column missing or of another type, a row
     missing, unexpected or current twice, a field whose value differs. Every table in EXPECTED is a key."""
     expected = expected_rows(portal)
-    return {table: table_differences(table, expected[table], *_loaded(out_dir, table, destination))
+    return {table: table_differences(table, expected[table], *loaded(out_dir, table, destination))
             for table in EXPECTED}
 
 
 def table_differences(table: str, expected: list[dict], loaded: list[dict], names: set[str]) -> list[Problem]:
     columns = dict(COLUMNS[table])
-    for extra in expected[:1]:
+    for extra in expected:
         columns.update({c: RAW for c in extra if c not in columns})  # the reading's own keys (module addresses)
     # a RAW column is a field the reading serves: where no record carries it, the table need not have it
-    served = {c for c, kind in columns.items() if kind != RAW or any(r[c] is not None for r in expected)}
+    served = {c for c, kind in columns.items() if kind != RAW or any(r.get(c) is not None for r in expected)}
     problems: list[Problem] = [(c, f"column {c} missing") for c in served if c not in names]
     columns = {c: k for c, k in columns.items() if c in names}
     key = KEYS[table]
@@ -508,6 +560,6 @@ def table_differences(table: str, expected: list[dict], loaded: list[dict], name
             if not has_kind(h[column], kind):
                 problems.append((column, f"{dict(zip(key, k))} {column}: {type(h[column]).__name__} {h[column]!r}, "
                                          f"stated {getattr(kind, '__name__', kind)}"))
-            elif not same(w[column], h[column], kind):
-                problems.append((column, f"{dict(zip(key, k))} {column}: portal {w[column]!r}, warehouse {h[column]!r}"))
+            elif not same(w.get(column), h[column], kind):
+                problems.append((column, f"{dict(zip(key, k))} {column}: portal {w.get(column)!r}, warehouse {h[column]!r}"))
     return problems

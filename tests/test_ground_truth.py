@@ -68,58 +68,9 @@ def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         portal.stop()
 
 
-@dataclass(frozen=True)
-class KnownDefect:
-    """Fields where the warehouse is known to differ from the portal, until the fix named in `reason` lands."""
-
-    reason: str
-    columns: dict[str, frozenset[str | None]]  # table -> columns (None: rows missing or unexpected)
-    phases: frozenset[str] = frozenset({"full", "incremental"})
-    readings: frozenset[str] = frozenset(READINGS)
-
-
-KNOWN_DEFECTS = {
-    "late-live-learning": KnownDefect(
-        "sessions and their attendance are re-read only inside the look-back window: a session's course, "
-        "registrations and instructor, and the enrollment status on its attendance, stay as first loaded "
-        "(late attendance / sessions added to existing modules, fixed on branch livelearn)",
-        {"sessions": frozenset({"course_id", "course_name", "num_enrolled", "number_of_attendees", "instructor_name"}),
-         "session_attendance_enrollments": frozenset({"enrollment_status", "enrollment_status_label"}),
-         "modules": frozenset({"number_enrolled_on_session"})},
-        phases=frozenset({"incremental"})),
-    "stale-user-names": KnownDefect(
-        "a user's new name never reaches the records that carry it but are not re-read on a run: module "
-        "creators, exam answers, session instructors, legacy ILT instructors keep the old name",
-        {"modules": frozenset({"creator_first_name", "creator_last_name", "creator_email", "creator_username",
-                               "tutor_first_name", "tutor_last_name"}),
-         "exam_answers": frozenset({"user", "email"}),
-         "sessions": frozenset({"instructor_name"}),
-         "session_instructors": frozenset({"first_name", "last_name", "email", "username"}),
-         "ilt_sessions": frozenset({"instructor_name"})},
-        phases=frozenset({"incremental"})),
-    "markcompletes-course": KnownDefect(
-        "markcompletes.course_id is never filled: GET /markcompletes does not return it (the reference's "
-        "attribute table) and the extractor does not take it from the mark-complete's enrollment",
-        {"markcompletes": frozenset({"course_id"})}),
-    "course-instructor-user": KnownDefect(
-        "course_instructors.user_id is NULL on a portal that returns only the attributes the reference lists "
-        "(no user_id): the listing is read in bulk, not by user_id, so the table cannot say who instructs",
-        {"course_instructors": frozenset({"user_id"})}, readings=frozenset({"strict"})),
-    "markcompletes-enrollment": KnownDefect(
-        "markcompletes.enrollment_id is NULL on a portal that returns only the attributes the reference lists "
-        "(no enrollment_id): the listing is read in bulk, not per enrollment",
-        {"markcompletes": frozenset({"enrollment_id"})}, readings=frozenset({"strict"})),
-}
-
-
-def _known(reading: str, phase: str, table: str, column: str | None) -> list[str]:
-    return [name for name, d in KNOWN_DEFECTS.items()
-            if reading in d.readings and phase in d.phases and column in d.columns.get(table, ())]
-
-
 def _check(runs: Runs, phase: str, table: str) -> None:
     problems = [text for column, text in getattr(runs, phase).differences[table]
-                if not _known(runs.reading, phase, table, column)]
+                if not raw_truth.known(runs.reading, phase, table, column)]
     assert not problems, f"{table} differs from the portal's model after the {phase} run: {problems[:12]}"
 
 
@@ -135,7 +86,7 @@ def test_raw_table_equals_the_portals_model(runs: Runs, phase: str, table: str) 
 
 def _known_defect_cases() -> list[Any]:
     cases = []
-    for name, defect in KNOWN_DEFECTS.items():
+    for name, defect in raw_truth.KNOWN_DEFECTS.items():
         for table in sorted(defect.columns):
             cases.append(pytest.param(name, table, id=f"{name}-{table}",
                                       marks=pytest.mark.xfail(strict=False, reason=defect.reason)))
@@ -146,7 +97,7 @@ def _known_defect_cases() -> list[Any]:
 @pytest.mark.parametrize(("defect", "table"), _known_defect_cases())
 def test_known_defect_fields_equal_the_portals_model(runs: Runs, phase: str, defect: str, table: str) -> None:
     """The fields a known defect leaves wrong: xfail until its fix lands, then they must equal the model too."""
-    d = KNOWN_DEFECTS[defect]
+    d = raw_truth.KNOWN_DEFECTS[defect]
     if runs.reading not in d.readings or phase not in d.phases:
         pytest.skip(f"{defect} is not expected in the {runs.reading} reading after the {phase} run")
     problems = [text for column, text in getattr(runs, phase).differences[table] if column in d.columns[table]]

@@ -19,6 +19,7 @@ from pipelines.learnupon.fanout import fan_out
 from pipelines.learnupon.settings import (
     COURSES_KEYS,
     COURSES_PATH,
+    CUSTOM_USER_FIELDS_PATH,
     ENROLLABLE_STATUSES,
     ENROLLMENTS_KEYS,
     ENROLLMENTS_SEARCH_PATH,
@@ -90,6 +91,8 @@ def floor(host: PortalHost, workers: int) -> dict[str, Any]:
     try:
         for page in client.paginate(USERS_PATH, {"version_id": USERS_VERSION_ID}, record_keys=USERS_KEYS):
             records += len(page.records)
+        # the field definitions whole (the listing's lack predefined_values): the users resource asks too
+        client.get_json(CUSTOM_USER_FIELDS_PATH)
         courses = [r for page in client.paginate(COURSES_PATH, ALL_COURSES, record_keys=COURSES_KEYS) for r in page.records]
         records += len(courses)
         ids = sorted(
