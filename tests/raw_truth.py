@@ -12,12 +12,13 @@ compares a warehouse with them field by field.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from pipelines.simulator import SimulatedPortal
+from pipelines.simulator.domains.live_learning import TZ_OFFSET
 
 from .conftest import query as query_warehouse
 
@@ -231,9 +232,7 @@ def typed(value: Any, kind: Kind) -> Any:
         return int(value)
     if kind is float:
         return float(value)
-    if kind is str:
-        return value if isinstance(value, str) else json.dumps(value)
-    if kind == RAW:
+    if kind is str or kind == RAW:
         return value if isinstance(value, str) else json.dumps(value)
     return value  # JSON: the parsed value
 
@@ -271,14 +270,12 @@ class Model:
     truth: dict[str, list[Any]]
     state: Any
     quirks: frozenset[str]
-    strict: bool
     today: str  # the portal's date (UTC): the day a run's leaderboard snapshot is filed under
 
     @classmethod
     def of(cls, portal: SimulatedPortal) -> "Model":
         with portal.lock:
-            return cls(portal.ground_truth(), portal.state, portal.quirks, portal.config.strict,
-                       portal.now().date().isoformat())
+            return cls(portal.ground_truth(), portal.state, portal.quirks, portal.now().date().isoformat())
 
 
 def _users(m: Model) -> list[dict]:
@@ -307,7 +304,7 @@ def _modules(m: Model) -> list[dict]:
 
 
 def _course_instructors(m: Model) -> list[dict]:
-    # strict: the listing omits user_id (the reference's attribute table); the instructor is the one asked for
+    # the instructor from the model: the strict listing omits user_id (the reference's attribute table)
     user = {ci["id"]: ci["user_id"] for ci in m.state.course_instructors.values()}
     return [row(r, "course_instructors", user_id=user[r["id"]]) for r in m.truth["course_instructors"]]
 
@@ -340,7 +337,7 @@ def _exam_answers(m: Model) -> list[dict]:
 
 
 def _markcompletes(m: Model) -> list[dict]:
-    # strict: the listing omits enrollment_id (the reference's attribute table); it is the enrollment asked for
+    # the enrollment and its course from the model: the listing has no course_id, strict no enrollment_id either
     rows = []
     for r in m.truth["markcompletes"]:
         enrollment = m.state.enrollments[m.state.markcompletes[r["id"]]["enrollment_id"]]
@@ -350,8 +347,6 @@ def _markcompletes(m: Model) -> list[dict]:
 
 def _sessions(m: Model) -> list[dict]:
     """The search row and, from the session's detail, capacity, registrations, local times, requirement."""
-    from pipelines.simulator.domains.live_learning import TZ_OFFSET
-
     rows = []
     for r in m.truth["sessions"]:
         s = m.state.sessions[r["session_id"]]
@@ -471,9 +466,14 @@ KNOWN_DEFECTS = {
         "registrations and instructor, and the enrollment status on its attendance, stay as first loaded "
         "(late attendance / sessions added to existing modules, fixed on branch livelearn)",
         {"sessions": frozenset({"course_id", "course_name", "num_enrolled", "number_of_attendees", "instructor_name"}),
-         "session_attendance_enrollments": frozenset({"enrollment_status", "enrollment_status_label"}),
-         "modules": frozenset({"number_enrolled_on_session"})},
+         "session_attendance_enrollments": frozenset({"enrollment_status", "enrollment_status_label"})},
         phases=frozenset({"incremental"})),
+    "late-live-learning-modules": KnownDefect(
+        "a live-learning module's row per session (strict reading) is not re-read when the session's "
+        "registrations change: number_enrolled_on_session stays as first loaded (module rows of existing "
+        "courses, fixed on branch livelearn)",
+        {"modules": frozenset({"number_enrolled_on_session"})},
+        phases=frozenset({"incremental"}), readings=frozenset({"strict"})),
     "stale-user-names": KnownDefect(
         "a user's new name never reaches the records that carry it but are not re-read on a run: module "
         "creators, exam answers, session instructors, legacy ILT instructors keep the old name",

@@ -24,14 +24,14 @@ COVERAGE = tuple(sorted(set(raw_truth.EXPECTED) - NEEDS_THE_MODEL - set(CORE)))
 def _model(out_dir: Any, truth: dict[str, list[Any]], destination: str) -> raw_truth.Model:
     # the leaderboard's snapshot is the warehouse's newest: its date is the run's, which the truth does not hold
     latest = query(out_dir, "select max(snapshot_date) d from learnupon.leaderboard_snapshots", destination=destination)
-    return raw_truth.Model(truth, None, frozenset(), False, latest[0]["d"] if latest else "")
+    return raw_truth.Model(truth, None, frozenset(), latest[0]["d"] if latest else "")
 
 
 def assert_tables_match(out_dir: Any, truth: dict[str, list[Any]], tables: Iterable[str], destination: str = "duckdb") -> None:
     """Each table's current rows equal the truth's, field by field; fields of a known defect apart
     (raw_truth.KNOWN_DEFECTS, listed in the report of tests/test_ground_truth.py)."""
     tables = list(tables)
-    model = _model(out_dir, truth, destination) if "leaderboard_snapshots" in tables else raw_truth.Model(truth, None, frozenset(), False, "")
+    model = _model(out_dir, truth, destination) if "leaderboard_snapshots" in tables else raw_truth.Model(truth, None, frozenset(), "")
     for table in tables:
         expected = raw_truth.EXPECTED[table](model)
         loaded, names = raw_truth.loaded(out_dir, table, destination)
