@@ -87,7 +87,7 @@ def test_raw_table_equals_the_portals_model(runs: Runs, phase: str, table: str) 
 def _known_defect_cases() -> list[Any]:
     cases = []
     for name, defect in raw_truth.KNOWN_DEFECTS.items():
-        for table in sorted(defect.columns):
+        for table in sorted(defect.columns) if "duckdb" in defect.destinations else ():  # these runs load DuckDB
             cases.append(pytest.param(name, table, id=f"{name}-{table}",
                                       marks=pytest.mark.xfail(strict=False, reason=defect.reason)))
     return cases
