@@ -283,16 +283,17 @@ def _users(m: Model) -> list[dict]:
 
 
 def _custom_data(m: Model) -> list[dict]:
-    """One row per (user, field) the user has a value for; the label read is the one the record carries."""
-    labels = {f["id"]: f["label"] for f in m.state.custom_fields}
-    by_label = "user_custom_data" in m.quirks  # CustomData object: label -> value, one-item lists unwrapped
+    """One row per (user, field) whatever shapes the user record carries: by definition id (its value wins) and
+    by label (its label is the row's; without it the label is NULL). Values as text, JSON where not a string."""
+    ids = {f["label"]: f["id"] for f in m.state.custom_fields}
     rows = []
-    for u in m.state.users.values():
-        for definition, value in u.custom.items():
-            if by_label and isinstance(value, list) and len(value) == 1:
-                value = value[0]
-            rows.append(row({}, "user_custom_data", user_id=u.id, definition_id=definition,
-                            label=labels[definition] if by_label else None,
+    for u in m.truth["users"]:
+        by_id = {item["definition_id"]: item["value"] for item in u.get("customDataFieldValues") or []}
+        by_label = {ids[label]: (label, value) for label, value in (u.get("CustomData") or {}).items()}
+        for definition in sorted(set(by_id) | set(by_label)):
+            label, value = by_label.get(definition, (None, None))
+            value = by_id.get(definition, value)
+            rows.append(row({}, "user_custom_data", user_id=u["id"], definition_id=definition, label=label,
                             value=value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))))
     return rows
 
