@@ -104,6 +104,9 @@ class Behaviour:
     strict: bool = False
     attendance_path: str = "both"
     empty_name_search: str = "all"
+    custom_data_shapes: str = "values"
+    custom_data_disagreements: float = 0.0
+    predefined_values: str = "list"
 
 
 class ApiContext:
