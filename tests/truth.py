@@ -157,6 +157,7 @@ def assert_coverage_matches_truth(out_dir: Any, truth: dict[str, list[dict[str, 
     same("exams", "exam_id", _keys(truth["exams"], "exam_id"))
     same("exam_questions", "exam_id, question_id", _keys(truth["exam_questions"], "exam_id", "question_id"))
     options = {(parse_int(q["question_id"]), parse_int(a["answer_id"])) for q in truth["exam_questions"] for a in q.get("answers") or []}
+    options |= {(parse_int(o["question_id"]), parse_int(o["answer_id"])) for o in truth.get("exam_question_rating_options", ())}
     same("exam_question_options", "question_id, answer_id", options)
     answered = {(parse_int(a["exam_enrollment_id"]), parse_int(q["question_id"])) for a in truth["exam_answers"] for q in a.get("questions") or []}
     same("exam_answers", "exam_enrollment_id, question_id", answered)
