@@ -30,20 +30,29 @@ def as_text(value: Any) -> str | None:
 def data_issues(out: Path, where: str) -> list[dict[str, Any]]:
     """Rows of learnupon.data_issues (a run that found none has no table)."""
     exists = query(out, "select 1 from information_schema.tables where table_schema = 'learnupon' and table_name = 'data_issues'")
-    return query(out, f"select * from learnupon.data_issues where {where}") if exists else []
+    return query(out, f"select * from learnupon.data_issues where {where} order by noticed_at") if exists else []
 
 
 @MODES
 @pytest.mark.parametrize("shapes", ["values", "labels", "both"])
 def test_custom_data_is_one_current_row_per_user_and_field(portal_factory: Any, tmp_path: Path, shapes: str) -> None:
+    """After a full run, and after churn (users created and deleted) and another run."""
     portal = portal_factory(users=40, custom_data_shapes=shapes, custom_data_disagreements=0.3 if shapes == "both" else 0.0)
-    served = portal.api.b.custom_data_shapes
-    assert served == shapes
+    assert portal.api.b.custom_data_shapes == shapes
     run_pipeline(portal, tmp_path, resources=["users"])
-    truth = portal.ground_truth()
-    rows = query(tmp_path, "select user_id, definition_id, label, value from learnupon.user_custom_data where _dlt_valid_to is null")
-    twice = query(tmp_path, "select user_id, definition_id from learnupon.user_custom_data where _dlt_valid_to is null"
-                            " group by all having count(*) > 1")
+    first = assert_custom_data_equals_the_portal(tmp_path, portal.ground_truth(), shapes)
+    changes = portal.churn(days=1, share=0.1)
+    assert changes["users_created"] and changes["users_deleted"]
+    run_pipeline(portal, tmp_path, resources=["users"])
+    # a disagreement is reported by every run that reads it
+    assert_custom_data_equals_the_portal(tmp_path, portal.ground_truth(), shapes, reported_before=first)
+
+
+def assert_custom_data_equals_the_portal(out: Path, truth: dict[str, Any], shapes: str, reported_before: int = 0) -> int:
+    """user_custom_data's current rows equal the truth's, one per (user, field); the disagreements are reported."""
+    rows = query(out, "select user_id, definition_id, label, value from learnupon.user_custom_data where _dlt_valid_to is null")
+    twice = query(out, "select user_id, definition_id from learnupon.user_custom_data where _dlt_valid_to is null"
+                       " group by all having count(*) > 1")
     assert twice == []
     loaded = {(r["user_id"], r["definition_id"]): r for r in rows}
     expected = {(t["user_id"], t["definition_id"]): t for t in truth["user_custom_data"]}
@@ -55,10 +64,10 @@ def test_custom_data_is_one_current_row_per_user_and_field(portal_factory: Any, 
             value = t["value"]
         assert loaded[key]["value"] == as_text(value), (key, loaded[key], t)
         assert loaded[key]["label"] == t["label"], (key, loaded[key], t)
-    # each disagreement between the two shapes is reported once; the definition id's value is the one kept
+    # each disagreement between the two shapes is reported once a run; the definition id's value is the one kept
     disagreements = {(d["user_id"], d["definition_id"]): d for d in truth["user_custom_data_disagreements"]}
     assert bool(disagreements) == (shapes == "both")
-    issues = data_issues(tmp_path, "table_name = 'user_custom_data'")
+    issues = data_issues(out, "table_name = 'user_custom_data'")[reported_before:]
     assert {i["record_key"] for i in issues} == {f"{u},{d}" for u, d in disagreements}
     assert len(issues) == len(disagreements)
     for issue in issues:
@@ -66,6 +75,7 @@ def test_custom_data_is_one_current_row_per_user_and_field(portal_factory: Any, 
         d = disagreements[(user_id, definition_id)]
         assert issue["raw_value"] == d["by_label"] and "definition id's value is kept" in issue["problem"]
         assert loaded[(user_id, definition_id)]["value"] == d["value"]
+    return reported_before + len(issues)
 
 
 @MODES
