@@ -112,3 +112,40 @@ def test_missing_columns_stop_or_are_noted_as_documented(portal_factory: Any, tm
     disabled = {r["employee_id"] for r in rows if r["active"] == "false"}
     planned = {(r["action"], r["external_id"]) for r in query(tmp_path / "out_lean", "select * from sync.sync_plan")}
     assert planned == {("update", e) for e in disabled}
+
+
+@pytest.mark.parametrize("portal_factory", ["default", "strict"], indirect=True)
+def test_typed_and_choice_fields_refuse_what_learnupon_would(portal_factory: Any, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    """Numbers, dates and the integer and decimal choice fields, whose choices come as a JSON list (default) or as
+    comma-separated text (strict: "1, 2, 3, 4, 5"): a value LearnUpon would refuse makes its row invalid."""
+    portal = portal_factory(users=40)
+    rows = [r for r in people(portal) if r["active"] == "true"]  # no active column: the roster lists who works there
+    columns = ["employee_id", "email", "age", "hired", "sector", "average_points"]
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[fields]\nage = "age"\nhired = "hire date"\nsector = "sector"\naverage_points = "average points"\n')
+    current = {r["employee_id"]: r["_user"]["custom"] for r in rows}
+    fine, old, unhired, off_scale, off_choice = rows[:5]
+    cells = {
+        # the values each field has now, written as HR would: accepted, nothing to change
+        fine["employee_id"]: {"age": str(current[fine["employee_id"]].get("age", "")),
+                              "sector": str(current[fine["employee_id"]].get("sector", "")),
+                              "average_points": str(current[fine["employee_id"]].get("average points", ""))},
+        old["employee_id"]: {"age": "old"},
+        unhired["employee_id"]: {"hired": "2024-13-45"},
+        off_scale["employee_id"]: {"sector": "7"},
+        off_choice["employee_id"]: {"average_points": "12.5"},
+    }
+    roster = [{**r, **cells.get(r["employee_id"], {})} for r in rows]
+    path = write_roster(tmp_path / "roster.csv", roster, columns)
+    code, out, err = plan(monkeypatch, capsys, portal, tmp_path / "out", path, "--mapping", str(mapping))
+    assert code == 0, err[-2000:]
+    plan_rows = query(tmp_path / "out", "select action, external_id, reason from sync.sync_plan")
+    assert {(r["external_id"], r["reason"]) for r in plan_rows if r["action"] == "invalid_row"} == {
+        (old["employee_id"], "age old is not a valid value for LearnUpon field age"),
+        (unhired["employee_id"], "hired 2024-13-45 is not a valid value for LearnUpon field hire date"),
+        (off_scale["employee_id"], "sector 7 is not a valid value for LearnUpon field sector (one of 1, 2, 3, 4, 5)"),
+        (off_choice["employee_id"], "average_points 12.5 is not a valid value for LearnUpon field average points"
+                                    " (one of 8.0, 16.0, 32.0, 64.0)"),
+    }
+    assert not [r for r in plan_rows if r["action"] != "invalid_row"], "the other rows are in step with LearnUpon"
