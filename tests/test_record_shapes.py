@@ -78,6 +78,19 @@ def assert_custom_data_equals_the_portal(out: Path, truth: dict[str, Any], shape
     return reported_before + len(issues)
 
 
+@pytest.mark.parametrize("shapes", ["values", "labels", "both"])
+def test_custom_data_without_definitions_in_the_listing(portal_factory: Any, tmp_path: Path, shapes: str) -> None:
+    """A listing that does not carry the field definitions: one call to /users/customuserdata names the fields
+    (before the rows are made when CustomData keys them by label), and the rows are the same."""
+    portal = portal_factory(users=40, custom_data_shapes=shapes, user_listing_definitions=False,
+                            custom_data_disagreements=0.3 if shapes == "both" else 0.0)
+    run_pipeline(portal, tmp_path, resources=["users"])
+    assert portal.calls["GET /users/customuserdata"] == 1
+    assert_custom_data_equals_the_portal(tmp_path, portal.ground_truth(), shapes)
+    fields = query(tmp_path, "select id from learnupon.custom_user_fields where _dlt_valid_to is null")
+    assert {f["id"] for f in fields} == {f["id"] for f in portal.ground_truth()["custom_user_fields"]}
+
+
 @MODES
 def test_the_default_custom_data_reading_of_each_mode(portal_factory: Any) -> None:
     """The suite's modes between them serve both shapes on one record (default) and one (strict)."""

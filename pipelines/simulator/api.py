@@ -107,6 +107,7 @@ class Behaviour:
     custom_data_shapes: str = "values"
     custom_data_disagreements: float = 0.0
     predefined_values: str = "list"
+    user_listing_definitions: bool = True
 
 
 class ApiContext:

@@ -63,6 +63,9 @@ class PortalConfig:
     # share of users with custom data whose CustomData object (when both attributes are served) gives an older
     # department than customDataFieldValues: the two shapes disagree, the definition-id shape is the truth
     custom_data_disagreements: float = 0.0
+    # whether GET /users and /users/search carry the custom field definitions beside the users ("returned only when
+    # the portal admin has defined custom user data fields"); False: a client reads them from /users/customuserdata
+    user_listing_definitions: bool = True
     # predefined_values of choice fields (PREDEFINED_VALUES_SHAPES). None: "list", or "text" when strict
     predefined_values: Optional[str] = None
     # churn records audit action 2 for every enrollment it unenrolls; False leaves them out of the trail

@@ -275,6 +275,8 @@ def _records(api: ApiContext, users: Sequence[Any], version: Optional[str]) -> l
 
 
 def _defs(api: ApiContext) -> dict[str, Any]:
+    if not api.b.user_listing_definitions:
+        return {}
     return {custom_defs_key(api.q): custom_field_definitions(api.st, full=False)}
 
 
