@@ -101,8 +101,11 @@ def test_the_default_custom_data_reading_of_each_mode(portal_factory: Any) -> No
 
 
 @MODES
-def test_survey_rating_options_and_admin_passes_load(portal_factory: Any, tmp_path: Path) -> None:
-    portal = portal_factory()
+@pytest.mark.parametrize("place", [None, "question"])
+def test_survey_rating_options_and_admin_passes_load(portal_factory: Any, tmp_path: Path, place: str | None) -> None:
+    """`place`: where the portal puts a rating question's scale. None: the mode's own reading (default: inside each
+    statement rated; strict: an answers object holding only the scale); "question": beside the answers."""
+    portal = portal_factory(rating_options=place)
     run_pipeline(portal, tmp_path, resources=["courses", "exams", "exam_enrollments"])
     truth = portal.ground_truth()
     scale = truth["exam_question_rating_options"]

@@ -108,6 +108,7 @@ class Behaviour:
     custom_data_disagreements: float = 0.0
     predefined_values: str = "list"
     user_listing_definitions: bool = True
+    rating_options: str = "statements"
 
 
 class ApiContext:

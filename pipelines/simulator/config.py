@@ -18,6 +18,9 @@ CUSTOM_DATA_SHAPES = ("values", "labels", "both")
 # how GET /users/customuserdata gives a choice field's predefined_values: "list" (a JSON list) or "text"
 # (comma-separated, the reference's type "string")
 PREDEFINED_VALUES_SHAPES = ("list", "text")
+# where a survey rating question's scale (rating_options) sits: in each answer (the statements rated), as the only
+# attribute of the answers object, or beside the answers on the question
+RATING_OPTIONS_PLACES = ("statements", "holder", "question")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class PortalConfig:
     # share of users with custom data whose CustomData object (when both attributes are served) gives an older
     # department than customDataFieldValues: the two shapes disagree, the definition-id shape is the truth
     custom_data_disagreements: float = 0.0
+    # where rating_options sit (RATING_OPTIONS_PLACES). None: "statements", or "holder" when strict
+    rating_options: Optional[str] = None
     # whether GET /users and /users/search carry the custom field definitions beside the users ("returned only when
     # the portal admin has defined custom user data fields"); False: a client reads them from /users/customuserdata
     user_listing_definitions: bool = True
@@ -99,6 +104,8 @@ class PortalConfig:
             raise ValueError("custom_data_disagreements must be between 0 and 1")
         if self.predefined_values not in (None, *PREDEFINED_VALUES_SHAPES):
             raise ValueError(f"predefined_values must be one of {PREDEFINED_VALUES_SHAPES}")
+        if self.rating_options not in (None, *RATING_OPTIONS_PLACES):
+            raise ValueError(f"rating_options must be one of {RATING_OPTIONS_PLACES}")
         object.__setattr__(self, "endpoint_faults", dict(self.endpoint_faults))
 
     @property
@@ -109,6 +116,10 @@ class PortalConfig:
         if self.custom_data_shapes:
             return self.custom_data_shapes
         return "labels" if "user_custom_data" in quirks else "values" if self.strict else "both"
+
+    @property
+    def resolved_rating_options(self) -> str:
+        return self.rating_options or ("holder" if self.strict else "statements")
 
     @property
     def resolved_predefined_values(self) -> str:

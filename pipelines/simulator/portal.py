@@ -61,7 +61,8 @@ class SimulatedPortal:
                                    custom_data_shapes=cfg.resolved_custom_data_shapes(self.quirks),
                                    custom_data_disagreements=cfg.custom_data_disagreements,
                                    predefined_values=cfg.resolved_predefined_values,
-                                   user_listing_definitions=cfg.user_listing_definitions)
+                                   user_listing_definitions=cfg.user_listing_definitions,
+                                   rating_options=cfg.resolved_rating_options)
         self.api = ApiContext(self.state, self.behaviour, self.now_ts, lambda: self._data_now)
         self.limiter = RateLimiter(cfg.rate_per_minute, cfg.rate_per_week, self.now_ts)
         self.faults = FaultInjector(cfg.seed, cfg.fault_rate, cfg.fault_kinds, cfg.endpoint_faults)

@@ -252,9 +252,9 @@ def exam_settings_record(q: frozenset[str], exam: dict[str, Any]) -> dict[str, A
             "attempts": attempts, "time_for_exam": exam["time_for_exam"] if exam["is_timed_exam"] else None}
 
 
-def question_record(exam: dict[str, Any], qn: dict[str, Any], strict: bool) -> dict[str, Any]:
+def question_record(exam: dict[str, Any], qn: dict[str, Any], rating_place: str) -> dict[str, Any]:
     if qn.get("type") == "rating":
-        return rating_question_record(qn, strict)
+        return rating_question_record(qn, rating_place)
     flag = (lambda v: str(int(v))) if exam["string_flags"] else (lambda v: int(v))  # 1/0, as strings on some exams
     return {"question_id": qn["question_id"], "question_text": qn["text"], "question_type": "choice",
             "question_choice_type": "single", "points": qn["points"],
@@ -263,18 +263,24 @@ def question_record(exam: dict[str, Any], qn: dict[str, Any], strict: bool) -> d
                          "predefined_answers": None} for k, text in enumerate(qn["options"])]}
 
 
-def rating_question_record(qn: dict[str, Any], strict: bool) -> dict[str, Any]:
+def rating_question_record(qn: dict[str, Any], place: str) -> dict[str, Any]:
     """A rating question. The reference lists rating_options among the attributes of the answers object and no
-    other attribute for a rating question: strict serves answers as that object alone ({"rating_options": [...]});
-    the default reading serves the statements to rate as answers, each with the scale as its rating_options."""
+    other attribute for a rating question. `place`: "holder" serves answers as that object alone
+    ({"rating_options": [...]}, strict); "statements" lists the statements rated as answers, each with the scale as
+    its rating_options (the default reading); "question" puts the scale beside the statements, on the question."""
     rec: dict[str, Any] = {"question_id": qn["question_id"], "question_text": qn["text"], "question_type": "rating",
                            "question_choice_type": None, "points": qn["points"]}
-    if strict:
+    if place == "holder":
         rec["answers"] = {"rating_options": rating_options(qn)}
-    else:
-        rec["answers"] = [{"answer_id": qn["question_id"] * 10 + k, "answer_text": text, "is_correct": None,
-                           "for_matching": None, "sequence": k + 1, "predefined_answers": None,
-                           "rating_options": rating_options(qn)} for k, text in enumerate(qn["statements"])]
+        return rec
+    rec["answers"] = [{"answer_id": qn["question_id"] * 10 + k, "answer_text": text, "is_correct": None,
+                       "for_matching": None, "sequence": k + 1, "predefined_answers": None}
+                      for k, text in enumerate(qn["statements"])]
+    for answer in rec["answers"]:
+        if place == "statements":
+            answer["rating_options"] = rating_options(qn)
+    if place == "question":
+        rec["rating_options"] = rating_options(qn)
     return rec
 
 
@@ -334,7 +340,7 @@ def get_exam(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
 
 def get_exam_questions(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
     exam = find_exam(api, args)
-    return Result({"exam_id": exam["exam_id"], "questions": [question_record(exam, qn, api.b.strict) for qn in exam["questions"]]})
+    return Result({"exam_id": exam["exam_id"], "questions": [question_record(exam, qn, api.b.rating_options) for qn in exam["questions"]]})
 
 
 def get_exam_enrollments(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
@@ -414,7 +420,7 @@ def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
                              "time_for_exam": exam["time_for_exam"] if exam["is_timed_exam"] else None})
         for qn in exam["questions"]:
             if qn.get("type") == "rating":
-                statements = [] if b.strict else [
+                statements = [] if b.rating_options == "holder" else [
                     {"answer_id": qn["question_id"] * 10 + k, "answer_text": text, "is_correct": None, "for_matching": None,
                      "sequence": k + 1, "predefined_answers": None} for k, text in enumerate(qn["statements"])]
                 questions.append({"exam_id": exam["exam_id"], "question_id": qn["question_id"], "question_text": qn["text"],
