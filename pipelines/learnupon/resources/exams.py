@@ -72,9 +72,10 @@ def question_options(context: ExtractContext, exam_id: int, question: dict[str, 
     """A question's answer options, then its rating options (survey rating questions), one row per answer_id.
 
     The reference lists `rating_options` ({answer_id, text, sequence}) among the attributes of the
-    answers object: it may come inside each answer (the statements to rate, each with the scale), or
-    as an answers object holding only it; both give the scale's options as rows of their own. An answer
-    that only carries the scale is not an option; the same scale repeated under each statement is one.
+    answers object: it may come inside each answer (the statements to rate, each with the scale), as
+    an answers object holding only it, or beside the answers on the question; each gives the scale's
+    options as rows of their own. An answer that only carries the scale is not an option; the same
+    scale repeated under each statement is one.
     """
     question_id = question.get("question_id")
     answers = question.get("answers") or []
