@@ -41,7 +41,9 @@ def portal_users(portal: Any) -> dict[int, dict[str, Any]]:
             for d in body.get("customDataFieldDefinitions") or []:
                 definitions[d["id"]] = d["label"]
             for record in page.records:
-                custom = {definitions[v["definition_id"]]: _value(v["value"]) for v in record.get("customDataFieldValues", [])}
+                # either documented shape, or both (customDataFieldValues, keyed by definition id, wins)
+                custom = {label.lower(): _value(v) for label, v in (record.get("CustomData") or {}).items()}
+                custom.update({definitions[v["definition_id"]]: _value(v["value"]) for v in record.get("customDataFieldValues", [])})
                 users[record["id"]] = {**record, "custom": custom, "groups": set()}
         groups = {g["id"]: g["title"] for page in client.paginate("/groups", record_keys=("groups",)) for g in page.records}
         for group_id in groups:

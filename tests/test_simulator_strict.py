@@ -70,9 +70,14 @@ def twin_truth(twin):
 
 
 def test_strict_changes_what_is_shown_not_the_data(truth, twin_truth):
-    for table in ("users", "courses", "enrollments", "groups", "group_memberships", "sessions", "session_attendance",
+    for table in ("courses", "enrollments", "groups", "group_memberships", "sessions", "session_attendance",
                   "exam_answers", "audit_trails"):
         assert truth[table] == twin_truth[table], table
+    # users: strict shows custom data by definition id only, the default reading by label too; the values are the same
+    assert [{k: v for k, v in u.items() if k != "CustomData"} for u in twin_truth["users"]] == truth["users"]
+    assert all("CustomData" in u and "CustomData" not in s for u, s in zip(twin_truth["users"], truth["users"]))
+    unlabelled = [{**row, "label": None} for row in twin_truth["user_custom_data"]]
+    assert unlabelled == truth["user_custom_data"] and truth["user_custom_data"]
     assert len(truth["learning_path_enrollments"]) == len(twin_truth["learning_path_enrollments"])
 
 

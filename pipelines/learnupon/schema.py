@@ -44,9 +44,6 @@ USERS = {
     "row_hash": "text",
 }
 
-# keys of a user record that go to the user_custom_data table instead
-USER_CUSTOM_DATA_KEYS = ("customDataFieldValues", "CustomData", "custom_data", "customData")
-
 USER_CUSTOM_DATA = {
     "user_id": "int",
     "definition_id": "int",
@@ -325,7 +322,8 @@ EXAM_QUESTION_OPTIONS = {  # one row per (exam_id, question_id, answer_id): the 
     "for_matching": "text",
     "sequence": "int",
     "predefined_answers": "text",
-    "rating_options": "json",
+    "rating_options": "json",  # a statement's rating scale as sent; the scale's options are rows of their own
+    "is_rating_option": "bool",  # an option of a survey rating question's scale (the reference's rating_options)
 }
 
 EXAM_ENROLLMENTS = {  # one row per exam_enrollment_id

@@ -104,6 +104,11 @@ class Behaviour:
     strict: bool = False
     attendance_path: str = "both"
     empty_name_search: str = "all"
+    custom_data_shapes: str = "values"
+    custom_data_disagreements: float = 0.0
+    predefined_values: str = "list"
+    user_listing_definitions: bool = True
+    rating_options: str = "statements"
 
 
 class ApiContext:

@@ -57,7 +57,12 @@ class SimulatedPortal:
         self.behaviour = Behaviour(page_size=cfg.page_size, quirks=self.quirks, audit_page_size=cfg.audit_page_size,
                                    overlapping_pages=cfg.overlapping_pages, strict=cfg.strict,
                                    attendance_path=cfg.resolved_attendance_path,
-                                   empty_name_search=cfg.resolved_empty_name_search)
+                                   empty_name_search=cfg.resolved_empty_name_search,
+                                   custom_data_shapes=cfg.resolved_custom_data_shapes(self.quirks),
+                                   custom_data_disagreements=cfg.custom_data_disagreements,
+                                   predefined_values=cfg.resolved_predefined_values,
+                                   user_listing_definitions=cfg.user_listing_definitions,
+                                   rating_options=cfg.resolved_rating_options)
         self.api = ApiContext(self.state, self.behaviour, self.now_ts, lambda: self._data_now)
         self.limiter = RateLimiter(cfg.rate_per_minute, cfg.rate_per_week, self.now_ts)
         self.faults = FaultInjector(cfg.seed, cfg.fault_rate, cfg.fault_kinds, cfg.endpoint_faults)

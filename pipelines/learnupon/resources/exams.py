@@ -39,6 +39,9 @@ EXAM_ANSWER_FETCHES = {
     "fetched_at": "timestamp",
 }
 
+# how questions are read; an exam read under an older reading is read again once (2: rating options as rows)
+QUESTIONS_READING = 2
+
 # overall_status: the sample says "correct", the attribute table 0/1/2
 OVERALL_STATUS = {"0": "not_attempted", "1": "correct", "2": "incorrect"}
 
@@ -60,15 +63,54 @@ def _read_exam(context: ExtractContext, exam_id: int) -> tuple[int, list[dict], 
     body = context.client.get_json(f"/exams/{exam_id}/questions")
     questions, options = [], []
     for question in extract_records(body, EXAM_QUESTIONS_KEYS, "GET /exams/{id}/questions"):
-        question_id = question.get("question_id")
-        questions.append({**{k: v for k, v in question.items() if k != "answers"}, "exam_id": exam_id})
-        answers = question.get("answers") or []
-        if isinstance(answers, dict):
-            answers = [answers]
-        for option in answers:
-            if isinstance(option, dict):
-                options.append({**option, "exam_id": exam_id, "question_id": question_id})
+        questions.append({**{k: v for k, v in question.items() if k not in ("answers", "rating_options")}, "exam_id": exam_id})
+        options.extend(question_options(context, exam_id, question))
     return exam_id, exams, questions, options
+
+
+def question_options(context: ExtractContext, exam_id: int, question: dict[str, Any]) -> list[dict[str, Any]]:
+    """A question's answer options, then its rating options (survey rating questions), one row per answer_id.
+
+    The reference lists `rating_options` ({answer_id, text, sequence}) among the attributes of the
+    answers object: it may come inside each answer (the statements to rate, each with the scale), as
+    an answers object holding only it, or beside the answers on the question; each gives the scale's
+    options as rows of their own. An answer that only carries the scale is not an option; the same
+    scale repeated under each statement is one.
+    """
+    question_id = question.get("question_id")
+    answers = question.get("answers") or []
+    answers = [answers] if isinstance(answers, dict) else answers
+    rows: list[dict[str, Any]] = []
+    scale: list[Any] = list(_listed(question.get("rating_options")))
+    for answer in answers:
+        if not isinstance(answer, dict):
+            continue
+        scale.extend(_listed(answer.get("rating_options")))
+        if set(answer) <= {"rating_options"}:
+            continue  # the answers object of a rating question: a holder for the scale
+        rows.append({**answer, "exam_id": exam_id, "question_id": question_id, "is_rating_option": False})
+    taken = {str(r.get("answer_id")): r for r in rows if r.get("answer_id") is not None}
+    for option in scale:
+        if not isinstance(option, dict):
+            continue
+        row = {**{k: v for k, v in option.items() if k != "text"}, "answer_text": option.get("text", option.get("answer_text")),
+               "exam_id": exam_id, "question_id": question_id, "is_rating_option": True}
+        key = str(option.get("answer_id")) if option.get("answer_id") is not None else None
+        if key is not None and key in taken:
+            if not taken[key].get("is_rating_option") or taken[key].get("answer_text") != row["answer_text"]:
+                context.issues.add("exam_question_options", f"{exam_id},{question_id},{key}", "answer_id", json_text(option),
+                                   "rating option with the answer_id of another option: dropped")
+            continue  # the scale repeated under another statement
+        if key is not None:
+            taken[key] = row
+        rows.append(row)
+    return rows
+
+
+def _listed(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [value]
+    return value if isinstance(value, list) else []
 
 
 def exams_resource(context: ExtractContext) -> DltResource:
@@ -76,11 +118,11 @@ def exams_resource(context: ExtractContext) -> DltResource:
     @context.contained("exams")
     def exams() -> Iterator[Any]:
         read = dlt.current.source_state().setdefault("exams_read", {})
-        todo = [e for e in exam_ids(context) if str(e) not in read]
+        todo = [e for e in exam_ids(context) if read.get(str(e)) != QUESTIONS_READING]
         for exam_id, settings, questions, options in fan_out(
             todo, lambda e: [_read_exam(context, e)], context.options.workers
         ):
-            read[str(exam_id)] = True
+            read[str(exam_id)] = QUESTIONS_READING
             context.client.stats.add("GET /exams/{id}", records=len(settings))
             context.client.stats.add("GET /exams/{id}/questions", records=len(questions))
             context.progress.update("exams", rows=1)

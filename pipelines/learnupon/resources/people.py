@@ -16,7 +16,8 @@ from dlt.sources import DltResource
 
 from .. import schema
 from ..arrow import to_arrow
-from ..context import ExtractContext, _safe_int
+from ..context import ExtractContext
+from ..custom_data import ATTRIBUTES, carries_labels, custom_data_rows, field_ids
 from ..fanout import read_ahead
 from ..records import extract_records, field_definitions
 from ..settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, USERS_KEYS, USERS_PATH, USERS_VERSION_ID
@@ -36,22 +37,33 @@ def users_resource(context: ExtractContext) -> DltResource:
     def tables() -> Iterator[Any]:
         client = context.client
         definitions: list[dict[str, Any]] = []
+        definitions_read = False  # GET /users/customuserdata called (at most once a run)
         saw_custom_data = False
         award_keys: dict[int, list] = {}
         pages = client.paginate(USERS_PATH, {"version_id": USERS_VERSION_ID}, record_keys=USERS_KEYS)
         for page in read_ahead(pages):
             if not definitions:
                 definitions = field_definitions(page.body)
-            labels = {str(d.get("label", "")).strip().lower(): _safe_int(d.get("id")) for d in definitions}
+            if not definitions and not definitions_read and any(carries_labels(r) for r in page.records):
+                # CustomData is keyed by label: which field each label names comes from the definitions
+                definitions, definitions_read = read_definitions(client), True
+            ids = field_ids(definitions)
             user_rows, custom_rows = [], []
             for record in page.records:
-                user = {k: v for k, v in record.items() if k not in schema.USER_CUSTOM_DATA_KEYS}
+                user = {k: v for k, v in record.items() if k not in ATTRIBUTES}
                 user["row_hash"] = row_hash(user)
                 user_rows.append(user)
-                for row in custom_values(record, labels):
+                rows, disagreements = custom_data_rows(record, ids)
+                for row in rows:
                     saw_custom_data = True
                     row["row_hash"] = row_hash(row)
                     custom_rows.append(row)
+                for d in disagreements:
+                    context.issues.add(
+                        "user_custom_data", f"{d.user_id},{d.definition_id}", "value", json_text(d.by_label),
+                        f"CustomData[{d.label!r}] disagrees with customDataFieldValues (definition_id {d.definition_id}):"
+                        " the definition id's value is kept",
+                    )
             yield to_arrow(user_rows, schema.USERS, table="users", key=["id"], issues=context.issues)
             if custom_rows:
                 table = to_arrow(
@@ -61,11 +73,10 @@ def users_resource(context: ExtractContext) -> DltResource:
             note_award_keys(award_keys, page.records)
             context.progress.update("users", pages=1, rows=len(page.records))
         whole = bool(definitions) and all("predefined_values" in d for d in definitions)
-        if not whole and (definitions or saw_custom_data):
+        if not whole and not definitions_read and (definitions or saw_custom_data):
             # the listing carried no definitions, or carried them without their choices (as in the reference's
             # sample): GET /users/customuserdata states them whole, predefined_values included; one call
-            body = client.get_json(CUSTOM_USER_FIELDS_PATH)
-            definitions = extract_records(body, CUSTOM_USER_FIELDS_KEYS, "GET /users/customuserdata") or definitions
+            definitions = read_definitions(client) or definitions
         if definitions:
             table = to_arrow(
                 definitions, schema.CUSTOM_USER_FIELDS, table="custom_user_fields", key=["id"], issues=context.issues
@@ -78,30 +89,7 @@ def users_resource(context: ExtractContext) -> DltResource:
     return users
 
 
-def custom_values(record: dict[str, Any], labels: dict[str, int | None]) -> Iterator[dict[str, Any]]:
-    """Custom user data as rows, from either documented shape.
-
-    customDataFieldValues: [{"definition_id": 231, "value": "Support"}, ...]
-    CustomData: {"department": "Support", ...} keyed by field label
-    """
-    user_id = record.get("id")
-    values = record.get("customDataFieldValues")
-    if isinstance(values, list):
-        for item in values:
-            if isinstance(item, dict):
-                yield {
-                    "user_id": user_id,
-                    "definition_id": item.get("definition_id"),
-                    "label": None,
-                    "value": json_text(item.get("value")),
-                }
-    for key in ("CustomData", "custom_data", "customData"):
-        data = record.get(key)
-        if isinstance(data, dict):
-            for label, value in data.items():
-                yield {
-                    "user_id": user_id,
-                    "definition_id": labels.get(str(label).strip().lower()),
-                    "label": label,
-                    "value": json_text(value),
-                }
+def read_definitions(client: Any) -> list[dict[str, Any]]:
+    """The custom user field definitions from GET /users/customuserdata (one call)."""
+    body = client.get_json(CUSTOM_USER_FIELDS_PATH)
+    return extract_records(body, CUSTOM_USER_FIELDS_KEYS, "GET /users/customuserdata")

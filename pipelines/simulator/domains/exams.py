@@ -44,11 +44,38 @@ def generate_exams(st: State, rng: random.Random) -> None:
                               # a few questions most learners get wrong
                               "p_correct": 0.25 if rng.random() < 0.2 else 0.88,
                               "trap": (correct + 1) % len(options)})
+        if survey:
+            questions.append(rating_question(st, m.exam_id * 100 + len(questions), m.title))
         st.exams[m.exam_id] = {"exam_id": m.exam_id, "module_id": m.id, "name": m.title, "is_survey": survey,
                                "is_timed_exam": rng.random() < 0.4, "time_for_exam": rng.choice((10, 20, 30)),
                                "pass_percentage": rng.choice((50, 70, 80)), "attempts": rng.choice((None, None, 1, 3)),
                                "is_knowledge_check": rng.random() < 0.1, "questions": questions,
                                "string_flags": rng.random() < 0.3}
+
+
+RATING_SCALE = ("Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree")
+RATED = ("The content was relevant to my role", "The pace was right", "I would recommend this course")
+# where a rating question's scale sits in its answer ids: statements are question_id*10 + 0..2, the scale + 5..9
+RATING_ANSWER_ID_OFFSET = 5
+
+
+def rating_question(st: State, qid: int, title: str) -> dict[str, Any]:
+    """A survey's rating question: statements to rate, each on the same scale (the reference's rating_options)."""
+    statements = list(RATED[: 2 + mix(st.seed, qid) % 2])
+    return {"question_id": qid, "type": "rating", "text": f"<p>{title}: how far do you agree?</p>",
+            "statements": statements, "options": list(RATING_SCALE), "correct": None, "points": 0,
+            "p_correct": 0.0, "trap": 0}
+
+
+def rating_options(qn: dict[str, Any]) -> list[dict[str, Any]]:
+    """A rating question's scale as the reference's Rating_options object attributes: answer_id, text, sequence."""
+    return [{"answer_id": qn["question_id"] * 10 + RATING_ANSWER_ID_OFFSET + k, "text": text, "sequence": k + 1}
+            for k, text in enumerate(qn["options"])]
+
+
+def passed_by_admin(h: int) -> bool:
+    """An exam enrollment an admin passed by hand below the pass percentage (about one pass in ten)."""
+    return unit(mix(h, 5)) < 0.1
 
 
 def add_markcomplete(st: State, rng: random.Random, eid: int, created: int, staff: list[int]) -> dict[str, Any]:
@@ -110,9 +137,11 @@ def exam_enrollment(st: State, exam: dict[str, Any], eid: int) -> Optional[dict[
     if exam["is_survey"]:
         status, score = "Completed", None
     elif e.status in ("passed", "completed", "pending_review"):
-        # a pass is a score at or above the exam's own pass percentage
+        # a pass is a score at or above the exam's own pass percentage, or one an admin set below it
         status = "Passed"
         score = e.percentage if e.percentage is not None and e.percentage >= pass_mark else pass_mark + h % (101 - pass_mark)
+        if passed_by_admin(h):  # the portal's status is the verdict, whatever the score
+            score = max(0, pass_mark - 1 - mix(h, 6) % 10)
     else:
         status, score = "Failed", 5 + h % (pass_mark - 5)
     # most pass at the first attempt; nobody uses more attempts than the exam allows
@@ -223,13 +252,36 @@ def exam_settings_record(q: frozenset[str], exam: dict[str, Any]) -> dict[str, A
             "attempts": attempts, "time_for_exam": exam["time_for_exam"] if exam["is_timed_exam"] else None}
 
 
-def question_record(exam: dict[str, Any], qn: dict[str, Any]) -> dict[str, Any]:
+def question_record(exam: dict[str, Any], qn: dict[str, Any], rating_place: str) -> dict[str, Any]:
+    if qn.get("type") == "rating":
+        return rating_question_record(qn, rating_place)
     flag = (lambda v: str(int(v))) if exam["string_flags"] else (lambda v: int(v))  # 1/0, as strings on some exams
     return {"question_id": qn["question_id"], "question_text": qn["text"], "question_type": "choice",
             "question_choice_type": "single", "points": qn["points"],
             "answers": [{"answer_id": qn["question_id"] * 10 + k, "answer_text": text,
                          "is_correct": flag(k == qn["correct"]), "for_matching": None, "sequence": k + 1,
                          "predefined_answers": None} for k, text in enumerate(qn["options"])]}
+
+
+def rating_question_record(qn: dict[str, Any], place: str) -> dict[str, Any]:
+    """A rating question. The reference lists rating_options among the attributes of the answers object and no
+    other attribute for a rating question. `place`: "holder" serves answers as that object alone
+    ({"rating_options": [...]}, strict); "statements" lists the statements rated as answers, each with the scale as
+    its rating_options (the default reading); "question" puts the scale beside the statements, on the question."""
+    rec: dict[str, Any] = {"question_id": qn["question_id"], "question_text": qn["text"], "question_type": "rating",
+                           "question_choice_type": None, "points": qn["points"]}
+    if place == "holder":
+        rec["answers"] = {"rating_options": rating_options(qn)}
+        return rec
+    rec["answers"] = [{"answer_id": qn["question_id"] * 10 + k, "answer_text": text, "is_correct": None,
+                       "for_matching": None, "sequence": k + 1, "predefined_answers": None}
+                      for k, text in enumerate(qn["statements"])]
+    for answer in rec["answers"]:
+        if place == "statements":
+            answer["rating_options"] = rating_options(qn)
+    if place == "question":
+        rec["rating_options"] = rating_options(qn)
+    return rec
 
 
 def exam_enrollment_record(ee: dict[str, Any], anonymous: bool) -> dict[str, Any]:
@@ -288,7 +340,7 @@ def get_exam(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
 
 def get_exam_questions(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
     exam = find_exam(api, args)
-    return Result({"exam_id": exam["exam_id"], "questions": [question_record(exam, qn) for qn in exam["questions"]]})
+    return Result({"exam_id": exam["exam_id"], "questions": [question_record(exam, qn, api.b.rating_options) for qn in exam["questions"]]})
 
 
 def get_exam_enrollments(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
@@ -351,10 +403,12 @@ ROUTES = (
 # Stated from the model on its own, not through the records above, so it can check them.
 
 def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
-    """exams (settings), exam_questions (+exam_id), exam_enrollments, exam_answers (answers body +
-    exam_enrollment_id), assignment_answers, markcompletes."""
+    """exams (settings), exam_questions (+exam_id; answers: the options with an answer_id), exam_enrollments,
+    exam_answers (answers body + exam_enrollment_id), exam_question_rating_options (each rating question's scale:
+    exam_id, question_id, answer_id, text, sequence), exam_enrollments_passed_by_admin (Passed below the exam's pass
+    percentage), assignment_answers, markcompletes."""
     alt_answers, attempts_as_int = "exam_answers" in b.quirks, "exam_attempts" in b.quirks
-    settings, questions, enrolled, answered = [], [], [], []
+    settings, questions, enrolled, answered, rated, by_admin = [], [], [], [], [], []
     for exam in st.exams.values():
         if exam["is_survey"]:
             settings.append({"exam_id": exam["exam_id"], "name": exam["name"], "is_survey": True})
@@ -365,6 +419,15 @@ def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
                              "pass_percentage": exam["pass_percentage"], "pass_mark": None, "attempts": allowed,
                              "time_for_exam": exam["time_for_exam"] if exam["is_timed_exam"] else None})
         for qn in exam["questions"]:
+            if qn.get("type") == "rating":
+                statements = [] if b.rating_options == "holder" else [
+                    {"answer_id": qn["question_id"] * 10 + k, "answer_text": text, "is_correct": None, "for_matching": None,
+                     "sequence": k + 1, "predefined_answers": None} for k, text in enumerate(qn["statements"])]
+                questions.append({"exam_id": exam["exam_id"], "question_id": qn["question_id"], "question_text": qn["text"],
+                                  "question_type": "rating", "question_choice_type": None, "points": qn["points"],
+                                  "answers": statements})
+                rated.extend({"exam_id": exam["exam_id"], "question_id": qn["question_id"], **o} for o in rating_options(qn))
+                continue
             options = []
             for k, text in enumerate(qn["options"]):
                 flag = 1 if k == qn["correct"] else 0
@@ -379,6 +442,8 @@ def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
             if ee is None:
                 continue
             row = {**ee, "date_completed": iso(ee["date_completed"])}
+            if ee["status"] == "Passed" and ee["score"] is not None and ee["score"] < exam["pass_percentage"]:
+                by_admin.append(ee["exam_enrollment_id"])
             enrolled.append(without(row, STRICT_SURVEY_ENROLLMENT_OMITS) if b.strict and exam["is_survey"] else row)
             body: dict[str, Any] = {"exam_enrollment_id": ee["exam_enrollment_id"], "exam_id": exam["exam_id"],
                                     "questions": [_answer_truth(exam, a, alt_answers) for a in exam_answers(st, exam, ee)]}
@@ -402,6 +467,7 @@ def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
                "user_id": mc["user_id"], "notes": mc["notes"], "action_source_type": mc["action_source_type"]}
         marks.append(without(row, STRICT_MARKCOMPLETE_OMITS) if b.strict else row)
     return {"exams": settings, "exam_questions": questions, "exam_enrollments": enrolled, "exam_answers": answered,
+            "exam_question_rating_options": rated, "exam_enrollments_passed_by_admin": by_admin,
             "assignment_answers": assignments, "markcompletes": marks}
 
 

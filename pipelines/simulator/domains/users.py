@@ -13,11 +13,12 @@ from typing import Any, Optional, Sequence
 from .. import names
 from ..api import ApiContext, ApiError, Behaviour, Params, Result
 from ..model import State, User
-from ..rng import Stamp, how_many
+from ..rng import Stamp, how_many, mix, unit
 from ..timefmt import DAY, day, iso
 from . import audit, enrollments, gamification, groups
 
 PORTAL_AGE_DAYS = 3 * 365
+DEPARTMENT = 231  # the definition id of the "department" field
 
 CUSTOM_FIELDS: tuple[dict[str, Any], ...] = (
     {"id": 231, "type_id": 1, "label": "department", "predefined_values": None},
@@ -175,11 +176,23 @@ def custom_defs_key(q: frozenset[str]) -> str:
     return "customDataFieldDefintions" if "custom_defs_key" in q else "customDataFieldDefinitions"
 
 
-def custom_field_definitions(st: State, full: bool) -> list[dict[str, Any]]:
-    """Definitions; `full` adds predefined_values (GET /users/customuserdata shows them)."""
+def custom_field_definitions(st: State, full: bool, predefined_values: str = "list") -> list[dict[str, Any]]:
+    """Definitions; `full` adds predefined_values (GET /users/customuserdata shows them), as a JSON list or,
+    with predefined_values="text", as the comma-separated string the reference's type "string" reads as."""
     if full:
-        return [dict(f) for f in st.custom_fields]
+        return [{**f, "predefined_values": choices_text(f["predefined_values"])} if predefined_values == "text" else dict(f)
+                for f in st.custom_fields]
     return [{"id": f["id"], "type_id": f["type_id"], "label": f["label"]} for f in st.custom_fields]
+
+
+def choices_text(values: Optional[list[Any]]) -> Optional[str]:
+    """A choice list as text: strings comma-separated ("Account Manager,Engineer"), numbers as the reference's
+    examples write them ("1.00, 2.00")."""
+    if values is None:
+        return None
+    if all(isinstance(v, str) for v in values):
+        return ",".join(values)
+    return ", ".join(str(v) for v in values)
 
 
 def _custom_object(st: State, values: dict[int, Any]) -> dict[str, Any]:
@@ -192,8 +205,34 @@ def _custom_object(st: State, values: dict[int, Any]) -> dict[str, Any]:
     return out
 
 
-def user_record(st: State, u: User, q: frozenset[str], version: Optional[str] = None) -> dict[str, Any]:
+def disagrees(st: State, b: Behaviour, u: User) -> bool:
+    """Whether this user's CustomData gives an older department than customDataFieldValues (both shapes served)."""
+    return (b.custom_data_shapes == "both" and DEPARTMENT in u.custom
+            and unit(mix(st.seed, u.id, DEPARTMENT)) < b.custom_data_disagreements)
+
+
+def older_department(value: Any) -> str:
+    """Another department than `value` (one a write may have set outside the generated list included)."""
+    position = names.DEPARTMENTS.index(value) if value in names.DEPARTMENTS else -1
+    return names.DEPARTMENTS[(position + 1) % len(names.DEPARTMENTS)]
+
+
+def custom_attributes(st: State, b: Behaviour, u: User) -> dict[str, Any]:
+    """The custom-data attributes of a user record, in the shapes this portal serves."""
+    out: dict[str, Any] = {}
+    if b.custom_data_shapes in ("labels", "both"):
+        out["CustomData"] = _custom_object(st, u.custom)
+        if disagrees(st, b, u):
+            label = next(f["label"] for f in st.custom_fields if f["id"] == DEPARTMENT)
+            out["CustomData"][label] = older_department(u.custom[DEPARTMENT])
+    if b.custom_data_shapes in ("values", "both"):
+        out["customDataFieldValues"] = [{"definition_id": k, "value": v} for k, v in u.custom.items()]
+    return out
+
+
+def user_record(st: State, u: User, b: Behaviour, version: Optional[str] = None) -> dict[str, Any]:
     """A user as GET /users lists it. version: None, "1.1" or "1.2"."""
+    q = b.quirks
     rec: dict[str, Any] = {
         "id": u.id, "last_name": u.last_name, "first_name": u.first_name, "email": u.email,
     }
@@ -221,10 +260,7 @@ def user_record(st: State, u: User, q: frozenset[str], version: Optional[str] = 
     if awards is not None:
         rec["number_of_points"] = sum(a["total_points"] for a in awards)
         rec["number_of_badges"] = sum(a["badge_count"] for a in awards)
-    if "user_custom_data" in q:
-        rec["CustomData"] = _custom_object(st, u.custom)
-    else:
-        rec["customDataFieldValues"] = [{"definition_id": k, "value": v} for k, v in u.custom.items()]
+    rec.update(custom_attributes(st, b, u))
     return rec
 
 
@@ -235,10 +271,12 @@ def users_key(api: ApiContext) -> str:
 
 
 def _records(api: ApiContext, users: Sequence[Any], version: Optional[str]) -> list[dict[str, Any]]:
-    return [user_record(api.st, u, api.q, version) for u in users]
+    return [user_record(api.st, u, api.b, version) for u in users]
 
 
 def _defs(api: ApiContext) -> dict[str, Any]:
+    if not api.b.user_listing_definitions:
+        return {}
     return {custom_defs_key(api.q): custom_field_definitions(api.st, full=False)}
 
 
@@ -268,7 +306,7 @@ def get_user(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
     u = api.st.users.get(int(args["id"]))
     if u is None:
         raise ApiError(404, "User not found")
-    rec = user_record(api.st, u, api.q, p.str("version_id"))
+    rec = user_record(api.st, u, api.b, p.str("version_id"))
     body: dict[str, Any] = {users_key(api): [rec]}
     if api.st.gamification:
         awards = gamification.user_awards(api.st, u.id)
@@ -281,7 +319,7 @@ def get_user(api: ApiContext, p: Params, args: dict[str, str]) -> Result:
 
 
 def custom_user_data(api: ApiContext, p: Params, _: dict[str, str]) -> Result:
-    defs = custom_field_definitions(api.st, full=True)
+    defs = custom_field_definitions(api.st, full=True, predefined_values=api.b.predefined_values)
     return api.page_result(custom_defs_key(api.q), lambda chunk: list(chunk), defs, p)
 
 
@@ -297,7 +335,9 @@ ROUTES = (
 # Stated from the model on its own, not through the records above, so it can check them.
 
 def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
-    """users: the listing with version_id=1.2; custom_user_fields: GET /users/customuserdata."""
+    """users: the listing with version_id=1.2; custom_user_fields: GET /users/customuserdata; user_custom_data:
+    one row per user and field (user_id, definition_id, label as CustomData keys it or None, value as the
+    model holds it); user_custom_data_disagreements: the fields whose two shapes disagree."""
     enrolled: dict[int, int] = {}
     accessed: dict[int, int] = {}
     for e in st.enrollments.values():
@@ -305,7 +345,7 @@ def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
         if e.status in ("in_progress", "completed", "passed"):
             accessed[e.user_id] = accessed.get(e.user_id, 0) + 1
     labels = {f["id"]: f["label"] for f in st.custom_fields}
-    rows = []
+    rows, custom, disagreeing = [], [], []
     for u in st.users.values():
         row: dict[str, Any] = {
             "id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email, "locale": u.locale,
@@ -323,11 +363,21 @@ def truth(st: State, b: Behaviour, now: int) -> dict[str, list[Any]]:
         if u.id in st.awards:
             row["number_of_points"] = sum(a["total_points"] for a in st.awards[u.id])
             row["number_of_badges"] = sum(a["badge_count"] for a in st.awards[u.id])
-        if "user_custom_data" in b.quirks:
+        if b.custom_data_shapes in ("labels", "both"):
             row["CustomData"] = {labels[k]: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in u.custom.items()}
-        else:
+        if b.custom_data_shapes in ("values", "both"):
             row["customDataFieldValues"] = [{"definition_id": k, "value": v} for k, v in u.custom.items()]
+        # one row per field whatever the shapes; the value is the model's (the definition-id shape's when both)
+        for k, v in u.custom.items():
+            custom.append({"user_id": u.id, "definition_id": k, "value": v,
+                           "label": labels[k] if b.custom_data_shapes in ("labels", "both") else None})
+        if disagrees(st, b, u):
+            disagreeing.append({"user_id": u.id, "definition_id": DEPARTMENT, "value": u.custom[DEPARTMENT],
+                                "by_label": older_department(u.custom[DEPARTMENT])})
         rows.append(row)
     fields = [{"id": f["id"], "type_id": f["type_id"], "label": f["label"], "predefined_values": f["predefined_values"]}
               for f in st.custom_fields]
-    return {"users": rows, "custom_user_fields": fields}
+    if b.predefined_values == "text":
+        fields = [{**f, "predefined_values": choices_text(f["predefined_values"])} for f in fields]
+    return {"users": rows, "custom_user_fields": fields, "user_custom_data": custom,
+            "user_custom_data_disagreements": disagreeing}

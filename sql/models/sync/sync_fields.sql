@@ -1,6 +1,7 @@
 -- LearnUpon's custom user fields, with the values each choice field allows: the user listing's
 -- definitions may leave them out, so the sync also reads GET /users/customuserdata
--- (sync.field_choices) at every run.
+-- (sync.field_choices) at every run. predefined_values comes as a JSON list or as comma-separated
+-- text (the reference types it "string"); choice_values reads either into a list.
 with
 
 definitions as (
@@ -17,7 +18,8 @@ final as (
         definitions.label as field_label,
         lower(trim(definitions.label)) as field_key,
         definitions.type_id as type_id,
-        coalesce(cast(definitions.predefined_values as varchar), choices.predefined_values) as predefined_values,
+        {{ choice_values("coalesce(cast(definitions.predefined_values as varchar), choices.predefined_values)") }}
+            as predefined_values,
     from definitions
     left join choices on choices.definition_id = definitions.id
 )

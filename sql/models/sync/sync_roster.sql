@@ -88,7 +88,7 @@ row_problems as (
     select roster_fields.row_number,
         roster_fields.column_name || ' ' || roster_fields.value || ' is not a valid value for LearnUpon field '
             || roster_fields.field_label
-            || coalesce(' (one of ' || roster_fields.predefined_values || ')', '')
+            || coalesce(' (one of ' || array_to_string(roster_fields.predefined_values, ', ') || ')', '')
     from roster_fields
     where not roster_fields.is_accepted
 ),

@@ -35,12 +35,13 @@ final as (
             case mapped.type_id
                 when 2 then try_cast(mapped.value as double) is not null
                 when 3 then try_cast(mapped.value as bigint) is not null
-                when 4 then mapped.predefined_values is null
-                    or list_contains(from_json(mapped.predefined_values, '["VARCHAR"]'), mapped.value)
+                when 4 then mapped.predefined_values is null or list_contains(mapped.predefined_values, mapped.value)
                 when 5 then try_cast(mapped.value as double) is not null and (mapped.predefined_values is null
-                    or list_contains(from_json(mapped.predefined_values, '["DOUBLE"]'), try_cast(mapped.value as double)))
+                    or list_contains(list_transform(mapped.predefined_values, lambda choice: try_cast(choice as double)),
+                        try_cast(mapped.value as double)))
                 when 6 then try_cast(mapped.value as bigint) is not null and (mapped.predefined_values is null
-                    or list_contains(from_json(mapped.predefined_values, '["BIGINT"]'), try_cast(mapped.value as bigint)))
+                    or list_contains(list_transform(mapped.predefined_values, lambda choice: try_cast(choice as bigint)),
+                        try_cast(mapped.value as bigint)))
                 when 7 then try_cast(mapped.value as date) is not null
                 else true
             end,
