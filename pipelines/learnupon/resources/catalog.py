@@ -20,7 +20,7 @@ from ..context import ExtractContext, _safe_int
 from ..errors import LearnUponError, WeeklyBudgetReserved
 from ..fanout import fan_out
 from ..settings import LEARNING_PATHS_KEYS, LEARNING_PATHS_PATH, MODULES_KEYS, MODULES_PATH
-from .common import SCD2, child_table, listing_complete, row_hash
+from .common import SCD2, calls_to, child_table, listing_complete, row_hash
 from .live_learning import session_id_of, session_list
 
 log = logging.getLogger("lms_warehouse.modules")
@@ -189,8 +189,7 @@ def modules_resource(context: ExtractContext) -> DltResource:
 
         changed, for_sessions = modules_to_read(context, sessions)
         yield from read(changed)
-        calls = context.client.stats.endpoints.get(MODULES_ENDPOINT)
-        calls_before = calls.calls if calls else 0
+        calls_before = calls_to(context, MODULES_ENDPOINT)
         yield from read(for_sessions)
         shared = changed_modules(read_now, before)
         holders = [
@@ -200,10 +199,9 @@ def modules_resource(context: ExtractContext) -> DltResource:
         ]
         yield from read(holders)
         if for_sessions or holders:
-            calls = context.client.stats.endpoints.get(MODULES_ENDPOINT)
             context.costs["modules_reread"] = {
                 "for_sessions": len(for_sessions), "for_shared_modules": len(holders),
-                "calls": (calls.calls if calls else 0) - calls_before,
+                "calls": calls_to(context, MODULES_ENDPOINT) - calls_before,
             }
         if read_now:
             yield listing_complete(context, "modules", read_now)

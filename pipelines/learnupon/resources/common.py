@@ -35,6 +35,11 @@ def reconciliation_due(state: dict[str, Any], options: Any, portal_now: datetime
         return True
 
 
+def calls_to(context: Any, *endpoints: str) -> int:
+    """Calls made so far in this run to these endpoints (resources run one at a time: a difference is one resource's)."""
+    return sum(stats.calls for name, stats in context.client.stats.endpoints.items() if name in endpoints)
+
+
 def row_hash(record: dict[str, Any]) -> str:
     """A stable hash of a record's content: what SCD2 compares to see a change."""
     return hashlib.blake2b(orjson.dumps(record, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()

@@ -37,7 +37,7 @@ from ..errors import LearnUponAPIError
 from ..fanout import fan_out
 from ..records import extract_records, parse_timestamp
 from ..settings import ATTENDANCE_PATHS, ILTS_KEYS, ILTS_SEARCH_PATH, SESSIONS_KEYS, SESSIONS_SEARCH_PATH
-from .common import SCD2, child_table, listing_complete, reconciliation_due, row_hash
+from .common import SCD2, calls_to, child_table, listing_complete, reconciliation_due, row_hash
 
 SESSION_STATUS = {-10: "not_registered", 10: "not_started", 20: "completed", 30: "failed", 40: "no_show"}
 ATTENDANCE_STATUS = {0: "unmarked", 5: "absent", 10: "present"}
@@ -85,10 +85,6 @@ SESSIONS_SEARCH_ENDPOINT = endpoint_template("GET", SESSIONS_SEARCH_PATH)
 ATTENDANCE_ENDPOINTS = tuple("GET " + path for path in ATTENDANCE_PATHS)
 
 
-def _calls(context: ExtractContext, endpoints: tuple[str, ...]) -> int:
-    return sum(stats.calls for name, stats in context.client.stats.endpoints.items() if name in endpoints)
-
-
 def attendance_reconciliation(context: ExtractContext) -> date | None:
     """The first session start date this run re-reads attendance from, if it reconciles attendance; else None.
 
@@ -116,13 +112,13 @@ def session_list(context: ExtractContext) -> list[dict]:
 
     def build() -> list[dict]:
         by_id: dict[int, dict] = {}
-        before = _calls(context, (SESSIONS_SEARCH_ENDPOINT,))
+        before = calls_to(context, SESSIONS_SEARCH_ENDPOINT)
         for window in windows(context, "sessions_loaded", attendance_reconciliation(context)):
             for records in search_window(context, SESSIONS_SEARCH_PATH, SESSIONS_KEYS, window, "sessions"):
                 for r in records:
                     if (sid := _safe_int(r.get("session_id", r.get("id")))) is not None:
                         by_id[sid] = r
-        context.put("session_search_calls", _calls(context, (SESSIONS_SEARCH_ENDPOINT,)) - before)
+        context.put("session_search_calls", calls_to(context, SESSIONS_SEARCH_ENDPOINT) - before)
         return list(by_id.values())
 
     return context.cached("sessions", build)
@@ -234,7 +230,7 @@ def session_attendance_resource(context: ExtractContext) -> DltResource:
         portal_now = context.client.server_now()
         retry = [int(s) for s in state.get("attendance_unread", [])]
         listed = sorted({s for s in (session_id_of(x) for x in session_list(context)) if s is not None} | set(retry))
-        calls_before = _calls(context, ATTENDANCE_ENDPOINTS)
+        calls_before = calls_to(context, *ATTENDANCE_ENDPOINTS)
         unread: list[int] = []
 
         def read(session_id: int) -> Iterator[Any]:
@@ -273,7 +269,7 @@ def session_attendance_resource(context: ExtractContext) -> DltResource:
         if reconcile_since is not None or not reconciled.get("reconciled_at"):  # a first run reads every session too
             reconciled["reconciled_at"] = portal_now.isoformat()
         if reconcile_since is not None:
-            calls = context.get("session_search_calls", 0) + _calls(context, ATTENDANCE_ENDPOINTS) - calls_before
+            calls = context.get("session_search_calls", 0) + calls_to(context, *ATTENDANCE_ENDPOINTS) - calls_before
             context.costs.setdefault("reconciliations", {})["session_attendance"] = {
                 "since": reconcile_since.isoformat(), "sessions": len(listed), "calls": calls,
             }
