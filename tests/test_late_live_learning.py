@@ -123,9 +123,27 @@ def endpoint_calls(summary: Any, endpoint: str) -> int:
     return summary.api["endpoints"].get(endpoint, {}).get("calls", 0)
 
 
+def assert_no_extra_call(summary: Any, truth: dict[str, list[Any]], page_size: int, today: date) -> None:
+    """An incremental run on an unchanged portal: no module re-read beyond drafts and courses under revision (as
+    ever), the session search and attendance of the regular window only (14 days back, 2 of margin, a year ahead)."""
+    assert "modules_reread" not in summary.extra and "reconciliations" not in summary.extra
+    unstable = [c for c in truth["courses"] if c["published_status_id"] not in ("published", "archived")]
+    assert endpoint_calls(summary, "GET /modules") == len(unstable)
+    first, last = today - timedelta(days=16), today + timedelta(days=365)
+    window = [s for s in truth["sessions"] if first <= date.fromisoformat(s["start_date"][:10]) <= last]
+    assert endpoint_calls(summary, "GET /live-learnings/sessions/search") == max(1, math.ceil(len(window) / page_size))
+    registered: dict[int, int] = {}
+    for a in truth["session_attendance"]:
+        registered[int(a["session_id"])] = registered.get(int(a["session_id"]), 0) + 1
+    attendance = sum(max(1, math.ceil(registered.get(int(s["session_id"]), 0) / page_size)) for s in window)
+    assert sum(endpoint_calls(summary, e) for e in ("GET /sessions/{id}/attendance", "GET /live-learnings/sessions/{id}/attendance")) == attendance
+
+
 @MODES
 def test_late_attendance_and_added_sessions_arrive(portal, tmp_path: Path) -> None:
     run_pipeline(portal, tmp_path)
+    today = portal.now().date()
+    assert_no_extra_call(run_pipeline(portal, tmp_path), portal.ground_truth(), portal.config.page_size, today)
     changes = portal.churn(days=1, share=0.05)
     assert changes["sessions_added"] > 0 and changes["attendance_marked_late"] > 0 and changes["attendance_corrected"] > 0
 
@@ -147,7 +165,7 @@ def test_late_attendance_and_added_sessions_arrive(portal, tmp_path: Path) -> No
     assert not attendance_differences(tmp_path, truth), attendance_differences(tmp_path, truth)
     assert not module_differences(tmp_path, truth), module_differences(tmp_path, truth)
     cost = reconciled.extra["reconciliations"]["session_attendance"]
-    today = portal.now().date()
+    today = portal.now().date()  # a day on since the churn
     sessions, calls = reconciliation_calls(truth, portal.config.page_size, date(2015, 1, 1), today + timedelta(days=365))
     assert cost == {"since": "2015-01-01", "sessions": sessions, "calls": calls}
     assert calls == endpoint_calls(reconciled, "GET /live-learnings/sessions/search") + sum(
@@ -156,11 +174,8 @@ def test_late_attendance_and_added_sessions_arrive(portal, tmp_path: Path) -> No
     recorded = query(tmp_path, "select details from learnupon.pipeline_runs order by started_at desc limit 1")[0]["details"]
     assert f'"session_attendance":{{"since":"2015-01-01","sessions":{sessions},"calls":{calls}}}' in recorded
 
-    # an unchanged portal: no module is re-read for sessions, no reconciliation (the next one is a week away)
-    unchanged = run_pipeline(portal, tmp_path)
-    assert "modules_reread" not in unchanged.extra and "reconciliations" not in unchanged.extra
-    unstable = [c for c in truth["courses"] if c["published_status_id"] not in ("published", "archived")]
-    assert endpoint_calls(unchanged, "GET /modules") == len(unstable)  # drafts and courses under revision, as before
+    # unchanged since: no extra call (the next reconciliation is a week away), and still equal to the portal
+    assert_no_extra_call(run_pipeline(portal, tmp_path), truth, portal.config.page_size, today)
     assert not attendance_differences(tmp_path, truth) and not module_differences(tmp_path, truth)
 
 
