@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from assets.extract import materialization_metadata
 from pipelines.learnupon.settings import ExtractOptions
 
 from .conftest import cli, query, run_pipeline
@@ -172,6 +173,8 @@ def test_late_attendance_and_added_sessions_arrive(portal, tmp_path: Path) -> No
         endpoint_calls(reconciled, e) for e in ("GET /sessions/{id}/attendance", "GET /live-learnings/sessions/{id}/attendance")
     )
     recorded = query(tmp_path, "select details from learnupon.pipeline_runs order by started_at desc limit 1")[0]["details"]
+    # Dagster's materialization of session_attendance carries it too
+    assert materialization_metadata("session_attendance", reconciled, {}, {})["reconciliation"].data == cost
     assert f'"session_attendance":{{"since":"2015-01-01","sessions":{sessions},"calls":{calls}}}' in recorded
 
     # unchanged since: no extra call (the next reconciliation is a week away), and still equal to the portal
