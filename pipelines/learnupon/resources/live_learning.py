@@ -63,10 +63,13 @@ def windows(context: ExtractContext, state_key: str, reconcile_since: date | Non
     today = context.client.server_now().date()
     end = today + timedelta(days=context.options.session_horizon_days)
     state = dlt.current.source_state()
-    start = today - timedelta(days=context.options.attendance_lookback_days + 2)
-    if state.get(state_key) and (reconcile_since is None or reconcile_since >= start):
-        return [(start.isoformat(), end.isoformat())]
-    start = reconcile_since if state.get(state_key) else date.fromisoformat(context.options.sessions_since)
+    if state.get(state_key):
+        start = today - timedelta(days=context.options.attendance_lookback_days + 2)
+        if reconcile_since is None or reconcile_since >= start:
+            return [(start.isoformat(), end.isoformat())]
+        start = reconcile_since
+    else:
+        start = date.fromisoformat(context.options.sessions_since)
     result = []
     while start <= end:
         stop = min(date(start.year, 12, 31), end)
