@@ -148,6 +148,12 @@ def materialization_metadata(
         "timings_seconds": MetadataValue.json({k: round(v, 3) for k, v in summary.timings.items()}),
         "data_issues_run_total": summary.data_issues,
     }
+    # what a reconciliation re-read and its calls; modules re-read for sessions and shared modules
+    reconciled = (summary.extra.get("reconciliations") or {}).get(resource)
+    if reconciled:
+        metadata["reconciliation"] = MetadataValue.json(reconciled)
+    if resource == "modules" and summary.extra.get("modules_reread"):
+        metadata["modules_reread"] = MetadataValue.json(summary.extra["modules_reread"])
     return {k: v for k, v in metadata.items() if v is not None}
 
 

@@ -19,7 +19,7 @@ import psycopg2
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pipelines.config import PortalSettings, reconcile_days
+from pipelines.config import PortalSettings, attendance_reconcile_days, reconcile_days
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.settings import ExtractOptions
 from pipelines.models import database_path
@@ -99,7 +99,12 @@ class LearnUponResource(ConfigurableResource):
     answer_batch: int = 2000
     attendance_lookback_days: int = 14
     reconcile_every_days: int | None = Field(
-        default=None, description="Days between full enrollment reconciliations; default $LEARNUPON_RECONCILE_DAYS or 7 (0: never)."
+        default=None, description="Days between full reconciliations; default $LEARNUPON_RECONCILE_DAYS or 7 (0: never)."
+    )
+    attendance_reconcile_days: int | None = Field(
+        default=None,
+        description="A reconciliation re-reads the attendance of sessions that started within this many days;"
+        " default $LEARNUPON_ATTENDANCE_RECONCILE_DAYS, else every session the portal lists (0: none beyond the look-back).",
     )
 
     def settings(self) -> PortalSettings:
@@ -114,5 +119,8 @@ class LearnUponResource(ConfigurableResource):
             answer_batch=self.answer_batch,
             attendance_lookback_days=self.attendance_lookback_days,
             reconcile_every_days=self.reconcile_every_days if self.reconcile_every_days is not None else reconcile_days(),
+            attendance_reconcile_days=(
+                self.attendance_reconcile_days if self.attendance_reconcile_days is not None else attendance_reconcile_days()
+            ),
         )
         return ExtractContext(client_factory=settings.client, options=options, run_id=run_id)

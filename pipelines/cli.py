@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     warehouse_args(run)
     run.add_argument(
         "--reconcile", action="store_true",
-        help="search every course and learning path without date_from this run, retiring every enrollment deleted upstream",
+        help="reconcile now: search every course and learning path without date_from (retiring every enrollment"
+        " deleted upstream) and re-read the attendance of every session within LEARNUPON_ATTENDANCE_RECONCILE_DAYS",
     )
     run.add_argument(
         "--backfill-learning-paths", action="store_true",
@@ -234,12 +235,13 @@ def _run(args: argparse.Namespace, settings: Any = None, header: str = "") -> in
 
     warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
     settings = settings or PortalSettings.from_environment(workers=args.workers)
-    from .config import reconcile_days
+    from .config import attendance_reconcile_days, reconcile_days
 
     options = ExtractOptions(
         workers=settings.workers,
         reconcile_every_days=reconcile_days(),
         reconcile=getattr(args, "reconcile", False),
+        attendance_reconcile_days=attendance_reconcile_days(),
         lp_backfill=getattr(args, "backfill_learning_paths", False),
     )
     context = ExtractContext(client_factory=settings.client, options=options)

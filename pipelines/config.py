@@ -3,7 +3,8 @@
 Environment: LEARNUPON_SUBDOMAIN, LEARNUPON_USERNAME, LEARNUPON_PASSWORD,
 LEARNUPON_BASE_URL (overrides the host: proxies, the simulated portal),
 LEARNUPON_DOMAIN (a portal not on learnupon.com), LEARNUPON_WEEKLY_RESERVE,
-LEARNUPON_MINUTE_RESERVE, LEARNUPON_MAX_CALLS_PER_MINUTE, LEARNUPON_WORKERS.
+LEARNUPON_MINUTE_RESERVE, LEARNUPON_MAX_CALLS_PER_MINUTE, LEARNUPON_WORKERS,
+LEARNUPON_RECONCILE_DAYS, LEARNUPON_ATTENDANCE_RECONCILE_DAYS.
 dlt: the same names under [sources.learnupon] in .dlt/secrets.toml or
 .dlt/config.toml, in lower case without the prefix (`username`) or as the
 environment variable is spelt (`LEARNUPON_USERNAME`).
@@ -59,8 +60,14 @@ def keys_configured() -> bool:
 
 
 def reconcile_days() -> int:
-    """LEARNUPON_RECONCILE_DAYS: days between full enrollment reconciliations (default 7, 0: never)."""
+    """LEARNUPON_RECONCILE_DAYS: days between full reconciliations (default 7, 0: never)."""
     return _int_setting("reconcile_days", 7) or 0
+
+
+def attendance_reconcile_days() -> int | None:
+    """LEARNUPON_ATTENDANCE_RECONCILE_DAYS: how far back a reconciliation re-reads attendance, in days of session
+    start (default: unset, every session the portal lists; 0: nothing beyond the regular look-back)."""
+    return _int_setting("attendance_reconcile_days", None)
 
 
 @dataclass(frozen=True)

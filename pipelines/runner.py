@@ -217,6 +217,8 @@ class RunSummary:
                     "failed": self.failed,
                     "retired": self.extra.get("retired") or {},
                     "state_reset": self.extra.get("state_reset"),
+                    "reconciliations": self.extra.get("reconciliations") or {},
+                    "modules_reread": self.extra.get("modules_reread") or {},
                 },
                 default=str,
             ).decode(),
@@ -311,6 +313,7 @@ def extract_and_load(
     if unknown:
         raise ConfigError(f"unknown resource(s) {', '.join(unknown)}; choose from {', '.join(ALL_RESOURCES)}")
     resources = [name for name in ALL_RESOURCES if name in resources]  # the source's order (reuse of lists)
+    context.resources = tuple(resources)
     try:
         pipeline = warehouse.pipeline()
     except Exception as exc:  # a garbage state.json or schema file in dlt's working folder
@@ -391,6 +394,7 @@ def extract_and_load(
             extra["retired"] = retired
         if state_reset:
             extra["state_reset"] = state_reset
+        extra.update(context.costs)  # reconciliations and re-reads, with their calls
         summary = RunSummary(
             run_id=run_id,
             status=status,

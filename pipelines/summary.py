@@ -71,6 +71,14 @@ def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float
             " are past the API's 30-day window and can no longer be read (recorded in audit_gaps)."
             " Run audit_trails at least every few weeks."
         )
+    for resource, done in (summary.extra.get("reconciliations") or {}).items():
+        write(f"Reconciliation of {resource}: {done['sessions']:,} sessions re-read since {done['since']}, {done['calls']:,} calls")
+    reread = summary.extra.get("modules_reread") or {}
+    if reread:
+        write(
+            f"Modules re-read: {reread.get('for_sessions', 0)} course(s) for new or changed sessions,"
+            f" {reread.get('for_shared_modules', 0)} for modules shared with them, {reread.get('calls', 0)} calls"
+        )
     retired = summary.extra.get("retired") or {}
     if retired:
         write("Retired (deleted upstream, kept as history): " + ", ".join(f"{t} {n:,}" for t, n in sorted(retired.items())))

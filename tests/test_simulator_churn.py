@@ -284,3 +284,35 @@ def test_the_clock_moves_back_and_the_audit_trail_refuses_a_window_ahead_of_it()
         assert r.status_code == 200 and abs(p.now() - target) < timedelta(seconds=5)
         httpx.post(p.root_url + "/_sim/advance", params={"days": "-0.5"})
         assert abs(p.now() - (target - timedelta(days=0.5))) < timedelta(seconds=5)
+
+
+def test_churn_marks_attendance_late_corrects_it_and_adds_sessions_to_existing_modules(churned):
+    """Late changes reach sessions long over (up to a year), the endpoints serve them, and the truth states them."""
+    p, before, summary, after = churned
+    assert summary["attendance_marked_late"] > 0 and summary["attendance_corrected"] > 0 and summary["sessions_added"] > 0
+    now = p.now().replace(tzinfo=None)
+    ended = {s["session_id"]: datetime.fromisoformat(s["end_date"]) for s in after["sessions"]}
+    was = {(a["session_id"], a["user_id"]): a for a in before["session_attendance"]}
+    changed = [a for a in after["session_attendance"] if (a["session_id"], a["user_id"]) in was
+               and was[(a["session_id"], a["user_id"])]["attendance_data"] != a["attendance_data"]]
+    # late marks (unmarked before, marked now) and corrections, of sessions that ended 15 days to a year ago among them
+    assert any(was[(a["session_id"], a["user_id"])]["attendance_data"][0]["status"] == 0 for a in changed)
+    assert any(was[(a["session_id"], a["user_id"])]["attendance_data"][0]["status"] != 0 for a in changed)
+    assert all(ended[a["session_id"]] <= now - timedelta(days=1) for a in changed)
+    assert any(ended[a["session_id"]] <= now - timedelta(days=15) for a in changed)
+    assert all(ended[a["session_id"]] >= now - timedelta(days=366) for a in changed)
+    with client(p) as c:
+        for a in changed[:5]:
+            served = c.get(f"/live-learnings/sessions/{a['session_id']}/attendance", params={"page": 1}).json()
+            rows = served[0] if served and isinstance(served[0], list) else served
+            mine = next(r for r in rows if r["user_id"] == a["user_id"])
+            assert mine["attendance_data"] == a["attendance_data"] and mine["session_status"] == a["session_status"]
+    # the added sessions belong to events (live-learning modules) of courses that existed before; the search names
+    # the course's live version, which may be one this round published
+    added = {s["session_id"] for s in after["sessions"]} - {s["session_id"] for s in before["sessions"]}
+    assert len(added) == summary["sessions_added"]
+    old_events = {s["event_id"] for s in before["sessions"]}
+    assert {s["event_id"] for s in after["sessions"] if s["session_id"] in added} <= old_events
+    if p.config.strict:  # a module row per session, under every course holding the module
+        rows = {m["session_id"] for m in after["course_modules"]}
+        assert added <= rows

@@ -56,6 +56,11 @@ class ExtractContext:
     warehouse_reader: Any = None
     # older course versions found in earlier runs and not listed now (see `courses`)
     extra_course_ids: list[int] = field(default_factory=list)
+    # the resources this run extracts (the runner sets them; empty: every resource)
+    resources: tuple[str, ...] = ()
+    # what a run found worth reporting beside its calls per endpoint (the runner copies it to the summary):
+    # "reconciliations" (what each reconciliation re-read and its calls), "modules_reread" (courses re-read, why)
+    costs: dict[str, Any] = field(default_factory=dict)
     # resources that failed this run -> the cause (see `contained`)
     failed: dict[str, str] = field(default_factory=dict)
     # set when the weekly API reserve is reached: the run stops there (what was read still loads)
@@ -89,6 +94,10 @@ class ExtractContext:
             if name not in self._cache:
                 self._cache[name] = compute()
             return self._cache[name]
+
+    def extracts(self, resource: str) -> bool:
+        """Whether this run extracts `resource` (a list another resource needs is fetched only if it is paid for anyway)."""
+        return not self.resources or resource in self.resources
 
     def is_cached(self, name: str) -> bool:
         return name in self._cache

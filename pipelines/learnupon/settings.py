@@ -48,6 +48,9 @@ class ExtractOptions:
     reconcile_every_days: int = 7
     # this run reconciles whatever the cadence says
     reconcile: bool = False
+    # a reconciliation also re-reads the attendance of every session that started within this many days
+    # (None: every session the portal lists, searched from `sessions_since`; 0: none beyond the look-back)
+    attendance_reconcile_days: int | None = None
     # search learning-path enrollments user by user, to find paths archived before the first run
     lp_backfill: bool = False
     # users searched per run by the backfill (it resumes where the last run stopped)

@@ -35,6 +35,7 @@ def churn(st: State, round_no: int, t0: int, t1: int, share: float, audit_unenro
     # later additions draw after everything above, so the changes above stay as they were
     counts.update(enrollments.churn_lp_unenrollments(st, rng, stamp, share))
     counts.update(catalog.churn_archive_paths(st, rng, stamp, share, who))
+    counts.update(live_learning.churn_late(st, round_no, t0, t1, share))
     counts.update(audit.finish_round(st, t0))
     enrollments.refresh_clock_dependent(st, t1)
     return counts

@@ -133,6 +133,9 @@ class State:
         self.assignment_reviewers: dict[int, int] = {}  # family source id -> instructor who reviews assignments
         # live learning
         self.sessions: dict[int, Row] = {}
+        # (session id, enrollment id) -> (session_status, attendance status, minutes): attendance marked after the
+        # session's own end (late) or corrected since, by churn (domains/live_learning.py)
+        self.attendance_marks: dict[tuple[int, int], tuple[int, int, Optional[int]]] = {}
         self.ilts: dict[int, Row] = {}
         # gamification
         self.badges: list[Row] = []

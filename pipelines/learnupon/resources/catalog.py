@@ -6,6 +6,7 @@ enrollment search fans out over it too.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import dlt
@@ -14,10 +15,15 @@ from dlt.sources import DltResource
 
 from .. import schema
 from ..arrow import to_arrow
+from ..client import endpoint_template
 from ..context import ExtractContext, _safe_int
+from ..errors import LearnUponError, WeeklyBudgetReserved
 from ..fanout import fan_out
 from ..settings import LEARNING_PATHS_KEYS, LEARNING_PATHS_PATH, MODULES_KEYS, MODULES_PATH
-from .common import SCD2, child_table, listing_complete, row_hash
+from .common import SCD2, calls_to, child_table, listing_complete, row_hash
+from .live_learning import session_id_of, session_list
+
+log = logging.getLogger("lms_warehouse.modules")
 
 
 def courses_resource(context: ExtractContext) -> DltResource:
@@ -37,9 +43,17 @@ def courses_resource(context: ExtractContext) -> DltResource:
 # ---- modules -------------------------------------------------------------------
 # GET /modules?course_id= per course. A published or archived course version's
 # modules do not change (edits make a new version), so a course is re-read only
-# when it is new, a draft/under revision, or its number_of_modules changed. The
-# source state remembers, per course, what was read and its exam and assignment
-# module ids, which the exam and assignment resources fan out over.
+# when it is new, a draft/under revision, or its number_of_modules changed. Two
+# things change rows of a course that is otherwise stable, and are noticed
+# without a call of their own:
+# - a live session added to (or changed in) one of its live-learning modules: the
+#   session search, which the run makes anyway for sessions and attendance, shows
+#   it under the course, with a search row the course's modules were not read with;
+# - a module it shares with a course read now changed (another version linked it,
+#   a session was added): every other course holding that module is read too.
+# The source state remembers, per course, what was read: its exam and assignment
+# module ids (which the exam and assignment resources fan out over), the search
+# row hash of each session it was read with, and a fingerprint per module.
 
 STABLE_STATUSES = {"published", "archived"}
 # a module as placed in a course version, once per live-learning session (session_key: its session_id, 0 if none)
@@ -50,9 +64,10 @@ def _module_signature(course: dict) -> list:
     return [course.get("number_of_modules"), str(course.get("published_status_id") or "").lower()]
 
 
-def modules_to_read(context: ExtractContext) -> list[dict]:
+def modules_to_read(context: ExtractContext, sessions: dict[int, dict[str, str]] | None) -> tuple[list[dict], list[dict]]:
+    """(courses that are new or changed, stable courses whose listed sessions their modules were not read with)."""
     known = dlt.current.source_state().get("course_modules", {})
-    todo = []
+    changed, for_sessions = [], []
     for course in context.courses():
         cid = _safe_int(course.get("id"))
         if cid is None:
@@ -60,8 +75,50 @@ def modules_to_read(context: ExtractContext) -> list[dict]:
         seen = known.get(str(cid))
         signature = _module_signature(course)
         if seen is None or seen.get("sig") != signature or signature[1] not in STABLE_STATUSES:
-            todo.append(course)
-    return todo
+            changed.append(course)
+        elif sessions and any((seen.get("sessions") or {}).get(sid) != h for sid, h in sessions.get(cid, {}).items()):
+            for_sessions.append(course)
+    return changed, for_sessions
+
+
+def listed_sessions(context: ExtractContext) -> dict[int, dict[str, str]] | None:
+    """course id -> {session id: hash of its search row}, when this run searches sessions anyway; else None."""
+    if not (context.extracts("sessions") or context.extracts("session_attendance")):
+        return None  # no call of its own for this
+    try:
+        listed = session_list(context)
+    except WeeklyBudgetReserved:
+        raise
+    except LearnUponError as error:  # the sessions resource fails on it and says why; modules load as they are
+        log.warning("modules: the session search failed (%s); sessions added to modules are looked for next run", error)
+        return None
+    by_course: dict[int, dict[str, str]] = {}
+    for record in listed:
+        cid, sid = _safe_int(record.get("course_id")), session_id_of(record)
+        if cid is not None and sid is not None:
+            by_course.setdefault(cid, {})[str(sid)] = row_hash(record)
+    return by_course
+
+
+def module_prints(records: list[dict]) -> dict[str, str]:
+    """module id -> a fingerprint of its rows as any course holding it shows them (course and place left out)."""
+    rows: dict[str, list[str]] = {}
+    for r in records:
+        if (mid := _safe_int(r.get("id"))) is not None:
+            rows.setdefault(str(mid), []).append(row_hash({k: v for k, v in r.items() if k not in ("course_id", "sequence")}))
+    return {mid: row_hash(sorted(hashes)) for mid, hashes in rows.items()}
+
+
+def changed_modules(read_now: dict[int, list[dict]], before: dict[str, dict[str, str]]) -> set[str]:
+    """Modules a course read now shows differently from before: from its own last read, else from another holder's."""
+    changed = set()
+    for cid, records in read_now.items():
+        own = before.get(str(cid), {})
+        for mid, fingerprint in module_prints(records).items():
+            earlier = {own[mid]} if mid in own else {p[mid] for p in before.values() if mid in p}
+            if earlier - {fingerprint}:
+                changed.add(mid)
+    return changed
 
 
 def read_modules(context: ExtractContext, course: dict) -> list[dict]:
@@ -105,19 +162,47 @@ def _ids_of(records: list[dict]) -> dict[str, list[int]]:
     return {"exams": sorted(exams), "assignments": sorted(assignments)}
 
 
+MODULES_ENDPOINT = endpoint_template("GET", MODULES_PATH)
+
+
 def modules_resource(context: ExtractContext) -> DltResource:
     @dlt.resource(name="modules", write_disposition="merge", primary_key=list(MODULE_KEY))
     @context.contained("modules")
     def modules() -> Iterator[pa.Table]:
         state = dlt.current.source_state().setdefault("course_modules", {})
+        before = {cid: dict(entry.get("prints") or {}) for cid, entry in state.items()}
+        sessions = listed_sessions(context)
         read_now: dict[int, list[dict]] = {}
-        todo = modules_to_read(context)
-        for course, records in fan_out(todo, lambda c: [(c, read_modules(context, c))], context.options.workers):
-            cid = _safe_int(course.get("id"))
-            read_now[cid] = records
-            state[str(cid)] = {"sig": _module_signature(course), **_ids_of(records)}
-            if records:
-                yield to_arrow(records, schema.MODULES, table="modules", key=list(MODULE_KEY), issues=context.issues)
+
+        def read(todo: list[dict]) -> Iterator[pa.Table]:
+            for course, records in fan_out(todo, lambda c: [(c, read_modules(context, c))], context.options.workers):
+                cid = _safe_int(course.get("id"))
+                read_now[cid] = records
+                seen = (state.get(str(cid)) or {}).get("sessions") or {}
+                state[str(cid)] = {
+                    "sig": _module_signature(course), **_ids_of(records), "prints": module_prints(records),
+                    # the sessions its modules are now read with (a session listed later is looked for then)
+                    "sessions": {**seen, **(sessions or {}).get(cid, {})},
+                }
+                if records:
+                    yield to_arrow(records, schema.MODULES, table="modules", key=list(MODULE_KEY), issues=context.issues)
+
+        changed, for_sessions = modules_to_read(context, sessions)
+        yield from read(changed)
+        calls_before = calls_to(context, MODULES_ENDPOINT)
+        yield from read(for_sessions)
+        shared = changed_modules(read_now, before)
+        holders = [
+            c for c in context.courses()
+            if (cid := _safe_int(c.get("id"))) is not None and cid not in read_now
+            and shared & set((state.get(str(cid)) or {}).get("prints") or {})
+        ]
+        yield from read(holders)
+        if for_sessions or holders:
+            context.costs["modules_reread"] = {
+                "for_sessions": len(for_sessions), "for_shared_modules": len(holders),
+                "calls": calls_to(context, MODULES_ENDPOINT) - calls_before,
+            }
         if read_now:
             yield listing_complete(context, "modules", read_now)
         context.put("modules_read", read_now)

@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
+from ..records import parse_timestamp
+
 # SCD2 with our own row hash: Arrow tables carry no `_dlt_id` hash of their own
 SCD2 = {"disposition": "merge", "strategy": "scd2", "row_version_column_name": "row_hash"}
+
+
+def reconciliation_due(state: dict[str, Any], options: Any, portal_now: datetime) -> bool:
+    """Whether this run reconciles: every `options.reconcile_every_days` (0: never), or when asked (`reconcile`).
+
+    `state` keeps `reconciled_at` (portal clock), which the caller sets once its reconciliation has read
+    everything; on a warehouse made before reconciliation the count starts now.
+    """
+    if options.reconcile:
+        return True
+    every = options.reconcile_every_days
+    if not every:
+        return False
+    last = state.get("reconciled_at")
+    if last is None:
+        state["reconciled_at"] = portal_now.isoformat()
+        return False
+    try:
+        return portal_now - parse_timestamp(last) >= timedelta(days=every)
+    except (TypeError, ValueError):
+        return True
+
+
+def calls_to(context: Any, *endpoints: str) -> int:
+    """Calls made so far in this run to these endpoints (resources run one at a time: a difference is one resource's)."""
+    return sum(stats.calls for name, stats in context.client.stats.endpoints.items() if name in endpoints)
 
 
 def row_hash(record: dict[str, Any]) -> str:

@@ -32,7 +32,7 @@ from ..fanout import fan_out
 from ..records import parse_timestamp
 from ..settings import ENROLLMENTS_KEYS, ENROLLMENTS_SEARCH_PATH, LP_ENROLLMENTS_KEYS, LP_ENROLLMENTS_SEARCH_PATH
 from .catalog import learning_path_ids, learning_path_records, remember_learning_paths
-from .common import listing_complete
+from .common import listing_complete, reconciliation_due
 
 log = logging.getLogger("lms_warehouse.enrollments")
 
@@ -70,7 +70,8 @@ def incremental_search_resource(
         client = context.client
         portal_now = client.server_now()
         cursor = _cursor(state, context, name, portal_now)
-        reconcile = _reconciliation_due(state, context, portal_now, cursor)
+        # a full read (no date_from); the first run reads everything and marks itself complete below
+        reconcile = cursor is not None and reconciliation_due(state, context.options, portal_now)
         all_ids = ids()
         if cursor is None:
             # a first load reads everything: deletion signals older than it are already reflected
@@ -158,25 +159,6 @@ def _cursor(state: dict[str, Any], context: ExtractContext, name: str, portal_no
         log.warning("%s: cursor %s is ahead of the portal clock %s; clamped", name, cursor, portal_now)
         cursor = portal_now
     return cursor
-
-
-def _reconciliation_due(state: dict[str, Any], context: ExtractContext, portal_now: datetime, cursor: datetime | None) -> bool:
-    """A full read (no date_from) every `reconcile_every_days`, or when asked; a first run is one anyway."""
-    if cursor is None:
-        return False  # the first run reads everything: it marks itself complete below
-    if context.options.reconcile:
-        return True
-    every = context.options.reconcile_every_days
-    if not every:
-        return False
-    last = state.get("reconciled_at")
-    if last is None:
-        state["reconciled_at"] = portal_now.isoformat()  # count from now on a warehouse made before reconciliation
-        return False
-    try:
-        return portal_now - parse_timestamp(last) >= timedelta(days=every)
-    except (TypeError, ValueError):
-        return True
 
 
 def enrollments_resource(context: ExtractContext) -> DltResource:

@@ -12,6 +12,10 @@
   it is read, every page of it, for every session in the run's windows (every
   session on a first run; later, those from the look-back to the horizon). The
   reference gives two paths for it: see `_attendance`.
+- Attendance is also marked or corrected long after a session, so the weekly
+  reconciliation (`reconciliation_due`, the enrollments' cadence) searches
+  sessions back to `attendance_reconcile_days` (default: the whole history) and
+  re-reads the attendance of every session it lists; what it cost is reported.
 - Legacy ILT sessions have no id: ilt_key hashes course, title and start.
 """
 
@@ -27,12 +31,13 @@ from dlt.sources import DltResource
 
 from .. import schema
 from ..arrow import to_arrow
+from ..client import endpoint_template
 from ..context import ExtractContext, _safe_int
 from ..errors import LearnUponAPIError
 from ..fanout import fan_out
 from ..records import extract_records, parse_timestamp
 from ..settings import ATTENDANCE_PATHS, ILTS_KEYS, ILTS_SEARCH_PATH, SESSIONS_KEYS, SESSIONS_SEARCH_PATH
-from .common import SCD2, child_table, listing_complete, row_hash
+from .common import SCD2, calls_to, child_table, listing_complete, reconciliation_due, row_hash
 
 SESSION_STATUS = {-10: "not_registered", 10: "not_started", 20: "completed", 30: "failed", 40: "no_show"}
 ATTENDANCE_STATUS = {0: "unmarked", 5: "absent", 10: "present"}
@@ -52,15 +57,19 @@ SESSION_ENROLLMENT_STATUS = {
 }
 
 
-def windows(context: ExtractContext, state_key: str) -> list[tuple[str, str]]:
-    """Date windows to search: year by year on a first run, then the look-back to the horizon."""
+def windows(context: ExtractContext, state_key: str, reconcile_since: date | None = None) -> list[tuple[str, str]]:
+    """Date windows to search: year by year on a first run (and from `reconcile_since` on a reconciliation),
+    then the look-back to the horizon."""
     today = context.client.server_now().date()
     end = today + timedelta(days=context.options.session_horizon_days)
     state = dlt.current.source_state()
     if state.get(state_key):
         start = today - timedelta(days=context.options.attendance_lookback_days + 2)
-        return [(start.isoformat(), end.isoformat())]
-    start = date.fromisoformat(context.options.sessions_since)
+        if reconcile_since is None or reconcile_since >= start:
+            return [(start.isoformat(), end.isoformat())]
+        start = reconcile_since
+    else:
+        start = date.fromisoformat(context.options.sessions_since)
     result = []
     while start <= end:
         stop = min(date(start.year, 12, 31), end)
@@ -75,19 +84,51 @@ def search_window(context: ExtractContext, path: str, keys: tuple[str, ...], win
         yield page.records
 
 
+SESSIONS_SEARCH_ENDPOINT = endpoint_template("GET", SESSIONS_SEARCH_PATH)
+ATTENDANCE_ENDPOINTS = tuple("GET " + path for path in ATTENDANCE_PATHS)
+
+
+def attendance_reconciliation(context: ExtractContext) -> date | None:
+    """The first session start date this run re-reads attendance from, if it reconciles attendance; else None.
+
+    Decided once per run, before the session search (whichever resource asks first): on the enrollments'
+    cadence (`LEARNUPON_RECONCILE_DAYS`, `run --reconcile`), only when session_attendance runs, never on a
+    first run (it reads every session anyway) nor with `attendance_reconcile_days` 0.
+    """
+
+    def decide() -> date | None:
+        horizon = context.options.attendance_reconcile_days
+        state = dlt.current.source_state()
+        if not context.extracts("session_attendance") or horizon == 0 or not state.get("sessions_loaded"):
+            return None
+        portal_now = context.client.server_now()
+        if not reconciliation_due(state.setdefault("attendance_reconciliation", {}), context.options, portal_now):
+            return None
+        since = date.fromisoformat(context.options.sessions_since)
+        return since if horizon is None else max(since, portal_now.date() - timedelta(days=horizon))
+
+    return context.cached("attendance_reconciliation", decide)
+
+
 def session_list(context: ExtractContext) -> list[dict]:
     """Sessions in this run's windows, de-duplicated by session id (windows may overlap at their edges)."""
 
     def build() -> list[dict]:
         by_id: dict[int, dict] = {}
-        for window in windows(context, "sessions_loaded"):
+        before = calls_to(context, SESSIONS_SEARCH_ENDPOINT)
+        for window in windows(context, "sessions_loaded", attendance_reconciliation(context)):
             for records in search_window(context, SESSIONS_SEARCH_PATH, SESSIONS_KEYS, window, "sessions"):
                 for r in records:
                     if (sid := _safe_int(r.get("session_id", r.get("id")))) is not None:
                         by_id[sid] = r
+        context.put("session_search_calls", calls_to(context, SESSIONS_SEARCH_ENDPOINT) - before)
         return list(by_id.values())
 
     return context.cached("sessions", build)
+
+
+def session_id_of(record: dict) -> int | None:
+    return _safe_int(record.get("session_id", record.get("id")))
 
 
 def _detail(context: ExtractContext, session: dict) -> dict:
@@ -186,10 +227,13 @@ def session_attendance_resource(context: ExtractContext) -> DltResource:
     def session_attendance() -> Iterator[Any]:
         state = dlt.current.source_state()
         # registrations show before a session and attendance after it: every session in this run's
-        # windows (all of them on a first run, then the look-back to the horizon), and those whose
-        # attendance could not be read last time
+        # windows (all of them on a first run, then the look-back to the horizon; on a reconciliation
+        # back to its horizon), and those whose attendance could not be read last time
+        reconcile_since = attendance_reconciliation(context)
+        portal_now = context.client.server_now()
         retry = [int(s) for s in state.get("attendance_unread", [])]
-        listed = sorted({s for s in (_safe_int(x.get("session_id", x.get("id"))) for x in session_list(context)) if s is not None} | set(retry))
+        listed = sorted({s for s in (session_id_of(x) for x in session_list(context)) if s is not None} | set(retry))
+        calls_before = calls_to(context, *ATTENDANCE_ENDPOINTS)
         unread: list[int] = []
 
         def read(session_id: int) -> Iterator[Any]:
@@ -224,6 +268,14 @@ def session_attendance_resource(context: ExtractContext) -> DltResource:
             for table in ("session_attendance", "session_attendance_parts", "session_attendance_enrollments"):
                 yield listing_complete(context, table, read_whole)
         state["attendance_unread"] = sorted(unread)
+        reconciled = state.setdefault("attendance_reconciliation", {})
+        if reconcile_since is not None or not reconciled.get("reconciled_at"):  # a first run reads every session too
+            reconciled["reconciled_at"] = portal_now.isoformat()
+        if reconcile_since is not None:
+            calls = context.get("session_search_calls", 0) + calls_to(context, *ATTENDANCE_ENDPOINTS) - calls_before
+            context.costs.setdefault("reconciliations", {})["session_attendance"] = {
+                "since": reconcile_since.isoformat(), "sessions": len(listed), "calls": calls,
+            }
         context.progress.done("session_attendance")
 
     return session_attendance

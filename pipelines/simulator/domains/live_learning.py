@@ -7,7 +7,10 @@ GET /ilts/search, GET /locations, GET /timezones.
 
 Attendance exists for registrants (a deterministic 35% of the course's
 enrollments made before the session ended, capped by max_capacity) and is
-marked only once the session has ended on the data clock.
+marked only once the session has ended on the data clock; a deterministic
+share of it is left unmarked then and marked later, by churn, up to a year
+after the session, and churn corrects marks of sessions long over and adds
+sessions to the live-learning modules of existing courses (`churn_late`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, Optional
 
 from ..api import INVALID_PARAMETERS, ApiContext, ApiError, Behaviour, Params, Result
 from ..model import State
-from ..rng import Stamp, mix, unit
+from ..rng import Stamp, how_many, mix, unit
 from ..timefmt import DAY, legacy, local, no_zone
 
 # id, title, address 1-3, time zone, country, UTC offset in minutes
@@ -88,6 +91,52 @@ def churn(st: State, stamp: Stamp, t1: int) -> dict[str, int]:
     return {"sessions_ended": sum(1 for s in st.sessions.values() if stamp.t0 < s["end"] <= t1)}
 
 
+# registrations of an ended session whose attendance an admin marks late (churn marks them), and how late at most
+LATE_MARK_SHARE = 0.12
+LATE_MARK_DAYS = 365
+
+
+def churn_late(st: State, round_no: int, t0: int, t1: int, share: float) -> dict[str, int]:
+    """Late changes: attendance marked or corrected up to a year after its session, sessions added to existing modules.
+
+    Drawn from a stream of their own, after the rest of the round, so the other changes stay as they were.
+    """
+    rng = random.Random(f"{st.seed}:churn:{round_no}:live")
+    marked = corrected = 0
+    for s in sorted(st.sessions.values(), key=lambda s: s["id"]):
+        if not t1 - LATE_MARK_DAYS * DAY <= s["end"] <= t0:
+            continue
+        for eid in registrants(st, s):
+            key = (s["id"], eid)
+            if key not in st.attendance_marks and is_marked_late(st, s, eid):
+                if rng.random() < min(1.0, share * 6):
+                    st.attendance_marks[key] = first_mark(st, s, eid)
+                    marked += 1
+            elif rng.random() < share / 2:
+                session_status, _, _ = attendance_mark(st, s, eid, t1)
+                # present becomes absent, absent or no-show becomes present
+                st.attendance_marks[key] = (30, 5, None) if session_status == 20 else (20, 10, (s["end"] - s["start"]) // 60)
+                corrected += 1
+    live = [
+        m for m in sorted(st.modules.values(), key=lambda m: m.id)
+        if m.component_type == "ilt session" and m.session_ids
+        and any(st.courses[c].status in ("published", "under_revision") for c in m.course_ids)
+    ]
+    added = min(len(live), max(1, how_many(rng, len(live) * share * 2))) if live else 0
+    for m in rng.sample(live, added):
+        template = st.sessions[m.session_ids[-1]]
+        start = t1 - t1 % DAY + rng.randint(2, 45) * DAY + rng.choice((9, 10, 13, 14, 16)) * 3600
+        sid = st.new_id("session")
+        st.sessions[sid] = {
+            **template, "id": sid, "part": st.new_id("part"), "title": f"{m.title} - session {len(m.session_ids) + 1}",
+            "start": start, "end": start + rng.choice((1, 2, 3, 8)) * 3600,
+            "created_at": rng.randint(t0 + 1, t1) if t1 > t0 else t1, "max_capacity": rng.choice((10, 20, 50, None)),
+            "instructors": list(template["instructors"]),
+        }
+        m.session_ids.append(sid)
+    return {"attendance_marked_late": marked, "attendance_corrected": corrected, "sessions_added": added}
+
+
 def location(location_id: Optional[int]) -> Optional[tuple[Any, ...]]:
     return next((loc for loc in LOCATIONS if loc[0] == location_id), None)
 
@@ -150,10 +199,26 @@ def is_registrant(st: State, session: dict[str, Any], eid: int) -> bool:
     return False
 
 
+def is_marked_late(st: State, session: dict[str, Any], eid: int) -> bool:
+    """A registration whose attendance stays unmarked after the session until churn marks it (`churn_late`)."""
+    return unit(mix(st.seed, session["id"], eid, 7)) < LATE_MARK_SHARE
+
+
 def attendance_mark(st: State, session: dict[str, Any], eid: int, now: int) -> tuple[int, int, Optional[int]]:
-    """(session_status, attendance status, minutes): marked only once the session has ended."""
+    """(session_status, attendance status, minutes): marked only once the session has ended, some of it late,
+    and as last corrected."""
     if session["end"] > now:
         return 10, 0, None
+    late = st.attendance_marks.get((session["id"], eid))
+    if late is not None:
+        return late
+    if is_marked_late(st, session, eid):
+        return 10, 0, None
+    return first_mark(st, session, eid)
+
+
+def first_mark(st: State, session: dict[str, Any], eid: int) -> tuple[int, int, Optional[int]]:
+    """The mark an admin gives a registration of a session that has ended."""
     r = unit(mix(st.seed, session["id"], eid, 3))
     minutes = (session["end"] - session["start"]) // 60
     if r < 0.78:
