@@ -256,6 +256,9 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "lear
     buckets = dict(
         q("reporting.certifications_expiring", "select expiry_bucket, count(*) from reporting.certifications_expiring group by 1")
     )
+    overdue_rows = q("reporting.overdue_training", "select count(*) from reporting.overdue_training")
+    # the overdue card counts the overdue list's rows (learner x course), the expired ones with an overdue re-enrollment included
+    data.headline["overdue"] = overdue_rows[0][0] if overdue_rows else 0
     data.headline["certificates_expired"] = buckets.get("expired", 0)
     data.headline["certificates_30_days"] = buckets.get("0-30", 0)
     inactive = q(

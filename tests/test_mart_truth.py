@@ -79,3 +79,10 @@ def test_attendance_per_session(built: tuple[Path, dict[str, Any]]) -> None:
     assert got == expected
     codes = {(s, u): c for s, u, c in rows(out, "select session_id, user_id, session_status_code from reporting.session_attendance")}
     assert codes == mart_truth.session_status_codes(truth)
+
+
+def test_columns_described_as_never_null_have_no_null(built: tuple[Path, dict[str, Any]]) -> None:
+    from .test_models import assert_never_null_as_described
+
+    out, _ = built
+    assert_never_null_as_described(out / "warehouse.duckdb")

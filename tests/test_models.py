@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import re
 import shutil
 
 import duckdb
@@ -112,6 +113,40 @@ def test_deleted_user_is_flagged_in_staging_and_absent_from_the_lists(built: tup
     assert rows(out, "select is_deleted, deleted_at, is_inactive_with_open_training from reporting.learner_activity where user_id = 4") == [
         (True, deleted_at, False)
     ]
+
+
+def test_the_dictionary_names_the_marts_that_leave_deleted_users_out() -> None:
+    """The overview's list is the list checked above (Dan, deleted, is absent from each)."""
+    overview = (PROJECT_DIR / "models" / "overview.md").read_text()
+    paragraph = " ".join(overview[overview.index("**Deleted users.**") :].split("\n\n")[0].split())
+    named = paragraph[paragraph.index("no row of theirs in") : paragraph.index("- and so do")]
+    assert set(re.findall(r"`(\w+)`", named)) == set(PEOPLE_MARTS)
+
+
+def test_columns_described_as_never_null_have_no_null(built: tuple[Path, dict[str, int]]) -> None:
+    out, _ = built
+    assert_never_null_as_described(out / "warehouse.duckdb")
+
+
+def assert_never_null_as_described(database: Path) -> None:
+    """Every reporting column whose description says "Never null" has no null in the built marts."""
+    from pipelines.models import project_manifest
+
+    claims = [
+        (node["name"], column)
+        for node in project_manifest()["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == "reporting"
+        for column, spec in node["columns"].items()
+        if "Never null" in (spec.get("description") or "")
+    ]
+    assert len(claims) > 100
+    with duckdb.connect(str(database), read_only=True) as con:
+        nulls = {
+            f"{mart}.{column}": n
+            for mart, column in claims
+            if (n := con.execute(f'select count(*) from reporting.{mart} where "{column}" is null').fetchone()[0])
+        }
+    assert nulls == {}
 
 
 def test_overdue_training(built: tuple[Path, dict[str, int]]) -> None:

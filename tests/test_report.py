@@ -60,7 +60,7 @@ def test_report_has_headline_figures_coloured_by_meaning(report: str) -> None:
         "Compliance rate": ("33.3%", "bad"),  # below the 70% amber threshold: red, never green
         "Required trainings (learner &times; course)": ("6", ""),
         "Learners with required training": ("4", ""),
-        "Overdue": ("1", "bad"),
+        "Overdue (rows of the overdue list)": ("1", "bad"),
         "Due within 30 days": ("1", "warn"),
         "Certificates expired": ("1", "bad"),
         "Certificates expiring in 30 days": ("1", "warn"),
@@ -213,7 +213,7 @@ def test_report_notes_marts_that_could_not_be_built(tmp_path: Path) -> None:
     assert "the session_attendance table could not be built" in html
     assert "the exam_question_analysis table could not be built" in html
     assert "the manager_compliance table could not be built" in html
-    assert _cards(html)["Overdue"] == ("1", "bad")
+    assert _cards(html)["Overdue (rows of the overdue list)"] == ("1", "bad")
 
 
 def test_report_on_parquet(tmp_path: Path) -> None:
