@@ -40,6 +40,7 @@ STATES = [
     ("expired", "Certificate expired"),
     ("not_started", "Not started"),
 ]
+VERDICTS = [("passed", "Passed"), ("failed", "Failed"), ("no_verdict", "No verdict yet")]
 ATTENDANCE = [("present", "Present"), ("absent", "Absent"), ("no_show", "No-show"), ("unmarked", "Not marked yet")]
 OVERDUE_BUCKETS = ("1-30", "31-60", "61-90", "90+")
 GOOD_RATE_ENV, WARN_RATE_ENV = "LMS_REPORT_GOOD_RATE", "LMS_REPORT_WARN_RATE"
@@ -140,6 +141,8 @@ class ReportData:
     ageing: list[tuple[str, float]] = field(default_factory=list)
     expiring: list[tuple[str, float]] = field(default_factory=list)
     hardest: list[tuple[str, float, str]] = field(default_factory=list)
+    exams: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # the portal's verdicts per exam
+    verdicts_below_threshold: int = 0  # passes the portal gives below the exam's threshold, and the reverse
     sessions: list[tuple[str, dict[str, float]]] = field(default_factory=list)
     overdue: Table | None = None  # every row; the pages below split it
     overdue_pages: list[Page] = field(default_factory=list)
@@ -322,6 +325,23 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "lear
         label = question_label(exam, text)
         note = f"of {attempts} attempts; most common wrong answer: {wrong}" if wrong else f"of {attempts} attempts"
         data.hardest.append((label, share, note))
+
+    for exam, *values in q(
+        "reporting.exam_results",
+        """
+        select coalesce(any_value(exam_name), 'Exam ' || exam_id),
+            count(*) filter (where is_passed), count(*) filter (where not is_passed), count(*) filter (where is_passed is null)
+        from reporting.exam_results
+        group by exam_id
+        order by count(*) filter (where is_passed) / count(*), 1, exam_id
+        limit 12
+        """,
+    ):
+        data.exams.append((exam, dict(zip([v for v, _ in VERDICTS], values))))
+    disagreements = q(
+        "reporting.exam_results", "select count(*) from reporting.exam_results where is_passed <> meets_pass_threshold"
+    )
+    data.verdicts_below_threshold = disagreements[0][0] if disagreements else 0
 
     for title, day, *values in q(
         "reporting.session_attendance",
@@ -520,6 +540,7 @@ def _context(data: ReportData, thresholds: tuple[float, float] | None) -> dict[s
         h=data.headline,
         states=STATES,
         attendance=ATTENDANCE,
+        verdicts=VERDICTS,
         good=good,
         warn=warn,
         tone=tone,

@@ -4,6 +4,7 @@ lists with their CSV, a section per group and per manager, and a stamp of the la
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import shutil
@@ -76,6 +77,7 @@ def test_report_has_every_chart_with_whole_labels(report: str) -> None:
         "Overdue by days overdue",
         "Certificates expiring by month",
         "Exam questions answered correctly least often",
+        "Exam results",
         "Session attendance",
         "Overdue training",
         "Groups",
@@ -83,7 +85,7 @@ def test_report_has_every_chart_with_whole_labels(report: str) -> None:
     ):
         assert f"<h2>{title}</h2>" in report, title
     charts = re.findall(r'data-chart="([^"]+)"', report)
-    assert {"trend", "by-group", "ageing", "expiring", "hardest", "sessions"} <= set(charts)
+    assert {"trend", "by-group", "ageing", "expiring", "hardest", "exams", "sessions"} <= set(charts)
     # the hardest question leads its chart, with its most common wrong answer; no label is cut
     assert report.index("Forklift exam: Tilt angle?") < report.index("Forklift exam: Max load?")
     assert "most common wrong answer: B" in report
@@ -159,6 +161,14 @@ def test_each_rate_says_what_it_counts(report: str, built: Path) -> None:
     office = _page(built, "group-20.html")
     assert "Training this group requires (its group courses), for its members: 0 of 1 compliant" in office
     assert "Every training required of its members, whichever group or enrollment requires it: 0 of 2 compliant" in office
+
+
+def test_exam_results_show_the_portals_verdict(report: str) -> None:
+    # Forklift exam: 9002, 9003 and 9006 passed on the portal (9006 at 60 of 75%), 9001 failed, 9005 has no status
+    chart = report[report.index('data-chart="exams"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert re.findall(r'title="(Passed|Failed|No verdict yet): (\d+)"', chart) == [("Passed", "3"), ("Failed", "1"), ("No verdict yet", "1")]
+    assert "Verdicts that differ from the exam's pass threshold (a pass set by an admin, a threshold changed after the attempt): 1;" in html.unescape(report)
 
 
 def test_exam_questions_name_their_exam_once() -> None:

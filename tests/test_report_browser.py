@@ -31,7 +31,7 @@ from pipelines.simulator import PortalConfig, SimulatedPortal
 from .conftest import CLOCK, run_pipeline
 
 AS_OF = date(2026, 11, 2)
-CHARTS = {"trend", "by-group", "ageing", "expiring", "hardest", "sessions"}
+CHARTS = {"trend", "by-group", "ageing", "expiring", "hardest", "exams", "sessions"}
 
 # runs inside the page once it has laid out; the report itself carries no script
 PROBE = """<script>
@@ -179,7 +179,7 @@ def test_the_contents_links_resolve_to_sections(report: tuple[Path, Any], tmp_pa
     found = probe(browser, path, 1400)
     links = [c["href"] for c in found["contents"]]
     in_page = [c for c in found["contents"] if c["href"].startswith("#")]
-    assert len(in_page) >= 9 and all(c["found"] for c in in_page), in_page
+    assert len(in_page) >= 10 and all(c["found"] for c in in_page), in_page
     pages = [link for link in links if not link.startswith("#")]
     assert any("/group-" in link for link in pages) and any("/manager-" in link for link in pages)
     for link in pages:
