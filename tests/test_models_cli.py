@@ -35,7 +35,11 @@ def test_report_command_writes_the_default_file(tmp_path: Path, capsys: pytest.C
     make_duckdb_warehouse(tmp_path)
     assert main(["report", "--out", str(tmp_path), "--as-of", "2026-06-15"]) == 0
     assert (tmp_path / "compliance_report.html").is_file()
-    assert str(tmp_path / "compliance_report.html") in capsys.readouterr().out
+    assert (tmp_path / "compliance_report_files" / "group-10.html").is_file()
+    captured = capsys.readouterr()
+    assert str(tmp_path / "compliance_report.html") in captured.out and f"{tmp_path / 'compliance_report_files'}/" in captured.out
+    # the portal's pass below the exam's threshold is reported, and fails nothing
+    assert "dbt test agrees_with_exam_results_is_passed__meets_pass_threshold on exam_results: warn, 1 rows found" in captured.err
 
 
 def test_bad_as_of_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
