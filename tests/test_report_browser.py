@@ -158,6 +158,12 @@ def test_report_fits_the_screen_with_every_chart_and_whole_labels(report: tuple[
     assert found["cut"] == [], "labels cut off"
     assert found["ellipsised"] == 0 and found["ellipsis_chars"] == 0
 
+    # a group's page beside it fits too
+    group_page = sorted((path.parent / f"{path.stem}_files").glob("group-*.html"))[0]
+    beside = probe(browser, group_page, width)
+    assert beside["scroll"] <= width and beside["wide"] == [] and beside["cut"] == [], beside
+    assert [c["marks"] > 0 for c in beside["charts"]] == [True]
+
     shots = Path(os.environ.get("LMS_SCREENSHOT_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     shot = shots / f"report-{width}.png"
