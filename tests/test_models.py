@@ -390,6 +390,34 @@ def test_as_of_moves_the_states(built: tuple[Path, dict[str, int]], tmp_path: Pa
     ]
 
 
+def test_an_expired_certificate_with_an_overdue_reenrollment_is_on_the_overdue_list(
+    built: tuple[Path, dict[str, int]], tmp_path: Path
+) -> None:
+    """Eve's Fire Safety certificate expired on 2026-06-01; the portal re-enrolls her, due 2026-06-10, and flags it overdue."""
+    shutil.copy(built[0] / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute(
+            """
+            insert into learnupon.enrollments (id, user_id, course_id, version, status, date_enrolled, due_date, is_overdue, updated_at)
+            values (8, 5, 200, 1, 'not_started', '2026-06-02', '2026-06-10', true, '2026-06-11')
+            """
+        )
+    build_models(Warehouse(out_dir=tmp_path), as_of=AS_OF, select=["compliance_status", "overdue_training"])
+    assert rows(
+        tmp_path,
+        "select compliance_state, is_overdue, is_overdue_on_portal, is_overdue_by_due_date, due_date, days_overdue"
+        " from reporting.compliance_status where user_id = 5 and course_family_id = 200",
+    ) == [("expired", True, True, True, date(2026, 6, 10), 5)]
+    assert rows(
+        tmp_path,
+        "select user_id, course_family_id, overdue_reason, required_by_groups, latest_enrollment_id, due_date,"
+        " certificate_expires_date, days_overdue from reporting.overdue_training order by user_id",
+    ) == [
+        (1, 100, "not_completed_by_due_date", "Warehouse", 1, date(2026, 6, 1), None, 14),
+        (5, 200, "certificate_expired_and_reenrollment_overdue", "Office", 8, date(2026, 6, 10), date(2026, 6, 1), 5),
+    ]
+
+
 def test_parquet_destination_publishes_the_marts_beside_the_raw_tables(tmp_path: Path, built: tuple[Path, dict[str, int]]) -> None:
     duck_out, duck_result = built
     make_duckdb_warehouse(tmp_path)  # the Parquet destination's working warehouse is this same file
