@@ -320,7 +320,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _models(args: argparse.Namespace) -> int:
     from .models import build_models
-    from .report import write_report
+    from .report import pages_folder, write_report
     from .run_lock import run_lock
     from .runner import Warehouse
     from .snapshot import publish_snapshot
@@ -350,7 +350,7 @@ def _models(args: argparse.Namespace) -> int:
         return EXIT_OK
     output = args.output or args.out / "compliance_report.html"
     path = write_report(warehouse, output, as_of=built.as_of, build=False)
-    print(f"Compliance report as of {built.as_of}: {path}")
+    print(f"Compliance report as of {built.as_of}: {path} (its group, manager and list pages: {pages_folder(path)}/)")
     return EXIT_OK
 
 

@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from .models import PROJECT, project_manifest
 
 DICTIONARY = Path(__file__).resolve().parent.parent / "docs" / "data-dictionary.md"
+# (schema, title); the materialisation in each title is read from the models (dbt_project.yml)
 LAYERS = [
-    ("reporting", "Reporting tables (schema `reporting`)"),
-    ("intermediate", "Intermediate models (schema `intermediate`, tables)"),
-    ("staging", "Staging models (schema `staging`, views)"),
-    ("sync", "User sync models (schema `sync`, built by `lms-warehouse sync plan|apply`, docs/user-sync.md)"),
+    ("reporting", "Reporting models"),
+    ("intermediate", "Intermediate models"),
+    ("staging", "Staging models"),
+    ("sync", "User sync models"),
 ]
+LAYER_NOTES = {"sync": "built by `lms-warehouse sync plan|apply`, docs/user-sync.md"}
 
 
 def _one_line(text: str | None) -> str:
@@ -61,8 +64,12 @@ def render(manifest: dict[str, Any]) -> str:
         docs["__overview__"],
     ]
     for schema, title in LAYERS:
-        out += ["", f"## {title}", ""]
-        for node in (n for n in models if n["schema"] == schema):
+        nodes = [n for n in models if n["schema"] == schema]
+        counted = Counter(n["config"]["materialized"] for n in nodes)
+        what = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(counted.items()))
+        note = f", {LAYER_NOTES[schema]}" if schema in LAYER_NOTES else ""
+        out += ["", f"## {title} (schema `{schema}`: {what}{note})", ""]
+        for node in nodes:
             keys = grain.get(node["unique_id"])
             grain_text = f" Grain: one row per ({', '.join(keys)})." if keys else ""
             if schema != "reporting" and node["config"]["materialized"] != "table":  # views: a line each

@@ -1,12 +1,15 @@
 """The HTML compliance report: one self-contained file (inline CSS, no script, no external URL).
 
 write_report builds the models for the as-of date (unless told not to), reads the marts and
-renders pipelines/report_assets/report.html.j2 (Jinja2): a stamp with the last successful
-load (and a warning when a resource is older than its schedule allows), headline figures,
-the compliance rate over time, charts by group, overdue age, certificate expiry, exam
-questions and session attendance, the complete overdue list, a section per group and per
-manager, and a CSV download of every table shown (embedded as data: links, so the file
-stays one offline file). Colours carry meaning: a compliance rate is green only at or above
+renders pipelines/report_assets/report.html.j2 (Jinja2): a contents list, a stamp with the
+last successful load (and a warning when a resource is older than its schedule allows),
+headline figures, the compliance rate over time, charts by group, overdue age, certificate
+expiry, exam questions and session attendance, and the overdue list. Each group and each
+manager has a page of its own (person.html.j2) in a folder beside the main file
+(`<name>_files/`), linked from the contents, and the overdue list is split into pages of
+PAGE_ROWS rows there: a portal with thousands of people no longer makes one page of
+megabytes. Every table shown has a CSV download embedded as a data: link, so each page
+stays one offline file. Colours carry meaning: a compliance rate is green only at or above
 LMS_REPORT_GOOD_RATE (default 0.9), amber at or above LMS_REPORT_WARN_RATE (default 0.7),
 red below. A mart that could not be built shows as a note, not an error.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from importlib import resources
@@ -36,9 +40,11 @@ STATES = [
     ("expired", "Certificate expired"),
     ("not_started", "Not started"),
 ]
+VERDICTS = [("passed", "Passed"), ("failed", "Failed"), ("no_verdict", "No verdict yet")]
 ATTENDANCE = [("present", "Present"), ("absent", "Absent"), ("no_show", "No-show"), ("unmarked", "Not marked yet")]
 OVERDUE_BUCKETS = ("1-30", "31-60", "61-90", "90+")
 GOOD_RATE_ENV, WARN_RATE_ENV = "LMS_REPORT_GOOD_RATE", "LMS_REPORT_WARN_RATE"
+PAGE_ROWS = 500  # rows of the overdue list per page; the main page shows the first page
 
 
 @dataclass
@@ -51,30 +57,70 @@ class Table:
     numeric: set[int] = field(default_factory=set)  # column positions aligned right
 
     @property
-    def csv_href(self) -> str:
+    def csv_text(self) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(self.columns)
         writer.writerows(["" if v is None else v for v in row] for row in self.rows)
-        return "data:text/csv;charset=utf-8," + quote(buffer.getvalue())
+        return buffer.getvalue()
+
+    @property
+    def csv_href(self) -> str:
+        return "data:text/csv;charset=utf-8," + quote(self.csv_text)
+
+
+@dataclass
+class Counts:
+    """Required trainings (learner x course family) by compliance state, and the share compliant."""
+
+    by_state: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def required(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def compliant(self) -> int:
+        return self.by_state.get("compliant", 0)
+
+    @property
+    def rate(self) -> float | None:
+        return self.compliant / self.required if self.required else None
 
 
 @dataclass
 class Section:
-    """A group's or a manager's people: their figures and their open required training."""
+    """A group's or a manager's people on a page of their own: their figures and their open required training.
 
+    counts: every training required of the people (whichever group requires it);
+    own_counts (groups only): the training the group itself requires of its members.
+    """
+
+    kind: str  # group or manager
+    key: Any  # group id or manager user id
     title: str
     subtitle: str
-    counts: dict[str, int]
+    counts: Counts
+    table: Table
+    own_counts: Counts | None = None
+
+    @property
+    def slug(self) -> str:
+        return f"{self.kind}-{self.key}"
+
+
+@dataclass
+class Page:
+    """A page of a long list, in the folder beside the main file."""
+
+    number: int
+    of: int
+    first_row: int  # its first row's position in the whole list, from 1
     table: Table
 
     @property
-    def required(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def rate(self) -> float | None:
-        return self.counts.get("compliant", 0) / self.required if self.required else None
+    def file_name(self) -> str:
+        return f"overdue-{self.number}.html"
 
 
 HEADLINE_KEYS = (
@@ -91,12 +137,15 @@ class ReportData:
     last_load: datetime | None = None
     stale: list[dict[str, Any]] = field(default_factory=list)
     trend: list[tuple[str, float | None, int]] = field(default_factory=list)  # (label, rate, required)
-    by_group: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+    by_group: list[tuple[str, dict[str, float]]] = field(default_factory=list)  # the group's own required training
     ageing: list[tuple[str, float]] = field(default_factory=list)
     expiring: list[tuple[str, float]] = field(default_factory=list)
     hardest: list[tuple[str, float, str]] = field(default_factory=list)
+    exams: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # the portal's verdicts per exam
+    verdicts_below_threshold: int = 0  # passes the portal gives below the exam's threshold, and the reverse
     sessions: list[tuple[str, dict[str, float]]] = field(default_factory=list)
-    overdue: Table | None = None
+    overdue: Table | None = None  # every row; the pages below split it
+    overdue_pages: list[Page] = field(default_factory=list)
     groups: list[Section] = field(default_factory=list)
     managers: list[Section] = field(default_factory=list)
     audit_gaps: list[tuple[Any, ...]] = field(default_factory=list)
@@ -133,10 +182,29 @@ def write_report(warehouse: Any, path: Path, as_of: date | None = None, *, build
         data = collect(con, as_of, raw_schema=warehouse.dataset)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    folder = pages_folder(path)
+    pages = render_pages(data, path.name, thresholds)
+    # the pages first, swapped in whole, then the main file: a reader never sees half a report
+    staging = path.with_name(f".{folder.name}.tmp")
+    retired = path.with_name(f".{folder.name}.old")
+    for leftover in (staging, retired):
+        shutil.rmtree(leftover, ignore_errors=True)
+    staging.mkdir()
+    for name, text in pages.items():
+        (staging / name).write_text(text, encoding="utf-8")
+    if folder.exists():
+        folder.replace(retired)
+    staging.replace(folder)
+    shutil.rmtree(retired, ignore_errors=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render(data, thresholds), encoding="utf-8")
-    tmp.replace(path)  # a reader never sees half a report
+    tmp.write_text(render(data, thresholds, folder.name), encoding="utf-8")
+    tmp.replace(path)
     return path
+
+
+def pages_folder(path: Path) -> Path:
+    """The folder of a report's group, manager and list pages: beside it, named after it."""
+    return path.with_name(f"{path.stem}_files")
 
 
 # ---- data -----------------------------------------------------------------------------------
@@ -174,13 +242,13 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "lear
     counts = dict(
         q(
             "reporting.compliance_status",
-            "select compliance_state, count(*) from reporting.compliance_status where not is_user_deleted group by 1",
+            "select compliance_state, count(*) from reporting.compliance_status group by 1",
         )
     )
     required = sum(counts.values())
     learners = q(
         "reporting.compliance_status",
-        "select count(distinct user_id) from reporting.compliance_status where not is_user_deleted",
+        "select count(distinct user_id) from reporting.compliance_status",
     )
     data.headline = {
         "required": required,
@@ -191,6 +259,9 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "lear
     buckets = dict(
         q("reporting.certifications_expiring", "select expiry_bucket, count(*) from reporting.certifications_expiring group by 1")
     )
+    overdue_rows = q("reporting.overdue_training", "select count(*) from reporting.overdue_training")
+    # the overdue card counts the overdue list's rows (learner x course), the expired ones with an overdue re-enrollment included
+    data.headline["overdue"] = overdue_rows[0][0] if overdue_rows else 0
     data.headline["certificates_expired"] = buckets.get("expired", 0)
     data.headline["certificates_30_days"] = buckets.get("0-30", 0)
     inactive = q(
@@ -251,9 +322,26 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "lear
         limit 10
         """,
     ):
-        label = f"{exam or 'Exam'}: {text or '(question)'}"
+        label = question_label(exam, text)
         note = f"of {attempts} attempts; most common wrong answer: {wrong}" if wrong else f"of {attempts} attempts"
         data.hardest.append((label, share, note))
+
+    for exam, *values in q(
+        "reporting.exam_results",
+        """
+        select coalesce(any_value(exam_name), 'Exam ' || exam_id),
+            count(*) filter (where is_passed), count(*) filter (where not is_passed), count(*) filter (where is_passed is null)
+        from reporting.exam_results
+        group by exam_id
+        order by count(*) filter (where is_passed) / count(*), 1, exam_id
+        limit 12
+        """,
+    ):
+        data.exams.append((exam, dict(zip([v for v, _ in VERDICTS], values))))
+    disagreements = q(
+        "reporting.exam_results", "select count(*) from reporting.exam_results where is_passed <> meets_pass_threshold"
+    )
+    data.verdicts_below_threshold = disagreements[0][0] if disagreements else 0
 
     for title, day, *values in q(
         "reporting.session_attendance",
@@ -270,18 +358,26 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "lear
     ):
         data.sessions.append((f"{title or 'Session'} ({day})", dict(zip([a for a, _ in ATTENDANCE], values))))
 
-    overdue_columns = ["Learner", "Email", "Course", "Required by", "Due", "Days overdue", "Status"]
+    overdue_columns = ["Learner", "Email", "Course", "Why", "Required by", "Due", "Days overdue", "Status"]
     rows = q(
         "reporting.overdue_training",
         """
-        select user_full_name, user_email, course_family_name, required_by_groups, due_date, days_overdue,
+        select user_full_name, user_email, course_family_name,
+            case overdue_reason when 'certificate_expired_and_reenrollment_overdue'
+                then 'certificate expired, re-enrollment overdue' else 'not completed by the due date' end,
+            coalesce(required_by_groups, '(enrollment due date, no group)'), due_date, days_overdue,
             replace(latest_status, '_', ' ')
         from reporting.overdue_training
         order by days_overdue desc, user_full_name, user_id, course_family_id
         """,
     )
     if "overdue_training" not in data.missing:
-        data.overdue = Table("overdue_training", overdue_columns, rows, numeric={5})
+        data.overdue = Table("overdue_training", overdue_columns, rows, numeric={6})
+        chunks = [rows[i : i + PAGE_ROWS] for i in range(0, len(rows), PAGE_ROWS)] or [[]]
+        data.overdue_pages = [
+            Page(n, len(chunks), (n - 1) * PAGE_ROWS + 1, Table(f"overdue_training_page_{n}", overdue_columns, chunk, numeric={6}))
+            for n, chunk in enumerate(chunks, start=1)
+        ]
 
     data.groups = _sections(
         q,
@@ -290,6 +386,18 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "lear
         "group",
         "select group_id, any_value(group_title) from reporting.group_compliance group by 1 order by 2, 1",
     )
+    own: dict[Any, dict[str, int]] = {}
+    for group_id, *values in q(
+        "reporting.completion_by_group",
+        """
+        select group_id, sum(compliant_count), sum(due_soon_count), sum(overdue_count), sum(expired_count),
+            sum(not_started_count)
+        from reporting.completion_by_group group by 1
+        """,
+    ):
+        own[group_id] = dict(zip([s for s, _ in STATES], values))
+    for section in data.groups:
+        section.own_counts = Counts(own.get(section.key, {}))
     data.managers = _sections(
         q,
         "reporting.manager_compliance",
@@ -306,6 +414,17 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "lear
 
 
 SECTION_COLUMNS = ["Learner", "Email", "Course", "State", "Due", "Days overdue", "Certificate expires"]
+
+
+def question_label(exam: str | None, text: str | None) -> str:
+    """An exam question as a chart label: the exam's name, then the question, each once.
+
+    Question texts often start with the exam's name already ("Exam 5: question 1?").
+    """
+    exam, text = (exam or "").strip(), (text or "").strip() or "(question)"
+    if not exam or text.casefold().startswith(exam.casefold()):
+        return text
+    return f"{exam}: {text}"
 
 
 def _sections(q: Any, relation: str, key_columns: str, kind: str, list_sql: str) -> list[Section]:
@@ -332,7 +451,9 @@ def _sections(q: Any, relation: str, key_columns: str, kind: str, list_sql: str)
         learners = len({row[1] for row in items.get(owner, [])})
         subtitle = f"{kind} {owner}; {learners} learner{'s' if learners != 1 else ''} with open required training"
         table = Table(f"{kind}_{owner}_open_training", SECTION_COLUMNS, items.get(owner, []), numeric={5})
-        sections.append(Section(title=title or f"{kind} {owner}", subtitle=subtitle, counts=owner_counts, table=table))
+        sections.append(
+            Section(kind=kind, key=owner, title=title or f"{kind} {owner}", subtitle=subtitle, counts=Counts(owner_counts), table=table)
+        )
     return sections
 
 
@@ -403,7 +524,7 @@ def _number(value: Any) -> str:
     return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
 
 
-def render(data: ReportData, thresholds: tuple[float, float] | None = None) -> str:
+def _context(data: ReportData, thresholds: tuple[float, float] | None) -> dict[str, Any]:
     good, warn = thresholds or rate_thresholds()
 
     def tone(rate: float | None) -> str:
@@ -414,12 +535,12 @@ def render(data: ReportData, thresholds: tuple[float, float] | None = None) -> s
     def share(part: float, whole: float) -> float:
         return 100.0 * part / whole if whole else 0.0
 
-    template = _environment().get_template("report.html.j2")
-    return template.render(
+    return dict(
         data=data,
         h=data.headline,
         states=STATES,
         attendance=ATTENDANCE,
+        verdicts=VERDICTS,
         good=good,
         warn=warn,
         tone=tone,
@@ -427,3 +548,21 @@ def render(data: ReportData, thresholds: tuple[float, float] | None = None) -> s
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         css=resources.files("pipelines.report_assets").joinpath("report.css").read_text(encoding="utf-8"),
     )
+
+
+def render(data: ReportData, thresholds: tuple[float, float] | None = None, folder: str = "compliance_report_files") -> str:
+    """The main page; `folder` is where its group, manager and list pages are (relative to it)."""
+    return _environment().get_template("report.html.j2").render(folder=folder, **_context(data, thresholds))
+
+
+def render_pages(data: ReportData, main: str, thresholds: tuple[float, float] | None = None) -> dict[str, str]:
+    """{file name: content} for the folder beside the main page `main`: a page per group, per manager and per
+    page of the overdue list, and the overdue list's complete CSV."""
+    context = {**_context(data, thresholds), "main": main}
+    template = _environment().get_template("person.html.j2")
+    pages = {f"{s.slug}.html": template.render(section=s, page=None, **context) for s in [*data.groups, *data.managers]}
+    for page in data.overdue_pages:
+        pages[page.file_name] = template.render(section=None, page=page, **context)
+    if data.overdue is not None:
+        pages[f"{data.overdue.name}.csv"] = data.overdue.csv_text
+    return pages

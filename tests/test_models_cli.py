@@ -35,7 +35,11 @@ def test_report_command_writes_the_default_file(tmp_path: Path, capsys: pytest.C
     make_duckdb_warehouse(tmp_path)
     assert main(["report", "--out", str(tmp_path), "--as-of", "2026-06-15"]) == 0
     assert (tmp_path / "compliance_report.html").is_file()
-    assert str(tmp_path / "compliance_report.html") in capsys.readouterr().out
+    assert (tmp_path / "compliance_report_files" / "group-10.html").is_file()
+    captured = capsys.readouterr()
+    assert str(tmp_path / "compliance_report.html") in captured.out and f"{tmp_path / 'compliance_report_files'}/" in captured.out
+    # the portal's pass below the exam's threshold is reported, and fails nothing
+    assert "dbt test agrees_with_exam_results_is_passed__meets_pass_threshold on exam_results: warn, 1 rows found" in captured.err
 
 
 def test_bad_as_of_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,11 +63,40 @@ def test_data_dictionary_is_generated_from_the_dbt_project(tmp_path: Path) -> No
     assert dictionary.DICTIONARY.read_text() == text, "docs/data-dictionary.md is out of date: python -m pipelines.dictionary"
     # every mart and every column the YAML declares, with its grain from the key test
     assert "### group_compliance" in text and "Grain: one row per (group_id, user_id, course_family_id)." in text
-    assert "| passed_judged_by |" in text
+    assert "| meets_pass_threshold |" in text and "| overdue_reason |" in text
     # --check fails on a file that drifted from the project
     stale = tmp_path / "dictionary.md"
     stale.write_text(text.replace("One row per user and required course family", "Rows"))
     assert dictionary.main(["--check", "--out", str(stale)]) == 1
+
+
+def test_the_dictionarys_claims_about_layers_are_what_the_project_builds() -> None:
+    """The overview (the dictionary's front page) names each layer's schema and materialisation, and the
+    number of staging views: read from the dbt project, not trusted. (Deleted users and "Never null" are
+    checked on built warehouses: tests/test_models.py, tests/test_mart_truth.py.)"""
+    import re
+    from collections import Counter
+
+    from pipelines.dictionary import render
+    from pipelines.models import project_manifest
+
+    manifest = project_manifest()
+    overview = " ".join(next(d["block_contents"] for d in manifest["docs"].values() if d["name"] == "__overview__").split())
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["package_name"] == "lms_warehouse"]
+    for folder in ("staging", "intermediate", "marts"):
+        nodes = [n for n in models if n["fqn"][1] == folder]
+        claim = re.search(rf"\*\*{folder}\*\* \(schema `(\w+)`, (views|tables)", overview)
+        assert claim, f"the overview does not describe the {folder} layer"
+        schema, kind = claim.groups()
+        assert {n["schema"] for n in nodes} == {schema}, folder
+        assert Counter(n["config"]["materialized"] + "s" for n in nodes) == {kind: len(nodes)}, folder
+    staged = re.search(r"views: (\d+) of them", overview)
+    assert staged and int(staged.group(1)) == sum(n["fqn"][1] == "staging" for n in models)
+    # and the dictionary's headings say the same, from the same models
+    text = render(manifest)
+    intermediate = sum(n["fqn"][1] == "intermediate" for n in models)
+    assert f"## Intermediate models (schema `intermediate`: {intermediate} views)" in text
+    assert f"## Staging models (schema `staging`: {staged.group(1)} views)" in text
 
 
 def test_the_kept_manifest_is_for_this_state_of_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ lists with their CSV, a section per group and per manager, and a stamp of the la
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import shutil
@@ -15,7 +16,8 @@ import duckdb
 import pytest
 
 from pipelines.learnupon.errors import ConfigError
-from pipelines.report import ReportData, rate_thresholds, render, write_report
+from pipelines import report as report_module
+from pipelines.report import ReportData, question_label, rate_thresholds, render, write_report
 from pipelines.runner import Warehouse
 from tests.test_models_data import make_duckdb_warehouse
 
@@ -59,7 +61,7 @@ def test_report_has_headline_figures_coloured_by_meaning(report: str) -> None:
         "Compliance rate": ("33.3%", "bad"),  # below the 70% amber threshold: red, never green
         "Required trainings (learner &times; course)": ("6", ""),
         "Learners with required training": ("4", ""),
-        "Overdue": ("1", "bad"),
+        "Overdue (rows of the overdue list)": ("1", "bad"),
         "Due within 30 days": ("1", "warn"),
         "Certificates expired": ("1", "bad"),
         "Certificates expiring in 30 days": ("1", "warn"),
@@ -75,6 +77,7 @@ def test_report_has_every_chart_with_whole_labels(report: str) -> None:
         "Overdue by days overdue",
         "Certificates expiring by month",
         "Exam questions answered correctly least often",
+        "Exam results",
         "Session attendance",
         "Overdue training",
         "Groups",
@@ -82,7 +85,7 @@ def test_report_has_every_chart_with_whole_labels(report: str) -> None:
     ):
         assert f"<h2>{title}</h2>" in report, title
     charts = re.findall(r'data-chart="([^"]+)"', report)
-    assert {"trend", "by-group", "ageing", "expiring", "hardest", "sessions"} <= set(charts)
+    assert {"trend", "by-group", "ageing", "expiring", "hardest", "exams", "sessions"} <= set(charts)
     # the hardest question leads its chart, with its most common wrong answer; no label is cut
     assert report.index("Forklift exam: Tilt angle?") < report.index("Forklift exam: Max load?")
     assert "most common wrong answer: B" in report
@@ -91,24 +94,89 @@ def test_report_has_every_chart_with_whole_labels(report: str) -> None:
     assert re.findall(r'<div class="bar-label">(Expired|[A-Z][a-z]{2} \d{4})</div>', report) == ["Expired", "Jul 2026"]
 
 
-def test_report_lists_are_complete_with_a_csv_of_each(report: str) -> None:
-    tables = _csvs(report)
-    assert tables["overdue_training"] == [
-        ["Learner", "Email", "Course", "Required by", "Due", "Days overdue", "Status"],
-        ["Ada Active", "ada@example.com", "Forklift Safety 2026", "Warehouse", "2026-06-01", "14", "in progress"],
+def _page(built: Path, name: str) -> str:
+    return (built / "out" / "report_files" / name).read_text(encoding="utf-8")
+
+
+def test_report_lists_are_complete_with_a_csv_of_each(report: str, built: Path) -> None:
+    overdue = [
+        ["Learner", "Email", "Course", "Why", "Required by", "Due", "Days overdue", "Status"],
+        ["Ada Active", "ada@example.com", "Forklift Safety 2026", "not completed by the due date", "Warehouse", "2026-06-01", "14", "in progress"],
     ]
-    # a section per group and per manager (Ada manages Warehouse), each with its open items
-    assert [row[:4] for row in tables["group_10_open_training"][1:]] == [
+    # the main page shows the first page of the overdue list; the complete list is a CSV file beside it
+    assert _csvs(report) == {"overdue_training_page_1": overdue}
+    complete = (built / "out" / "report_files" / "overdue_training.csv").read_text(encoding="utf-8")
+    assert list(csv.reader(io.StringIO(complete))) == overdue
+    assert 'href="report_files/overdue_training.csv"' in report
+    # a page per group and per manager (Ada manages Warehouse), each with its open items
+    pages = sorted(p.name for p in (built / "out" / "report_files").glob("*.html"))
+    assert pages == ["group-10.html", "group-20.html", "manager-1.html", "overdue-1.html"]
+    warehouse = _page(built, "group-10.html")
+    assert [row[:4] for row in _csvs(warehouse)["group_10_open_training"][1:]] == [
         ["Ada Active", "ada@example.com", "Forklift Safety 2026", "overdue"],
         ["Ben Builder", "ben@example.com", "Fire Safety", "due soon"],
         ["Eve Elsewhere", "eve@example.com", "Forklift Safety 2026", "not started"],
         ["Eve Elsewhere", "eve@example.com", "Fire Safety", "expired"],
     ]
-    assert {name for name in tables} == {
-        "overdue_training", "group_10_open_training", "group_20_open_training", "manager_1_open_training",
-    }
-    assert "<h3>Ada Active (ada@example.com)</h3>" in report
-    assert "<h3>Warehouse</h3>" in report and "<h3>Office</h3>" in report
+    assert "<h2>Ada Active (ada@example.com)</h2>" in _page(built, "manager-1.html")
+    assert "<h2>Warehouse</h2>" in warehouse and "<h2>Office</h2>" in _page(built, "group-20.html")
+    assert "<h2>Warehouse</h2>" not in report  # the main page links to the group pages, it does not hold them
+
+
+def test_a_long_overdue_list_is_split_into_pages(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    warehouse = copy_of(built, tmp_path)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("insert into reporting.overdue_training select o.* replace (o.user_id + r.i as user_id) from reporting.overdue_training as o, range(1, 1200) as r(i)")
+    monkeypatch.setattr(report_module, "PAGE_ROWS", 500)
+    html = write_report(warehouse, tmp_path / "r.html", as_of=AS_OF, build=False).read_text()
+    folder = tmp_path / "r_files"
+    assert sorted(p.name for p in folder.glob("overdue-*.html")) == ["overdue-1.html", "overdue-2.html", "overdue-3.html"]
+    assert "The first 500 of 1,200 rows" in html and len(_csvs(html)["overdue_training_page_1"]) == 501
+    last = (folder / "overdue-3.html").read_text()
+    assert len(_csvs(last)["overdue_training_page_3"]) == 201 and "rows 1,001 to 1,200 of the complete list of 1,200" in last
+    assert len((folder / "overdue_training.csv").read_text().splitlines()) == 1201
+
+
+def test_contents_link_to_every_section_and_page(report: str, built: Path) -> None:
+    contents = report[report.index('<nav id="contents"') : report.index("</nav>")]
+    links = re.findall(r'href="([^"]+)"', contents)
+    ids = set(re.findall(r'id="([^"]+)"', report))
+    anchors = [link[1:] for link in links if link.startswith("#")]
+    assert anchors and set(anchors) <= ids
+    pages = [link for link in links if not link.startswith("#")]
+    assert pages == [
+        "report_files/group-20.html#group-20", "report_files/group-10.html#group-10", "report_files/manager-1.html#manager-1",
+    ]
+    for link in pages:
+        name, anchor = link.split("/", 1)[1].split("#")
+        assert f'id="{anchor}"' in _page(built, name), link
+        assert 'href="../report.html#' in _page(built, name)  # and back
+
+
+def test_each_rate_says_what_it_counts(report: str, built: Path) -> None:
+    # the chart: what each group itself requires; the group's page: that, and everything required of its members
+    assert "The training each group itself requires (its group courses)" in report
+    assert re.search(r"Office</div>.*?1 of 2 compliant", report, re.S) is None  # Office requires Fire Safety of Eve only
+    assert re.search(r"Office</div>.*?0 of 1 compliant", report, re.S)
+    office = _page(built, "group-20.html")
+    assert "Training this group requires (its group courses), for its members: 0 of 1 compliant" in office
+    assert "Every training required of its members, whichever group or enrollment requires it: 0 of 2 compliant" in office
+
+
+def test_exam_results_show_the_portals_verdict(report: str) -> None:
+    # Forklift exam: 9002, 9003 and 9006 passed on the portal (9006 at 60 of 75%), 9001 failed, 9005 has no status
+    chart = report[report.index('data-chart="exams"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert re.findall(r'title="(Passed|Failed|No verdict yet): (\d+)"', chart) == [("Passed", "3"), ("Failed", "1"), ("No verdict yet", "1")]
+    assert "Verdicts that differ from the exam's pass threshold (a pass set by an admin, a threshold changed after the attempt): 1;" in html.unescape(report)
+
+
+def test_exam_questions_name_their_exam_once() -> None:
+    assert question_label("Negotiation Skills: Exam 5", "Negotiation Skills: Exam 5: question 1?") == (
+        "Negotiation Skills: Exam 5: question 1?"
+    )
+    assert question_label("Forklift exam", "Tilt angle?") == "Forklift exam: Tilt angle?"
+    assert question_label(None, "Tilt angle?") == "Tilt angle?"
 
 
 def test_report_stamps_the_last_load_and_warns_when_it_is_old(report: str, built: Path, tmp_path: Path) -> None:
@@ -155,7 +223,7 @@ def test_report_notes_marts_that_could_not_be_built(tmp_path: Path) -> None:
     assert "the session_attendance table could not be built" in html
     assert "the exam_question_analysis table could not be built" in html
     assert "the manager_compliance table could not be built" in html
-    assert _cards(html)["Overdue"] == ("1", "bad")
+    assert _cards(html)["Overdue (rows of the overdue list)"] == ("1", "bad")
 
 
 def test_report_on_parquet(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from pipelines.simulator import PortalConfig, SimulatedPortal
 from .conftest import CLOCK, run_pipeline
 
 AS_OF = date(2026, 11, 2)
-CHARTS = {"trend", "by-group", "ageing", "expiring", "hardest", "sessions"}
+CHARTS = {"trend", "by-group", "ageing", "expiring", "hardest", "exams", "sessions"}
 
 # runs inside the page once it has laid out; the report itself carries no script
 PROBE = """<script>
@@ -49,9 +49,14 @@ PROBE = """<script>
   const labels = [...document.querySelectorAll('.bar-label, .col-label, .bar-value, td, th, .card .label, h1, h2, h3')];
   const cut = labels.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.trim().slice(0, 60));
   const ellipsised = all.filter(e => getComputedStyle(e).textOverflow === 'ellipsis').length;
+  // the contents: every link, and whether a link into this page lands on an element
+  const contents = [...document.querySelectorAll('nav.contents a')].map(a => {
+    const href = a.getAttribute('href');
+    return {href, found: href.startsWith('#') ? !!document.getElementById(href.slice(1)) : null};
+  });
   // the page sits in a frame of the width under test (headless windows are 500 px at least)
   window.parent.document.body.setAttribute('data-probe', JSON.stringify({
-    vw, scroll: root.scrollWidth, wide, charts, cut, ellipsised,
+    vw, scroll: root.scrollWidth, wide, charts, cut, ellipsised, contents,
     ellipsis_chars: (document.body.innerText.match(/\\u2026/g) || []).length,
   }));
 })();
@@ -153,6 +158,12 @@ def test_report_fits_the_screen_with_every_chart_and_whole_labels(report: tuple[
     assert found["cut"] == [], "labels cut off"
     assert found["ellipsised"] == 0 and found["ellipsis_chars"] == 0
 
+    # a group's page beside it fits too
+    group_page = sorted((path.parent / f"{path.stem}_files").glob("group-*.html"))[0]
+    beside = probe(browser, group_page, width)
+    assert beside["scroll"] <= width and beside["wide"] == [] and beside["cut"] == [], beside
+    assert [c["marks"] > 0 for c in beside["charts"]] == [True]
+
     shots = Path(os.environ.get("LMS_SCREENSHOT_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     shot = shots / f"report-{width}.png"
@@ -165,3 +176,20 @@ def test_report_prints_to_a4(report: tuple[Path, Any], tmp_path: Path) -> None:
     pdf = tmp_path / "report.pdf"
     browse(chromium(), path, 1400, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
     assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_the_contents_links_resolve_to_sections(report: tuple[Path, Any], tmp_path: Path) -> None:
+    """Every link of the contents lands on its section: in the page, or on a group's or manager's page beside it."""
+    path, _ = report
+    browser = chromium()
+    found = probe(browser, path, 1400)
+    links = [c["href"] for c in found["contents"]]
+    in_page = [c for c in found["contents"] if c["href"].startswith("#")]
+    assert len(in_page) >= 10 and all(c["found"] for c in in_page), in_page
+    pages = [link for link in links if not link.startswith("#")]
+    assert any("/group-" in link for link in pages) and any("/manager-" in link for link in pages)
+    for link in pages:
+        page, anchor = link.split("#")
+        dom = browse(browser, path.parent / page, 1400, "--dump-dom").stdout
+        assert re.search(rf'<section id="{re.escape(anchor)}"', dom), link
+        assert f'href="../{path.name}#' in dom  # and back to the report

@@ -38,7 +38,9 @@ final as (
         required_by_group.required_by_groups as required_by_groups,
         due_enrollment.user_id is not null as has_due_date,
         due_enrollment.enrollment_id as due_enrollment_id,
-        cast(due_enrollment.due_at at time zone 'UTC' as date) as due_date
+        cast(due_enrollment.due_at at time zone 'UTC' as date) as due_date,
+        due_enrollment.is_complete as is_due_enrollment_complete,
+        due_enrollment.is_overdue_on_portal as is_overdue_on_portal
     from required_by_group
     full outer join due_enrollment
         on due_enrollment.user_id = required_by_group.user_id

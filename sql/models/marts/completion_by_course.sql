@@ -82,7 +82,6 @@ compliance_counts as (
         count(*) filter (where compliance.compliance_state = 'expired') as expired_count,
         count(*) filter (where compliance.compliance_state = 'not_started') as required_not_started_count
     from compliance
-    where not compliance.is_user_deleted
     group by 1
 ),
 

@@ -28,7 +28,6 @@ final as (
     inner join compliance
         on compliance.user_id = group_requirements.user_id
         and compliance.course_family_id = group_requirements.course_family_id
-    where not compliance.is_user_deleted
     group by group_requirements.group_id, group_requirements.course_family_id
 )
 

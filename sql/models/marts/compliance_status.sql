@@ -38,8 +38,6 @@ joined as (
         required.user_id as user_id,
         users.full_name as user_full_name,
         users.email as user_email,
-        coalesce(users.is_deleted, false) as is_user_deleted,
-        users.deleted_at as user_deleted_at,
         required.course_family_id as course_family_id,
         coalesce(families.course_family_name, latest_enrollment.course_family_name) as course_family_name,
         required.is_required_by_group as is_required_by_group,
@@ -58,6 +56,11 @@ joined as (
         best_completion.course_version as completed_course_version,
         cast(best_completion.completed_at at time zone 'UTC' as date) as completed_date,
         required.due_date as due_date,
+        required.is_due_enrollment_complete as is_due_enrollment_complete,
+        required.is_overdue_on_portal as is_overdue_on_portal,
+        -- the derivation beside the portal's flag: the due date passed and the enrollment carrying it is not complete
+        coalesce(required.due_date < as_of.as_of_date and not coalesce(required.is_due_enrollment_complete, false), false)
+            as is_overdue_by_due_date,
         best_completion.certificate_name as certificate_name,
         cast(best_completion.certificate_expires_at at time zone 'UTC' as date) as certificate_expires_date,
         best_completion.enrollment_id is not null as has_completed
@@ -71,19 +74,24 @@ joined as (
     left join best_completion
         on best_completion.user_id = required.user_id
         and best_completion.course_family_id = required.course_family_id
+    -- people the portal deleted are nobody's training to chase: their rows are left out
+    -- (the pipeline also retires their enrollments and memberships)
+    where not coalesce(users.is_deleted, false)
 ),
 
 stated as (
     select
         joined.*,
+        -- the portal's flag first; our due-date rule only where the record does not carry it
+        coalesce(joined.is_overdue_on_portal, joined.is_overdue_by_due_date) as is_overdue,
         joined.has_completed
             and coalesce(joined.certificate_expires_date < joined.as_of_date, false) as is_certificate_expired,
         case
             when joined.has_completed
                 and coalesce(joined.certificate_expires_date >= joined.as_of_date, true) then 'compliant'
             when joined.has_completed then 'expired'
-            when joined.due_date < joined.as_of_date then 'overdue'
-            when joined.due_date <= joined.as_of_date + 30 then 'due_soon'
+            when coalesce(joined.is_overdue_on_portal, joined.is_overdue_by_due_date) then 'overdue'
+            when joined.due_date between joined.as_of_date and joined.as_of_date + 30 then 'due_soon'
             else 'not_started'
         end as compliance_state
     from joined
@@ -95,8 +103,6 @@ final as (
         stated.user_id,
         stated.user_full_name,
         stated.user_email,
-        stated.is_user_deleted,
-        stated.user_deleted_at,
         stated.course_family_id,
         stated.course_family_name,
         stated.is_required_by_group,
@@ -115,9 +121,13 @@ final as (
         stated.completed_course_version,
         stated.completed_date,
         stated.due_date,
-        case when not stated.has_completed then stated.due_date - stated.as_of_date end as days_until_due,
-        stated.compliance_state = 'overdue' as is_overdue,
-        case when stated.compliance_state = 'overdue' then stated.as_of_date - stated.due_date end as days_overdue,
+        case when not coalesce(stated.is_due_enrollment_complete, false) then stated.due_date - stated.as_of_date end
+            as days_until_due,
+        stated.is_overdue,
+        stated.is_overdue_on_portal,
+        stated.is_overdue_by_due_date,
+        -- never negative: the portal's flag is as of the load, which may come after the as-of date
+        case when stated.is_overdue then greatest(stated.as_of_date - stated.due_date, 0) end as days_overdue,
         stated.certificate_name,
         stated.certificate_expires_date,
         stated.is_certificate_expired,

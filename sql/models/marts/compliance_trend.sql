@@ -17,7 +17,6 @@ enrollments as (
 required as (
     select compliance.user_id, compliance.course_family_id, compliance.due_date
     from compliance
-    where not compliance.is_user_deleted
 ),
 
 completions as (

@@ -28,16 +28,17 @@ judged as (
         exams.pass_mark as pass_mark,
         exams.attempts_allowed as attempts_allowed,
         exams.has_unlimited_attempts as has_unlimited_attempts,
-        -- the exam's own threshold decides; a percentage when the exam sets one, else the raw mark
+        -- the portal's status is the verdict (admins mark passes by hand, thresholds change after
+        -- attempts); the comparison with the exam's threshold is kept beside it, as a derivation
+        case
+            when exam_enrollments.status in ('passed', 'pass') then true
+            when exam_enrollments.status in ('failed', 'fail') then false
+        end as is_passed_on_portal,
         case
             when exam_enrollments.score is null then null
             when exams.pass_percentage is not null then exam_enrollments.score >= exams.pass_percentage
             when exams.pass_mark is not null then exam_enrollments.score >= exams.pass_mark
-        end as is_passed_by_settings,
-        case
-            when exam_enrollments.status in ('passed', 'pass') then true
-            when exam_enrollments.status in ('failed', 'fail') then false
-        end as is_passed_on_portal
+        end as meets_pass_threshold
     from exam_enrollments
     left join exams on exams.exam_id = exam_enrollments.exam_id
     where not coalesce(exams.is_survey, false)
@@ -57,18 +58,17 @@ final as (
         judged.user_id as user_id,
         users.full_name as user_full_name,
         users.email as user_email,
-        coalesce(users.is_deleted, false) as is_user_deleted,
         judged.status as status,
         judged.score as score,
         judged.pass_percentage as pass_percentage,
         judged.pass_mark as pass_mark,
-        coalesce(judged.is_passed_by_settings, judged.is_passed_on_portal) as is_passed,
+        judged.is_passed_on_portal as is_passed,
+        judged.meets_pass_threshold as meets_pass_threshold,
         case
-            when judged.is_passed_by_settings is not null and judged.pass_percentage is not null then 'pass_percentage'
-            when judged.is_passed_by_settings is not null then 'pass_mark'
-            when judged.is_passed_on_portal is not null then 'status'
-        end as passed_judged_by,
-        judged.is_passed_on_portal as is_passed_on_portal,
+            when judged.meets_pass_threshold is null then null
+            when judged.pass_percentage is not null then 'pass_percentage'
+            else 'pass_mark'
+        end as pass_threshold_used,
         judged.attempts_used as attempts_used,
         judged.attempts_allowed as attempts_allowed,
         judged.has_unlimited_attempts as has_unlimited_attempts,
@@ -81,6 +81,9 @@ final as (
     cross join as_of
     left join exam_courses on exam_courses.exam_id = judged.exam_id
     left join users on users.user_id = judged.user_id
+    -- deleted users' exam enrollments leave with them (the pipeline retires them); a user row
+    -- flagged deleted is left out too, as in every list of people
+    where not coalesce(users.is_deleted, false)
 )
 
 select * from final

@@ -45,7 +45,6 @@ final as (
         on group_requirements.group_id = memberships.group_id
         and group_requirements.user_id = compliance.user_id
         and group_requirements.course_family_id = compliance.course_family_id
-    where not compliance.is_user_deleted
 )
 
 select * from final

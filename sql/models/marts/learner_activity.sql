@@ -37,7 +37,9 @@ required_counts as (
         compliance.user_id as user_id,
         count(*) as required_count,
         count(*) filter (where compliance.compliance_state <> 'compliant') as open_required_count,
-        count(*) filter (where compliance.compliance_state = 'overdue') as overdue_required_count
+        -- as overdue_training counts them: overdue, or a certificate expired and the re-enrollment overdue
+        count(*) filter (where compliance.is_overdue and compliance.compliance_state in ('overdue', 'expired'))
+            as overdue_required_count
     from compliance
     group by 1
 ),

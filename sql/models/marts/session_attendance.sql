@@ -76,6 +76,8 @@ final as (
     cross join as_of
     left join sessions on sessions.session_id = stated.session_id
     left join users on users.user_id = stated.user_id
+    -- people deleted on the portal are left out, as in every list of people
+    where not coalesce(users.is_deleted, false)
 )
 
 select * from final

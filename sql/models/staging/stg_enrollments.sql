@@ -34,7 +34,8 @@ final as (
         deduplicated.date_completed as completed_at,
         deduplicated.date_lastaccessed as last_accessed_at,
         deduplicated.due_date as due_at,
-        coalesce(deduplicated.is_overdue, false) as is_overdue_on_portal,
+        -- the portal's flag as sent; null when the record does not carry it (only courses with due dates have it)
+        deduplicated.is_overdue as is_overdue_on_portal,
         deduplicated.course_access_expires_at as access_expires_at,
         nullif(trim(deduplicated.certificate_name), '') as certificate_name,
         deduplicated.cert_expires_at as certificate_expires_at,
