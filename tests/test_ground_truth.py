@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.learnupon.context import ExtractOptions
 from pipelines.runner import RunSummary
 from pipelines.simulator import PortalConfig, SimulatedPortal
 
@@ -45,12 +46,13 @@ class Runs:
     portal: SimulatedPortal
     full: Phase
     changes: dict[str, int]
-    incremental: Phase  # its out_dir is the live warehouse, where a test may run again
+    incremental: Phase  # a copy of the warehouse after the incremental run
+    reconciled: Phase  # its out_dir is the live warehouse, where a test may run again
 
 
 @pytest.fixture(scope="module", params=READING_PARAMS)
 def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A full run, then churn and an incremental run, on one portal of the reading; each compared as it ends."""
+    """A full run, then churn, an incremental run and a reconciling run, on one portal of the reading; each compared as it ends."""
     reading = request.param
     portal = SimulatedPortal(PortalConfig(users=120, seed=11, page_size=37, clock=CLOCK, **READINGS[reading]))
     portal.start()
@@ -62,8 +64,14 @@ def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         shutil.copytree(live, full.out_dir, dirs_exist_ok=True)
         changes = portal.churn(days=CHURN[reading], share=0.05)
         summary = run_pipeline(portal, live)
-        incremental = Phase(live, summary, portal.ground_truth(), raw_truth.differences(live, portal))
-        yield Runs(reading, portal, full, changes, incremental)
+        incremental = Phase(tmp_path_factory.mktemp(f"{reading}-after-incremental"), summary, portal.ground_truth(),
+                            raw_truth.differences(live, portal))
+        shutil.copytree(live, incremental.out_dir, dirs_exist_ok=True)
+        # the weekly reconciliation, due now rather than in a week: what changed outside the incremental
+        # windows (attendance marked long after a session) arrives
+        summary = run_pipeline(portal, live, options=ExtractOptions(reconcile=True))
+        reconciled = Phase(live, summary, portal.ground_truth(), raw_truth.differences(live, portal))
+        yield Runs(reading, portal, full, changes, incremental, reconciled)
     finally:
         portal.stop()
 
@@ -74,7 +82,7 @@ def _check(runs: Runs, phase: str, table: str) -> None:
     assert not problems, f"{table} differs from the portal's model after the {phase} run: {problems[:12]}"
 
 
-PHASES = ["full", "incremental"]
+PHASES = ["full", "incremental", "reconciled"]
 
 
 @pytest.mark.parametrize("phase", PHASES)

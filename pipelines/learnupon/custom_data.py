@@ -11,6 +11,7 @@ returned so that it can be reported.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -120,3 +121,27 @@ def _int_or_none(value: Any) -> int | None:
         return parse_int(value)
     except (TypeError, ValueError):
         return None
+
+
+def choice_list(value: Any) -> Any:
+    """A definition's `predefined_values` as a list, whichever documented shape it came in.
+
+    The reference types it as a string (its examples: `"Monday","Tuesday"`, `1.00, 2.00`,
+    `1,2,3,4,5`); portals also send a JSON list. The warehouse column is JSON, so text that is not
+    JSON would be stored as an invalid document: it becomes the list of its comma-separated values.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        parsed = json.loads(text)  # a JSON list, or a JSON string holding the text
+    except ValueError:
+        parsed = text
+    if isinstance(parsed, list):
+        return parsed
+    if isinstance(parsed, str) and parsed != text:
+        return choice_list(parsed)
+    # comma-separated values, each kept as written (`1.00` stays `1.00`), quotes around one dropped
+    return [part.strip().strip('"').strip() for part in str(text).split(",") if part.strip().strip('"').strip()]

@@ -17,7 +17,7 @@ from dlt.sources import DltResource
 from .. import schema
 from ..arrow import to_arrow
 from ..context import ExtractContext
-from ..custom_data import ATTRIBUTES, carries_labels, custom_data_rows, field_ids
+from ..custom_data import ATTRIBUTES, carries_labels, choice_list, custom_data_rows, field_ids
 from ..fanout import read_ahead
 from ..records import extract_records, field_definitions
 from ..settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, USERS_KEYS, USERS_PATH, USERS_VERSION_ID
@@ -78,6 +78,8 @@ def users_resource(context: ExtractContext) -> DltResource:
             # sample): GET /users/customuserdata states them whole, predefined_values included; one call
             definitions = read_definitions(client) or definitions
         if definitions:
+            definitions = [{**d, "predefined_values": choice_list(d["predefined_values"])} if "predefined_values" in d else d
+                           for d in definitions]
             table = to_arrow(
                 definitions, schema.CUSTOM_USER_FIELDS, table="custom_user_fields", key=["id"], issues=context.issues
             )
