@@ -177,7 +177,7 @@ MANIFEST_CACHE = PROJECT_DIR / "target"
 
 
 def _project_fingerprint() -> str:
-    """The project's folder, SQL and YAML files and the dbt version: a parsed manifest is valid while they are unchanged."""
+    """The project's folder, SQL, YAML and docs (.md) files and the dbt version: a parsed manifest is valid while they are unchanged."""
     import hashlib
 
     from dbt.version import __version__ as dbt_version
@@ -186,7 +186,7 @@ def _project_fingerprint() -> str:
     # dbt_project.yml and its model, macro and test paths: never what a build wrote beside them
     sources = [PROJECT_DIR / "dbt_project.yml"]
     for folder in PROJECT_SOURCE_FOLDERS:
-        sources += (p for p in (PROJECT_DIR / folder).rglob("*") if p.suffix in (".sql", ".yml", ".yaml") and p.is_file())
+        sources += (p for p in (PROJECT_DIR / folder).rglob("*") if p.suffix in (".sql", ".yml", ".yaml", ".md") and p.is_file())
     for path in sorted(sources):
         digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
