@@ -18,6 +18,7 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from pipelines.learnupon import ALL_RESOURCES, schema
 from pipelines.learnupon.lifecycle import LISTING_SCOPES, LISTING_SCOPES_COLUMNS
 from pipelines.learnupon.tables import CHILD_TABLES, own_columns
+from pipelines.model_builds import MODEL_BUILDS, MODEL_BUILDS_COLUMNS
 from pipelines.models import ON_DEMAND_TAGS, PROJECT, project_manifest
 from pipelines.runner import PIPELINE_RUNS
 from tests.conftest import cli, query, run_pipeline
@@ -60,7 +61,13 @@ def documented_columns() -> dict[str, dict[str, str]]:
         "pipeline_runs": PIPELINE_RUNS,
         "data_issues": {**schema.DATA_ISSUES, "run_id": "text"},
         "contract_drift": schema.CONTRACT_DRIFT,
+        MODEL_BUILDS: MODEL_BUILDS_COLUMNS,  # written from the first model build on
     }
+
+
+def loaded_tables() -> dict[str, dict[str, str]]:
+    """The tables a first run (without a model build) writes."""
+    return {name: spec for name, spec in documented_columns().items() if name != MODEL_BUILDS}
 
 
 def test_every_documented_table_has_a_column_spec() -> None:
@@ -78,10 +85,9 @@ def warehouse_columns(out: Path) -> dict[str, dict[str, str]]:
     return found
 
 
-def assert_documented_schema(out: Path) -> dict[str, int]:
-    """Every documented table with every documented column of its documented type; rows per table."""
+def assert_documented_schema(out: Path, specs: dict[str, dict[str, str]]) -> dict[str, int]:
+    """Every table of `specs` with every documented column of its documented type; rows per table."""
     found = warehouse_columns(out)
-    specs = documented_columns()
     assert sorted(set(specs) - set(found)) == []
     for table, spec in specs.items():
         # as dlt names them in the warehouse (customDataFieldValues: custom_data_field_values)
@@ -97,7 +103,7 @@ def test_first_run_creates_every_documented_table_empty_where_the_portal_has_no_
 ) -> None:
     portal = portal_factory(**kind)
     assert run_pipeline(portal, tmp_path).status == "succeeded"
-    rows = assert_documented_schema(tmp_path)
+    rows = assert_documented_schema(tmp_path, loaded_tables())
     empty = {"sessions", "session_instructors", "session_attendance", "session_attendance_parts",
              "session_attendance_enrollments", "ilt_sessions", "user_awards", "audit_gaps"}
     if kind is NEARLY_EMPTY:
@@ -111,7 +117,7 @@ def test_first_run_creates_every_documented_table_empty_where_the_portal_has_no_
 
     # a later run leaves them as they are (the empty tables are written once, never "retired")
     assert run_pipeline(portal, tmp_path).status == "succeeded"
-    assert assert_documented_schema(tmp_path)["sessions"] == 0
+    assert assert_documented_schema(tmp_path, loaded_tables())["sessions"] == 0
 
 
 def test_models_build_every_staging_model_and_mart_on_a_nearly_empty_portal(portal_factory: Any, tmp_path: Path) -> None:
@@ -139,3 +145,19 @@ def test_models_build_every_staging_model_and_mart_on_a_nearly_empty_portal(port
                   "compliance_status", "stg_enrollments", "leaderboard_history"):
         assert counts[model] == 0, model
     assert counts["stg_users"] == 1 and counts["stg_courses"] > 0
+    # and the build's own run record, with every model it built
+    recorded = assert_documented_schema(tmp_path, documented_columns())[MODEL_BUILDS]
+    assert recorded == len(expected)
+
+
+def test_parquet_destination_publishes_a_folder_for_every_table_empty_or_not(portal_factory: Any, tmp_path: Path) -> None:
+    portal = portal_factory(**NO_LIVE_LEARNING)
+    assert run_pipeline(portal, tmp_path, destination="parquet").status == "succeeded"
+    for table, spec in loaded_tables().items():
+        rows = query(tmp_path, f"select * from learnupon.{table} limit 0", destination="parquet")
+        assert rows == [], table
+        columns = query(tmp_path, f"describe learnupon.{table}", destination="parquet")
+        found = {c["column_name"]: c["column_type"] for c in columns}
+        expected = {NAMING.normalize_identifier(c): DUCKDB_TYPES[kind] for c, kind in spec.items()}
+        assert {c: found.get(c) for c in expected} == expected, table
+    assert query(tmp_path, "select count(*) as n from learnupon.sessions", destination="parquet") == [{"n": 0}]
