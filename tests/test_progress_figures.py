@@ -53,3 +53,22 @@ def test_each_done_line_equals_the_summary_for_its_resource(portal_factory: Any,
     endpoint = summary.api["endpoints"]["GET /exams/{id}/answers/{id}"]
     assert answers_calls == endpoint["calls"] > 25  # more than one batch
     assert answers_rows == query(tmp_path, "select count(*) as n from learnupon.exam_answers")[0]["n"]
+
+
+def test_a_failed_resource_still_accounts_for_its_calls(portal_factory: Any, tmp_path: Path) -> None:
+    portal = portal_factory(endpoint_faults={"GET /badges": "500"})
+    settings = settings_for(portal)
+    context = ExtractContext(client_factory=settings.client, options=ExtractOptions(workers=4))
+    stream = io.StringIO()
+    context.progress = Progress(stream=stream, client=lambda: context._client)
+    try:
+        summary = run_extract(context, Warehouse(out_dir=tmp_path), ["users", "courses", "badges"])
+    finally:
+        context.close()
+    assert summary.status == "partial" and set(summary.failed) == {"badges"}
+    assert "badges: FAILED" in stream.getvalue() and "badges: done" not in stream.getvalue()
+    (run,) = query(tmp_path, "select api_calls, details from learnupon.pipeline_runs")
+    recorded = json.loads(run["details"])["resources"]
+    assert recorded["badges"] == {"calls": summary.api["endpoints"]["GET /badges"]["calls"], "rows": 0}
+    assert recorded["badges"]["calls"] > 1  # the retries count
+    assert sum(r["calls"] for r in recorded.values()) == run["api_calls"]

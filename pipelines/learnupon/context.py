@@ -145,6 +145,13 @@ class ExtractContext:
                 held: list[Any] = []
                 written: set[str] = set()
                 rows = 0
+
+                def settle(rows_loaded: int) -> dict[str, int]:
+                    counts = self.resource_counts.setdefault(name, {"calls": 0, "rows": 0})
+                    counts["calls"] += (self.client.stats.calls if self.client_started else 0) - calls_before
+                    counts["rows"] += rows_loaded
+                    return counts
+
                 try:
                     for item in generator(*args, **kwargs):
                         table = item_table(item, name)
@@ -163,12 +170,11 @@ class ExtractContext:
                         self.stopped = exc
                     log.error("resource %s failed and was not loaded: %s", name, self.failed[name])
                     self.progress.failed(name, self.failed[name])
+                    settle(0 if hold else rows)  # its calls were spent; rows it already yielded still load
                     return
                 yield from held
                 yield from empty_tables(name, written, dlt.current.source_schema(), self.issues)
-                counts = self.resource_counts.setdefault(name, {"calls": 0, "rows": 0})
-                counts["calls"] += (self.client.stats.calls if self.client_started else 0) - calls_before
-                counts["rows"] += rows
+                counts = settle(rows)
                 if not self.get(f"{name}_pending"):
                     self.progress.done(name, **counts)
 
