@@ -217,7 +217,7 @@ class RunSummary:
                     "failed": self.failed,
                     "retired": self.extra.get("retired") or {},
                     "state_reset": self.extra.get("state_reset"),
-                    # per resource that completed: API calls it made, rows it wrote to its own table
+                    # per resource run: API calls it made, rows it wrote to its own table
                     "resources": self.extra.get("resources") or {},
                 },
                 default=str,

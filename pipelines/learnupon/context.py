@@ -60,7 +60,7 @@ class ExtractContext:
     extra_course_ids: list[int] = field(default_factory=list)
     # resources that failed this run -> the cause (see `contained`)
     failed: dict[str, str] = field(default_factory=dict)
-    # per resource that completed this run: API calls it made and rows it wrote to its own table
+    # per resource run: API calls it made and rows it wrote to its own table (a failed one: what it yielded)
     # (see `contained`); the progress line and the run summary both show these figures
     resource_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     # set when the weekly API reserve is reached: the run stops there (what was read still loads)
