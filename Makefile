@@ -1,5 +1,5 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
-# Each builds .venv from requirements.lock first (1 min 25 s measured on a 2-core machine with uv's cache filled),
+# Each builds .venv from requirements.lock first (1.5 to 3 minutes measured on a shared 2-core machine, uv's cache filled),
 # compiled to bytecode up front:
 # with PYTHONDONTWRITEBYTECODE set (as in many CI images) every process would otherwise recompile dlt and Dagster.
 PYTHON ?= python3
