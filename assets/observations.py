@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dagster import (
+    AssetKey,
     AssetMaterialization,
     DefaultSensorStatus,
     MetadataValue,
@@ -31,7 +32,7 @@ from pipelines.learnupon import ALL_RESOURCES
 from pipelines.model_builds import MODEL_BUILDS
 
 from .extract import resource_key
-from .models import MODEL_KEYS, model_key
+from .models import MODEL_KEYS
 from .resources import READ_ERRORS, WarehouseResource, dagster_run_id
 
 RAW = "learnupon"
@@ -113,7 +114,7 @@ def builds_since(con: Any, after: str | None) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def model_materialization(built: dict[str, Any]) -> AssetMaterialization:
+def model_materialization(built: dict[str, Any], key: AssetKey) -> AssetMaterialization:
     metadata: dict[str, Any] = {
         "dagster/relation_identifier": built["relation"],
         "model_build_id": built["build_id"],
@@ -124,7 +125,7 @@ def model_materialization(built: dict[str, Any]) -> AssetMaterialization:
     if built["rows"] is not None:
         metadata["dagster/row_count"] = int(built["rows"])
     return AssetMaterialization(
-        asset_key=model_key(built["model"]),
+        asset_key=key,
         description="built outside Dagster (lms-warehouse models); recorded in learnupon.model_builds",
         metadata=metadata,
     )
@@ -145,8 +146,9 @@ def cli_model_builds(context: SensorEvaluationContext, warehouse: WarehouseResou
     if not built:
         return SkipReason("no new model build in model_builds")
     ours = dagster_run_ids(context, min(b["finished_at"] for b in built) - timedelta(days=1))
-    assets = set(MODEL_KEYS)
+    # the model assets by model name (a model since removed from the project, or the sync's, has none)
+    keys = {key.path[-1]: key for key in MODEL_KEYS}
     events = [
-        model_materialization(b) for b in built if b["build_id"] not in ours and model_key(b["model"]) in assets
+        model_materialization(b, keys[b["model"]]) for b in built if b["build_id"] not in ours and b["model"] in keys
     ]
     return SensorResult(asset_events=events, cursor=built[-1]["finished_at"].isoformat())
