@@ -10,7 +10,7 @@ from dagster import Definitions, in_process_executor
 from .checks import ALL_CHECKS
 from .extract import learnupon_extract
 from .models import sql_models
-from .observations import cli_loads
+from .observations import cli_loads, cli_model_builds
 from .resources import LearnUponResource, WarehouseResource
 from .schedules import JOBS, SCHEDULES, SENSORS
 from .sync import SYNC_ASSETS, SYNC_JOBS, SYNC_SENSORS, SyncResource
@@ -20,7 +20,7 @@ defs = Definitions(
     asset_checks=ALL_CHECKS,
     jobs=[*JOBS, *SYNC_JOBS],
     schedules=SCHEDULES,
-    sensors=[*SENSORS, cli_loads, *SYNC_SENSORS],
+    sensors=[*SENSORS, cli_loads, cli_model_builds, *SYNC_SENSORS],
     resources={"warehouse": WarehouseResource(), "learnupon": LearnUponResource(), "sync": SyncResource()},
     executor=in_process_executor,
 )

@@ -20,7 +20,7 @@ from pipelines.learnupon import ALL_RESOURCES, TABLE_RESOURCES, learnupon_source
 from pipelines.learnupon.context import ExtractContext
 from pipelines.runner import PIPELINE_NAME, RunSummary, Warehouse, run_extract
 
-from .resources import LearnUponResource, WarehouseResource
+from .resources import LearnUponResource, WarehouseResource, dagster_run_id
 
 SOURCE_GROUP = "source"
 KEY_PREFIX = "learnupon"
@@ -179,7 +179,7 @@ def learnupon_extract(
     resources = [name for name in ALL_RESOURCES if name in selected]
     target = warehouse.warehouse()
     before = cursor_values(target)
-    extract = learnupon.extract_context(run_id=context.run.run_id.replace("-", "")[:12])
+    extract = learnupon.extract_context(run_id=dagster_run_id(context.run.run_id))
     context.log.info(f"extracting {len(resources)} resource(s) into {target.location}: {', '.join(resources)}")
     try:
         summary = run_extract(extract, target, resources)

@@ -33,7 +33,7 @@ from pipelines.run_lock import run_lock
 from pipelines.snapshot import publish_snapshot
 
 from .extract import WAREHOUSE_POOL, WRITER_TAGS, resource_key, storage_kind
-from .resources import WarehouseResource
+from .resources import WarehouseResource, dagster_run_id
 
 MANIFEST: dict[str, Any] = project_manifest()
 LAYERS = ("staging", "intermediate", "reporting")  # the schemas, and the asset groups
@@ -108,7 +108,8 @@ def sql_models(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
     if selected:
         # the build writes the warehouse: it holds the run lock like a load, then refreshes the BI snapshot
         with run_lock(target.out_dir, command="dagster models"):
-            result = build_models(target, select=selected)
+            # recorded under this run's id: the cli_model_builds sensor leaves Dagster's own builds alone
+            result = build_models(target, select=selected, build_id=dagster_run_id(context.run.run_id))
             publish_snapshot(target)
     else:  # the checks alone, as the UI runs them
         result = run_tests(target, [key.name for key in checks])

@@ -1,4 +1,5 @@
-"""Loads made outside Dagster (`lms-warehouse run`, cron, a notebook) shown on the source assets.
+"""Loads and model builds made outside Dagster (`lms-warehouse run`, `lms-warehouse models`, cron, a
+notebook) shown on the source and model assets.
 
 Every load, whoever starts it, writes a row to `learnupon.pipeline_runs`. The sensor
 `cli_loads` reads the succeeded rows it has not seen yet (its cursor is the newest
@@ -6,12 +7,17 @@ Every load, whoever starts it, writes a row to `learnupon.pipeline_runs`. The se
 loaded, unless the run was a Dagster run (those materialized their assets themselves). So the
 UI shows when each resource was last loaded, not "Never materialized", and the freshness
 checks (which read `pipeline_runs`) agree with it.
+
+Model builds alike: every build records the models it built in `learnupon.model_builds`
+(pipelines/model_builds.py), and the sensor `cli_model_builds` reports a runless
+materialization of each model asset a build outside Dagster built, with its rows.
 """
 
 from datetime import datetime, timedelta
 from typing import Any
 
 from dagster import (
+    AssetKey,
     AssetMaterialization,
     DefaultSensorStatus,
     MetadataValue,
@@ -23,9 +29,11 @@ from dagster import (
 )
 
 from pipelines.learnupon import ALL_RESOURCES
+from pipelines.model_builds import MODEL_BUILDS
 
 from .extract import resource_key
-from .resources import READ_ERRORS, WarehouseResource
+from .models import MODEL_KEYS
+from .resources import READ_ERRORS, WarehouseResource, dagster_run_id
 
 RAW = "learnupon"
 
@@ -50,7 +58,7 @@ def loads_since(con: Any, after: str | None) -> list[dict[str, Any]]:
 def dagster_run_ids(context: SensorEvaluationContext, since: datetime) -> set[str]:
     """The pipeline_runs ids Dagster runs use (their run id, dashes dropped, first 12 characters)."""
     runs = context.instance.get_runs(filters=RunsFilter(created_after=since), limit=10_000)
-    return {run.run_id.replace("-", "")[:12] for run in runs}
+    return {dagster_run_id(run.run_id) for run in runs}
 
 
 def materializations(load: dict[str, Any]) -> list[AssetMaterialization]:
@@ -88,3 +96,59 @@ def cli_loads(context: SensorEvaluationContext, warehouse: WarehouseResource) ->
     ours = dagster_run_ids(context, min(load["finished_at"] for load in loads) - timedelta(days=1))
     events = [event for load in loads if load["run_id"] not in ours for event in materializations(load)]
     return SensorResult(asset_events=events, cursor=loads[-1]["finished_at"].isoformat())
+
+
+def builds_since(con: Any, after: str | None) -> list[dict[str, Any]]:
+    """Models built by builds that finished after the ISO timestamp `after` (all when None), oldest first."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [RAW, MODEL_BUILDS]
+    ).fetchone()[0]
+    if not exists:
+        return []
+    cursor = con.execute(
+        f"select build_id, model, relation, rows, as_of, finished_at from {RAW}.{MODEL_BUILDS}"
+        " where (? is null or finished_at > cast(? as timestamptz)) order by finished_at, model",
+        [after, after],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def model_materialization(built: dict[str, Any], key: AssetKey) -> AssetMaterialization:
+    metadata: dict[str, Any] = {
+        "dagster/relation_identifier": built["relation"],
+        "model_build_id": built["build_id"],
+        "as_of": built["as_of"],
+        "finished_at": MetadataValue.timestamp(built["finished_at"]),
+        "built_by": "outside Dagster",
+    }
+    if built["rows"] is not None:
+        metadata["dagster/row_count"] = int(built["rows"])
+    return AssetMaterialization(
+        asset_key=key,
+        description="built outside Dagster (lms-warehouse models); recorded in learnupon.model_builds",
+        metadata=metadata,
+    )
+
+
+@sensor(
+    name="cli_model_builds",
+    minimum_interval_seconds=300,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Report model builds made outside Dagster (from learnupon.model_builds) as materializations of the model assets.",
+)
+def cli_model_builds(context: SensorEvaluationContext, warehouse: WarehouseResource) -> SensorResult | SkipReason:
+    try:
+        with warehouse.raw() as con:
+            built = builds_since(con, context.cursor)
+    except READ_ERRORS as exc:  # a load or build holds the DuckDB file, or the server is down: look again next time
+        return SkipReason(f"warehouse not readable now: {exc}")
+    if not built:
+        return SkipReason("no new model build in model_builds")
+    ours = dagster_run_ids(context, min(b["finished_at"] for b in built) - timedelta(days=1))
+    # the model assets by model name (a model since removed from the project, or the sync's, has none)
+    keys = {key.path[-1]: key for key in MODEL_KEYS}
+    events = [
+        model_materialization(b, keys[b["model"]]) for b in built if b["build_id"] not in ours and b["model"] in keys
+    ]
+    return SensorResult(asset_events=events, cursor=built[-1]["finished_at"].isoformat())

@@ -86,6 +86,11 @@ class WarehouseResource(ConfigurableResource):
             yield con
 
 
+def dagster_run_id(run_id: str) -> str:
+    """The id a Dagster run's loads and builds are recorded under (pipeline_runs, model_builds)."""
+    return run_id.replace("-", "")[:12]
+
+
 # what a reader of the warehouse may raise when it cannot read it now (a load holds the DuckDB file, the server is down)
 READ_ERRORS: tuple[type[Exception], ...] = (duckdb.Error, psycopg2.Error)
 

@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from .learnupon.errors import ConfigError
+from .model_builds import new_build_id, record_build
 
 log = logging.getLogger("lms_warehouse.models")
 
@@ -176,7 +177,7 @@ MANIFEST_CACHE = PROJECT_DIR / "target"
 
 
 def _project_fingerprint() -> str:
-    """The project's folder, SQL and YAML files and the dbt version: a parsed manifest is valid while they are unchanged."""
+    """The project's folder, SQL, YAML and docs (.md) files and the dbt version: a parsed manifest is valid while they are unchanged."""
     import hashlib
 
     from dbt.version import __version__ as dbt_version
@@ -185,7 +186,7 @@ def _project_fingerprint() -> str:
     # dbt_project.yml and its model, macro and test paths: never what a build wrote beside them
     sources = [PROJECT_DIR / "dbt_project.yml"]
     for folder in PROJECT_SOURCE_FOLDERS:
-        sources += (p for p in (PROJECT_DIR / folder).rglob("*") if p.suffix in (".sql", ".yml", ".yaml") and p.is_file())
+        sources += (p for p in (PROJECT_DIR / folder).rglob("*") if p.suffix in (".sql", ".yml", ".yaml", ".md") and p.is_file())
     for path in sorted(sources):
         digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -332,6 +333,7 @@ def build_models(
     unit_tests: bool = False,
     tag: str | None = None,
     variables: dict[str, Any] | None = None,
+    build_id: str | None = None,
 ) -> BuildResult:
     """Build the models into the warehouse with `dbt build`; return rows per model built.
 
@@ -342,11 +344,13 @@ def build_models(
     tag: build the models with this dbt tag instead; without select or tag, every model but those
     tagged ON_DEMAND_TAGS. variables: more dbt vars (the user sync passes its mapping).
     Data tests run with their models; a failing one is in `.failed_tests`, and the models
-    downstream of a failing error-severity test are skipped by dbt.
+    downstream of a failing error-severity test are skipped by dbt. The models built are
+    recorded in `model_builds` under `build_id` (default: a new id; Dagster passes its run's).
     """
     from dbt.cli.main import dbtRunner
 
     started = time.perf_counter()
+    started_at = datetime.now(timezone.utc)
     as_of = as_of or datetime.now(timezone.utc).date()
     _check_raw(warehouse)
     work, database = _profile(warehouse)
@@ -444,6 +448,7 @@ def build_models(
         export=round(time.perf_counter() - t_export, 3),
         total=round(time.perf_counter() - started, 3),
     )
+    record_build(warehouse, result, build_id or new_build_id(), started_at, datetime.now(timezone.utc))
     if result.errors:  # raised after the export: what did build is still published
         raise ModelError("; ".join(f"{name} failed: {msg}" for name, msg in result.errors.items()))
     return result

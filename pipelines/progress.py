@@ -1,7 +1,9 @@
 """Progress of a run: a live line on a terminal, plain log lines otherwise.
 
-Per resource: pages, rows, and for the whole run API calls and the rate-limit
-headroom the portal last reported.
+While a resource runs: the pages and records it has read so far; once it is done: the API
+calls it made and the rows it wrote to its table, the figures the run summary and
+`pipeline_runs` record for it (ExtractContext.resource_counts); for the whole run, API calls
+and the rate-limit headroom the portal last reported.
 """
 
 from __future__ import annotations
@@ -34,15 +36,13 @@ class Progress:
             counts[0] += pages
             counts[1] += rows
 
-    def done(self, resource: str) -> None:
+    def done(self, resource: str, *, calls: int = 0, rows: int = 0) -> None:
+        """The resource finished: `calls` it made in all, `rows` it wrote to its table in all."""
         with self._lock:
             if resource in self._done:
-                return  # a resource loaded in batches (exam answers) reports done once
+                return
             self._done.add(resource)
-            pages, rows = self._counts.get(resource, [0, 0])
-        # pages only where the resource counts them (one listing read whole reports rows only)
-        counted = f"{pages:,} pages, {rows:,} rows" if pages else f"{rows:,} rows"
-        self._emit(f"{resource}: done, {counted}", final=True)
+        self._emit(f"{resource}: done, {calls:,} calls, {rows:,} rows", final=True)
 
     def failed(self, resource: str, cause: str) -> None:
         with self._lock:

@@ -219,6 +219,8 @@ class RunSummary:
                     "state_reset": self.extra.get("state_reset"),
                     "reconciliations": self.extra.get("reconciliations") or {},
                     "modules_reread": self.extra.get("modules_reread") or {},
+                    # per resource run: API calls it made, rows it wrote to its own table
+                    "resources": self.extra.get("resources") or {},
                 },
                 default=str,
             ).decode(),
@@ -395,6 +397,8 @@ def extract_and_load(
         if state_reset:
             extra["state_reset"] = state_reset
         extra.update(context.costs)  # reconciliations and re-reads, with their calls
+        if context.resource_counts:
+            extra["resources"] = {name: dict(counts) for name, counts in context.resource_counts.items()}
         summary = RunSummary(
             run_id=run_id,
             status=status,
@@ -434,7 +438,11 @@ def _row_counts(normalize_info: Any) -> dict[str, int]:
 
 
 def record_run(pipeline: dlt.Pipeline, summary: RunSummary, context: ExtractContext, table_format: str | None = None) -> None:
-    """Append the run's row to pipeline_runs and its issues to data_issues (a small second load)."""
+    """Append the run's row to pipeline_runs and its issues to data_issues (a small second load).
+
+    data_issues and contract_drift are written even when the run has none, until they exist: the
+    schema is stable (tables.py), a reader's query on them works from the first run on.
+    """
     issues = context.issues.rows()
     for issue in issues:
         issue["run_id"] = summary.run_id
@@ -445,7 +453,7 @@ def record_run(pipeline: dlt.Pipeline, summary: RunSummary, context: ExtractCont
             write_disposition="append",
         )
     ]
-    if issues:
+    if issues or not _has_seen_data(pipeline, "data_issues"):
         spec = {**schema.DATA_ISSUES, "run_id": "text"}
         tables.append(
             dlt.resource(
@@ -454,7 +462,7 @@ def record_run(pipeline: dlt.Pipeline, summary: RunSummary, context: ExtractCont
                 write_disposition="append",
             )
         )
-    if summary.drift:
+    if summary.drift or not _has_seen_data(pipeline, "contract_drift"):
         drift = [{**row, "run_id": summary.run_id} for row in summary.drift]
         tables.append(
             dlt.resource(
@@ -464,6 +472,13 @@ def record_run(pipeline: dlt.Pipeline, summary: RunSummary, context: ExtractCont
             )
         )
     pipeline.run(tables, table_format=table_format)
+
+
+def _has_seen_data(pipeline: dlt.Pipeline, table: str) -> bool:
+    from dlt.common.schema.utils import has_table_seen_data
+
+    stored = pipeline.default_schema.tables.get(table) if pipeline.default_schema_name else None
+    return bool(stored and has_table_seen_data(stored))
 
 
 def _describe(exc: BaseException) -> str:

@@ -8,6 +8,10 @@ format (pipelines/duckdb_storage.py: the file older BI drivers open) and renames
 snapshot: the swap is atomic, a reader that has the old snapshot open keeps reading
 it undisturbed, and the next connection sees the new one. Called with the run lock held
 (pipelines.run_lock), so no load writes the warehouse while it is copied.
+
+The snapshot holds what readers read: the raw schema with the run records, and the models'
+schemas. dlt's working schema (`learnupon_staging`: the last load's rows on their way into
+merged tables) stays in the warehouse.
 """
 
 from __future__ import annotations
@@ -50,13 +54,28 @@ def publish_snapshot(warehouse: Any) -> Path | None:
             con.execute("set preserve_insertion_order = false")  # a table's rows have no order to keep
             source = con.execute("select current_database()").fetchone()[0]
             con.execute(f"attach '{_quoted(partial)}' as snapshot_copy (storage_version '{STORAGE_VERSION}')")
-            con.execute(f'copy from database "{source}" to snapshot_copy')
+            # every schema, table and view, then the rows of every table but dlt's working ones
+            con.execute(f'copy from database "{source}" to snapshot_copy (schema)')
+            con.execute(f'drop schema if exists snapshot_copy."{working_schema(warehouse.dataset)}" cascade')
+            tables = con.execute(
+                "select schema_name, table_name from duckdb_tables() where database_name = 'snapshot_copy'"
+            ).fetchall()
+            for schema, table in tables:
+                name = f'"{schema}"."{table}"'
+                con.execute(f'insert into snapshot_copy.{name} select * from "{source}".{name}')
             con.execute("detach snapshot_copy")
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
     log.info("published the read-only snapshot %s", target)
     return target
+
+
+def working_schema(dataset: str) -> str:
+    """dlt's staging dataset beside `dataset` (its default layout, `<dataset>_staging`)."""
+    from dlt.common.destination.client import DestinationClientDwhConfiguration
+
+    return DestinationClientDwhConfiguration.staging_dataset_name_layout % dataset
 
 
 def _quoted(path: Path) -> str:

@@ -83,7 +83,10 @@ def test_a_gap_of_more_than_30_days_in_audit_loads_is_recorded_and_reported(port
 def test_a_run_of_chosen_resources_writes_only_their_tables(portal, tmp_path: Path) -> None:
     summary = run_pipeline(portal, tmp_path, resources=["enrollments"])
     tables = {r["table_name"] for r in query(tmp_path, "select table_name from information_schema.tables where table_schema = 'learnupon'")}
-    # plus the run's own records: its row, and the marker that the first load read every enrollment
-    assert {t for t in tables if not t.startswith("_dlt")} == {"enrollments", "pipeline_runs", "listing_scopes"}
+    # plus the run's own records: its row, its data issues and contract drift (empty or not, they exist
+    # from the first run on), and the marker that the first load read every enrollment
+    assert {t for t in tables if not t.startswith("_dlt")} == {
+        "enrollments", "pipeline_runs", "data_issues", "contract_drift", "listing_scopes"
+    }
     # the course list it searches by is fetched, not stored
     assert summary.api["endpoints"]["GET /courses"]["calls"] >= 1

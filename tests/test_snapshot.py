@@ -50,3 +50,27 @@ def test_reader_on_the_snapshot_never_blocks_a_load(portal, tmp_path: Path) -> N
 
 # the snapshot after a model build (marts included, every table as in the warehouse, opened by DuckDB 1.1.3):
 # tests/test_duckdb_readers.py
+
+
+def test_the_snapshot_holds_what_readers_read_not_dlts_working_schema(portal, tmp_path: Path) -> None:
+    from pipelines.snapshot import working_schema
+    from tests.conftest import cli
+
+    run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
+    assert cli("models", "--out", str(tmp_path)).returncode == 0
+
+    def tables(path: Path) -> dict[str, int]:
+        with duckdb.connect(str(path), read_only=True) as con:
+            names = con.execute(
+                "select table_schema, table_name from information_schema.tables where table_catalog = current_database()"
+            ).fetchall()
+            return {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t in names}
+
+    warehouse, snapshot = tables(tmp_path / "warehouse.duckdb"), tables(snapshot_path(tmp_path))
+    schemas = {name.split(".")[0] for name in snapshot}
+    assert working_schema("learnupon") == "learnupon_staging"
+    assert any(name.startswith("learnupon_staging.") for name in warehouse)  # dlt keeps it in the warehouse
+    assert schemas == {"learnupon", "staging", "intermediate", "reporting"}
+    # the raw schema (run records included) and every model, row for row
+    assert snapshot == {k: v for k, v in warehouse.items() if not k.startswith("learnupon_staging.")}
+    assert snapshot["learnupon.pipeline_runs"] == 1 and snapshot["learnupon.users"] > 0

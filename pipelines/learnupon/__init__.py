@@ -42,6 +42,7 @@ from .resources.live_learning import ilt_sessions_resource, session_attendance_r
 from .resources.lookups import code_lookups_resource
 from .resources.people import users_resource
 from .settings import LISTINGS
+from .tables import table_resources
 
 
 def _resources(context: ExtractContext) -> list[DltResource]:
@@ -94,23 +95,4 @@ def learnupon_source(context: ExtractContext) -> list[DltResource]:
 
 
 # raw table -> the resource that writes it (Dagster wires model assets to resource assets with it)
-TABLE_RESOURCES = {
-    **{name: name for name in ALL_RESOURCES if name not in ("users", "learning_paths", "exams", "exam_answers", "sessions", "session_attendance", "audit_trails")},
-    "users": "users",
-    "user_custom_data": "users",
-    "custom_user_fields": "users",
-    "learning_paths": "learning_paths",
-    "learning_path_courses": "learning_paths",
-    "exams": "exams",
-    "exam_questions": "exams",
-    "exam_question_options": "exams",
-    "exam_answers": "exam_answers",
-    "exam_answer_fetches": "exam_answers",
-    "sessions": "sessions",
-    "session_instructors": "sessions",
-    "session_attendance": "session_attendance",
-    "session_attendance_parts": "session_attendance",
-    "session_attendance_enrollments": "session_attendance",
-    "audit_trails": "audit_trails",
-    "audit_gaps": "audit_trails",
-}
+TABLE_RESOURCES = table_resources(ALL_RESOURCES)

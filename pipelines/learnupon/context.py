@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
+import pyarrow as pa
 
 from .arrow import IssueLog
 from .client import LearnUponClient
@@ -26,13 +27,14 @@ from .errors import LearnUponAPIError, SuspectListing, WeeklyBudgetReserved, des
 log = logging.getLogger("lms_warehouse.extract")
 from .records import parse_bool, parse_int
 from .settings import COURSES_KEYS, COURSES_PATH, ENROLLABLE_STATUSES, ExtractOptions
+from .tables import empty_tables, item_table
 
 
 class NullProgress:
     def update(self, resource: str, *, pages: int = 0, rows: int = 0) -> None:
         pass
 
-    def done(self, resource: str) -> None:
+    def done(self, resource: str, *, calls: int = 0, rows: int = 0) -> None:
         pass
 
     def failed(self, resource: str, cause: str) -> None:
@@ -63,6 +65,9 @@ class ExtractContext:
     costs: dict[str, Any] = field(default_factory=dict)
     # resources that failed this run -> the cause (see `contained`)
     failed: dict[str, str] = field(default_factory=dict)
+    # per resource run: API calls it made and rows it wrote to its own table (a failed one: what it yielded)
+    # (see `contained`); the progress line and the run summary both show these figures
+    resource_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     # set when the weekly API reserve is reached: the run stops there (what was read still loads)
     stopped: WeeklyBudgetReserved | None = None
     _client: LearnUponClient | None = None
@@ -128,6 +133,12 @@ class ExtractContext:
         already yielded load: they are correct rows. A resource whose table is an
         SCD2 table read whole (`hold`) yields nothing until it has read everything,
         since a partial listing would retire the rows it did not reach.
+
+        A resource that completes also creates its tables that no run has written yet,
+        empty (tables.empty_tables), and reports what it cost and wrote: the API calls
+        made while it ran (resources run one after another) and the rows it sent to its
+        own table, added up over its runs (exam answers run once per batch; one that
+        leaves `<name>_pending` in the cache reports done after its last batch).
         """
 
         def decorate(generator: Callable[..., Any]) -> Callable[..., Any]:
@@ -139,9 +150,23 @@ class ExtractContext:
                     return
                 state = dlt.current.source_state()
                 before = copy.deepcopy(dict(state))
+                calls_before = self.client.stats.calls if self.client_started else 0
                 held: list[Any] = []
+                written: set[str] = set()
+                rows = 0
+
+                def settle(rows_loaded: int) -> dict[str, int]:
+                    counts = self.resource_counts.setdefault(name, {"calls": 0, "rows": 0})
+                    counts["calls"] += (self.client.stats.calls if self.client_started else 0) - calls_before
+                    counts["rows"] += rows_loaded
+                    return counts
+
                 try:
                     for item in generator(*args, **kwargs):
+                        table = item_table(item, name)
+                        written.add(table)
+                        if table == name and isinstance(item, pa.Table):
+                            rows += item.num_rows
                         if hold:
                             held.append(item)
                         else:
@@ -154,8 +179,13 @@ class ExtractContext:
                         self.stopped = exc
                     log.error("resource %s failed and was not loaded: %s", name, self.failed[name])
                     self.progress.failed(name, self.failed[name])
+                    settle(0 if hold else rows)  # its calls were spent; rows it already yielded still load
                     return
                 yield from held
+                yield from empty_tables(name, written, dlt.current.source_schema(), self.issues)
+                counts = settle(rows)
+                if not self.get(f"{name}_pending"):
+                    self.progress.done(name, **counts)
 
             return run
 

@@ -352,6 +352,13 @@ EXAM_ANSWERS = {  # one row per (exam_enrollment_id, question_id): a learner's a
     "email": "text",
 }
 
+EXAM_ANSWER_FETCHES = {  # one row per exam_enrollment_id: whose answers were fetched, at which fingerprint
+    "exam_enrollment_id": "int",
+    "exam_id": "int",
+    "fingerprint": "text",
+    "fetched_at": "timestamp",
+}
+
 ASSIGNMENT_ANSWERS = {  # one row per answer id
     "id": "int",
     "assignment_id": "int",

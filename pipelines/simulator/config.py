@@ -46,6 +46,8 @@ class PortalConfig:
     # "default", "alt", or an iterable of quirk names (see quirks.py) to flip one by one
     quirks: Union[str, Iterable[str]] = "default"
     gamification: bool = True
+    # False: a portal without live learning (no sessions, no legacy ILT sessions; live modules stay in their courses)
+    live_learning: bool = True
     audit_page_size: int = 10_000  # trails per /audit-trails response (the reference's 10K); tests lower it
     # every page after the first starts with the previous page's last record, as when a record is
     # added ahead of it while a client pages through a listing

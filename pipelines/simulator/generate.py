@@ -20,7 +20,9 @@ def sizes(n_users: int) -> dict[str, int]:
     }
 
 
-def generate(seed: int, n_users: int, enrollments_per_user: float, now: int, gamification_on: bool = True) -> State:
+def generate(
+    seed: int, n_users: int, enrollments_per_user: float, now: int, gamification_on: bool = True, live_learning_on: bool = True
+) -> State:
     st = State(seed, gamification_on)
     size = sizes(n_users)
     users.generate(st, stream(seed, "users"), n_users, now)
@@ -32,7 +34,8 @@ def generate(seed: int, n_users: int, enrollments_per_user: float, now: int, gam
     catalog.generate_instructors(st, staff, now)
     exams.generate_exams(st, stream(seed, "exams"))
     exams.generate_markcompletes(st, stream(seed, "markcompletes"))
-    live_learning.generate(st, stream(seed, "live"), now)
+    if live_learning_on:
+        live_learning.generate(st, stream(seed, "live"), now)
     paths = stream(seed, "paths")  # learning paths, then their enrollments, from one stream
     catalog.generate_learning_paths(st, paths, now)
     enrollments.generate_lp_enrollments(st, paths, now)

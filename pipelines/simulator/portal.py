@@ -51,7 +51,9 @@ class SimulatedPortal:
         self.lock = threading.RLock()
         self._calls_lock = threading.Lock()
         self.calls: Counter[str] = Counter()
-        self.state = generate(cfg.seed, cfg.users, cfg.enrollments_per_user, self._start_ts, cfg.gamification)
+        self.state = generate(
+            cfg.seed, cfg.users, cfg.enrollments_per_user, self._start_ts, cfg.gamification, cfg.live_learning
+        )
         # data time: the start clock plus advances, without wall time, so data stays deterministic
         self._data_now = self._start_ts
         self.behaviour = Behaviour(page_size=cfg.page_size, quirks=self.quirks, audit_page_size=cfg.audit_page_size,

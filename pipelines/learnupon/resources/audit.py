@@ -70,7 +70,6 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
         state = dlt.current.resource_state()
         now = context.client.server_now()
         oldest_allowed = now - timedelta(days=AUDIT_WINDOW_DAYS) + MARGIN
-        gap_recorded = False
         start = oldest_allowed
         # read_through: the end of the last window read completely (events or not)
         if state.get("read_through"):
@@ -92,8 +91,7 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
                     last.isoformat(), AUDIT_WINDOW_DAYS, last.isoformat(), oldest_allowed.isoformat(), AUDIT_WINDOW_DAYS - 2,
                 )
                 table = to_arrow([gap], schema.AUDIT_GAPS, table="audit_gaps", key=[], issues=context.issues)
-                yield child_table(table, "audit_gaps", "append", ["gap_start", "gap_end"])
-                gap_recorded = True
+                yield child_table(table, "audit_gaps")
             else:
                 start = max(oldest_allowed, min(last, now) - OVERLAP)
         params: dict[str, Any] = {"date_range": f"{_rfc3339(start)},{_rfc3339(now)}"}
@@ -127,10 +125,6 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
             if more is True and isinstance(token, bool):
                 break  # `next: true` without a token gives nothing to ask for
         state["read_through"] = now.isoformat()
-        if not gap_recorded:  # the table exists, empty, so "no gap" is a fact analysts and checks can read
-            empty = to_arrow([], schema.AUDIT_GAPS, table="audit_gaps", key=[], issues=context.issues)
-            yield child_table(empty, "audit_gaps", "append", ["gap_start", "gap_end"])
-        context.progress.done("audit_trails")
 
     return audit_trails
 

@@ -20,7 +20,7 @@ from ..context import ExtractContext, _safe_int
 from ..errors import LearnUponError, WeeklyBudgetReserved
 from ..fanout import fan_out
 from ..settings import LEARNING_PATHS_KEYS, LEARNING_PATHS_PATH, MODULES_KEYS, MODULES_PATH
-from .common import SCD2, calls_to, child_table, listing_complete, row_hash
+from .common import calls_to, child_table, listing_complete, row_hash
 from .live_learning import session_id_of, session_list
 
 log = logging.getLogger("lms_warehouse.modules")
@@ -35,7 +35,6 @@ def courses_resource(context: ExtractContext) -> DltResource:
             yield to_arrow(records[start : start + 1000], schema.COURSES, table="courses", key=["id"], issues=context.issues)
         # versions of a family completed in an earlier run are remembered, not listed again: they stay
         yield listing_complete(context, "courses", keep=("id", context.remembered_course_ids()))
-        context.progress.done("courses")
 
     return courses
 
@@ -206,7 +205,6 @@ def modules_resource(context: ExtractContext) -> DltResource:
         if read_now:
             yield listing_complete(context, "modules", read_now)
         context.put("modules_read", read_now)
-        context.progress.done("modules")
 
     return modules
 
@@ -272,8 +270,6 @@ def learning_paths_resource(context: ExtractContext) -> DltResource:
             table = to_arrow(
                 links, schema.LEARNING_PATH_COURSES, table="learning_path_courses", key=["learning_path_id", "course_id"], issues=context.issues
             )
-            # SCD2 scoped to the paths listed now: an archived path, no longer listed, keeps its courses
-            yield child_table(table, "learning_path_courses", SCD2, ["learning_path_id", "course_id"], merge_key="learning_path_id")
-        context.progress.done("learning_paths")
+            yield child_table(table, "learning_path_courses")
 
     return learning_paths

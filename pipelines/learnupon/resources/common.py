@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 
 from ..records import parse_timestamp
+from ..tables import SCD2, child_hints
 
-# SCD2 with our own row hash: Arrow tables carry no `_dlt_id` hash of their own
-SCD2 = {"disposition": "merge", "strategy": "scd2", "row_version_column_name": "row_hash"}
+__all__ = ["SCD2", "calls_to", "child_table", "json_text", "listing_complete", "reconciliation_due", "row_hash"]
 
 
 def reconciliation_due(state: dict[str, Any], options: Any, portal_now: datetime) -> bool:
@@ -52,16 +52,13 @@ def json_text(value: Any) -> str | None:
     return orjson.dumps(value).decode()
 
 
-def child_table(table: Any, name: str, disposition: Any, key: list[str], merge_key: str | None = None) -> Any:
-    """Send an Arrow table to another table than the resource's own, with its own hints.
-
-    The key must be stated: a table left without one inherits the resource's
-    primary key, which it may not even have as a column.
-    """
+def child_table(table: Any, name: str) -> Any:
+    """Send an Arrow table to another table than the resource's own, with the hints declared for it
+    (tables.CHILD_TABLES: each states its key, or it would inherit the resource's primary key,
+    which it may not even have as a column)."""
     import dlt
 
-    hints = dlt.mark.make_hints(table_name=name, write_disposition=disposition, primary_key=key, merge_key=merge_key)
-    return dlt.mark.with_hints(table, hints, create_table_variant=True)
+    return dlt.mark.with_hints(table, dlt.mark.make_hints(**child_hints(name)), create_table_variant=True)
 
 
 def listing_complete(
@@ -94,5 +91,4 @@ def listing_complete(
             for v in sorted({str(v) for v in kept})
         ]
     marker = to_arrow(rows, LISTING_SCOPES_COLUMNS, table=LISTING_SCOPES, key=[], issues=context.issues)
-    # appended; the key hint only keeps the resource's own key off this table
-    return child_table(marker, LISTING_SCOPES, "append", ["table_name", "run_id"])
+    return child_table(marker, LISTING_SCOPES)

@@ -125,7 +125,6 @@ def incremental_search_resource(
         if id_param == "lp_id" and found_parents - set(all_ids):
             remember_learning_paths(found_parents)  # archived paths found by user: searched from now on
         state["searched_from"] = portal_now.isoformat()
-        context.progress.done(name)
 
     return search_all
 

@@ -32,13 +32,6 @@ from ..settings import ASSIGNMENT_ANSWERS_KEYS, EXAM_ENROLLMENTS_KEYS, EXAM_KEYS
 from .catalog import module_index
 from .common import child_table, json_text, row_hash, listing_complete
 
-EXAM_ANSWER_FETCHES = {
-    "exam_enrollment_id": "int",
-    "exam_id": "int",
-    "fingerprint": "text",
-    "fetched_at": "timestamp",
-}
-
 # how questions are read; an exam read under an older reading is read again once (2: rating options as rows)
 QUESTIONS_READING = 2
 
@@ -129,13 +122,12 @@ def exams_resource(context: ExtractContext) -> DltResource:
             if settings:
                 yield to_arrow(settings, schema.EXAMS, table="exams", key=["exam_id"], issues=context.issues)
             if questions:
-                yield _with_table(
+                yield child_table(
                     to_arrow(questions, schema.EXAM_QUESTIONS, table="exam_questions", key=["exam_id", "question_id"], issues=context.issues),
                     "exam_questions",
-                    ["exam_id", "question_id"],
                 )
             if options:
-                yield _with_table(
+                yield child_table(
                     to_arrow(
                         options,
                         schema.EXAM_QUESTION_OPTIONS,
@@ -144,18 +136,13 @@ def exams_resource(context: ExtractContext) -> DltResource:
                         issues=context.issues,
                     ),
                     "exam_question_options",
-                    ["exam_id", "question_id", "answer_id"],
                 )
         if todo:  # each exam read whole: its questions and options not shown again are retired
             for table in ("exams", "exam_questions", "exam_question_options"):
                 yield listing_complete(context, table, todo)
-        context.progress.done("exams")
 
     return exams
 
-
-def _with_table(table: pa.Table, name: str, key: list[str]) -> Any:
-    return child_table(table, name, "merge", key)
 
 
 # ---- exam enrollments ------------------------------------------------------------------
@@ -206,7 +193,6 @@ def exam_enrollments_resource(context: ExtractContext) -> DltResource:
                 )
         yield listing_complete(context, "exam_enrollments", exam_ids(context))
         context.put("exam_enrollment_index", index)  # exam_answers needs it: no second listing
-        context.progress.done("exam_enrollments")
 
     return exam_enrollments
 
@@ -292,10 +278,9 @@ def exam_answers_resource(context: ExtractContext) -> DltResource:
         if rows:
             yield _answers_table(context, rows)
         if fetches:
-            table = to_arrow(fetches, EXAM_ANSWER_FETCHES, table="exam_answer_fetches", key=["exam_enrollment_id"], issues=context.issues)
-            yield _with_table(table, "exam_answer_fetches", ["exam_enrollment_id"])
+            table = to_arrow(fetches, schema.EXAM_ANSWER_FETCHES, table="exam_answer_fetches", key=["exam_enrollment_id"], issues=context.issues)
+            yield child_table(table, "exam_answer_fetches")
             yield listing_complete(context, "exam_answers", [f["exam_enrollment_id"] for f in fetches])
-        context.progress.done("exam_answers")
 
     return exam_answers
 
@@ -324,6 +309,5 @@ def assignment_answers_resource(context: ExtractContext) -> DltResource:
         assignments = assignment_ids(context)
         yield from fan_out(assignments, answers, context.options.workers)
         yield listing_complete(context, "assignment_answers", assignments)
-        context.progress.done("assignment_answers")
 
     return assignment_answers

@@ -78,7 +78,6 @@ def user_awards_resource(context: ExtractContext) -> DltResource:
             if awards:
                 rows = [{**a, "row_hash": row_hash(a)} for a in awards]
                 yield to_arrow(rows, schema.USER_AWARDS, table="user_awards", key=["user_id", "badge_id"], issues=context.issues)
-        context.progress.done("user_awards")
 
     return user_awards
 
@@ -99,6 +98,5 @@ def leaderboard_resource(context: ExtractContext) -> DltResource:
             rows: list[dict[str, Any]] = [{**r, "snapshot_date": day, "taken_at": taken_at} for r in page.records]
             if rows:
                 yield to_arrow(rows, schema.LEADERBOARD_SNAPSHOTS, table="leaderboard_snapshots", key=["snapshot_date", "user_id"], issues=context.issues)
-        context.progress.done("leaderboard_snapshots")
 
     return leaderboard_snapshots

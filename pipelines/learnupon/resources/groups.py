@@ -57,6 +57,5 @@ def group_memberships_resource(context: ExtractContext) -> DltResource:
                     )
 
         yield from fan_out(group_ids(context), members, context.options.workers)
-        context.progress.done("group_memberships")
 
     return group_memberships

@@ -33,7 +33,6 @@ def listing_resource(context: ExtractContext, listing: Listing) -> DltResource:
         guard_empty_listing(listing.resource, count, dlt.current.source_state())
         if not listing.scd2:
             yield listing_complete(context, listing.resource)
-        context.progress.done(listing.resource)
 
     return read
 

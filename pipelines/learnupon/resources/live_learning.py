@@ -37,7 +37,7 @@ from ..errors import LearnUponAPIError
 from ..fanout import fan_out
 from ..records import extract_records, parse_timestamp
 from ..settings import ATTENDANCE_PATHS, ILTS_KEYS, ILTS_SEARCH_PATH, SESSIONS_KEYS, SESSIONS_SEARCH_PATH
-from .common import SCD2, calls_to, child_table, listing_complete, reconciliation_due, row_hash
+from .common import calls_to, child_table, listing_complete, reconciliation_due, row_hash
 
 SESSION_STATUS = {-10: "not_registered", 10: "not_started", 20: "completed", 30: "failed", 40: "no_show"}
 ATTENDANCE_STATUS = {0: "unmarked", 5: "absent", 10: "present"}
@@ -177,10 +177,8 @@ def sessions_resource(context: ExtractContext) -> DltResource:
             if instructors:
                 rows = [{**i, "row_hash": row_hash(i)} for i in instructors]
                 table = to_arrow(rows, schema.SESSION_INSTRUCTORS, table="session_instructors", key=["session_id", "user_id"], issues=context.issues)
-                # SCD2 scoped to the sessions re-read now: only they can retire an instructor
-                yield child_table(table, "session_instructors", SCD2, ["session_id", "user_id"], merge_key="session_id")
+                yield child_table(table, "session_instructors")
         state["sessions_loaded"] = True
-        context.progress.done("sessions")
 
     return sessions
 
@@ -257,13 +255,13 @@ def session_attendance_resource(context: ExtractContext) -> DltResource:
             if parts:
                 key = ["session_id", "user_id", "part"]
                 table = to_arrow(parts, schema.SESSION_ATTENDANCE_PARTS, table="session_attendance_parts", key=key, issues=context.issues)
-                yield child_table(table, "session_attendance_parts", "merge", key)
+                yield child_table(table, "session_attendance_parts")
             if enrollments:
                 key = ["session_id", "user_id", "enrollment_id"]
                 table = to_arrow(
                     enrollments, schema.SESSION_ATTENDANCE_ENROLLMENTS, table="session_attendance_enrollments", key=key, issues=context.issues
                 )
-                yield child_table(table, "session_attendance_enrollments", "merge", key)
+                yield child_table(table, "session_attendance_enrollments")
         if read_whole:
             for table in ("session_attendance", "session_attendance_parts", "session_attendance_enrollments"):
                 yield listing_complete(context, table, read_whole)
@@ -276,7 +274,6 @@ def session_attendance_resource(context: ExtractContext) -> DltResource:
             context.costs.setdefault("reconciliations", {})["session_attendance"] = {
                 "since": reconcile_since.isoformat(), "sessions": len(listed), "calls": calls,
             }
-        context.progress.done("session_attendance")
 
     return session_attendance
 
@@ -327,6 +324,5 @@ def ilt_sessions_resource(context: ExtractContext) -> DltResource:
                 if rows:
                     yield to_arrow(rows, schema.ILT_SESSIONS, table="ilt_sessions", key=["ilt_key"], issues=context.issues)
         dlt.current.source_state()["ilts_loaded"] = True
-        context.progress.done("ilt_sessions")
 
     return ilt_sessions

@@ -69,7 +69,7 @@ def users_resource(context: ExtractContext) -> DltResource:
                 table = to_arrow(
                     custom_rows, schema.USER_CUSTOM_DATA, table="user_custom_data", key=["user_id"], issues=context.issues
                 )
-                yield child_table(table, "user_custom_data", SCD2, ["row_hash"])
+                yield child_table(table, "user_custom_data")
             note_award_keys(award_keys, page.records)
             context.progress.update("users", pages=1, rows=len(page.records))
         whole = bool(definitions) and all("predefined_values" in d for d in definitions)
@@ -83,10 +83,9 @@ def users_resource(context: ExtractContext) -> DltResource:
             table = to_arrow(
                 definitions, schema.CUSTOM_USER_FIELDS, table="custom_user_fields", key=["id"], issues=context.issues
             )
-            yield child_table(table, "custom_user_fields", "merge", ["id"])
+            yield child_table(table, "custom_user_fields")
             yield listing_complete(context, "custom_user_fields")
         context.put("user_award_keys", award_keys)  # user_awards reads who has badges from here
-        context.progress.done("users")
 
     return users
 
