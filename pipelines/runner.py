@@ -3,8 +3,10 @@
 One run = (1) finish any load a killed or failed earlier run left pending, so
 nothing extracted is lost; (2) extract, normalize and load the chosen resources;
 (3) append one row to `pipeline_runs` (calls per endpoint, rate-limit headroom,
-rows, step timings, status) and the run's `data_issues`. A failed run still
-records its row, with the error, so an operator sees it in the warehouse.
+rows, step timings, status). The run's `data_issues` and `contract_drift` travel in
+the load package of the rows they describe (pipelines/run_records.py), so a killed
+run's records load with its rows. A failed run still records its row, with the
+error, so an operator sees it in the warehouse.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ import orjson
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from .learnupon import ALL_RESOURCES, learnupon_source, schema
+from .learnupon import ALL_RESOURCES, learnupon_source
 from .learnupon.arrow import to_arrow
 from .learnupon.context import ExtractContext
 from .learnupon.errors import ConfigError, describe_error
 from .resumed_load import prepare_resumed_packages
+from .run_records import RUN_RECORD_TABLES, RunRecords
 from .failures import check_reachable, state_unreadable
 from .duckdb_storage import ensure_readable_by_older_duckdb
 from .retirement import retire_vanished_rows
@@ -217,6 +220,7 @@ class RunSummary:
                     "failed": self.failed,
                     "retired": self.extra.get("retired") or {},
                     "state_reset": self.extra.get("state_reset"),
+                    "resumed": self.extra.get("resumed") or [],
                 },
                 default=str,
             ).decode(),
@@ -243,16 +247,18 @@ PIPELINE_RUNS = {
 }
 
 
-def finish_pending(pipeline: dlt.Pipeline, lake: Any = None) -> None:
-    """Load what a killed or failed run left behind before extracting anything new.
+def finish_pending(pipeline: dlt.Pipeline, lake: Any = None) -> list[str]:
+    """Load what a killed or failed run left behind before extracting anything new; return its load ids.
 
     dlt keeps normalized packages until they load; a new run would otherwise skip
     its own extract while it retries them. On Delta (`lake`), the steps after a load
     that a kill may have cut short are finished too.
     """
+    resumed: list[str] = []
     if pipeline.has_pending_data:
         log.warning("finishing a load an earlier run left pending")
         pipeline.normalize()
+        resumed = list(pipeline.list_normalized_load_packages())
         if lake is None:
             prepare_resumed_packages(pipeline)  # a killed load must not write any row twice
         else:
@@ -264,6 +270,7 @@ def finish_pending(pipeline: dlt.Pipeline, lake: Any = None) -> None:
         from .delta_lake.steps import finish_loads
 
         finish_loads(pipeline, lake)
+    return resumed
 
 
 def run_extract(
@@ -329,9 +336,11 @@ def extract_and_load(
     error: str | None = None
     status = "succeeded"
     state_reset: str | None = None
+    resumed: list[str] = []
+    records = RunRecords(context, run_id)
     lake = warehouse.delta_lake if warehouse.destination == "delta" else None
     try:
-        finish_pending(pipeline, lake)
+        resumed = finish_pending(pipeline, lake)
         state_reset = match_state_to_warehouse(pipeline, warehouse.location)
         check_reachable(context.client.base_url)  # an unreachable host fails here, fast, naming the host
         if warehouse.is_sql:
@@ -341,7 +350,8 @@ def extract_and_load(
             context.facts = read_facts(lake)  # the same SQL, over DuckDB views of the Delta tables
         t0 = time.perf_counter()
         # one extract, one load package; each resource contains its own failure (ExtractContext.contained)
-        pipeline.extract(_for_destination(learnupon_source(context).with_resources(*resources), lake))
+        # the run's records last, in the same package as the rows they describe (pipelines/run_records.py)
+        pipeline.extract(_for_destination(records.with_records(learnupon_source(context).with_resources(*resources)), lake))
         failed = context.failed
         t1 = time.perf_counter()
         context.progress.step("normalizing")
@@ -355,7 +365,8 @@ def extract_and_load(
         rows = _row_counts(normalize_info)
         # exam answers load in batches, each its own load, so an interrupted run resumes where it stopped
         while "exam_answers" in resources and "exam_answers" not in failed and context.take("exam_answers_pending"):
-            info = pipeline.run(_for_destination(learnupon_source(context).with_resources("exam_answers"), lake))
+            batch = records.with_records(learnupon_source(context).with_resources("exam_answers"))
+            info = pipeline.run(_for_destination(batch, lake))
             info.raise_on_failed_jobs()
             for table, count in _row_counts(pipeline.last_trace.last_normalize_info).items():
                 rows[table] = rows.get(table, 0) + count
@@ -391,6 +402,8 @@ def extract_and_load(
             extra["retired"] = retired
         if state_reset:
             extra["state_reset"] = state_reset
+        if resumed:
+            extra["resumed"] = resumed
         summary = RunSummary(
             run_id=run_id,
             status=status,
@@ -407,7 +420,7 @@ def extract_and_load(
             drift=context.issues.drift_rows(),
         )
         try:
-            record_run(pipeline, summary, context, table_format="delta" if lake is not None else None)
+            record_run(pipeline, summary, records, table_format="delta" if lake is not None else None)
         except Exception as record_error:  # never hide the run's own outcome behind this
             log.error("could not record the run in pipeline_runs: %s", record_error)
     return summary
@@ -426,39 +439,24 @@ def _row_counts(normalize_info: Any) -> dict[str, int]:
     from .delta_lake import lake_table_name  # an SCD2 listing counts for its table
 
     counts = getattr(normalize_info, "row_counts", None) or {}
-    return {lake_table_name(table): count for table, count in counts.items() if not table.startswith("_dlt")}
+    return {
+        lake_table_name(table): count
+        for table, count in counts.items()
+        if not table.startswith("_dlt") and table not in RUN_RECORD_TABLES
+    }
 
 
-def record_run(pipeline: dlt.Pipeline, summary: RunSummary, context: ExtractContext, table_format: str | None = None) -> None:
-    """Append the run's row to pipeline_runs and its issues to data_issues (a small second load)."""
-    issues = context.issues.rows()
-    for issue in issues:
-        issue["run_id"] = summary.run_id
+def record_run(pipeline: dlt.Pipeline, summary: RunSummary, records: RunRecords, table_format: str | None = None) -> None:
+    """Append the run's row to pipeline_runs, with the issues and drift no load package carried yet (a small second load)."""
     tables = [
         dlt.resource(
-            [to_arrow([summary.as_row()], PIPELINE_RUNS, table="pipeline_runs", key=[], issues=context.issues)],
+            [to_arrow([summary.as_row()], PIPELINE_RUNS, table="pipeline_runs", key=[], issues=records.context.issues)],
             name="pipeline_runs",
             write_disposition="append",
         )
     ]
-    if issues:
-        spec = {**schema.DATA_ISSUES, "run_id": "text"}
-        tables.append(
-            dlt.resource(
-                [to_arrow(issues, spec, table="data_issues", key=[], issues=context.issues)],
-                name="data_issues",
-                write_disposition="append",
-            )
-        )
-    if summary.drift:
-        drift = [{**row, "run_id": summary.run_id} for row in summary.drift]
-        tables.append(
-            dlt.resource(
-                [to_arrow(drift, schema.CONTRACT_DRIFT, table="contract_drift", key=[], issues=context.issues)],
-                name="contract_drift",
-                write_disposition="append",
-            )
-        )
+    for table, arrow in records.take().items():
+        tables.append(dlt.resource([arrow], name=table, write_disposition="append"))
     pipeline.run(tables, table_format=table_format)
 
 
