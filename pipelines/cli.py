@@ -51,7 +51,10 @@ def _positive(kind: type = int, allow_zero: bool = False):
 
 
 def _resource_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:  # an empty or blank value is a mistake (an unset shell variable), not "everything"
+        raise argparse.ArgumentTypeError("names no resource; leave --resources out to run every resource")
+    return names
 
 
 def _destination_args(p: argparse.ArgumentParser) -> None:
