@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.verbose:
         os.environ["RUNTIME__LOG_LEVEL"] = "INFO"  # dlt reads it when a pipeline starts
-    from .interrupts import signal_of, stop_on_signals
+    from .interrupts import last_signal, signal_of, stop_on_signals
 
     try:
         if args.command == "bench":
@@ -163,22 +163,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             return bench_main(args)
         if args.command == "simulate":
             return _simulate(args)
-        if args.command == "sync":
-            from .sync.cli import main as sync_main
-
-            return sync_main(args)
         with stop_on_signals():
-            if args.command == "demo":
-                return _demo(args)
-            if args.command in ("models", "report"):
-                return _models(args)
-            return _run(args)
+            if args.command == "sync":
+                from .sync.cli import main as sync_main
+
+                status = sync_main(args)
+            elif args.command == "demo":
+                status = _demo(args)
+            elif args.command in ("models", "report"):
+                status = _models(args)
+            else:
+                status = _run(args)
+        signum = last_signal()
+        return status if signum is None else _stopped(signum)  # a library (dbt) that caught the signal and went on
     except ConfigError as exc:
         print(f"lms-warehouse: error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except Exception as exc:
-        signum = signal_of(exc)
-        if signum is not None:  # dlt wraps a signal it received in its step's failure
+        signum = signal_of(exc) or last_signal()
+        if signum is not None:  # dlt wraps a signal it received in its step's failure; dbt makes it a failed model
             return _stopped(signum)
         return _failed(exc, getattr(args, "out", None))
     except BaseException as exc:
@@ -322,7 +325,7 @@ def _simulate(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     from .models import build_models
     from .report import write_report
-    from .run_lock import run_lock
+    from .run_lock import ensure_duckdb_writable, run_lock
     from .runner import Warehouse
     from .snapshot import publish_snapshot
 
@@ -330,6 +333,8 @@ def _models(args: argparse.Namespace) -> int:
         logging.getLogger("lms_warehouse.models").setLevel(logging.ERROR)  # skips are printed below
     warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
     with run_lock(warehouse.out_dir):  # the model build writes the warehouse too
+        if warehouse.loads_duckdb:  # a program holding the file: exit 75 before dbt starts
+            ensure_duckdb_writable(warehouse.duckdb_path, consequence="nothing was built")
         built = build_models(warehouse, as_of=args.as_of)
         publish_snapshot(warehouse)
     for name, reason in built.skipped.items():

@@ -36,7 +36,7 @@ from .failures import check_reachable, state_unreadable
 from .duckdb_storage import ensure_readable_by_older_duckdb
 from .retirement import retire_vanished_rows
 from .parquet_publication import check_layout, publish_warehouse
-from .run_lock import ensure_duckdb_writable, run_lock
+from .run_lock import READ_IS_KEPT, busy_warehouse, ensure_duckdb_writable, run_lock
 from .snapshot import publish_snapshot
 from .state_match import match_state_to_warehouse
 from .warehouse_facts import read_facts
@@ -354,6 +354,7 @@ def extract_and_load(
         pipeline.extract(_for_destination(records.with_records(learnupon_source(context).with_resources(*resources)), lake))
         failed = context.failed
         t1 = time.perf_counter()
+        _check_writable(warehouse)  # a program that opened the file since the run began stops it here, the extract kept
         context.progress.step("normalizing")
         normalize_info = pipeline.normalize()
         t2 = time.perf_counter()
@@ -371,6 +372,7 @@ def extract_and_load(
             for table, count in _row_counts(pipeline.last_trace.last_normalize_info).items():
                 rows[table] = rows.get(table, 0) + count
         if warehouse.is_sql:
+            _check_writable(warehouse)
             t4 = time.perf_counter()
             retired = retire_vanished_rows(pipeline)
             timings["retire"] = time.perf_counter() - t4
@@ -422,8 +424,17 @@ def extract_and_load(
         try:
             record_run(pipeline, summary, records, table_format="delta" if lake is not None else None)
         except Exception as record_error:  # never hide the run's own outcome behind this
-            log.error("could not record the run in pipeline_runs: %s", record_error)
+            if busy_warehouse(record_error) is None:
+                log.error("could not record the run in pipeline_runs: %s", record_error)
+            else:  # the record's package stays pending: it loads with the next run
+                log.info("the run's record in pipeline_runs loads with the next run: the warehouse file is busy")
     return summary
+
+
+def _check_writable(warehouse: Warehouse) -> None:
+    """Before a step that writes the DuckDB file: stop (WarehouseBusy, exit 75) if another process holds it now."""
+    if warehouse.loads_duckdb:
+        ensure_duckdb_writable(warehouse.duckdb_path, warehouse.duckdb_config, consequence=READ_IS_KEPT)
 
 
 def _for_destination(source: Any, lake: Any) -> Any:
@@ -457,7 +468,12 @@ def record_run(pipeline: dlt.Pipeline, summary: RunSummary, records: RunRecords,
     ]
     for table, arrow in records.take().items():
         tables.append(dlt.resource([arrow], name=table, write_disposition="append"))
-    pipeline.run(tables, table_format=table_format)
+    # extract, then load everything pending: `pipeline.run` would skip new data while a package is pending
+    # (the run's own, when its load failed), and the record would be lost; a record whose load fails
+    # (a busy file) stays pending and loads with the next run
+    pipeline.extract(tables, table_format=table_format)
+    pipeline.normalize()
+    pipeline.load()
 
 
 def _describe(exc: BaseException) -> str:
