@@ -32,12 +32,12 @@ from .learnupon.context import ExtractContext
 from .learnupon.errors import ConfigError, describe_error
 from .resumed_load import prepare_resumed_packages
 from .run_records import RUN_RECORD_TABLES, RunRecords
-from .failures import check_reachable, state_unreadable
+from .failures import check_reachable, diagnose, state_unreadable
 from .duckdb_storage import ensure_readable_by_older_duckdb
 from .retirement import retire_vanished_rows
 from .parquet_publication import check_layout, publish_warehouse
 from .run_lock import READ_IS_KEPT, busy_warehouse, ensure_duckdb_writable, run_lock
-from .snapshot import publish_snapshot
+from .snapshot import publish_snapshot, remove_partial_files
 from .state_match import match_state_to_warehouse
 from .warehouse_facts import read_facts
 
@@ -285,6 +285,7 @@ def run_extract(
     A DuckDB warehouse is created (or converted once) in a format older DuckDB releases open.
     """
     with run_lock(warehouse.out_dir):
+        remove_partial_files(warehouse.out_dir)  # what killed or failed publishes left behind
         if warehouse.loads_duckdb:
             ensure_duckdb_writable(warehouse.duckdb_path)
             ensure_readable_by_older_duckdb(warehouse.duckdb_path)
@@ -294,11 +295,7 @@ def run_extract(
             check_connection(warehouse.postgres())  # bad credentials stop the run here, before any API call
         if warehouse.destination == "delta":
             warehouse.delta_lake.config  # the bucket's settings resolve before the first API call (ConfigError)
-        summary = extract_and_load(context, warehouse, resources)
-        publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
-        if warehouse.destination == "parquet":
-            summary.timings["publish"] = publish_warehouse(warehouse).seconds
-        return summary
+        return extract_and_load(context, warehouse, resources)
 
 
 def extract_and_load(
@@ -384,12 +381,18 @@ def extract_and_load(
             timings["retire"] = time.perf_counter() - t4
         if context.stopped is not None:
             raise context.stopped  # loaded what was read; the run itself stopped at the reserve
+        # the steps after the load are the run's too: one that fails (a full disk) makes the run failed
+        t5 = time.perf_counter()
+        publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
+        timings["snapshot"] = time.perf_counter() - t5
+        if warehouse.destination == "parquet":
+            timings["publish"] = publish_warehouse(warehouse).seconds
         if failed:
             status = "partial"
             error = "; ".join(f"{name}: {cause}" for name, cause in failed.items())[:4000]
     except BaseException as exc:  # recorded, then re-raised for the caller to report
         status = "failed"
-        error = _describe(exc)
+        error = _describe(diagnose(exc, warehouse.out_dir) or exc)  # a full disk: where, and how much to free
         raise
     finally:
         finished = datetime.now(timezone.utc)
