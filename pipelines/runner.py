@@ -295,7 +295,15 @@ def run_extract(
             check_connection(warehouse.postgres())  # bad credentials stop the run here, before any API call
         if warehouse.destination == "delta":
             warehouse.delta_lake.config  # the bucket's settings resolve before the first API call (ConfigError)
-        return extract_and_load(context, warehouse, resources)
+        summary = extract_and_load(context, warehouse, resources)
+        try:  # after the run's record, so that readers of the snapshot see it too
+            publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
+            if warehouse.destination == "parquet":
+                summary.timings["publish"] = publish_warehouse(warehouse).seconds
+        except BaseException as exc:  # a full disk, say: the run did not finish, so it is not `succeeded`
+            record_failure_after_load(warehouse, summary, exc)
+            raise
+        return summary
 
 
 def extract_and_load(
@@ -381,12 +389,6 @@ def extract_and_load(
             timings["retire"] = time.perf_counter() - t4
         if context.stopped is not None:
             raise context.stopped  # loaded what was read; the run itself stopped at the reserve
-        # the steps after the load are the run's too: one that fails (a full disk) makes the run failed
-        t5 = time.perf_counter()
-        publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
-        timings["snapshot"] = time.perf_counter() - t5
-        if warehouse.destination == "parquet":
-            timings["publish"] = publish_warehouse(warehouse).seconds
         if failed:
             status = "partial"
             error = "; ".join(f"{name}: {cause}" for name, cause in failed.items())[:4000]
@@ -432,6 +434,25 @@ def extract_and_load(
             else:  # the record's package stays pending: it loads with the next run
                 log.info("the run's record in pipeline_runs loads with the next run: the warehouse file is busy")
     return summary
+
+
+def record_failure_after_load(warehouse: Warehouse, summary: RunSummary, exc: BaseException) -> None:
+    """A step after the run's record failed (the snapshot or Parquet publication): the run's row says `failed`.
+
+    Those steps exist only for the warehouses loaded through a DuckDB file, so the row is updated there.
+    """
+    summary.status = "failed"
+    summary.error = _describe(diagnose(exc, warehouse.out_dir) or exc)
+    try:
+        with warehouse.pipeline().sql_client() as client:
+            client.execute_sql(
+                f"update {client.make_qualified_table_name('pipeline_runs')} set status = %s, error = %s where run_id = %s",
+                summary.status,
+                summary.error,
+                summary.run_id,
+            )
+    except Exception as record_error:  # never hide the run's own outcome behind this
+        log.error("could not record the failure in pipeline_runs: %s", record_error)
 
 
 def _check_writable(warehouse: Warehouse) -> None:
