@@ -51,7 +51,10 @@ def _positive(kind: type = int, allow_zero: bool = False):
 
 
 def _resource_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:  # an empty or blank value is a mistake (an unset shell variable), not "everything"
+        raise argparse.ArgumentTypeError("names no resource; leave --resources out to run every resource")
+    return names
 
 
 def _destination_args(p: argparse.ArgumentParser) -> None:
@@ -152,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.verbose:
         os.environ["RUNTIME__LOG_LEVEL"] = "INFO"  # dlt reads it when a pipeline starts
-    from .interrupts import signal_of, stop_on_signals
+    from .interrupts import last_signal, signal_of, stop_on_signals
 
     try:
         if args.command == "bench":
@@ -161,22 +164,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             return bench_main(args)
         if args.command == "simulate":
             return _simulate(args)
-        if args.command == "sync":
-            from .sync.cli import main as sync_main
-
-            return sync_main(args)
         with stop_on_signals():
-            if args.command == "demo":
-                return _demo(args)
-            if args.command in ("models", "report"):
-                return _models(args)
-            return _run(args)
+            if args.command == "sync":
+                from .sync.cli import main as sync_main
+
+                status = sync_main(args)
+            elif args.command == "demo":
+                status = _demo(args)
+            elif args.command in ("models", "report"):
+                status = _models(args)
+            else:
+                status = _run(args)
+        signum = last_signal()
+        return status if signum is None else _stopped(signum)  # a library (dbt) that caught the signal and went on
     except ConfigError as exc:
         print(f"lms-warehouse: error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except Exception as exc:
-        signum = signal_of(exc)
-        if signum is not None:  # dlt wraps a signal it received in its step's failure
+        signum = signal_of(exc) or last_signal()
+        if signum is not None:  # dlt wraps a signal it received in its step's failure; dbt makes it a failed model
             return _stopped(signum)
         return _failed(exc, getattr(args, "out", None))
     except BaseException as exc:
@@ -321,7 +327,7 @@ def _simulate(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     from .models import build_models
     from .report import pages_folder, write_report
-    from .run_lock import run_lock
+    from .run_lock import ensure_duckdb_writable, run_lock
     from .runner import Warehouse
     from .snapshot import publish_snapshot
 
@@ -329,6 +335,8 @@ def _models(args: argparse.Namespace) -> int:
         logging.getLogger("lms_warehouse.models").setLevel(logging.ERROR)  # skips are printed below
     warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
     with run_lock(warehouse.out_dir):  # the model build writes the warehouse too
+        if warehouse.loads_duckdb:  # a program holding the file: exit 75 before dbt starts
+            ensure_duckdb_writable(warehouse.duckdb_path, consequence="nothing was built")
         built = build_models(warehouse, as_of=args.as_of)
         publish_snapshot(warehouse)
     for name, reason in built.skipped.items():

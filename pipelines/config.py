@@ -16,33 +16,104 @@ it and exits 2. The password is never part of a message or a repr.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .learnupon.client import LearnUponClient, base_url_for
 from .learnupon.errors import ConfigError
 
 
-def _lookup(name: str) -> str | None:
+def _lookup(name: str, kind: type = str) -> str | None:
+    """A setting as text: the environment first, then dlt's providers (secrets.toml, config.toml).
+
+    A value of the wrong type in a file (a number or a table where text is expected) and a file
+    that is not valid TOML are ConfigErrors naming the file and the key; a value is never echoed.
+    """
     value = os.environ.get(f"LEARNUPON_{name.upper()}")
     if value not in (None, ""):
         return value.strip()
-    try:
-        import dlt
-
-        found = None
+    for provider in _providers():
         # the lower-case name, or the environment variable's own name (both appear in the README)
         for key in (name, f"LEARNUPON_{name.upper()}"):
-            for provider in (dlt.secrets, dlt.config):
-                if found in (None, ""):
-                    found = provider.get(f"sources.learnupon.{key}")
-    except Exception:  # a malformed toml file: dlt's own message is clear enough
-        raise
-    return None if found in (None, "") else str(found).strip()
+            try:
+                found, _ = provider.get_value(key, Any, None, "sources", "learnupon")
+            except Exception as exc:
+                raise unreadable_settings(provider, exc) from None
+            if found in (None, ""):
+                continue
+            if isinstance(found, str):
+                return found.strip()
+            if kind is int and isinstance(found, int) and not isinstance(found, bool):
+                return str(found)
+            wanted = "a whole number" if kind is int else 'text in quotes (key = "...")'
+            raise ConfigError(
+                f"{_where(provider)}: sources.learnupon.{key} must be {wanted}, not {_kind_of(found)}"
+            )
+    return None
+
+
+def _providers() -> list[Any]:
+    """dlt's configuration providers (environment, secrets.toml, config.toml), each once; a malformed
+    file fails here, when dlt first reads it."""
+    import dlt
+
+    try:
+        providers = [*dlt.secrets.config_providers, *dlt.config.config_providers]
+    except Exception as exc:
+        raise unreadable_settings(None, exc) from None
+    seen: dict[str, Any] = {}
+    for provider in providers:
+        seen.setdefault(provider.name, provider)
+    return list(seen.values())
+
+
+def _where(provider: Any) -> str:
+    """The file a provider read (the first of its locations that exists), or its name."""
+    locations = [Path(p) for p in getattr(provider, "locations", None) or []]
+    existing = next((p for p in locations if p.is_file()), None)
+    return str(existing.resolve()) if existing else provider.name
+
+
+def unreadable_settings(provider: Any, exc: BaseException) -> ConfigError:
+    """A settings file dlt could not read: which file, and where in it (never its content)."""
+    paths = [Path(p) for p in getattr(exc, "full_paths", None) or getattr(provider, "locations", None) or []]
+    bad = next((p for p in paths if p.is_file() and not _parses(p)), None)
+    where = str(bad.resolve()) if bad else (getattr(exc, "file_name", None) or "a dlt settings file")
+    cause = exc.__cause__ or exc.__context__ or exc
+    detail = str(cause).splitlines()[-1] if str(cause) else type(cause).__name__
+    position = re.search(r"line \d+ col \d+", detail)
+    return ConfigError(
+        f"{where} is not valid TOML ({position.group(0) if position else type(cause).__name__}): fix it, or move it"
+        " aside and set the LEARNUPON_* environment variables"
+    )
+
+
+def _parses(path: Path) -> bool:
+    import tomlkit
+
+    try:
+        tomlkit.parse(path.read_text(encoding="utf-8"))
+    except Exception:
+        return False
+    return True
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def _int_setting(name: str, default: int | None, minimum: int = 0) -> int | None:
-    raw = _lookup(name)
+    raw = _lookup(name, int)
     if raw is None:
         return default
     try:

@@ -81,9 +81,20 @@ def disk_full(out_dir: Path, path: str | None = None) -> DiskFull:
 
 def diagnose(exc: BaseException, out_dir: Path) -> LearnUponError | None:
     """The failure a raw error stands for, with its next step; None if it is not one of these."""
+    from dlt.common.configuration.exceptions import ConfigProviderException
+
+    from .run_lock import busy_warehouse
+
+    busy = busy_warehouse(exc)  # another process opened the DuckDB file after this command's own check
+    if busy is not None:
+        return busy
     for cause in _chain(exc):
         if isinstance(cause, LearnUponError):
             return None
+        if isinstance(cause, ConfigProviderException):  # a malformed .dlt/secrets.toml or config.toml
+            from .config import unreadable_settings
+
+            return unreadable_settings(None, cause)
         if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
             return disk_full(out_dir, cause.filename)
         text = str(cause)

@@ -20,12 +20,23 @@ from dlt.common.exceptions import SignalReceivedException
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 
 
-class Interrupted(BaseException):
-    """The run was stopped by a signal (like KeyboardInterrupt, not an Exception)."""
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal. A KeyboardInterrupt (not an Exception), so no `except Exception`
+    swallows it and libraries stop as on Ctrl-C: dbt cancels its running queries and joins its threads."""
 
     def __init__(self, signum: int):
         self.signum = signum
         super().__init__(f"stopped by {signal.Signals(signum).name}")
+
+
+# signals received within `stop_on_signals`: a library that catches every exception (dbt turns
+# one raised in a model into that model's failure) cannot hide that the command was stopped
+_received: list[int] = []
+
+
+def last_signal() -> int | None:
+    """The last SIGINT or SIGTERM received within the current or last `stop_on_signals` block."""
+    return _received[-1] if _received else None
 
 
 @contextmanager
@@ -33,8 +44,10 @@ def stop_on_signals() -> Iterator[None]:
     """Within the block, SIGINT and SIGTERM raise Interrupted in the main thread."""
 
     def handler(signum: int, frame: Any) -> None:
+        _received.append(signum)
         raise Interrupted(signum)
 
+    _received.clear()
     previous = {sig: signal.signal(sig, handler) for sig in HANDLED}
     try:
         yield

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,25 +73,58 @@ def run_lock(out_dir: Path, command: str | None = None) -> Iterator[None]:
         handle.close()  # closing releases the lock
 
 
-def ensure_duckdb_writable(path: Path) -> None:
-    """Fail before extracting if another process (a BI tool, a `duckdb` shell) holds the warehouse file.
+# DuckDB's message when another process holds the file: 'Could not set lock on file "<path>": Conflicting lock ...'
+_LOCKED = re.compile(r'Could not set lock on file "([^"]+)"')
+_HELD_BY = re.compile(r"Conflicting lock is held in (.*?\(PID \d+\))")
 
-    DuckDB lets one process open a file for writing, and a reader opened without the
-    read-only snapshot blocks the load; finding that out after the extract would waste its calls.
+
+BEFORE_CALLS = "this run made no API call"
+READ_IS_KEPT = "what this run read is kept and loads with the next run"
+COMMITTED_IS_KEPT = "everything already committed is kept"
+
+
+def ensure_duckdb_writable(path: Path, config: dict[str, str] | None = None, *, consequence: str = BEFORE_CALLS) -> None:
+    """Fail if another process (a BI tool, a `duckdb` shell) holds the warehouse file.
+
+    DuckDB lets one process open a file for writing, and a reader opened without the read-only
+    snapshot blocks every write. Checked before the first API call, and again before each step
+    that writes the file (the load, the retirement), so a program that opens the file in the
+    middle of a run stops the run at the next step with exit 75, its extract kept as a pending
+    load. `config`: the settings this process's own connections use (DuckDB refuses a second
+    in-process connection with other settings; one with the same settings shares the database).
     """
     if not Path(path).exists():
         return
     import duckdb
 
     try:
-        duckdb.connect(str(path)).close()
+        duckdb.connect(str(path), config=config or {}).close()
     except duckdb.Error as exc:
-        text = str(exc).replace("\n", " ")
-        if not isinstance(exc, duckdb.IOException) or "lock" not in text.lower():
+        if isinstance(exc, duckdb.ConnectionException) and "different configuration" in str(exc):
+            return  # this process holds the file open itself (another connection's settings): nobody else can
+        busy = busy_warehouse(exc, consequence)
+        if busy is None:
             from .failures import warehouse_unreadable
 
             raise warehouse_unreadable(Path(path), exc) from None
-        raise WarehouseBusy(
-            f"the warehouse file {path} is open in another process ({text[:300]}); this run made no API call."
-            " Close that program; readers and BI tools should open the snapshot (README, Reliability) instead"
-        ) from None
+        raise busy from None
+
+
+def busy_warehouse(exc: BaseException, consequence: str = COMMITTED_IS_KEPT) -> WarehouseBusy | None:
+    """The WarehouseBusy a DuckDB lock conflict stands for (found anywhere in dlt's or dbt's wrappers), else None."""
+    seen: BaseException | None = exc
+    for _ in range(12):
+        if seen is None or (isinstance(seen, LearnUponError) and not isinstance(seen, WarehouseBusy)):
+            return None
+        if isinstance(seen, WarehouseBusy):
+            return seen
+        match = _LOCKED.search(str(seen))
+        if match:
+            held_by = _HELD_BY.search(str(seen))
+            return WarehouseBusy(
+                f"the warehouse file {match.group(1)} is open in another process"
+                f" ({held_by.group(1) if held_by else 'DuckDB does not say which'}); {consequence}."
+                " Close that program; readers and BI tools should open snapshot.duckdb (README, Reliability)"
+            )
+        seen = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
+    return None

@@ -3,8 +3,10 @@
 One run = (1) finish any load a killed or failed earlier run left pending, so
 nothing extracted is lost; (2) extract, normalize and load the chosen resources;
 (3) append one row to `pipeline_runs` (calls per endpoint, rate-limit headroom,
-rows, step timings, status) and the run's `data_issues`. A failed run still
-records its row, with the error, so an operator sees it in the warehouse.
+rows, step timings, status). The run's `data_issues` and `contract_drift` travel in
+the load package of the rows they describe (pipelines/run_records.py), so a killed
+run's records load with its rows. A failed run still records its row, with the
+error, so an operator sees it in the warehouse.
 """
 
 from __future__ import annotations
@@ -24,17 +26,18 @@ import orjson
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from .learnupon import ALL_RESOURCES, learnupon_source, schema
+from .learnupon import ALL_RESOURCES, learnupon_source
 from .learnupon.arrow import to_arrow
 from .learnupon.context import ExtractContext
 from .learnupon.errors import ConfigError, describe_error
 from .resumed_load import prepare_resumed_packages
-from .failures import check_reachable, state_unreadable
+from .run_records import RUN_RECORD_TABLES, RunRecords
+from .failures import check_reachable, diagnose, state_unreadable
 from .duckdb_storage import ensure_readable_by_older_duckdb
 from .retirement import retire_vanished_rows
 from .parquet_publication import check_layout, publish_warehouse
-from .run_lock import ensure_duckdb_writable, run_lock
-from .snapshot import publish_snapshot
+from .run_lock import READ_IS_KEPT, busy_warehouse, ensure_duckdb_writable, run_lock
+from .snapshot import publish_snapshot, remove_partial_files
 from .state_match import match_state_to_warehouse
 from .warehouse_facts import read_facts
 
@@ -221,6 +224,7 @@ class RunSummary:
                     "modules_reread": self.extra.get("modules_reread") or {},
                     # per resource run: API calls it made, rows it wrote to its own table
                     "resources": self.extra.get("resources") or {},
+                    "resumed": self.extra.get("resumed") or [],
                 },
                 default=str,
             ).decode(),
@@ -247,16 +251,18 @@ PIPELINE_RUNS = {
 }
 
 
-def finish_pending(pipeline: dlt.Pipeline, lake: Any = None) -> None:
-    """Load what a killed or failed run left behind before extracting anything new.
+def finish_pending(pipeline: dlt.Pipeline, lake: Any = None) -> list[str]:
+    """Load what a killed or failed run left behind before extracting anything new; return its load ids.
 
     dlt keeps normalized packages until they load; a new run would otherwise skip
     its own extract while it retries them. On Delta (`lake`), the steps after a load
     that a kill may have cut short are finished too.
     """
+    resumed: list[str] = []
     if pipeline.has_pending_data:
         log.warning("finishing a load an earlier run left pending")
         pipeline.normalize()
+        resumed = list(pipeline.list_normalized_load_packages())
         if lake is None:
             prepare_resumed_packages(pipeline)  # a killed load must not write any row twice
         else:
@@ -268,6 +274,7 @@ def finish_pending(pipeline: dlt.Pipeline, lake: Any = None) -> None:
         from .delta_lake.steps import finish_loads
 
         finish_loads(pipeline, lake)
+    return resumed
 
 
 def run_extract(
@@ -282,6 +289,7 @@ def run_extract(
     A DuckDB warehouse is created (or converted once) in a format older DuckDB releases open.
     """
     with run_lock(warehouse.out_dir):
+        remove_partial_files(warehouse.out_dir)  # what killed or failed publishes left behind
         if warehouse.loads_duckdb:
             ensure_duckdb_writable(warehouse.duckdb_path)
             ensure_readable_by_older_duckdb(warehouse.duckdb_path)
@@ -292,9 +300,13 @@ def run_extract(
         if warehouse.destination == "delta":
             warehouse.delta_lake.config  # the bucket's settings resolve before the first API call (ConfigError)
         summary = extract_and_load(context, warehouse, resources)
-        publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
-        if warehouse.destination == "parquet":
-            summary.timings["publish"] = publish_warehouse(warehouse).seconds
+        try:  # after the run's record, so that readers of the snapshot see it too
+            publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
+            if warehouse.destination == "parquet":
+                summary.timings["publish"] = publish_warehouse(warehouse).seconds
+        except BaseException as exc:  # a full disk, say: the run did not finish, so it is not `succeeded`
+            record_failure_after_load(warehouse, summary, exc)
+            raise
         return summary
 
 
@@ -334,9 +346,11 @@ def extract_and_load(
     error: str | None = None
     status = "succeeded"
     state_reset: str | None = None
+    resumed: list[str] = []
+    records = RunRecords(context, run_id)
     lake = warehouse.delta_lake if warehouse.destination == "delta" else None
     try:
-        finish_pending(pipeline, lake)
+        resumed = finish_pending(pipeline, lake)
         state_reset = match_state_to_warehouse(pipeline, warehouse.location)
         check_reachable(context.client.base_url)  # an unreachable host fails here, fast, naming the host
         if warehouse.is_sql:
@@ -346,9 +360,11 @@ def extract_and_load(
             context.facts = read_facts(lake)  # the same SQL, over DuckDB views of the Delta tables
         t0 = time.perf_counter()
         # one extract, one load package; each resource contains its own failure (ExtractContext.contained)
-        pipeline.extract(_for_destination(learnupon_source(context).with_resources(*resources), lake))
+        # the run's records last, in the same package as the rows they describe (pipelines/run_records.py)
+        pipeline.extract(_for_destination(records.with_records(learnupon_source(context).with_resources(*resources)), lake))
         failed = context.failed
         t1 = time.perf_counter()
+        _check_writable(warehouse)  # a program that opened the file since the run began stops it here, the extract kept
         context.progress.step("normalizing")
         normalize_info = pipeline.normalize()
         t2 = time.perf_counter()
@@ -360,11 +376,13 @@ def extract_and_load(
         rows = _row_counts(normalize_info)
         # exam answers load in batches, each its own load, so an interrupted run resumes where it stopped
         while "exam_answers" in resources and "exam_answers" not in failed and context.take("exam_answers_pending"):
-            info = pipeline.run(_for_destination(learnupon_source(context).with_resources("exam_answers"), lake))
+            batch = records.with_records(learnupon_source(context).with_resources("exam_answers"))
+            info = pipeline.run(_for_destination(batch, lake))
             info.raise_on_failed_jobs()
             for table, count in _row_counts(pipeline.last_trace.last_normalize_info).items():
                 rows[table] = rows.get(table, 0) + count
         if warehouse.is_sql:
+            _check_writable(warehouse)
             t4 = time.perf_counter()
             retired = retire_vanished_rows(pipeline)
             timings["retire"] = time.perf_counter() - t4
@@ -381,7 +399,7 @@ def extract_and_load(
             error = "; ".join(f"{name}: {cause}" for name, cause in failed.items())[:4000]
     except BaseException as exc:  # recorded, then re-raised for the caller to report
         status = "failed"
-        error = _describe(exc)
+        error = _describe(diagnose(exc, warehouse.out_dir) or exc)  # a full disk: where, and how much to free
         raise
     finally:
         finished = datetime.now(timezone.utc)
@@ -399,6 +417,8 @@ def extract_and_load(
         extra.update(context.costs)  # reconciliations and re-reads, with their calls
         if context.resource_counts:
             extra["resources"] = {name: dict(counts) for name, counts in context.resource_counts.items()}
+        if resumed:
+            extra["resumed"] = resumed
         summary = RunSummary(
             run_id=run_id,
             status=status,
@@ -415,10 +435,38 @@ def extract_and_load(
             drift=context.issues.drift_rows(),
         )
         try:
-            record_run(pipeline, summary, context, table_format="delta" if lake is not None else None)
+            record_run(pipeline, summary, records, table_format="delta" if lake is not None else None)
         except Exception as record_error:  # never hide the run's own outcome behind this
-            log.error("could not record the run in pipeline_runs: %s", record_error)
+            if busy_warehouse(record_error) is None:
+                log.error("could not record the run in pipeline_runs: %s", record_error)
+            else:  # the record's package stays pending: it loads with the next run
+                log.info("the run's record in pipeline_runs loads with the next run: the warehouse file is busy")
     return summary
+
+
+def record_failure_after_load(warehouse: Warehouse, summary: RunSummary, exc: BaseException) -> None:
+    """A step after the run's record failed (the snapshot or Parquet publication): the run's row says `failed`.
+
+    Those steps exist only for the warehouses loaded through a DuckDB file, so the row is updated there.
+    """
+    summary.status = "failed"
+    summary.error = _describe(diagnose(exc, warehouse.out_dir) or exc)
+    try:
+        with warehouse.pipeline().sql_client() as client:
+            client.execute_sql(
+                f"update {client.make_qualified_table_name('pipeline_runs')} set status = %s, error = %s where run_id = %s",
+                summary.status,
+                summary.error,
+                summary.run_id,
+            )
+    except Exception as record_error:  # never hide the run's own outcome behind this
+        log.error("could not record the failure in pipeline_runs: %s", record_error)
+
+
+def _check_writable(warehouse: Warehouse) -> None:
+    """Before a step that writes the DuckDB file: stop (WarehouseBusy, exit 75) if another process holds it now."""
+    if warehouse.loads_duckdb:
+        ensure_duckdb_writable(warehouse.duckdb_path, warehouse.duckdb_config, consequence=READ_IS_KEPT)
 
 
 def _for_destination(source: Any, lake: Any) -> Any:
@@ -434,44 +482,38 @@ def _row_counts(normalize_info: Any) -> dict[str, int]:
     from .delta_lake import lake_table_name  # an SCD2 listing counts for its table
 
     counts = getattr(normalize_info, "row_counts", None) or {}
-    return {lake_table_name(table): count for table, count in counts.items() if not table.startswith("_dlt")}
+    return {
+        lake_table_name(table): count
+        for table, count in counts.items()
+        if not table.startswith("_dlt") and table not in RUN_RECORD_TABLES
+    }
 
 
-def record_run(pipeline: dlt.Pipeline, summary: RunSummary, context: ExtractContext, table_format: str | None = None) -> None:
-    """Append the run's row to pipeline_runs and its issues to data_issues (a small second load).
+def record_run(pipeline: dlt.Pipeline, summary: RunSummary, records: RunRecords, table_format: str | None = None) -> None:
+    """Append the run's row to pipeline_runs, with the issues and drift no load package carried yet (a small second load).
 
     data_issues and contract_drift are written even when the run has none, until they exist: the
     schema is stable (tables.py), a reader's query on them works from the first run on.
     """
-    issues = context.issues.rows()
-    for issue in issues:
-        issue["run_id"] = summary.run_id
     tables = [
         dlt.resource(
-            [to_arrow([summary.as_row()], PIPELINE_RUNS, table="pipeline_runs", key=[], issues=context.issues)],
+            [to_arrow([summary.as_row()], PIPELINE_RUNS, table="pipeline_runs", key=[], issues=records.context.issues)],
             name="pipeline_runs",
             write_disposition="append",
         )
     ]
-    if issues or not _has_seen_data(pipeline, "data_issues"):
-        spec = {**schema.DATA_ISSUES, "run_id": "text"}
-        tables.append(
-            dlt.resource(
-                [to_arrow(issues, spec, table="data_issues", key=[], issues=context.issues)],
-                name="data_issues",
-                write_disposition="append",
-            )
-        )
-    if summary.drift or not _has_seen_data(pipeline, "contract_drift"):
-        drift = [{**row, "run_id": summary.run_id} for row in summary.drift]
-        tables.append(
-            dlt.resource(
-                [to_arrow(drift, schema.CONTRACT_DRIFT, table="contract_drift", key=[], issues=context.issues)],
-                name="contract_drift",
-                write_disposition="append",
-            )
-        )
-    pipeline.run(tables, table_format=table_format)
+    pending = records.take()
+    for table in RUN_RECORD_TABLES:
+        if table not in pending and not _has_seen_data(pipeline, table):
+            pending[table] = records.empty(table)
+    for table, arrow in pending.items():
+        tables.append(dlt.resource([arrow], name=table, write_disposition="append"))
+    # extract, then load everything pending: `pipeline.run` would skip new data while a package is pending
+    # (the run's own, when its load failed), and the record would be lost; a record whose load fails
+    # (a busy file) stays pending and loads with the next run
+    pipeline.extract(tables, table_format=table_format)
+    pipeline.normalize()
+    pipeline.load()
 
 
 def _has_seen_data(pipeline: dlt.Pipeline, table: str) -> bool:

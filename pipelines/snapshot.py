@@ -7,7 +7,8 @@ the pipeline writes a copy of every table and view into a new file in DuckDB 1.1
 format (pipelines/duckdb_storage.py: the file older BI drivers open) and renames it over the
 snapshot: the swap is atomic, a reader that has the old snapshot open keeps reading
 it undisturbed, and the next connection sees the new one. Called with the run lock held
-(pipelines.run_lock), so no load writes the warehouse while it is copied.
+(pipelines.run_lock), so no load writes the warehouse while it is copied, and the partial
+copies of a killed or failed publish are removed by the next one (and at the start of every run).
 
 The snapshot holds what readers read: the raw schema with the run records, and the models'
 schemas. dlt's working schema (`learnupon_staging`: the last load's rows on their way into
@@ -43,7 +44,7 @@ def publish_snapshot(warehouse: Any) -> Path | None:
 
     target = snapshot_path(warehouse.out_dir)
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    partial.unlink(missing_ok=True)
+    remove_partial_files(warehouse.out_dir)
     try:
         # a fresh file written in one go in DuckDB 1.1's format, not a byte copy of the warehouse:
         # DuckDB 1.1.3 was seen to refuse a warehouse file that DuckDB 2.0 had updated in place
@@ -66,7 +67,8 @@ def publish_snapshot(warehouse: Any) -> Path | None:
             con.execute("detach snapshot_copy")
         os.replace(partial, target)
     finally:
-        partial.unlink(missing_ok=True)
+        for leftover in (partial, Path(f"{partial}.wal")):  # a failed checkpoint (a full disk) leaves the WAL
+            leftover.unlink(missing_ok=True)
     log.info("published the read-only snapshot %s", target)
     return target
 
@@ -76,6 +78,23 @@ def working_schema(dataset: str) -> str:
     from dlt.common.destination.client import DestinationClientDwhConfiguration
 
     return DestinationClientDwhConfiguration.staging_dataset_name_layout % dataset
+
+
+def remove_partial_files(out_dir: Path) -> list[Path]:
+    """Remove the partial copies a killed or failed publish left behind (`.snapshot.duckdb.<pid>.tmp` and
+    its `.wal`), and those of a killed storage conversion (pipelines/duckdb_storage.py). Call with the run
+    lock held: no publish or conversion of this folder is running then. Returns what was removed."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return []
+    removed = []
+    for pattern in (f".{SNAPSHOT_FILE}.*.tmp", f".{SNAPSHOT_FILE}.*.tmp.wal", ".warehouse.duckdb.*.convert", ".warehouse.duckdb.*.convert.wal"):
+        for leftover in out_dir.glob(pattern):
+            leftover.unlink(missing_ok=True)
+            removed.append(leftover)
+    if removed:
+        log.info("removed partial files of killed or failed steps: %s", ", ".join(p.name for p in removed))
+    return removed
 
 
 def _quoted(path: Path) -> str:

@@ -148,9 +148,9 @@ def current_users(out_dir: Any, destination: str = "duckdb") -> list[dict[str, A
     return query(out_dir, "select * from learnupon.users where _dlt_valid_to is null order by id", destination=destination)
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """The installed console command, as a user would run it."""
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed console command, as a user would run it (in `cwd`: where dlt looks for `.dlt/`)."""
     command = shutil.which("lms-warehouse", path=str(Path(sys.executable).parent)) or "lms-warehouse"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNUPON_")}
     base_env.update(env or {})
-    return subprocess.run([command, *args], capture_output=True, text=True, env=base_env, timeout=timeout)
+    return subprocess.run([command, *args], capture_output=True, text=True, env=base_env, timeout=timeout, cwd=cwd)

@@ -5,6 +5,9 @@
 Moments (counted over load jobs that finish, any table, any package):
   committed  the n-th job's data is committed in the warehouse, its state not yet recorded
   recorded   the n-th job is recorded as done (dlt's marker is written)
+and counted over dlt's load steps (`Pipeline.load`, a pipeline's own run included):
+  normalized the n-th load step starts: its package is normalized, nothing of it loaded yet
+  loaded     the n-th load step has returned: its package is loaded, nothing after it ran (retirement)
 and on a Delta lake, counted over commits the `deltalake` library makes by a merge or a delete:
   delta      the n-th such commit is written (dlt's upserts, and the SCD2 merges, listing
              clean-ups and replaced rows a run applies after dlt's load)
@@ -44,6 +47,24 @@ def _arm(moment: str, n: int) -> None:
     RunnableLoadJob._release = release  # type: ignore[method-assign]
 
 
+def _arm_step(moment: str, n: int) -> None:
+    from dlt.pipeline.pipeline import Pipeline
+
+    original = Pipeline.load
+
+    def load(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        global _count
+        _count += 1
+        if moment == "normalized" and _count == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+        result = original(self, *args, **kwargs)
+        if moment == "loaded" and _count == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    Pipeline.load = load  # type: ignore[method-assign]
+
+
 def _arm_delta(n: int) -> None:
     from deltalake import DeltaTable
     from deltalake.table import TableMerger
@@ -66,9 +87,11 @@ def _arm_delta(n: int) -> None:
 
 def main() -> int:
     moment, n, separator, *args = sys.argv[1:]
-    assert separator == "--" and moment in ("committed", "recorded", "delta"), sys.argv
+    assert separator == "--" and moment in ("committed", "recorded", "normalized", "loaded", "delta"), sys.argv
     if moment == "delta":
         _arm_delta(int(n))
+    elif moment in ("normalized", "loaded"):
+        _arm_step(moment, int(n))
     else:
         _arm(moment, int(n))
     from pipelines.cli import main as cli_main

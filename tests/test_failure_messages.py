@@ -12,7 +12,7 @@ import pytest
 from pipelines.failures import diagnose
 from pipelines.learnupon.client import base_url_for
 
-from .conftest import CORE_RESOURCES, cli, run_pipeline
+from .conftest import CORE_RESOURCES, cli, query, run_pipeline
 from .truth import assert_matches_truth
 
 NOTHING_LOST = "Nothing already loaded was lost"
@@ -103,3 +103,28 @@ def _wrapped(error: OSError) -> Exception:
             raise RuntimeError("dlt step failed") from inner
     except RuntimeError as outer:
         return outer
+
+
+def test_failure_after_the_load_records_the_run_as_failed_and_partial_files_are_removed(portal, tmp_path: Path) -> None:
+    """The snapshot publish fails after the load (a real error: its target is a folder): the run is `failed` in
+    pipeline_runs, not `succeeded`; partial copies of killed publishes and of this failed one do not stay."""
+    run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
+    snapshot = tmp_path / "snapshot.duckdb"
+    snapshot.unlink()
+    (snapshot / "in-the-way").mkdir(parents=True)
+    killed = [tmp_path / ".snapshot.duckdb.4242.tmp", tmp_path / ".snapshot.duckdb.4242.tmp.wal"]  # as a killed publish leaves them
+    for leftover in killed:
+        leftover.write_bytes(b"partial")
+
+    result = cli("run", "--out", str(tmp_path), "--resources", ",".join(CORE_RESOURCES), env=_env(portal))
+    assert result.returncode == 1, result.stderr
+    said = [line for line in _lines(result.stderr) if line.startswith("lms-warehouse:")]  # progress lines aside
+    assert len(said) == 1 and "snapshot.duckdb" in said[0], result.stderr
+    runs = query(tmp_path, "select status, error from learnupon.pipeline_runs order by started_at")
+    assert [r["status"] for r in runs] == ["succeeded", "failed"], runs
+    assert "snapshot.duckdb" in runs[-1]["error"]
+    assert sorted(p.name for p in tmp_path.glob(".snapshot.duckdb*")) == []
+
+    shutil.rmtree(snapshot)
+    summary = run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
+    assert summary.status == "succeeded" and snapshot.is_file()

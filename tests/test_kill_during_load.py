@@ -150,3 +150,38 @@ def test_kill_during_load_into_postgres(portal_factory, tmp_path: Path, postgres
 @pytest.mark.parametrize("when,n,incremental", DELTA_POINTS)
 def test_kill_during_load_into_delta(portal_factory, tmp_path: Path, when: str, n: int, incremental: bool) -> None:
     _kill_and_resume(portal_factory, tmp_path, when, n, incremental, destination="delta")
+
+
+def _run_records(out: Path, table: str, run_ids: set[str]) -> list[tuple[Any, ...]]:
+    """A run's records as a clean load writes them: every column but the run id, the moment noticed and
+    the drift's example (the first one met, and fan-out calls finish in any order)."""
+    rows = query(out, f"select * from learnupon.{table}")
+    skip = {"run_id", "noticed_at", "example", "_dlt_load_id", "_dlt_id"}
+    return sorted(tuple(str(v) for k, v in sorted(r.items()) if k not in skip) for r in rows if r["run_id"] in run_ids)
+
+
+# (when, n): on a first run, the kill falls after normalize (nothing loaded), inside the load, or right after it (before retirement)
+FIRST_RUN_RECORD_POINTS = [("normalized", 1), ("committed", 5), ("loaded", 1)]
+
+
+@pytest.mark.parametrize("when,n", FIRST_RUN_RECORD_POINTS)
+def test_killed_first_run_keeps_its_run_records(portal_factory, tmp_path: Path, when: str, n: int) -> None:
+    """The killed run's data_issues and contract_drift load with its package: the next run has them as a clean load does."""
+    portal = portal_factory(mode="strict", users=40, page_size=25)  # strict: the reference's narrowest shapes give data issues
+    out, clean = tmp_path / "killed", tmp_path / "clean"
+    assert _killed_run(portal, out, when, n) == -9, "the run was not killed"
+    resumed = run_pipeline(portal, out)
+    assert resumed.status == "succeeded", resumed.error
+    clean_run = run_pipeline(portal, clean)
+
+    recorded = {r["run_id"] for r in query(out, "select run_id from learnupon.pipeline_runs")}
+    assert recorded == {resumed.run_id}
+    details = query(out, "select details from learnupon.pipeline_runs")[0]["details"]
+    if when != "loaded":  # the package was left pending: the run that finished its load names it
+        assert '"resumed":["' in details.replace(" ", ""), details
+    killed_ids = {r["run_id"] for r in query(out, "select distinct run_id from learnupon.data_issues")} - recorded
+    assert len(killed_ids) == 1, killed_ids
+    expected_issues = _run_records(clean, "data_issues", {clean_run.run_id})
+    assert expected_issues, "the portal gives no data issues: this test would prove nothing"
+    assert _run_records(out, "data_issues", killed_ids) == expected_issues
+    assert _run_records(out, "contract_drift", killed_ids) == _run_records(clean, "contract_drift", {clean_run.run_id})

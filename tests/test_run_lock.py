@@ -19,7 +19,8 @@ from dagster import DagsterInstance
 
 from pipelines.run_lock import LOCK_FILE, holder
 
-from .conftest import CORE_RESOURCES, cli, run_pipeline
+from .conftest import CORE_RESOURCES, cli, query, run_pipeline
+from .truth import assert_matches_truth
 
 HOLD_LOCK = """
 import sys, time
@@ -110,3 +111,54 @@ def test_reader_holding_the_warehouse_file_stops_the_run_before_any_call(portal,
     assert "warehouse.duckdb is open in another process" in result.stderr
     assert sum(portal.calls.values()) == 0
     assert (tmp_path / LOCK_FILE).exists()
+
+
+@pytest.mark.parametrize("command", ["models", "report"])
+def test_reader_holding_the_warehouse_file_stops_models_and_report_with_exit_75(portal, tmp_path: Path, command: str) -> None:
+    run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
+    reader = _holder_process(HOLD_FILE, tmp_path / "warehouse.duckdb")
+    try:
+        result = cli(command, "--out", str(tmp_path))
+    finally:
+        reader.kill()
+        reader.wait()
+    assert result.returncode == 75, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lms-warehouse: busy:"), result.stderr
+    assert "warehouse.duckdb is open in another process" in lines[0] and "nothing was built" in lines[0]
+
+
+def test_file_opened_in_the_middle_of_a_run_stops_it_at_the_next_write_step_keeping_what_it_read(portal, tmp_path: Path) -> None:
+    """A program that opens warehouse.duckdb while the run extracts: the run stops before its load (exit 75,
+    one line), and the next run loads what it had read."""
+    import duckdb
+
+    command = [str(Path(sys.executable).parent / "lms-warehouse"), "run", "--out", str(tmp_path)]
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LEARNUPON_")}, **_env(portal)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "users: done" in line:  # the event: the run is extracting, its first check long passed
+            break
+    process.send_signal(signal.SIGSTOP)  # hold it still while the file is opened: no race with its next step
+    reader = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    process.send_signal(signal.SIGCONT)
+    try:
+        rest = process.stderr.read()
+        process.wait(timeout=300)
+    finally:
+        reader.close()
+    assert process.returncode == 75, rest
+    said = [line for line in rest.strip().splitlines() if line.startswith("lms-warehouse:")]
+    assert said == rest.strip().splitlines()[-1:], rest  # one line of its own, the last
+    assert "warehouse.duckdb is open in another process" in said[0] and "what this run read is kept" in said[0], said
+    assert "Traceback" not in rest
+
+    calls = sum(portal.calls.values())
+    summary = run_pipeline(portal, tmp_path)
+    assert summary.status == "succeeded", summary.error
+    assert summary.extra.get("resumed"), "the stopped run's extract was not kept for this run"
+    runs = query(tmp_path, "select status, api_calls, error from learnupon.pipeline_runs order by started_at")
+    assert [r["status"] for r in runs] == ["failed", "succeeded"], runs  # the stopped run's record loaded too
+    assert runs[0]["api_calls"] == calls and "open in another process" in runs[0]["error"]
+    assert_matches_truth(tmp_path, portal.ground_truth())

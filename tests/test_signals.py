@@ -59,3 +59,28 @@ def test_signal_stops_the_run_and_the_next_run_resumes(portal_factory, tmp_path:
     assert duplicate_keys(Warehouse(out_dir=tmp_path).pipeline()) == {}
     assert_matches_truth(tmp_path, portal.ground_truth())
     assert query(tmp_path, "select status from learnupon.pipeline_runs order by started_at")[-1]["status"] == "succeeded"
+
+
+def _dbt_started(out: Path) -> Path:
+    """What dbt writes as it runs its first model: the compiled SQL under its target folder."""
+    return out / ".dbt" / "target" / "run"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_signal_during_models_exits_130_or_143_with_one_line(portal_factory, tmp_path: Path, sig: int) -> None:
+    portal = portal_factory(users=50, page_size=20)
+    assert run_pipeline(portal, tmp_path).status == "succeeded"
+    assert not _dbt_started(tmp_path).exists()
+    command = [str(Path(sys.executable).parent / "lms-warehouse"), "models", "--out", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while not _dbt_started(tmp_path).exists():  # the event: dbt is running models
+        assert process.poll() is None, "the build ended before dbt ran a model"
+        time.sleep(0.01)
+    process.send_signal(sig)
+    rest = process.stderr.read() if process.stderr else ""
+    process.wait(timeout=120)
+
+    assert process.returncode == 128 + sig, rest
+    lines = rest.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"lms-warehouse: stopped by {signal.Signals(sig).name};"), rest
+    assert "Traceback" not in rest and "ModelError" not in rest

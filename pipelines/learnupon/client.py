@@ -28,7 +28,15 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from .errors import ConfigError, LearnUponAPIError, MalformedResponse, TransientAPIError, WriteOutcomeUnknown
+from .errors import (
+    ConfigError,
+    CredentialsRejected,
+    LearnUponAPIError,
+    MalformedResponse,
+    TransientAPIError,
+    WriteOutcomeUnknown,
+    api_error,
+)
 from .ratelimit import RateLimiter
 from .records import extract_records, parse_bool
 
@@ -173,6 +181,8 @@ class LearnUponClient:
         self.stats = ClientStats()
         # endpoints that exhausted their retries this run: later calls fail at once (see `get`)
         self._broken: dict[str, str] = {}
+        # the portal refused the keys (401): no call is made after it (see `_check_keys`)
+        self._rejected: CredentialsRejected | None = None
         self.page_size: int | None = None  # LU-Records-Per-Page as the portal last reported it
         self.limiter = RateLimiter(
             max_in_flight=max_in_flight,
@@ -239,9 +249,28 @@ class LearnUponClient:
         self.stats.add(endpoint, retries=1)
         time.sleep(self._backoff(min(attempts, 6)))
 
+    def _client_error(self, status: int, endpoint: str, message: str) -> LearnUponAPIError:
+        error = api_error(status, endpoint, message)
+        if isinstance(error, CredentialsRejected) and self._rejected is None:
+            self._rejected = error
+        return error
+
+    def _start_call(self) -> None:
+        """Wait for the rate limiter's go; a call that waited while another met a 401 is not made."""
+        self.limiter.acquire()
+        if self._rejected is not None:
+            self.limiter.release(None, None)
+            self._check_keys()
+
+    def _check_keys(self) -> None:
+        """Refused keys stay refused: after the first 401 every call fails at once, without calling."""
+        if self._rejected is not None:
+            raise CredentialsRejected(self._rejected.status, self._rejected.endpoint, self._rejected.api_message)
+
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, endpoint: str | None = None) -> httpx.Response:
         """GET one URL with pacing and retries; returns the response with `.json_body` parsed."""
         endpoint = endpoint or endpoint_template("GET", path)
+        self._check_keys()
         if endpoint in self._broken:
             # a circuit breaker: an endpoint that failed for good once this run costs no more calls,
             # so a persistent outage costs max_retries + 1 calls a run, not minutes per item
@@ -250,7 +279,7 @@ class LearnUponClient:
         transient_attempts = 0
         throttled_attempts = 0
         while True:
-            self.limiter.acquire()
+            self._start_call()
             response: httpx.Response | None = None
             problem: str | None = None
             try:
@@ -280,7 +309,7 @@ class LearnUponClient:
                     self._wait_after_429(endpoint, throttled_attempts)
                     continue
                 if 400 <= status < 500:
-                    raise LearnUponAPIError(status, endpoint, _api_message(body))
+                    raise self._client_error(status, endpoint, _api_message(body))
                 if status >= 500:
                     problem = f"http_{status}"
                 elif status >= 300:
@@ -324,7 +353,7 @@ class LearnUponClient:
         headers = {"Content-Type": "application/json"} if content is not None else None
         throttled_attempts = unsent_attempts = 0
         while True:
-            self.limiter.acquire()
+            self._start_call()
             response: httpx.Response | None = None
             problem: str | None = None
             try:
@@ -351,8 +380,10 @@ class LearnUponClient:
                     throttled_attempts += 1
                     self._wait_after_429(endpoint, throttled_attempts)
                     continue
-                if 400 <= status < 500 or 300 <= status < 400:
-                    raise LearnUponAPIError(status, endpoint, _api_message(body) if status >= 400 else f"unexpected redirect ({status})")
+                if 400 <= status < 500:
+                    raise self._client_error(status, endpoint, _api_message(body))
+                if 300 <= status < 400:
+                    raise LearnUponAPIError(status, endpoint, f"unexpected redirect ({status})")
                 if status >= 500:
                     problem = f"http_{status}"
                 else:

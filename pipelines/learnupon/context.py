@@ -22,7 +22,7 @@ import pyarrow as pa
 from .arrow import IssueLog
 from .client import LearnUponClient
 from .deletions import WarehouseFacts
-from .errors import LearnUponAPIError, SuspectListing, WeeklyBudgetReserved, describe_error
+from .errors import ConfigError, LearnUponAPIError, SuspectListing, WeeklyBudgetReserved, describe_error
 
 log = logging.getLogger("lms_warehouse.extract")
 from .records import parse_bool, parse_int
@@ -171,6 +171,8 @@ class ExtractContext:
                             held.append(item)
                         else:
                             yield item
+                except ConfigError:
+                    raise  # refused keys, a bad setting: every other resource would meet it too; the run stops
                 except Exception as exc:
                     state.clear()
                     state.update(before)

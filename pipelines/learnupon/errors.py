@@ -21,12 +21,23 @@ class LearnUponAPIError(LearnUponError):
         hint = ""
         if status == 401:
             hint = (
-                " Check LEARNUPON_USERNAME and LEARNUPON_PASSWORD: a portal has one active key pair,"
-                " and generating new keys in Settings > Integrations > API Keys invalidates the old ones."
+                " Check LEARNUPON_USERNAME and LEARNUPON_PASSWORD (environment, or [sources.learnupon] in"
+                " .dlt/secrets.toml): a portal has one active key pair, and generating new keys in"
+                " Settings > Integrations > API Keys invalidates the old ones. No other call was made."
             )
         elif status == 403:
             hint = " The API keys lack permission for this endpoint (is the feature enabled on the portal?)."
         super().__init__(f"LearnUpon API {status} on {endpoint}: {message}.{hint}")
+
+
+class CredentialsRejected(ConfigError, LearnUponAPIError):
+    """HTTP 401: the portal refused the API keys. Every later call would be refused too, so the client
+    makes no other call this run and the run stops as a configuration problem (one line, exit 2)."""
+
+
+def api_error(status: int, endpoint: str, message: str) -> LearnUponAPIError:
+    """The error for a 4xx answer: a refused key pair is configuration, the others are the endpoint's."""
+    return (CredentialsRejected if status == 401 else LearnUponAPIError)(status, endpoint, message)
 
 
 class TransientAPIError(LearnUponError):

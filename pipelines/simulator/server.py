@@ -167,6 +167,7 @@ class Handler(BaseHTTPRequestHandler):
             return {"X-LU-Rate-Limit-Remaining-Minute": str(minute), "X-LU-Rate-Limit-Remaining-Week": str(week)}
 
         if not self.authorised():
+            portal.count_call("401 (keys refused)")  # a refused call is still a call made: tests count them
             self.send_json(401, error_body(401, "Unauthorized: invalid API credentials"), rate_headers(*limiter.peek()))
             return
         if portal.config.latency_ms:
