@@ -77,7 +77,10 @@ def test_marts_on_postgres_equal_duckdb_row_for_row(portal, tmp_path: Path, post
     unit_tests = [t for t in on_postgres.tests if t.unique_id.startswith("unit_test.")]
     data_tests = [t for t in on_postgres.tests if t.unique_id.startswith("test.")]
     assert unit_tests and all(t.passed for t in unit_tests), "the unit tests run on PostgreSQL too"
-    assert len(data_tests) > 20 and all(t.passed for t in data_tests)
+    # the warn-level test counts the portal's verdicts against the pass threshold: as many as on DuckDB
+    warned = {t.name: t.failures for t in data_tests if t.status == "warn"}
+    assert warned == {t.name: t.failures for t in on_duckdb.tests if t.status == "warn"}
+    assert len(data_tests) > 20 and all(t.passed or t.status == "warn" for t in data_tests)
     assert sorted(on_postgres.marts) == sorted(on_duckdb.marts) and len(on_duckdb.marts) >= 14
 
     differences = {}
