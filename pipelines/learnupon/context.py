@@ -71,7 +71,7 @@ class ExtractContext:
     resource_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     # set when the weekly API reserve is reached: the run stops there (what was read still loads)
     stopped: WeeklyBudgetReserved | None = None
-    # what one resource hands to another this run (listings read once, indexes, costs)
+    # what one resource hands to another this run: every shared value, named and typed, in run_cache.py
     run_cache: RunCache = field(default_factory=RunCache)
     _client: LearnUponClient | None = None
     _courses: list[dict[str, Any]] | None = None
