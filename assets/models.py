@@ -68,11 +68,6 @@ class LmsDbtTranslator(DagsterDbtTranslator):
 TRANSLATOR = LmsDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
 
 
-def model_key(name: str) -> AssetKey:
-    node = next(n for n in MANIFEST["nodes"].values() if n["resource_type"] == "model" and n["name"] == name)
-    return TRANSLATOR.get_asset_key(node)
-
-
 def _descriptions(name: str) -> dict[str, str]:
     node = next(n for n in MANIFEST["nodes"].values() if n["resource_type"] == "model" and n["name"] == name)
     return {column: props.get("description") or "" for column, props in node.get("columns", {}).items()}

@@ -7,12 +7,11 @@ variables or dlt's secrets.toml, read by pipelines.config when a run starts.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-SCHEDULES_FILE = Path(__file__).with_name("schedules.toml")
+# the schedules file and the freshness rule are read by the report too, so they live below assets/
+from pipelines.freshness import freshness_max_age_hours, load_schedules as load_config
 
 # the resources that change all day (hourly by default); the daily run loads everything else too
 LIGHT_RESOURCES = (
@@ -26,13 +25,6 @@ LIGHT_RESOURCES = (
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-
-
-def load_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """The parsed schedules file: LMS_SCHEDULES_FILE if set, else assets/schedules.toml."""
-    chosen = Path(path or os.environ.get("LMS_SCHEDULES_FILE") or SCHEDULES_FILE)
-    with chosen.open("rb") as handle:
-        return tomllib.load(handle)
 
 
 def _flag(name: str, raw: str) -> bool:
@@ -73,19 +65,6 @@ def sensor_enabled(name: str, config: dict[str, Any] | None = None) -> bool:
     return bool(config.get("sensors", {}).get(name, {}).get("enabled", True))
 
 
-def freshness_max_age_hours(resource: str, config: dict[str, Any] | None = None) -> float:
-    """Hours after which a resource's last successful load counts as stale."""
-    own = os.environ.get(f"LMS_FRESHNESS_MAX_AGE_HOURS_{resource.upper()}")
-    if own:
-        return float(own)
-    config = load_config() if config is None else config
-    section = config.get("freshness", {})
-    if resource in section.get("max_age_hours", {}):
-        return float(section["max_age_hours"][resource])
-    default = os.environ.get("LMS_FRESHNESS_MAX_AGE_HOURS")
-    return float(default) if default else float(section.get("default_max_age_hours", 26))
-
-
 def reconciliation_tolerance(config: dict[str, Any] | None = None) -> tuple[int, float]:
     """(absolute, relative) difference allowed between a course's num_enrolled and the enrollments loaded."""
     config = load_config() if config is None else config
@@ -97,6 +76,6 @@ def reconciliation_tolerance(config: dict[str, Any] | None = None) -> tuple[int,
 
 def weekly_reserve() -> int:
     """LEARNUPON_WEEKLY_RESERVE (environment or dlt config), the calls left for other integrations."""
-    from pipelines.config import _int_setting
+    from pipelines.config import int_setting
 
-    return _int_setting("weekly_reserve", 0) or 0
+    return int_setting("weekly_reserve", 0) or 0

@@ -251,7 +251,7 @@ def _run(args: argparse.Namespace, settings: Any = None, header: str = "") -> in
         lp_backfill=getattr(args, "backfill_learning_paths", False),
     )
     context = ExtractContext(client_factory=settings.client, options=options)
-    progress = Progress(client=lambda: context._client)
+    progress = Progress(client=lambda: context.started_client)
     context.progress = progress
     started = time.perf_counter()
     try:

@@ -112,7 +112,8 @@ def _kind_of(value: Any) -> str:
     return type(value).__name__
 
 
-def _int_setting(name: str, default: int | None, minimum: int = 0) -> int | None:
+def int_setting(name: str, default: int | None, minimum: int = 0) -> int | None:
+    """LEARNUPON_<NAME> (environment or dlt config) as a whole number of at least `minimum`; unset: `default`."""
     raw = _lookup(name, int)
     if raw is None:
         return default
@@ -132,13 +133,13 @@ def keys_configured() -> bool:
 
 def reconcile_days() -> int:
     """LEARNUPON_RECONCILE_DAYS: days between full reconciliations (default 7, 0: never)."""
-    return _int_setting("reconcile_days", 7) or 0
+    return int_setting("reconcile_days", 7) or 0
 
 
 def attendance_reconcile_days() -> int | None:
     """LEARNUPON_ATTENDANCE_RECONCILE_DAYS: how far back a reconciliation re-reads attendance, in days of session
     start (default: unset, every session the portal lists; 0: nothing beyond the regular look-back)."""
-    return _int_setting("attendance_reconcile_days", None)
+    return int_setting("attendance_reconcile_days", None)
 
 
 @dataclass(frozen=True)
@@ -163,10 +164,10 @@ class PortalSettings:
             base_url=base,
             username=username,
             password=password,
-            weekly_reserve=_int_setting("weekly_reserve", 0),
-            minute_reserve=_int_setting("minute_reserve", 0),
-            max_calls_per_minute=_int_setting("max_calls_per_minute", None, minimum=1),
-            workers=_int_setting("workers", 4, minimum=1),
+            weekly_reserve=int_setting("weekly_reserve", 0),
+            minute_reserve=int_setting("minute_reserve", 0),
+            max_calls_per_minute=int_setting("max_calls_per_minute", None, minimum=1),
+            workers=int_setting("workers", 4, minimum=1),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

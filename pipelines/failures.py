@@ -4,6 +4,9 @@
 `check_reachable` fails fast, before any resource runs, when the portal's host cannot be
 reached. `recoverable` says whether "nothing was lost, the next run picks up" is true:
 it is not for a failure that will repeat on every run until someone acts.
+
+These are the run's failures (the machine, the warehouse, the network), so they live beside the
+runner; the source's own errors (API answers, settings, listings) are in learnupon/errors.py.
 """
 
 from __future__ import annotations

@@ -176,7 +176,7 @@ PROJECT_SOURCE_FOLDERS = ("models", "macros", "tests")
 MANIFEST_CACHE = PROJECT_DIR / "target"
 
 
-def _project_fingerprint() -> str:
+def project_fingerprint() -> str:
     """The project's folder, SQL, YAML and docs (.md) files and the dbt version: a parsed manifest is valid while they are unchanged."""
     import hashlib
 
@@ -202,7 +202,7 @@ def parse(work: Path, database: Path, raw_schema: str) -> Any:
     """
     from dbt.cli.main import dbtRunner
 
-    key = (Path(str(database)).stem, raw_schema, _project_fingerprint())
+    key = (Path(str(database)).stem, raw_schema, project_fingerprint())
     if key not in _MANIFESTS:
         result = dbtRunner().invoke(["parse", *_common_args(work), "--vars", json.dumps({"raw_schema": raw_schema})])
         if not result.success:
@@ -222,7 +222,7 @@ def project_manifest() -> dict[str, Any]:
 
     from dbt.cli.main import dbtRunner
 
-    cached = MANIFEST_CACHE / f"manifest-{_project_fingerprint()}.json"
+    cached = MANIFEST_CACHE / f"manifest-{project_fingerprint()}.json"
     try:
         return json.loads(cached.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -30,6 +30,7 @@ from urllib.parse import quote
 import duckdb
 import jinja2
 
+from .freshness import freshness_max_age_hours
 from .learnupon.errors import ConfigError
 from .models import build_models, reporting_connection
 
@@ -484,8 +485,6 @@ def _collect_loads(con: duckdb.DuckDBPyConnection, data: ReportData, raw_schema:
 
 def max_age_hours(resource: str) -> float:
     """How old a resource's last load may be: the schedule's freshness setting (assets/schedules.toml)."""
-    from assets.settings import freshness_max_age_hours
-
     return freshness_max_age_hours(resource)
 
 

@@ -375,7 +375,7 @@ def extract_and_load(
         timings = {"extract": t1 - t0, "normalize": t2 - t1, "load": t3 - t2}
         rows = _row_counts(normalize_info)
         # exam answers load in batches, each its own load, so an interrupted run resumes where it stopped
-        while "exam_answers" in resources and "exam_answers" not in failed and context.take("exam_answers_pending"):
+        while "exam_answers" in resources and "exam_answers" not in failed and context.run_cache.pending.pop("exam_answers", 0):
             batch = records.with_records(learnupon_source(context).with_resources("exam_answers"))
             info = pipeline.run(_for_destination(batch, lake))
             info.raise_on_failed_jobs()
@@ -406,8 +406,8 @@ def extract_and_load(
         client_stats = context.client.stats.as_dict() if context.client_started else {"calls": 0}
         limiter = context.client.limiter.snapshot if context.client_started else None
         extra: dict[str, Any] = {}
-        if context.is_cached("audit_gap"):
-            extra["audit_gap"] = context.get("audit_gap")
+        if context.run_cache.audit_gap is not None:
+            extra["audit_gap"] = context.run_cache.audit_gap
         if failed:
             extra["failed"] = dict(failed)
         if retired:

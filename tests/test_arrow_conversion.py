@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from pipelines.learnupon import schema
-from pipelines.learnupon.arrow import IssueLog, _at_once, _by_column, to_arrow
+from pipelines.learnupon.arrow import IssueLog, convert_at_once, convert_by_column, to_arrow
 
 SPEC = {"id": "int", "name": "text", "score": "float", "active": "bool", "seen_at": "timestamp", "extra": "json"}
 
@@ -45,7 +45,7 @@ def test_both_conversions_give_the_same_table_and_the_same_reports(name: str) ->
     rows = PAGES[name]
     fast_issues, slow_issues = IssueLog(), IssueLog()
     fast = to_arrow(rows, SPEC, table="t", key=["id"], issues=fast_issues)
-    slow = _by_column(list(rows), SPEC, table="t", key=["id"], issues=slow_issues)
+    slow = convert_by_column(list(rows), SPEC, table="t", key=["id"], issues=slow_issues)
     fields = [f.with_nullable(False) if f.name == "id" else f for f in slow.schema]
     assert fast.equals(slow.cast(pa.schema(fields))), (fast.to_pylist(), slow.to_pylist())
     assert [(i.record_key, i.column, i.problem) for i in fast_issues.issues] == [
@@ -55,14 +55,14 @@ def test_both_conversions_give_the_same_table_and_the_same_reports(name: str) ->
 
 def test_a_clean_page_takes_the_one_pass_and_a_messy_one_does_not() -> None:
     issues = IssueLog()
-    table = _at_once(PAGES["clean"], SPEC, table="t", key=["id"], issues=issues)
+    table = convert_at_once(PAGES["clean"], SPEC, table="t", key=["id"], issues=issues)
     assert table is not None and table.num_rows == 5
     assert table.schema.field("seen_at").type == pa.timestamp("us", tz="UTC")
     assert table["seen_at"][0].as_py() == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     # a date-only column is still one pass for the rest, the column read value by value
-    assert _at_once(PAGES["dates without a time"], SPEC, table="t", key=["id"], issues=issues) is not None
+    assert convert_at_once(PAGES["dates without a time"], SPEC, table="t", key=["id"], issues=issues) is not None
     for messy in ("string booleans", "an unknown key", "a record without its key", "a number in a text column"):
-        assert _at_once(PAGES[messy], SPEC, table="t", key=["id"], issues=issues) is None, messy
+        assert convert_at_once(PAGES[messy], SPEC, table="t", key=["id"], issues=issues) is None, messy
     assert not issues.issues
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.learnupon.errors import WeeklyBudgetReserved
-from pipelines.learnupon.resources.exams import _fingerprint
+from pipelines.learnupon.resources.exams import exam_enrollment_fingerprint
 from pipelines.learnupon.settings import ExtractOptions
 from pipelines.runner import innermost
 
@@ -28,9 +28,9 @@ def test_exam_answers_are_fetched_only_for_new_or_changed_exam_enrollments(porta
     unchanged = run_pipeline(portal, tmp_path, resources=["exam_enrollments", "exam_answers"])
     assert answer_calls(unchanged) == 0
 
-    before = {e["exam_enrollment_id"]: _fingerprint(e) for e in exam_enrollments}
+    before = {e["exam_enrollment_id"]: exam_enrollment_fingerprint(e) for e in exam_enrollments}
     portal.churn(days=1, share=0.05)
-    after = {e["exam_enrollment_id"]: _fingerprint(e) for e in portal.ground_truth()["exam_enrollments"]}
+    after = {e["exam_enrollment_id"]: exam_enrollment_fingerprint(e) for e in portal.ground_truth()["exam_enrollments"]}
     changed = sum(1 for ee, fp in after.items() if before.get(ee) != fp)
     assert changed > 0
     incremental = run_pipeline(portal, tmp_path, resources=["exam_enrollments", "exam_answers"])

@@ -110,18 +110,18 @@ def test_the_kept_manifest_is_for_this_state_of_the_project(tmp_path: Path, monk
     shutil.copytree(models.PROJECT_DIR, project, ignore=shutil.ignore_patterns("target"))
     monkeypatch.setattr(models, "PROJECT_DIR", project)
     monkeypatch.setattr(models, "MANIFEST_CACHE", project / "target")
-    first = models._project_fingerprint()
-    assert models._project_fingerprint() == first
+    first = models.project_fingerprint()
+    assert models.project_fingerprint() == first
     (project / "target").mkdir()
     (project / "target" / "manifest-stale.json").write_text("{}")  # kept copies do not count
-    assert models._project_fingerprint() == first
+    assert models.project_fingerprint() == first
     model = next(project.glob("models/**/*.sql"))
     model.write_text(model.read_text() + "\n-- changed\n")
-    changed = models._project_fingerprint()
+    changed = models.project_fingerprint()
     assert changed != first
     schema = next(project.glob("models/**/*.yml"))
     schema.write_text(schema.read_text() + "\n")
-    assert models._project_fingerprint() not in (first, changed)
+    assert models.project_fingerprint() not in (first, changed)
 
 
 def test_a_relative_out_keeps_dbt_out_of_the_project_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,7 @@ import duckdb
 import pyarrow.dataset as ds
 
 from pipelines.learnupon.records import parse_int
-from pipelines.learnupon.resources.exams import _fingerprint
+from pipelines.learnupon.resources.exams import exam_enrollment_fingerprint
 from pipelines.parquet_publication import publish_warehouse
 from pipelines.runner import Warehouse
 from pipelines.summary import print_summary
@@ -59,11 +59,11 @@ def test_full_churn_incremental_equal_the_portal_as_readers_read(portal, tmp_pat
     assert_coverage_matches_truth(tmp_path, truth, destination="parquet")
     assert full.api["endpoints"][ANSWER_CALLS]["calls"] == len(truth["exam_enrollments"])
 
-    before = {e["exam_enrollment_id"]: _fingerprint(e) for e in truth["exam_enrollments"]}
+    before = {e["exam_enrollment_id"]: exam_enrollment_fingerprint(e) for e in truth["exam_enrollments"]}
     changes = portal.churn(days=1, share=0.05)
     assert changes["enrollments_deleted"] > 0
     truth = portal.ground_truth()
-    changed = sum(1 for e in truth["exam_enrollments"] if before.get(e["exam_enrollment_id"]) != _fingerprint(e))
+    changed = sum(1 for e in truth["exam_enrollments"] if before.get(e["exam_enrollment_id"]) != exam_enrollment_fingerprint(e))
     assert changed > 0
     incremental = run_pipeline(portal, tmp_path, destination="parquet")
     assert incremental.status == "succeeded"

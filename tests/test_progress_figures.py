@@ -26,7 +26,7 @@ def test_each_done_line_equals_the_summary_for_its_resource(portal_factory: Any,
     # answers in batches of 25 exam enrollments: several loads, one done line
     context = ExtractContext(client_factory=settings.client, options=ExtractOptions(workers=4, answer_batch=25))
     stream = io.StringIO()
-    context.progress = Progress(stream=stream, client=lambda: context._client)
+    context.progress = Progress(stream=stream, client=lambda: context.started_client)
     try:
         summary = run_extract(context, Warehouse(out_dir=tmp_path))
     finally:
@@ -60,7 +60,7 @@ def test_a_failed_resource_still_accounts_for_its_calls(portal_factory: Any, tmp
     settings = settings_for(portal)
     context = ExtractContext(client_factory=settings.client, options=ExtractOptions(workers=4))
     stream = io.StringIO()
-    context.progress = Progress(stream=stream, client=lambda: context._client)
+    context.progress = Progress(stream=stream, client=lambda: context.started_client)
     try:
         summary = run_extract(context, Warehouse(out_dir=tmp_path), ["users", "courses", "badges"])
     finally:

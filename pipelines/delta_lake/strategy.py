@@ -85,12 +85,6 @@ def adapt_source(source: Any) -> Any:
     return source
 
 
-def adapt_resource(resource: Any) -> Any:
-    """The same for a resource outside the source (the run's own records)."""
-    resource.apply_hints(**_as_arguments(translate(resource._hints or {}, resource.name)))
-    return resource
-
-
 def _as_arguments(hints: dict[str, Any]) -> dict[str, Any]:
     # a merge key of "" removes it (apply_hints keeps a hint given as None)
     return {k: v for k, v in hints.items() if k in _APPLY_HINTS_ARGUMENTS}

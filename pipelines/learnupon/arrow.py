@@ -171,9 +171,9 @@ def to_arrow(
         for r in rows:
             seen.update(r)
         issues.observe(table, rows, seen, columns)
-    result = _at_once(rows, columns, table=table, key=key, issues=issues)
+    result = convert_at_once(rows, columns, table=table, key=key, issues=issues)
     if result is None:
-        result = _by_column(rows, columns, table=table, key=key, issues=issues)
+        result = convert_by_column(rows, columns, table=table, key=key, issues=issues)
     if extra:
         for name, value in extra.items():
             result = result.append_column(name, pa.array([value] * len(result)))
@@ -189,14 +189,14 @@ def _struct_type(spec: tuple[tuple[str, str], ...]) -> pa.StructType:
     return pa.struct([(name, pa.string() if kind == "timestamp" else ARROW_TYPES[kind]) for name, kind in spec])
 
 
-def _at_once(
+def convert_at_once(
     rows: list[dict[str, Any]], columns: dict[str, str], *, table: str, key: Sequence[str], issues: IssueLog
 ) -> pa.Table | None:
     """The page converted by Arrow in one pass over the records, or None when it is not clean.
 
     Clean: no key the spec does not know, every number, boolean and text already of
     its column's type, every record with its key. Anything else goes column by column
-    (`_by_column`), which decides NULLs and reports; both give the same table for a
+    (`convert_by_column`), which decides NULLs and reports; both give the same table for a
     clean page. Timestamps arrive as text and are cast after, a column that does not
     cast in one step (dates without a time, say) being read value by value; JSON
     columns hold objects and lists, which a struct cannot take as text, so they are
@@ -233,7 +233,7 @@ def _at_once(
     return pa.Table.from_arrays(arrays, names=list(columns))
 
 
-def _by_column(
+def convert_by_column(
     rows: list[dict[str, Any]],
     columns: dict[str, str],
     *,

@@ -332,11 +332,6 @@ class LearnUponClient:
             log.debug("retrying %s after %s in %.2fs", endpoint, problem, delay)
             time.sleep(delay)
 
-    @property
-    def broken_endpoints(self) -> dict[str, str]:
-        """Endpoints that failed for good this run, with the reason."""
-        return dict(self._broken)
-
     def get_json(self, path: str, params: Mapping[str, Any] | None = None, *, endpoint: str | None = None) -> Any:
         return self.get(path, params, endpoint=endpoint).json_body  # type: ignore[attr-defined]
 

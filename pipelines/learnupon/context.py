@@ -25,7 +25,8 @@ from .deletions import WarehouseFacts
 from .errors import ConfigError, LearnUponAPIError, SuspectListing, WeeklyBudgetReserved, describe_error
 
 log = logging.getLogger("lms_warehouse.extract")
-from .records import parse_bool, parse_int
+from .records import int_or_none, parse_bool
+from .run_cache import RunCache
 from .settings import COURSES_KEYS, COURSES_PATH, ENROLLABLE_STATUSES, ExtractOptions
 from .tables import empty_tables, item_table
 
@@ -70,11 +71,11 @@ class ExtractContext:
     resource_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     # set when the weekly API reserve is reached: the run stops there (what was read still loads)
     stopped: WeeklyBudgetReserved | None = None
+    # what one resource hands to another this run: every shared value, named and typed, in run_cache.py
+    run_cache: RunCache = field(default_factory=RunCache)
     _client: LearnUponClient | None = None
     _courses: list[dict[str, Any]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _cache: dict[str, Any] = field(default_factory=dict)
-    _cache_locks: dict[str, threading.Lock] = field(default_factory=dict)
 
     @property
     def client(self) -> LearnUponClient:
@@ -87,35 +88,18 @@ class ExtractContext:
     def client_started(self) -> bool:
         return self._client is not None
 
+    @property
+    def started_client(self) -> LearnUponClient | None:
+        """The run's client if a resource has started it, else None (progress reads its figures without starting one)."""
+        return self._client
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
 
-    def cached(self, name: str, compute: Callable[[], Any]) -> Any:
-        """compute() once per run for `name`, whichever resource asks first (thread-safe)."""
-        with self._lock:
-            lock = self._cache_locks.setdefault(name, threading.Lock())
-        with lock:
-            if name not in self._cache:
-                self._cache[name] = compute()
-            return self._cache[name]
-
     def extracts(self, resource: str) -> bool:
         """Whether this run extracts `resource` (a list another resource needs is fetched only if it is paid for anyway)."""
         return not self.resources or resource in self.resources
-
-    def is_cached(self, name: str) -> bool:
-        return name in self._cache
-
-    def put(self, name: str, value: Any) -> None:
-        self._cache[name] = value
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self._cache.get(name, default)
-
-    def take(self, name: str) -> Any:
-        """The value put under `name`, removed (a one-shot signal between a resource and the runner)."""
-        return self._cache.pop(name, None)
 
     def note_audit_events(self, rows: list[dict[str, Any]]) -> None:
         """"User unenrolled" events read by this run join the warehouse's as deletion signals."""
@@ -138,7 +122,7 @@ class ExtractContext:
         empty (tables.empty_tables), and reports what it cost and wrote: the API calls
         made while it ran (resources run one after another) and the rows it sent to its
         own table, added up over its runs (exam answers run once per batch; one that
-        leaves `<name>_pending` in the cache reports done after its last batch).
+        leaves items in `run_cache.pending` reports done after its last batch).
         """
 
         def decorate(generator: Callable[..., Any]) -> Callable[..., Any]:
@@ -186,7 +170,7 @@ class ExtractContext:
                 yield from held
                 yield from empty_tables(name, written, dlt.current.source_schema(), self.issues)
                 counts = settle(rows)
-                if not self.get(f"{name}_pending"):
+                if not self.run_cache.pending.get(name):
                     self.progress.done(name, **counts)
 
             return run
@@ -246,9 +230,9 @@ class ExtractContext:
             families.setdefault(_family_id(record), []).append(record)
         known_old_ids: set[int] = set()
         for family, versions in families.items():
-            newest = max(versions, key=lambda r: _safe_int(r.get("version")) or 0)
-            newest_version = _safe_int(newest.get("version")) or 1
-            present = {_safe_int(r.get("version")) for r in versions}
+            newest = max(versions, key=lambda r: int_or_none(r.get("version")) or 0)
+            newest_version = int_or_none(newest.get("version")) or 1
+            present = {int_or_none(r.get("version")) for r in versions}
             remembered = state.get(str(family))
             if remembered and remembered.get("version") == newest_version and not (refresh and newest_version > 1):
                 known_old_ids.update(remembered.get("ids", []))
@@ -257,7 +241,7 @@ class ExtractContext:
                 search = {**everything, "name": newest["name"]}
                 for page in client.paginate(COURSES_PATH, search, record_keys=COURSES_KEYS):
                     for record in page.records:
-                        cid = _safe_int(record.get("id"))
+                        cid = int_or_none(record.get("id"))
                         if cid is not None and _family_id(record) == family:
                             by_id.setdefault(cid, record)
             ids = sorted(cid for cid, r in by_id.items() if _family_id(r) == family)
@@ -270,7 +254,7 @@ class ExtractContext:
     def _add_courses(self, client: LearnUponClient, params: dict[str, str], by_id: dict[int, dict[str, Any]]) -> None:
         for page in client.paginate(COURSES_PATH, params, record_keys=COURSES_KEYS):
             for record in page.records:
-                cid = _safe_int(record.get("id"))
+                cid = int_or_none(record.get("id"))
                 if cid is not None:
                     by_id[cid] = record
             self.progress.update("courses", pages=1, rows=len(page.records))
@@ -283,9 +267,9 @@ class ExtractContext:
     def enrollable_course_ids(self) -> list[int]:
         ids = []
         for record in self.courses():
-            cid = _safe_int(record.get("id"))
+            cid = int_or_none(record.get("id"))
             status = str(record.get("published_status_id") or "").lower()
-            enrolled = _safe_int(record.get("num_enrolled")) or 0
+            enrolled = int_or_none(record.get("num_enrolled")) or 0
             if cid is not None and (status in ENROLLABLE_STATUSES or not status or enrolled > 0):
                 ids.append(cid)
         return sorted(set(ids) | set(self.extra_course_ids))
@@ -308,16 +292,9 @@ def guard_empty_listing(name: str, count: int, state: dict[str, Any]) -> None:
     counts[name] = count
 
 
-def _safe_int(value: Any) -> int | None:
-    try:
-        return parse_int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _family_id(record: dict[str, Any]) -> int:
     """Versions of one course share source_id (the root course's id); a root may carry none."""
-    return _safe_int(record.get("source_id")) or _safe_int(record.get("id")) or 0
+    return int_or_none(record.get("source_id")) or int_or_none(record.get("id")) or 0
 
 
 __all__ = ["ExtractContext", "NullProgress", "parse_bool"]

@@ -143,6 +143,14 @@ def parse_int(value: Any) -> int | None:
         raise ValueError(f"not an integer: {value!r}") from None
 
 
+def int_or_none(value: Any) -> int | None:
+    """parse_int, with None for a value that is not a whole number (an id read only to match or fan out over)."""
+    try:
+        return parse_int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def parse_float(value: Any) -> float | None:
     if value is None or value == "":
         return None

@@ -118,7 +118,6 @@ ILTS_KEYS = ("ilts",)
 LEADERBOARD_PATH = "/leaderboard"
 LEADERBOARD_KEYS = ("leaderboard", "leaderboards", "users")
 AUDIT_TRAILS_PATH = "/audit-trails"
-AUDIT_TRAILS_KEYS = ("trails",)
 AUDIT_WINDOW_DAYS = 30  # the API serves only the last 30 days
 
 # raw table -> the endpoint its rows come from (contract drift is reported per table with it)

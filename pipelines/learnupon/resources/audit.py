@@ -84,7 +84,7 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
                 last = now
             if last < oldest_allowed:
                 gap = {"gap_start": last, "gap_end": oldest_allowed, "noticed_at": now, "run_id": context.run_id}
-                context.put("audit_gap", gap)
+                context.run_cache.audit_gap = gap
                 log.error(
                     "AUDIT EVENTS LOST: the last audit load reached %s but the API keeps only %d days;"
                     " events from %s to %s can no longer be read. Run audit trails at least every %d days.",

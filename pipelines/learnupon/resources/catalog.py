@@ -16,7 +16,8 @@ from dlt.sources import DltResource
 from .. import schema
 from ..arrow import to_arrow
 from ..client import endpoint_template
-from ..context import ExtractContext, _safe_int
+from ..context import ExtractContext
+from ..records import int_or_none
 from ..errors import LearnUponError, WeeklyBudgetReserved
 from ..fanout import fan_out
 from ..settings import LEARNING_PATHS_KEYS, LEARNING_PATHS_PATH, MODULES_KEYS, MODULES_PATH
@@ -68,7 +69,7 @@ def modules_to_read(context: ExtractContext, sessions: dict[int, dict[str, str]]
     known = dlt.current.source_state().get("course_modules", {})
     changed, for_sessions = [], []
     for course in context.courses():
-        cid = _safe_int(course.get("id"))
+        cid = int_or_none(course.get("id"))
         if cid is None:
             continue
         seen = known.get(str(cid))
@@ -93,7 +94,7 @@ def listed_sessions(context: ExtractContext) -> dict[int, dict[str, str]] | None
         return None
     by_course: dict[int, dict[str, str]] = {}
     for record in listed:
-        cid, sid = _safe_int(record.get("course_id")), session_id_of(record)
+        cid, sid = int_or_none(record.get("course_id")), session_id_of(record)
         if cid is not None and sid is not None:
             by_course.setdefault(cid, {})[str(sid)] = row_hash(record)
     return by_course
@@ -103,7 +104,7 @@ def module_prints(records: list[dict]) -> dict[str, str]:
     """module id -> a fingerprint of its rows as any course holding it shows them (course and place left out)."""
     rows: dict[str, list[str]] = {}
     for r in records:
-        if (mid := _safe_int(r.get("id"))) is not None:
+        if (mid := int_or_none(r.get("id"))) is not None:
             rows.setdefault(str(mid), []).append(row_hash({k: v for k, v in r.items() if k not in ("course_id", "sequence")}))
     return {mid: row_hash(sorted(hashes)) for mid, hashes in rows.items()}
 
@@ -121,12 +122,12 @@ def changed_modules(read_now: dict[int, list[dict]], before: dict[str, dict[str,
 
 
 def read_modules(context: ExtractContext, course: dict) -> list[dict]:
-    cid = _safe_int(course.get("id"))
+    cid = int_or_none(course.get("id"))
     records = []
     # a live-learning module comes once per session, with the same id: (id, session_id) is the record
     for page in context.client.paginate(MODULES_PATH, {"course_id": cid}, record_keys=MODULES_KEYS, unique_key=("id", "session_id")):
         context.progress.update("modules", pages=1, rows=len(page.records))
-        records.extend({**r, "course_id": cid, "session_key": _safe_int(r.get("session_id")) or 0} for r in page.records)
+        records.extend({**r, "course_id": cid, "session_key": int_or_none(r.get("session_id")) or 0} for r in page.records)
     return records
 
 
@@ -137,26 +138,26 @@ def module_index(context: ExtractContext) -> dict[int, dict[str, list[int]]]:
             int(cid): {"exams": entry.get("exams", []), "assignments": entry.get("assignments", [])}
             for cid, entry in dlt.current.source_state().get("course_modules", {}).items()
         }
-        fresh = context._cache.get("modules_read") or {}
-        missing = [c for c in context.courses() if _safe_int(c.get("id")) not in index and _safe_int(c.get("id")) not in fresh]
+        fresh = dict(context.run_cache.modules_read)
+        missing = [c for c in context.courses() if int_or_none(c.get("id")) not in index and int_or_none(c.get("id")) not in fresh]
         for course in missing:  # the modules resource did not run first: read them, without touching its state
-            fresh[_safe_int(course.get("id"))] = read_modules(context, course)
+            fresh[int_or_none(course.get("id"))] = read_modules(context, course)
         for cid, records in fresh.items():
             index[cid] = _ids_of(records)
         return index
 
-    return context.cached("module_index", build)
+    return context.run_cache.module_index.get(build)
 
 
 def _ids_of(records: list[dict]) -> dict[str, list[int]]:
     exams, assignments = set(), set()
     for r in records:
         kind = str(r.get("component_type") or "").lower()
-        if (exam_id := _safe_int(r.get("exam_id"))) is not None:
+        if (exam_id := int_or_none(r.get("exam_id"))) is not None:
             exams.add(exam_id)
-        elif kind == "exam" and (mid := _safe_int(r.get("id"))) is not None:
+        elif kind == "exam" and (mid := int_or_none(r.get("id"))) is not None:
             exams.add(mid)
-        if kind == "assignment" and (mid := _safe_int(r.get("id"))) is not None:
+        if kind == "assignment" and (mid := int_or_none(r.get("id"))) is not None:
             assignments.add(mid)  # assignment_id is the module id
     return {"exams": sorted(exams), "assignments": sorted(assignments)}
 
@@ -175,7 +176,7 @@ def modules_resource(context: ExtractContext) -> DltResource:
 
         def read(todo: list[dict]) -> Iterator[pa.Table]:
             for course, records in fan_out(todo, lambda c: [(c, read_modules(context, c))], context.options.workers):
-                cid = _safe_int(course.get("id"))
+                cid = int_or_none(course.get("id"))
                 read_now[cid] = records
                 seen = (state.get(str(cid)) or {}).get("sessions") or {}
                 state[str(cid)] = {
@@ -193,7 +194,7 @@ def modules_resource(context: ExtractContext) -> DltResource:
         shared = changed_modules(read_now, before)
         holders = [
             c for c in context.courses()
-            if (cid := _safe_int(c.get("id"))) is not None and cid not in read_now
+            if (cid := int_or_none(c.get("id"))) is not None and cid not in read_now
             and shared & set((state.get(str(cid)) or {}).get("prints") or {})
         ]
         yield from read(holders)
@@ -204,7 +205,7 @@ def modules_resource(context: ExtractContext) -> DltResource:
             }
         if read_now:
             yield listing_complete(context, "modules", read_now)
-        context.put("modules_read", read_now)
+        context.run_cache.modules_read = read_now
 
     return modules
 
@@ -215,8 +216,7 @@ def modules_resource(context: ExtractContext) -> DltResource:
 def learning_path_records(context: ExtractContext) -> list[dict]:
     """The listing: draft and published paths (archived ones are not listed, by the reference's reading)."""
     params = {"include_courses": "true", "include_draft": "true"}
-    return context.cached(
-        "learning_paths",
+    return context.run_cache.learning_paths.get(
         lambda: [
             r
             for page in context.client.paginate(LEARNING_PATHS_PATH, params, record_keys=LEARNING_PATHS_KEYS)
@@ -232,7 +232,7 @@ def learning_path_ids(context: ExtractContext) -> list[int]:
     certificates go on being read after the listing stops showing it.
     """
     known = dlt.current.source_state().setdefault("known_learning_paths", [])
-    listed = {i for p in learning_path_records(context) if (i := _safe_int(p.get("id"))) is not None}
+    listed = {i for p in learning_path_records(context) if (i := int_or_none(p.get("id"))) is not None}
     merged = sorted(listed | {int(i) for i in known})
     known[:] = merged
     return merged

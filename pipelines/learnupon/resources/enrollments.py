@@ -26,10 +26,10 @@ from dlt.sources import DltResource
 
 from .. import schema
 from ..arrow import batched, to_arrow
-from ..context import ExtractContext, _safe_int
+from ..context import ExtractContext
 from ..deletions import courses_short_of_enrollments, courses_to_read_whole, fits_one_page
 from ..fanout import fan_out
-from ..records import parse_timestamp
+from ..records import int_or_none, parse_timestamp
 from ..settings import ENROLLMENTS_KEYS, ENROLLMENTS_SEARCH_PATH, LP_ENROLLMENTS_KEYS, LP_ENROLLMENTS_SEARCH_PATH
 from .catalog import learning_path_ids, learning_path_records, remember_learning_paths
 from .common import listing_complete, reconciliation_due
@@ -100,7 +100,7 @@ def incremental_search_resource(
                 records = page.records
                 if param == "user_id":
                     from_users.update(str(r.get("id")) for r in records)
-                    found_parents.update(p for r in records if (p := _safe_int(r.get(id_param))) is not None)
+                    found_parents.update(p for r in records if (p := int_or_none(r.get(id_param))) is not None)
                 elif from_users:
                     records = [r for r in records if str(r.get("id")) not in from_users]
                 if records:
@@ -169,7 +169,7 @@ def enrollments_resource(context: ExtractContext) -> DltResource:
         covered: dict[str, bool] = {}
         for course in courses:
             name = str(course.get("name") or "").strip().lower()
-            covered[name] = covered.get(name, True) and _safe_int(course.get("id")) in read_whole_anyway
+            covered[name] = covered.get(name, True) and int_or_none(course.get("id")) in read_whole_anyway
         users: set[int] = set()
         explained: dict[str, int] = {}
         if context.facts.unenrolments:  # the path listing tells course names from path names: only then
@@ -186,9 +186,9 @@ def enrollments_resource(context: ExtractContext) -> DltResource:
         last_whole = state.setdefault("counters_read_whole", {})
         whole = courses_to_read_whole(courses, context.facts, last_whole, explained)
         for course in courses:  # remember each counter a whole read explained (put back if the run fails)
-            cid = _safe_int(course.get("id"))
+            cid = int_or_none(course.get("id"))
             if cid in whole:
-                last_whole[str(cid)] = _safe_int(course.get("num_enrolled"))
+                last_whole[str(cid)] = int_or_none(course.get("num_enrolled"))
         return whole, users
 
     return incremental_search_resource(
@@ -209,7 +209,7 @@ def learning_path_enrollments_resource(context: ExtractContext) -> DltResource:
         users: set[int] = set()
         if not reconcile:
             paths = learning_path_records(context)
-            covered = {str(p.get("name") or "").strip().lower() for p in paths if _safe_int(p.get("id")) in read_whole_anyway}
+            covered = {str(p.get("name") or "").strip().lower() for p in paths if int_or_none(p.get("id")) in read_whole_anyway}
             path_names = {str(p.get("name") or "").strip().lower() for p in paths} - covered
             users = {e.user_id for e in _unenrolments(state, context, names=path_names)}
         return set(), users | backfill_users(state, context)

@@ -25,9 +25,9 @@ from dlt.sources import DltResource
 
 from .. import schema
 from ..arrow import to_arrow
-from ..context import ExtractContext, _safe_int
+from ..context import ExtractContext
 from ..fanout import fan_out
-from ..records import extract_records
+from ..records import extract_records, int_or_none
 from ..settings import ASSIGNMENT_ANSWERS_KEYS, EXAM_ENROLLMENTS_KEYS, EXAM_KEYS, EXAM_QUESTIONS_KEYS
 from .catalog import module_index
 from .common import child_table, json_text, row_hash, listing_complete
@@ -52,7 +52,7 @@ def assignment_ids(context: ExtractContext) -> list[int]:
 
 def _read_exam(context: ExtractContext, exam_id: int) -> tuple[int, list[dict], list[dict], list[dict]]:
     settings = extract_records(context.client.get_json(f"/exams/{exam_id}"), EXAM_KEYS, "GET /exams/{id}")
-    exams = [{**s, "exam_id": _safe_int(s.get("exam_id")) or exam_id} for s in settings]
+    exams = [{**s, "exam_id": int_or_none(s.get("exam_id")) or exam_id} for s in settings]
     body = context.client.get_json(f"/exams/{exam_id}/questions")
     questions, options = [], []
     for question in extract_records(body, EXAM_QUESTIONS_KEYS, "GET /exams/{id}/questions"):
@@ -148,7 +148,8 @@ def exams_resource(context: ExtractContext) -> DltResource:
 # ---- exam enrollments ------------------------------------------------------------------
 
 
-def _fingerprint(record: dict[str, Any]) -> str:
+def exam_enrollment_fingerprint(record: dict[str, Any]) -> str:
+    """What changes when an attempt does: answers are fetched again for an exam enrollment whose fingerprint moved."""
     fields = ("status", "attempts_used", "score", "date_completed", "time_taken")
     return row_hash({k: record.get(k) for k in fields})
 
@@ -157,7 +158,7 @@ def _list_exam_enrollments(context: ExtractContext, exam_id: int) -> Iterator[li
     path = f"/exams/{exam_id}/enrollments"
     for page in context.client.paginate(path, record_keys=EXAM_ENROLLMENTS_KEYS, endpoint="GET /exams/{id}/enrollments"):
         context.progress.update("exam_enrollments", pages=1, rows=len(page.records))
-        yield [{**r, "exam_id": _safe_int(r.get("exam_id")) or exam_id} for r in page.records]
+        yield [{**r, "exam_id": int_or_none(r.get("exam_id")) or exam_id} for r in page.records]
 
 
 def exam_enrollment_index(context: ExtractContext) -> dict[int, tuple[int, str]]:
@@ -170,13 +171,13 @@ def exam_enrollment_index(context: ExtractContext) -> dict[int, tuple[int, str]]
             _index(index, records)
         return index
 
-    return context.cached("exam_enrollment_index", build)
+    return context.run_cache.exam_enrollment_index.get(build)
 
 
 def _index(index: dict[int, tuple[int, str]], records: list[dict]) -> None:
     for r in records:
-        if (ee := _safe_int(r.get("exam_enrollment_id"))) is not None:
-            index[ee] = (_safe_int(r.get("exam_id")), _fingerprint(r))
+        if (ee := int_or_none(r.get("exam_enrollment_id"))) is not None:
+            index[ee] = (int_or_none(r.get("exam_id")), exam_enrollment_fingerprint(r))
 
 
 def exam_enrollments_resource(context: ExtractContext) -> DltResource:
@@ -192,7 +193,7 @@ def exam_enrollments_resource(context: ExtractContext) -> DltResource:
                     records, schema.EXAM_ENROLLMENTS, table="exam_enrollments", key=["exam_enrollment_id"], issues=context.issues
                 )
         yield listing_complete(context, "exam_enrollments", exam_ids(context))
-        context.put("exam_enrollment_index", index)  # exam_answers needs it: no second listing
+        context.run_cache.exam_enrollment_index.set(index)  # exam_answers needs it: no second listing
 
     return exam_enrollments
 
@@ -226,7 +227,7 @@ def _answer_rows(exam_enrollment_id: int, exam_id: int, body: Any) -> list[dict[
         rows.append(
             {
                 "exam_enrollment_id": exam_enrollment_id,
-                "exam_id": _safe_int(body.get("exam_id")) or exam_id,
+                "exam_id": int_or_none(body.get("exam_id")) or exam_id,
                 "question_id": question.get("question_id"),
                 "question_text": question.get("question_text"),
                 "overall_status": status_text,
@@ -257,7 +258,7 @@ def exam_answers_resource(context: ExtractContext) -> DltResource:
         fetched = _fetched_fingerprints(context)
         pending = sorted(ee for ee, (_, fp) in index.items() if fetched.get(ee) != fp)
         batch, rest = pending[: context.options.answer_batch], pending[context.options.answer_batch :]
-        context.put("exam_answers_pending", len(rest))
+        context.run_cache.pending["exam_answers"] = len(rest)
 
         def fetch(ee: int) -> Iterator[tuple[int, list[dict]]]:
             exam_id = index[ee][0]

@@ -21,7 +21,8 @@ from dlt.sources import DltResource
 
 from .. import schema
 from ..arrow import to_arrow
-from ..context import ExtractContext, _safe_int
+from ..context import ExtractContext
+from ..records import int_or_none
 from ..fanout import fan_out
 from ..settings import LEADERBOARD_KEYS, LEADERBOARD_PATH, USERS_KEYS, USERS_PATH, USERS_VERSION_ID
 from .common import SCD2, row_hash
@@ -36,14 +37,14 @@ def award_keys(context: ExtractContext) -> dict[int, list]:
             note_award_keys(keys, page.records)
         return keys
 
-    return context.cached("user_award_keys", listing)
+    return context.run_cache.user_award_keys.get(listing)
 
 
 def note_award_keys(keys: dict[int, list], records: list[dict]) -> None:
     """Awards are badges: a user with none costs no call, whatever their points."""
     for r in records:
         points, badges = r.get("number_of_points"), r.get("number_of_badges")
-        if (uid := _safe_int(r.get("id"))) is not None and _safe_int(badges):
+        if (uid := int_or_none(r.get("id"))) is not None and int_or_none(badges):
             keys[uid] = [points, badges]
 
 

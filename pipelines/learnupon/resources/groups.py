@@ -17,7 +17,8 @@ from dlt.sources import DltResource
 
 from .. import schema
 from ..arrow import to_arrow
-from ..context import ExtractContext, _safe_int
+from ..context import ExtractContext
+from ..records import int_or_none
 from ..fanout import fan_out
 from ..settings import GROUP_MEMBERSHIPS_KEYS, GROUP_MEMBERSHIPS_PATH, LISTINGS
 from .common import SCD2, row_hash
@@ -27,8 +28,8 @@ GROUPS = next(listing for listing in LISTINGS if listing.resource == "groups")
 
 
 def group_ids(context: ExtractContext) -> list[int]:
-    groups = context.cached("groups", lambda: listing_records(context, GROUPS))
-    return sorted({gid for g in groups if (gid := _safe_int(g.get("id"))) is not None})
+    groups = context.run_cache.groups.get(lambda: listing_records(context, GROUPS))
+    return sorted({gid for g in groups if (gid := int_or_none(g.get("id"))) is not None})
 
 
 def membership_row(group_id: int, record: dict[str, Any]) -> dict[str, Any]:

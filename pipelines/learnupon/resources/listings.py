@@ -38,9 +38,9 @@ def listing_resource(context: ExtractContext, listing: Listing) -> DltResource:
 
 
 def listing_pages(context: ExtractContext, listing: Listing) -> Iterator[list[dict]]:
-    """Pages of a listing; listings other resources fan out over (groups) are fetched once per run."""
-    if listing.resource in CACHED_LISTINGS:
-        records = context.cached(listing.resource, lambda: listing_records(context, listing))
+    """Pages of a listing; the groups, which group_memberships fans out over, are fetched once per run."""
+    if listing.resource == "groups":
+        records = context.run_cache.groups.get(lambda: listing_records(context, listing))
         for start in range(0, len(records), 500):
             yield records[start : start + 500]
         return
@@ -50,9 +50,6 @@ def listing_pages(context: ExtractContext, listing: Listing) -> Iterator[list[di
 
 def listing_records(context: ExtractContext, listing: Listing) -> list[dict]:
     return [r for page in context.client.paginate(listing.path, record_keys=listing.keys) for r in page.records]
-
-
-CACHED_LISTINGS = {"groups"}
 
 
 def _renamed(record: dict, renames: tuple[tuple[str, str], ...]) -> dict:

@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import dlt
@@ -32,10 +32,10 @@ from dlt.sources import DltResource
 from .. import schema
 from ..arrow import to_arrow
 from ..client import endpoint_template
-from ..context import ExtractContext, _safe_int
+from ..context import ExtractContext
 from ..errors import LearnUponAPIError
 from ..fanout import fan_out
-from ..records import extract_records, parse_timestamp
+from ..records import extract_records, int_or_none
 from ..settings import ATTENDANCE_PATHS, ILTS_KEYS, ILTS_SEARCH_PATH, SESSIONS_KEYS, SESSIONS_SEARCH_PATH
 from .common import calls_to, child_table, listing_complete, reconciliation_due, row_hash
 
@@ -107,7 +107,7 @@ def attendance_reconciliation(context: ExtractContext) -> date | None:
         since = date.fromisoformat(context.options.sessions_since)
         return since if horizon is None else max(since, portal_now.date() - timedelta(days=horizon))
 
-    return context.cached("attendance_reconciliation", decide)
+    return context.run_cache.attendance_reconciliation.get(decide)
 
 
 def session_list(context: ExtractContext) -> list[dict]:
@@ -119,16 +119,16 @@ def session_list(context: ExtractContext) -> list[dict]:
         for window in windows(context, "sessions_loaded", attendance_reconciliation(context)):
             for records in search_window(context, SESSIONS_SEARCH_PATH, SESSIONS_KEYS, window, "sessions"):
                 for r in records:
-                    if (sid := _safe_int(r.get("session_id", r.get("id")))) is not None:
+                    if (sid := int_or_none(r.get("session_id", r.get("id")))) is not None:
                         by_id[sid] = r
-        context.put("session_search_calls", calls_to(context, SESSIONS_SEARCH_ENDPOINT) - before)
+        context.run_cache.session_search_calls = calls_to(context, SESSIONS_SEARCH_ENDPOINT) - before
         return list(by_id.values())
 
-    return context.cached("sessions", build)
+    return context.run_cache.sessions.get(build)
 
 
 def session_id_of(record: dict) -> int | None:
-    return _safe_int(record.get("session_id", record.get("id")))
+    return int_or_none(record.get("session_id", record.get("id")))
 
 
 def _detail(context: ExtractContext, session: dict) -> dict:
@@ -270,7 +270,7 @@ def session_attendance_resource(context: ExtractContext) -> DltResource:
         if reconcile_since is not None or not reconciled.get("reconciled_at"):  # a first run reads every session too
             reconciled["reconciled_at"] = portal_now.isoformat()
         if reconcile_since is not None:
-            calls = context.get("session_search_calls", 0) + calls_to(context, *ATTENDANCE_ENDPOINTS) - calls_before
+            calls = context.run_cache.session_search_calls + calls_to(context, *ATTENDANCE_ENDPOINTS) - calls_before
             context.costs.setdefault("reconciliations", {})["session_attendance"] = {
                 "since": reconcile_since.isoformat(), "sessions": len(listed), "calls": calls,
             }
@@ -278,30 +278,23 @@ def session_attendance_resource(context: ExtractContext) -> DltResource:
     return session_attendance
 
 
-def _when(value: Any) -> datetime | None:
-    try:
-        return parse_timestamp(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _attendance_rows(session_id: int, records: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
     people, parts, enrollments = [], [], []
     for r in records:
         user_id = r.get("user_id")
-        status = _safe_int(r.get("session_status"))
+        status = int_or_none(r.get("session_status"))
         people.append(
             {"session_id": session_id, "user_id": user_id, "pm_id": r.get("pm_id"), "session_status": status,
              "session_status_label": SESSION_STATUS.get(status)}
         )
         for part in r.get("attendance_data") or []:
-            code = _safe_int(part.get("status"))
+            code = int_or_none(part.get("status"))
             parts.append(
                 {"session_id": session_id, "user_id": user_id, "part": part.get("part"), "status": code,
                  "status_label": ATTENDANCE_STATUS.get(code), "minutes": part.get("minutes")}
             )
         for enrollment in r.get("enrollment_data") or []:
-            code = _safe_int(enrollment.get("enrollment_status"))
+            code = int_or_none(enrollment.get("enrollment_status"))
             enrollments.append(
                 {"session_id": session_id, "user_id": user_id, "enrollment_id": enrollment.get("enrollment_id"),
                  "course_id": enrollment.get("course", enrollment.get("course_id")), "enrollment_status": code,

@@ -85,7 +85,7 @@ def users_resource(context: ExtractContext) -> DltResource:
             )
             yield child_table(table, "custom_user_fields")
             yield listing_complete(context, "custom_user_fields")
-        context.put("user_award_keys", award_keys)  # user_awards reads who has badges from here
+        context.run_cache.user_award_keys.set(award_keys)  # user_awards reads who has badges from here
 
     return users
 

@@ -1,4 +1,7 @@
-"""Second group of simulated endpoints: shapes agree with ground truth; audit window and paging."""
+"""The simulated domains beyond users, courses and enrollments (test_simulator.py): groups, the catalog,
+exams, live learning, gamification and audit trails (pipelines/simulator/domains/). Their listings and
+details agree with the ground truth; the audit window and its paging; churn and the alternative readings
+change them too."""
 
 from __future__ import annotations
 
@@ -154,7 +157,7 @@ def test_audit_window_and_next_paging(http, truth, portal):
     assert only3 and {t["action"] for t in only3} <= {2, 3}
 
 
-def test_churn_second_group():
+def test_churn_changes_these_domains():
     with SimulatedPortal(PortalConfig(users=300, seed=4, clock=CLOCK)) as p:
         before = p.ground_truth()
         summary = p.churn(days=20, share=0.05)
@@ -170,7 +173,7 @@ def test_churn_second_group():
             assert after["session_attendance"] != before["session_attendance"]
 
 
-def test_alt_quirks_second_group():
+def test_alt_quirks_switch_these_domains_readings():
     with SimulatedPortal(PortalConfig(users=200, seed=9, clock=CLOCK, quirks="alt")) as p, \
             httpx.Client(base_url=p.base_url, auth=AUTH) as c:
         t = p.ground_truth()
