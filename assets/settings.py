@@ -12,17 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.learnupon.tables import CHANGES_ALL_DAY
+
 SCHEDULES_FILE = Path(__file__).with_name("schedules.toml")
 
-# the resources that change all day (hourly by default); the daily run loads everything else too
-LIGHT_RESOURCES = (
-    "audit_trails",  # one call: its "User unenrolled" events tell the enrollment searches about deletions
-    "enrollments",
-    "exam_enrollments",
-    "exam_answers",
-    "session_attendance",
-    "learning_path_enrollments",
-)
+# the resources that change all day (hourly by default; the table registry says which); the daily run
+# loads everything else too
+LIGHT_RESOURCES = CHANGES_ALL_DAY
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
