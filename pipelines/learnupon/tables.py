@@ -7,8 +7,8 @@ hints (`hints`, `child_hints`) and Arrow conversions (`to_table`), the lifecycle
 (`LIFECYCLES`), the contract-drift specs (`TABLE_SPECS`, `TABLE_ENDPOINTS`), the resources and
 their order (`ALL_RESOURCES`), Dagster's assets and key checks (`TABLE_RESOURCES`, `unique_key`),
 the resources Dagster loads hourly (`CHANGES_ALL_DAY`) and dbt's sources
-(`sql/models/staging/_learnupon__sources.yml`, written by `python -m pipelines.learnupon.tables
---write-sources` and checked by the tests). Adding a table, or a column to every table, is one edit here.
+(`sql/models/staging/_learnupon__sources.yml`, written with the data dictionary by
+`python -m pipelines.dictionary` and checked by the tests). Adding a table, or a column to every table, is one edit here.
 
 A resource's own table is the entry named after it; the other tables a resource writes (child
 tables) get their rows with `resources.common.child_table`, which marks them with their hints.
@@ -23,8 +23,6 @@ as "every row vanished".
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -365,8 +363,8 @@ def item_table(item: Any, resource: str) -> str:
 
 SOURCES_YML = Path(__file__).resolve().parents[2] / "sql" / "models" / "staging" / "_learnupon__sources.yml"
 SOURCES_HEADER = """\
-# Generated from pipelines/learnupon/tables.py by `python -m pipelines.learnupon.tables --write-sources`:
-# edit the table registry, not this file.
+# Generated from the table registry (pipelines/learnupon/tables.py) by `python -m pipelines.dictionary`:
+# edit the registry, not this file.
 version: 2
 
 sources:
@@ -393,26 +391,9 @@ def _yaml_text(text: str) -> str:
     """A one-line YAML scalar: plain when YAML reads it back unchanged, else double-quoted."""
     import yaml
 
-    if yaml.safe_load(f"k: {text}") == {"k": text}:
-        return text
+    try:
+        if yaml.safe_load(f"k: {text}") == {"k": text}:
+            return text
+    except yaml.YAMLError:
+        pass
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.learnupon.tables", description=__doc__.splitlines()[0])
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--write-sources", action="store_true", help=f"write {SOURCES_YML.name} from the registry")
-    what.add_argument("--check-sources", action="store_true", help=f"exit 1 when {SOURCES_YML.name} is out of date")
-    args = parser.parse_args(argv)
-    text = sources_yml()
-    if args.write_sources:
-        SOURCES_YML.write_text(text, encoding="utf-8")
-        return 0
-    if SOURCES_YML.read_text(encoding="utf-8") != text:
-        print(f"{SOURCES_YML} is out of date: run python -m pipelines.learnupon.tables --write-sources", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
