@@ -28,6 +28,7 @@ from dagster import (
 )
 
 from pipelines.learnupon import ALL_RESOURCES, TABLE_RESOURCES
+from pipelines.learnupon.tables import TABLES
 from pipelines.learnupon.settings import AUDIT_WINDOW_DAYS
 
 from . import settings
@@ -36,55 +37,9 @@ from .resources import WarehouseResource
 
 RAW = "learnupon"
 
-# SCD2 tables: the key of one entity (several versions per key over time; only current rows are unique)
-SCD2_KEYS: dict[str, tuple[str, ...]] = {
-    "users": ("id",),
-    "group_memberships": ("group_id", "user_id"),
-    "group_courses": ("id",),
-    "group_managers": ("id",),
-    "course_instructors": ("id",),
-    "learning_path_courses": ("learning_path_id", "course_id"),
-    "session_instructors": ("session_id", "user_id"),
-    "user_awards": ("user_id", "badge_id"),
-    "user_custom_data": ("user_id", "definition_id"),  # a current row is one (user, field definition)
-}
-
-# merge tables and their primary keys: one row per key
-MERGE_KEYS: dict[str, tuple[str, ...]] = {
-    "courses": ("id",),
-    "enrollments": ("id",),
-    "custom_user_fields": ("id",),
-    "groups": ("id",),
-    "modules": ("course_id", "id", "session_key"),
-    "learning_paths": ("id",),
-    "learning_path_enrollments": ("id",),
-    "exams": ("exam_id",),
-    "exam_questions": ("exam_id", "question_id"),
-    "exam_question_options": ("exam_id", "question_id", "answer_id"),
-    "exam_enrollments": ("exam_enrollment_id",),
-    "exam_answers": ("exam_enrollment_id", "question_id"),
-    "assignment_answers": ("id",),
-    "markcompletes": ("id",),
-    "sessions": ("session_id",),
-    "session_attendance": ("session_id", "user_id"),
-    "session_attendance_parts": ("session_id", "user_id", "part"),
-    "session_attendance_enrollments": ("session_id", "user_id", "enrollment_id"),
-    "ilt_sessions": ("ilt_key",),
-    "locations": ("id",),
-    "timezones": ("id",),
-    "badges": ("id",),
-    "certifications": ("guid",),
-    "audit_trails": ("event_key",),
-    "code_lookups": ("code_type", "code"),
-}
-
-# raw table -> (key columns, SCD2: only current rows must be unique)
+# raw table -> (key columns, SCD2: only current rows must be unique), from the table registry
 RAW_KEYS: dict[str, tuple[tuple[str, ...], bool]] = {
-    **{table: (keys, True) for table, keys in SCD2_KEYS.items()},
-    **{table: (keys, False) for table, keys in MERGE_KEYS.items()},
-    "exam_answer_fetches": (("exam_enrollment_id",), False),
-    "leaderboard_snapshots": (("snapshot_date", "user_id"), False),  # one snapshot a day per learner
-    "audit_gaps": (("gap_start", "gap_end"), False),
+    name: (TABLES[name].unique_key, TABLES[name].scd2) for name in TABLE_RESOURCES
 }
 
 SAMPLE = 5  # duplicate keys shown in a failing check's metadata

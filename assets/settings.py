@@ -12,16 +12,11 @@ from typing import Any
 
 # the schedules file and the freshness rule are read by the report too, so they live below assets/
 from pipelines.freshness import freshness_max_age_hours, load_schedules as load_config
+from pipelines.learnupon.tables import CHANGES_ALL_DAY
 
-# the resources that change all day (hourly by default); the daily run loads everything else too
-LIGHT_RESOURCES = (
-    "audit_trails",  # one call: its "User unenrolled" events tell the enrollment searches about deletions
-    "enrollments",
-    "exam_enrollments",
-    "exam_answers",
-    "session_attendance",
-    "learning_path_enrollments",
-)
+# the resources that change all day (hourly by default; the table registry says which); the daily run
+# loads everything else too
+LIGHT_RESOURCES = CHANGES_ALL_DAY
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

@@ -2,10 +2,12 @@
 
 The descriptions live beside the models (sql/models/**/_*.yml), the general notes in
 sql/models/overview.md (dbt's `__overview__` docs block, also the front page of `dbt docs`),
-and each grain in the model's key test. Regenerate after changing any of them:
+and each grain in the model's key test. The raw tables' dbt sources
+(sql/models/staging/_learnupon__sources.yml) are generated first, from the table registry
+(pipelines/learnupon/tables.py). Regenerate after changing any of them:
 
-    python -m pipelines.dictionary            # writes docs/data-dictionary.md
-    python -m pipelines.dictionary --check    # exit 1 when the file is out of date (the tests do this)
+    python -m pipelines.dictionary            # writes the sources, then docs/data-dictionary.md
+    python -m pipelines.dictionary --check    # exit 1 when either file is out of date (the tests do this)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from .learnupon.tables import SOURCES_YML, sources_yml
 from .models import PROJECT, project_manifest
 
 DICTIONARY = Path(__file__).resolve().parent.parent / "docs" / "data-dictionary.md"
@@ -90,16 +93,19 @@ def render(manifest: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines.dictionary", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail when the file differs from the dbt project")
+    parser.add_argument("--check", action="store_true", help="fail when the dictionary or the dbt sources are out of date")
     parser.add_argument("--out", type=Path, default=DICTIONARY)
     args = parser.parse_args(argv)
-    text = render(project_manifest())
+    sources = sources_yml()
     if args.check:
-        current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
-        if current != text:
-            print(f"{args.out} is out of date: run python -m pipelines.dictionary", file=sys.stderr)
-            return 1
-        return 0
+        stale = [path for path, text in ((SOURCES_YML, sources), (args.out, render(project_manifest())))
+                 if (path.read_text(encoding="utf-8") if path.exists() else "") != text]
+        for path in stale:
+            print(f"{path} is out of date: run python -m pipelines.dictionary", file=sys.stderr)
+        return 1 if stale else 0
+    SOURCES_YML.write_text(sources, encoding="utf-8")  # first: the manifest the dictionary reads parses it
+    print(f"wrote {SOURCES_YML}")
+    text = render(project_manifest())
     args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

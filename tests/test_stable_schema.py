@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
-from pipelines.learnupon import ALL_RESOURCES, schema
-from pipelines.learnupon.lifecycle import LISTING_SCOPES, LISTING_SCOPES_COLUMNS
-from pipelines.learnupon.tables import CHILD_TABLES, own_columns
+from pipelines.learnupon import schema
+from pipelines.learnupon.tables import TABLES
 from pipelines.model_builds import MODEL_BUILDS, MODEL_BUILDS_COLUMNS
 from pipelines.models import ON_DEMAND_TAGS, PROJECT, project_manifest
 from pipelines.runner import PIPELINE_RUNS
@@ -55,9 +54,7 @@ def documented_tables() -> set[str]:
 def documented_columns() -> dict[str, dict[str, str]]:
     """Each table's column spec, as the code declares it."""
     return {
-        **{name: own_columns(name) for name in ALL_RESOURCES},
-        **{name: child.columns for name, child in CHILD_TABLES.items()},
-        LISTING_SCOPES: LISTING_SCOPES_COLUMNS,
+        **{name: table.columns for name, table in TABLES.items()},
         "pipeline_runs": PIPELINE_RUNS,
         "data_issues": {**schema.DATA_ISSUES, "run_id": "text"},
         "contract_drift": schema.CONTRACT_DRIFT,

@@ -15,9 +15,10 @@ tables they write; the README has keys, strategies and call costs:
   audit_trails (+ audit_gaps), code_lookups
 
 Every resource yields Arrow tables (see arrow.py), so dlt loads Parquet without
-its row-by-row normalizer. The order below matters only for cost: resources run
-one after another (dlt's fifo mode), and a list one of them fetched (courses,
-groups, modules, the users' award keys) is reused by those after it.
+its row-by-row normalizer. The table registry (tables.py) declares every table and
+the resources' order, which matters only for cost: resources run one after another
+(dlt's fifo mode), and a list one of them fetched (courses, groups, modules, the
+users' award keys) is reused by those after it.
 """
 
 from __future__ import annotations
@@ -42,50 +43,36 @@ from .resources.live_learning import ilt_sessions_resource, session_attendance_r
 from .resources.lookups import code_lookups_resource
 from .resources.people import users_resource
 from .settings import LISTINGS
-from .tables import table_resources
+from .tables import ALL_RESOURCES, TABLE_RESOURCES
+
+
+# each builds one resource; the registry (tables.py) names them and gives their order
+_BUILDERS = (
+    users_resource,
+    group_memberships_resource,
+    courses_resource,
+    modules_resource,
+    learning_paths_resource,
+    audit_trails_resource,
+    enrollments_resource,
+    learning_path_enrollments_resource,
+    exams_resource,
+    exam_enrollments_resource,
+    exam_answers_resource,
+    assignment_answers_resource,
+    sessions_resource,
+    session_attendance_resource,
+    ilt_sessions_resource,
+    user_awards_resource,
+    leaderboard_resource,
+    code_lookups_resource,
+)
 
 
 def _resources(context: ExtractContext) -> list[DltResource]:
-    listings = {listing.resource: listing_resource(context, listing) for listing in LISTINGS}
-    return [
-        users_resource(context),
-        listings["groups"],
-        group_memberships_resource(context),
-        listings["group_courses"],
-        listings["group_managers"],
-        courses_resource(context),
-        listings["course_instructors"],
-        modules_resource(context),
-        learning_paths_resource(context),
-        # before the enrollment searches: its "User unenrolled" events tell them whom to re-read
-        audit_trails_resource(context),
-        enrollments_resource(context),
-        learning_path_enrollments_resource(context),
-        exams_resource(context),
-        exam_enrollments_resource(context),
-        exam_answers_resource(context),
-        assignment_answers_resource(context),
-        listings["markcompletes"],
-        sessions_resource(context),
-        session_attendance_resource(context),
-        ilt_sessions_resource(context),
-        listings["locations"],
-        listings["timezones"],
-        listings["badges"],
-        listings["certifications"],
-        user_awards_resource(context),
-        leaderboard_resource(context),
-        code_lookups_resource(context),
-    ]
-
-
-ALL_RESOURCES = (
-    "users", "groups", "group_memberships", "group_courses", "group_managers", "courses", "course_instructors",
-    "modules", "learning_paths", "audit_trails", "enrollments", "learning_path_enrollments", "exams", "exam_enrollments",
-    "exam_answers", "assignment_answers", "markcompletes", "sessions", "session_attendance", "ilt_sessions",
-    "locations", "timezones", "badges", "certifications", "user_awards", "leaderboard_snapshots",
-    "code_lookups",
-)
+    built = [build(context) for build in _BUILDERS] + [listing_resource(context, listing) for listing in LISTINGS]
+    by_name = {resource.name: resource for resource in built}
+    return [by_name[name] for name in ALL_RESOURCES]
 
 
 @dlt.source(name="learnupon", max_table_nesting=0)
@@ -94,5 +81,4 @@ def learnupon_source(context: ExtractContext) -> list[DltResource]:
     return _resources(context)
 
 
-# raw table -> the resource that writes it (Dagster wires model assets to resource assets with it)
-TABLE_RESOURCES = table_resources(ALL_RESOURCES)
+__all__ = ["ALL_RESOURCES", "TABLE_RESOURCES", "learnupon_source"]

@@ -113,10 +113,9 @@ class IssueLog:
 
     def drift_rows(self, specs: dict[str, dict[str, str]] | None = None, endpoints: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """One row per (table, field) that drifted from the spec this run."""
-        from . import schema
-        from .settings import TABLE_ENDPOINTS
+        from .tables import TABLE_ENDPOINTS, TABLE_SPECS
 
-        specs = specs or schema.TABLE_SPECS
+        specs = specs or TABLE_SPECS
         endpoints = endpoints or TABLE_ENDPOINTS
         rows: list[dict[str, Any]] = []
         for table, entry in sorted(self.fields.items()):

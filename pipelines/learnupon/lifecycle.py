@@ -1,4 +1,4 @@
-"""How each raw table tells current rows from history: declared once, here.
+"""How raw tables tell current rows from history: the rule (each table's own is in tables.py).
 
 The rule for analysts is one sentence: **a row is current when `_dlt_valid_to is
 null`**, in every raw table whose rows can disappear upstream. What differs per
@@ -20,7 +20,7 @@ exam results, the answers of a retired exam enrollment) are retired with it.
 Retirement sets `_dlt_valid_to` to when the pipeline noticed; the row stays as
 history. A row the API shows again is written again, current.
 
-Tables not named here cannot lose rows (code lookups, run records, audit events,
+Tables without a rule cannot lose rows (code lookups, run records, audit events,
 daily leaderboard snapshots) or keep them on purpose (sessions and legacy ILTs:
 a cancelled session keeps its status; learning paths: the reference cannot tell
 an archived path, hidden from its listing, from a deleted one, and an archived
@@ -51,50 +51,10 @@ class Lifecycle:
     owners: tuple[Owner, ...] = ()
 
 
-USER = Owner("user_id", "users")
+# each table's rule is declared in its entry of the table registry (tables.py), which derives
+# LIFECYCLES (table -> Lifecycle) and RETIRED_BY_PIPELINE; read here for the modules that apply the rules
+_FROM_REGISTRY = ("LIFECYCLES", "RETIRED_BY_PIPELINE")
 
-LIFECYCLES: dict[str, Lifecycle] = {
-    lc.table: lc
-    for lc in (
-        Lifecycle("users", "scd2"),
-        Lifecycle("user_custom_data", "scd2", owners=(USER,)),
-        Lifecycle("group_memberships", "scd2", owners=(USER,)),
-        Lifecycle("group_courses", "scd2"),
-        Lifecycle("group_managers", "scd2", owners=(USER,)),
-        Lifecycle("course_instructors", "scd2"),
-        Lifecycle("learning_path_courses", "scd2"),
-        Lifecycle("session_instructors", "scd2"),
-        Lifecycle("user_awards", "scd2", owners=(USER,)),
-        Lifecycle("custom_user_fields", "listed"),
-        Lifecycle("groups", "listed"),
-        Lifecycle("courses", "listed"),
-        Lifecycle("modules", "listed", scope="course_id", owners=(Owner("course_id", "courses"),)),
-        Lifecycle("enrollments", "signalled", owners=(USER, Owner("course_id", "courses"))),
-        Lifecycle("learning_path_enrollments", "signalled", owners=(USER,)),
-        Lifecycle("exams", "listed", scope="exam_id"),
-        Lifecycle("exam_questions", "listed", scope="exam_id"),
-        Lifecycle("exam_question_options", "listed", scope="exam_id"),
-        Lifecycle("exam_enrollments", "listed", scope="exam_id", owners=(USER,)),
-        Lifecycle(
-            "exam_answers",
-            "listed",
-            scope="exam_enrollment_id",
-            owners=(Owner("exam_enrollment_id", "exam_enrollments", "exam_enrollment_id"),),
-        ),
-        Lifecycle("assignment_answers", "listed", scope="assignment_id", owners=(USER,)),
-        Lifecycle("markcompletes", "listed"),
-        Lifecycle("session_attendance", "listed", scope="session_id", owners=(USER,)),
-        Lifecycle("session_attendance_parts", "listed", scope="session_id", owners=(USER,)),
-        Lifecycle("session_attendance_enrollments", "listed", scope="session_id", owners=(USER,)),
-        Lifecycle("locations", "listed"),
-        Lifecycle("timezones", "listed"),
-        Lifecycle("badges", "listed"),
-        Lifecycle("certifications", "listed"),
-    )
-}
-
-# tables whose `_dlt_valid_to` the pipeline writes itself (dlt writes it in SCD2 tables)
-RETIRED_BY_PIPELINE = tuple(name for name, lc in LIFECYCLES.items() if lc.how != "scd2")
 
 # the marker table: one row per (table, scope value) a load listed completely
 LISTING_SCOPES = "listing_scopes"
@@ -107,3 +67,11 @@ LISTING_SCOPES_COLUMNS = {
     "applied_at": "timestamp",
     "keep": "bool",  # true: scope_value names a row that stays current although this load did not write it
 }
+
+
+def __getattr__(name: str) -> object:
+    if name in _FROM_REGISTRY:
+        from . import tables
+
+        return getattr(tables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -61,40 +61,33 @@ class ExtractOptions:
 class Listing:
     """A plain paginated list endpoint loaded whole every run (the API offers no change filter for it).
 
-    scd2: a link table whose deletions only a complete listing can show; rows
-    missing from the listing are retired (kept, with `_dlt_valid_to` set).
+    Its table's columns, key and disposition are in the table registry (tables.py): an SCD2 one is
+    a link table whose deletions only a complete listing can show; rows missing from the listing
+    are retired (kept, with `_dlt_valid_to` set).
     """
 
     resource: str
     path: str
     keys: tuple[str, ...]
-    columns: dict[str, str]
-    primary_key: tuple[str, ...]
-    scd2: bool = False
     renames: tuple[tuple[str, str], ...] = ()
 
 
-# imported late so the endpoint table reads top to bottom
-from . import schema  # noqa: E402
-
 LISTINGS: tuple[Listing, ...] = (
-    Listing("groups", "/groups", ("groups", "group"), schema.GROUPS, ("id",)),
-    Listing("group_courses", "/group_courses", ("group_courses", "groupCourses", "group_course"), schema.GROUP_COURSES, ("id",), scd2=True),
-    Listing("group_managers", "/group_managers", ("group_managers", "groupManagers", "group_manager"), schema.GROUP_MANAGERS, ("id",), scd2=True),
-    Listing("course_instructors", "/course_instructors", ("course_instructors", "courseInstructors", "course_instructor"), schema.COURSE_INSTRUCTORS, ("id",), scd2=True),
-    Listing("markcompletes", "/markcompletes", ("markcompletes", "mark_completes", "markcomplete"), schema.MARKCOMPLETES, ("id",)),
+    Listing("groups", "/groups", ("groups", "group")),
+    Listing("group_courses", "/group_courses", ("group_courses", "groupCourses", "group_course")),
+    Listing("group_managers", "/group_managers", ("group_managers", "groupManagers", "group_manager")),
+    Listing("course_instructors", "/course_instructors", ("course_instructors", "courseInstructors", "course_instructor")),
+    Listing("markcompletes", "/markcompletes", ("markcompletes", "mark_completes", "markcomplete")),
     Listing(
         "locations",
         "/locations",
         ("locations",),
-        schema.LOCATIONS,
-        ("id",),
         # the sample says address_1, the attribute table address1
         renames=(("address_1", "address1"), ("address_2", "address2"), ("address_3", "address3")),
     ),
-    Listing("timezones", "/timezones", ("timezones",), schema.TIMEZONES, ("id",)),
-    Listing("badges", "/badges", ("badges",), schema.BADGES, ("id",)),
-    Listing("certifications", "/certifications", ("certifications",), schema.CERTIFICATIONS, ("guid",)),
+    Listing("timezones", "/timezones", ("timezones",)),
+    Listing("badges", "/badges", ("badges",)),
+    Listing("certifications", "/certifications", ("certifications",)),
 )
 
 GROUP_MEMBERSHIPS_PATH = "/group_memberships"
@@ -119,33 +112,3 @@ LEADERBOARD_PATH = "/leaderboard"
 LEADERBOARD_KEYS = ("leaderboard", "leaderboards", "users")
 AUDIT_TRAILS_PATH = "/audit-trails"
 AUDIT_WINDOW_DAYS = 30  # the API serves only the last 30 days
-
-# raw table -> the endpoint its rows come from (contract drift is reported per table with it)
-TABLE_ENDPOINTS: dict[str, str] = {
-    "users": f"GET {USERS_PATH}",
-    "user_custom_data": f"GET {USERS_PATH}",
-    "custom_user_fields": f"GET {CUSTOM_USER_FIELDS_PATH}",
-    "courses": f"GET {COURSES_PATH}",
-    "enrollments": f"GET {ENROLLMENTS_SEARCH_PATH}",
-    **{listing.resource: f"GET {listing.path}" for listing in LISTINGS},
-    "group_memberships": f"GET {GROUP_MEMBERSHIPS_PATH}",
-    "modules": f"GET {MODULES_PATH}",
-    "learning_paths": f"GET {LEARNING_PATHS_PATH}",
-    "learning_path_courses": f"GET {LEARNING_PATHS_PATH}",
-    "learning_path_enrollments": f"GET {LP_ENROLLMENTS_SEARCH_PATH}",
-    "exams": "GET /exams/{id}",
-    "exam_questions": "GET /exams/{id}/questions",
-    "exam_question_options": "GET /exams/{id}/questions",
-    "exam_enrollments": "GET /exams/{id}/enrollments",
-    "exam_answers": "GET /exams/{id}/answers/{id}",
-    "assignment_answers": "GET /assignments/{id}/answers",
-    "sessions": f"GET {SESSIONS_SEARCH_PATH}",
-    "session_instructors": "GET /live-learnings/events/{id}/sessions/{id}",
-    "session_attendance": "GET /sessions/{id}/attendance",
-    "session_attendance_parts": "GET /sessions/{id}/attendance",
-    "session_attendance_enrollments": "GET /sessions/{id}/attendance",
-    "ilt_sessions": f"GET {ILTS_SEARCH_PATH}",
-    "user_awards": "GET /users/{id}",
-    "leaderboard_snapshots": f"GET {LEADERBOARD_PATH}",
-    "audit_trails": f"GET {AUDIT_TRAILS_PATH}",
-}

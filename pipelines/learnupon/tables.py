@@ -1,8 +1,17 @@
-"""Every raw table the source writes: which resource writes it, its columns and its load hints.
+"""The table registry: every raw table the source writes, declared once.
 
-A resource's own table (named after it) takes its hints from the resource's decorator; the
-other tables a resource writes (`CHILD_TABLES`) are declared here, once: the resources send
-rows to them with `resources.common.child_table`, which reads these hints.
+Each `Table` says which resource writes it, the endpoint its rows come from, its columns
+(schema.py's spec), its primary key and write disposition, how it loses rows (the lifecycle
+rule, lifecycle.py) and what it holds. Everything else derives from it: the resources' dlt
+hints (`hints`, `child_hints`) and Arrow conversions (`to_table`), the lifecycle rules
+(`LIFECYCLES`), the contract-drift specs (`TABLE_SPECS`, `TABLE_ENDPOINTS`), the resources and
+their order (`ALL_RESOURCES`), Dagster's assets and key checks (`TABLE_RESOURCES`, `unique_key`),
+the resources Dagster loads hourly (`CHANGES_ALL_DAY`) and dbt's sources
+(`sql/models/staging/_learnupon__sources.yml`, written with the data dictionary by
+`python -m pipelines.dictionary` and checked by the tests). Adding a table, or a column to every table, is one edit here.
+
+A resource's own table is the entry named after it; the other tables a resource writes (child
+tables) get their rows with `resources.common.child_table`, which marks them with their hints.
 
 The schema is stable: the first run that completes a resource creates every table of that
 resource, empty when the portal has none of its rows (`empty_tables`), so a reader's query on
@@ -15,76 +24,308 @@ as "every row vanished".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from . import schema
-from .lifecycle import LISTING_SCOPES, LISTING_SCOPES_COLUMNS
+from .lifecycle import LISTING_SCOPES, LISTING_SCOPES_COLUMNS, VALID_TO, Lifecycle, Owner
+from .settings import (
+    AUDIT_TRAILS_PATH,
+    COURSES_PATH,
+    CUSTOM_USER_FIELDS_PATH,
+    ENROLLMENTS_SEARCH_PATH,
+    GROUP_MEMBERSHIPS_PATH,
+    ILTS_SEARCH_PATH,
+    LEADERBOARD_PATH,
+    LEARNING_PATHS_PATH,
+    LISTINGS,
+    LP_ENROLLMENTS_SEARCH_PATH,
+    MODULES_PATH,
+    SESSIONS_SEARCH_PATH,
+    USERS_PATH,
+)
 
 # SCD2 with our own row hash: Arrow tables carry no `_dlt_id` hash of their own
 SCD2 = {"disposition": "merge", "strategy": "scd2", "row_version_column_name": "row_hash"}
+# incremental searches: a re-read replaces the rows it names; the load holds no duplicate keys, so dlt
+# skips its ROW_NUMBER pass over the staged rows (seconds and memory on a first load of a million rows)
+DELETE_INSERT_DEDUPLICATED = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
 
 
 @dataclass(frozen=True)
-class ChildTable:
-    resource: str  # the resource that writes it
+class Table:
+    name: str
+    resource: str  # the resource that writes it ("": every resource that lists something whole)
+    endpoint: str | None  # "GET /path" its rows come from; None: the pipeline's own bookkeeping
     columns: dict[str, str]
-    write_disposition: Any
     primary_key: tuple[str, ...]
+    write_disposition: Any
+    description: str  # one line, for dbt's sources (and so for `dbt docs`)
+    # how a row disappears besides SCD2 (lifecycle.py): "listed" | "signalled"; None: never, or on purpose
+    retired: str | None = None
+    scope: str | None = None  # the column a partial listing is complete for; None: the whole table
+    owners: tuple[Owner, ...] = ()  # rows retired with their owner's row
     merge_key: str | None = None
+    required: tuple[str, ...] | None = None  # columns a row must have (Arrow drops it otherwise); default: the key
+    unique: tuple[str, ...] | None = None  # the key checked unique (among current rows); default: the key
+    changes_all_day: bool = False  # a resource's own table: Dagster loads it hourly, not only daily
+
+    @property
+    def scd2(self) -> bool:
+        return self.write_disposition == SCD2
+
+    @property
+    def row_key(self) -> tuple[str, ...]:
+        return self.primary_key if self.required is None else self.required
+
+    @property
+    def unique_key(self) -> tuple[str, ...]:
+        return self.primary_key if self.unique is None else self.unique
+
+    @property
+    def lifecycle(self) -> Lifecycle | None:
+        how = "scd2" if self.scd2 else self.retired
+        return None if how is None else Lifecycle(self.name, how, self.scope, self.owners)
 
 
-CHILD_TABLES: dict[str, ChildTable] = {
-    "user_custom_data": ChildTable("users", schema.USER_CUSTOM_DATA, SCD2, ("row_hash",)),
-    "custom_user_fields": ChildTable("users", schema.CUSTOM_USER_FIELDS, "merge", ("id",)),
+USER = Owner("user_id", "users")
+_PATHS = {listing.resource: listing.path for listing in LISTINGS}
+
+
+def _listed(name: str) -> str:
+    return f"GET {_PATHS[name]}"
+
+
+# in the source's order (resources run one after another; a list one fetched is reused by those after it),
+# each resource's own table first
+_TABLES: tuple[Table, ...] = (
+    Table(
+        "users", "users", f"GET {USERS_PATH}", schema.USERS, ("id",), SCD2,
+        "Users, SCD2 (every version kept; a deleted user has no current version).",
+    ),
+    Table(
+        "user_custom_data", "users", f"GET {USERS_PATH}", schema.USER_CUSTOM_DATA, ("row_hash",), SCD2,
+        "Each user's custom user data, one row per user and field (SCD2).",
+        owners=(USER,), required=("user_id",),
+        unique=("user_id", "definition_id"),  # a current row is one (user, field definition)
+    ),
+    Table(
+        "custom_user_fields", "users", f"GET {CUSTOM_USER_FIELDS_PATH}", schema.CUSTOM_USER_FIELDS, ("id",), "merge",
+        "The portal's custom user field definitions (label, type, choice values).",
+        retired="listed",
+    ),
+    Table("groups", "groups", _listed("groups"), schema.GROUPS, ("id",), "merge", "Groups on the portal.", retired="listed"),
+    Table(
+        "group_memberships", "group_memberships", f"GET {GROUP_MEMBERSHIPS_PATH}", schema.GROUP_MEMBERSHIPS,
+        ("group_id", "user_id"), SCD2, "Which users belong to which group (SCD2; removed memberships retired).",
+        owners=(USER,),
+    ),
+    Table(
+        "group_courses", "group_courses", _listed("group_courses"), schema.GROUP_COURSES, ("id",), SCD2,
+        "Courses a group makes required for its members (SCD2).",
+    ),
+    Table(
+        "group_managers", "group_managers", _listed("group_managers"), schema.GROUP_MANAGERS, ("id",), SCD2,
+        "Which manager users manage which group (SCD2).", owners=(USER,),
+    ),
+    Table(
+        "courses", "courses", f"GET {COURSES_PATH}", schema.COURSES, ("id",), "merge",
+        "Every version of every course (each version its own id; source_id ties them).", retired="listed",
+    ),
+    Table(
+        "course_instructors", "course_instructors", _listed("course_instructors"), schema.COURSE_INSTRUCTORS, ("id",),
+        SCD2, "Which users instruct which course (SCD2).",
+    ),
+    Table(
+        "modules", "modules", f"GET {MODULES_PATH}", schema.MODULES, ("course_id", "id", "session_key"), "merge",
+        "Modules as placed in a course version; exam modules carry exam_id.",
+        retired="listed", scope="course_id", owners=(Owner("course_id", "courses"),),
+    ),
+    # learning paths are kept: the reference cannot tell an archived path from a deleted one
+    Table(
+        "learning_paths", "learning_paths", f"GET {LEARNING_PATHS_PATH}", schema.LEARNING_PATHS, ("id",), "merge",
+        "Learning paths (kept when the listing no longer shows them: archived paths still count).",
+    ),
     # SCD2 scoped to the paths listed now: an archived path, no longer listed, keeps its courses
-    "learning_path_courses": ChildTable(
-        "learning_paths", schema.LEARNING_PATH_COURSES, SCD2, ("learning_path_id", "course_id"), "learning_path_id"
+    Table(
+        "learning_path_courses", "learning_paths", f"GET {LEARNING_PATHS_PATH}", schema.LEARNING_PATH_COURSES,
+        ("learning_path_id", "course_id"), SCD2, "The courses of each learning path, in sequence (SCD2).",
+        merge_key="learning_path_id",
     ),
-    "exam_questions": ChildTable("exams", schema.EXAM_QUESTIONS, "merge", ("exam_id", "question_id")),
-    "exam_question_options": ChildTable(
-        "exams", schema.EXAM_QUESTION_OPTIONS, "merge", ("exam_id", "question_id", "answer_id")
+    # before the enrollment searches: its "User unenrolled" events tell them whom to re-read
+    Table(
+        "audit_trails", "audit_trails", f"GET {AUDIT_TRAILS_PATH}", schema.AUDIT_TRAILS, ("event_key",), "merge",
+        "Audit events (the API keeps 30 days).", changes_all_day=True,
     ),
-    "exam_answer_fetches": ChildTable("exam_answers", schema.EXAM_ANSWER_FETCHES, "merge", ("exam_enrollment_id",)),
+    Table(
+        "audit_gaps", "audit_trails", None, schema.AUDIT_GAPS, ("gap_start", "gap_end"), "append",
+        "Windows of audit events lost for good (no load within the API's 30 days).", required=(),
+    ),
+    Table(
+        "enrollments", "enrollments", f"GET {ENROLLMENTS_SEARCH_PATH}", schema.ENROLLMENTS, ("id",),
+        DELETE_INSERT_DEDUPLICATED, "Course enrollments (a learner on one course version).",
+        retired="signalled", owners=(USER, Owner("course_id", "courses")), changes_all_day=True,
+    ),
+    Table(
+        "learning_path_enrollments", "learning_path_enrollments", f"GET {LP_ENROLLMENTS_SEARCH_PATH}",
+        schema.LEARNING_PATH_ENROLLMENTS, ("id",), DELETE_INSERT_DEDUPLICATED,
+        "Learning path enrollments (incremental on updated_at, like course enrollments).",
+        retired="signalled", owners=(USER,), changes_all_day=True,
+    ),
+    Table(
+        "exams", "exams", "GET /exams/{id}", schema.EXAMS, ("exam_id",), "merge",
+        "Exam and survey settings (pass percentage or mark, attempts allowed).", retired="listed", scope="exam_id",
+    ),
+    Table(
+        "exam_questions", "exams", "GET /exams/{id}/questions", schema.EXAM_QUESTIONS, ("exam_id", "question_id"),
+        "merge", "Questions of each exam.", retired="listed", scope="exam_id",
+    ),
+    Table(
+        "exam_question_options", "exams", "GET /exams/{id}/questions", schema.EXAM_QUESTION_OPTIONS,
+        ("exam_id", "question_id", "answer_id"), "merge", "Answer options of each exam question.",
+        retired="listed", scope="exam_id",
+    ),
+    Table(
+        "exam_enrollments", "exam_enrollments", "GET /exams/{id}/enrollments", schema.EXAM_ENROLLMENTS,
+        ("exam_enrollment_id",), "merge", "Learner enrollments on exams (status, score, attempts used, time taken).",
+        retired="listed", scope="exam_id", owners=(USER,), changes_all_day=True,
+    ),
+    Table(
+        "exam_answers", "exam_answers", "GET /exams/{id}/answers/{id}", schema.EXAM_ANSWERS,
+        ("exam_enrollment_id", "question_id"), "merge", "Each learner's answer to each exam question.",
+        retired="listed", scope="exam_enrollment_id",
+        owners=(Owner("exam_enrollment_id", "exam_enrollments", "exam_enrollment_id"),), changes_all_day=True,
+    ),
+    Table(
+        "exam_answer_fetches", "exam_answers", None, schema.EXAM_ANSWER_FETCHES, ("exam_enrollment_id",), "merge",
+        "Whose exam answers were fetched, at which fingerprint of the exam enrollment.",
+    ),
+    Table(
+        "assignment_answers", "assignment_answers", "GET /assignments/{id}/answers", schema.ASSIGNMENT_ANSWERS, ("id",),
+        "merge", "Learners' answers to assignments, with their review.",
+        retired="listed", scope="assignment_id", owners=(USER,),
+    ),
+    Table(
+        "markcompletes", "markcompletes", _listed("markcompletes"), schema.MARKCOMPLETES, ("id",), "merge",
+        "Enrollments marked complete by hand.", retired="listed",
+    ),
+    # sessions and legacy ILTs are kept: a cancelled session keeps its status
+    Table(
+        "sessions", "sessions", f"GET {SESSIONS_SEARCH_PATH}", schema.SESSIONS, ("session_id",), "merge",
+        "Live-learning sessions.",
+    ),
     # SCD2 scoped to the sessions re-read now: only they can retire an instructor
-    "session_instructors": ChildTable(
-        "sessions", schema.SESSION_INSTRUCTORS, SCD2, ("session_id", "user_id"), "session_id"
+    Table(
+        "session_instructors", "sessions", "GET /live-learnings/events/{id}/sessions/{id}", schema.SESSION_INSTRUCTORS,
+        ("session_id", "user_id"), SCD2, "The instructors of each live-learning session (SCD2).", merge_key="session_id",
     ),
-    "session_attendance_parts": ChildTable(
-        "session_attendance", schema.SESSION_ATTENDANCE_PARTS, "merge", ("session_id", "user_id", "part")
+    Table(
+        "session_attendance", "session_attendance", "GET /sessions/{id}/attendance", schema.SESSION_ATTENDANCE,
+        ("session_id", "user_id"), "merge", "Registration and status of each learner on each session.",
+        retired="listed", scope="session_id", owners=(USER,), changes_all_day=True,
     ),
-    "session_attendance_enrollments": ChildTable(
-        "session_attendance", schema.SESSION_ATTENDANCE_ENROLLMENTS, "merge", ("session_id", "user_id", "enrollment_id")
+    Table(
+        "session_attendance_parts", "session_attendance", "GET /sessions/{id}/attendance",
+        schema.SESSION_ATTENDANCE_PARTS, ("session_id", "user_id", "part"), "merge",
+        "Attendance marks per part of a session.", retired="listed", scope="session_id", owners=(USER,),
     ),
-    "audit_gaps": ChildTable("audit_trails", schema.AUDIT_GAPS, "append", ("gap_start", "gap_end")),
+    Table(
+        "session_attendance_enrollments", "session_attendance", "GET /sessions/{id}/attendance",
+        schema.SESSION_ATTENDANCE_ENROLLMENTS, ("session_id", "user_id", "enrollment_id"), "merge",
+        "The course enrollments each session registration belongs to.",
+        retired="listed", scope="session_id", owners=(USER,),
+    ),
+    Table(
+        "ilt_sessions", "ilt_sessions", f"GET {ILTS_SEARCH_PATH}", schema.ILT_SESSIONS, ("ilt_key",), "merge",
+        "Legacy instructor-led training sessions (no id in the API: ilt_key hashes course, title and start).",
+    ),
+    Table("locations", "locations", _listed("locations"), schema.LOCATIONS, ("id",), "merge", "Session locations.", retired="listed"),
+    Table("timezones", "timezones", _listed("timezones"), schema.TIMEZONES, ("id",), "merge", "Time zones the portal knows.", retired="listed"),
+    Table("badges", "badges", _listed("badges"), schema.BADGES, ("id",), "merge", "Badges learners can earn.", retired="listed"),
+    Table(
+        "certifications", "certifications", _listed("certifications"), schema.CERTIFICATIONS, ("guid",), "merge",
+        "Certificates the portal awards.", retired="listed",
+    ),
+    Table(
+        "user_awards", "user_awards", "GET /users/{id}", schema.USER_AWARDS, ("user_id", "badge_id"), SCD2,
+        "The badges each user holds (SCD2).", owners=(USER,), merge_key="user_id",
+    ),
+    # appended daily, so history accumulates (a day's snapshot taken again replaces that day's)
+    Table(
+        "leaderboard_snapshots", "leaderboard_snapshots", f"GET {LEADERBOARD_PATH}", schema.LEADERBOARD_SNAPSHOTS,
+        ("snapshot_date", "user_id"), {"disposition": "merge", "strategy": "delete-insert"},
+        "The leaderboard as each day's load saw it.", merge_key="snapshot_date",
+    ),
+    # rewritten whole each run, from the codes the reference documents
+    Table(
+        "code_lookups", "code_lookups", None, schema.CODE_LOOKUPS, (), "replace",
+        "Documented integer codes and their labels.", required=("code_type", "code"), unique=("code_type", "code"),
+    ),
     # written by every resource that lists something whole; appended (the key only keeps the resource's off it)
-    LISTING_SCOPES: ChildTable("", LISTING_SCOPES_COLUMNS, "append", ("table_name", "run_id")),
-}
+    Table(
+        LISTING_SCOPES, "", None, LISTING_SCOPES_COLUMNS, ("table_name", "run_id"), "append",
+        "One row per (table, scope value) a load listed completely: what retirement reads.", required=(),
+    ),
+)
 
-# a resource's own table's columns, where they are not schema.TABLE_SPECS[resource]
-OWN_COLUMNS: dict[str, dict[str, str]] = {"code_lookups": schema.CODE_LOOKUPS}
+TABLES: dict[str, Table] = {table.name: table for table in _TABLES}
+
+# the resources, in the order the source runs them
+ALL_RESOURCES: tuple[str, ...] = tuple(t.name for t in _TABLES if t.name == t.resource)
+# raw table -> the resource that writes it (Dagster wires model assets to resource assets with it)
+TABLE_RESOURCES: dict[str, str] = {t.name: t.resource for t in _TABLES if t.resource}
+# the tables written from API data: their column specs and endpoints (contract drift is reported per table)
+TABLE_SPECS: dict[str, dict[str, str]] = {t.name: t.columns for t in _TABLES if t.endpoint}
+TABLE_ENDPOINTS: dict[str, str] = {t.name: t.endpoint for t in _TABLES if t.endpoint}
+# how each table tells current rows from history (lifecycle.py states the rule)
+LIFECYCLES: dict[str, Lifecycle] = {t.name: lc for t in _TABLES if (lc := t.lifecycle) is not None}
+# tables whose `_dlt_valid_to` the pipeline writes itself (dlt writes it in SCD2 tables)
+RETIRED_BY_PIPELINE: tuple[str, ...] = tuple(name for name, lc in LIFECYCLES.items() if lc.how != "scd2")
+# the resources whose data changes all day (Dagster loads them hourly; the daily run loads everything)
+CHANGES_ALL_DAY: tuple[str, ...] = tuple(t.name for t in _TABLES if t.changes_all_day)
+
+# tables whose retired rows the pipeline marks carry `_dlt_valid_to` (NULL: current), like SCD2 tables
+for _name in RETIRED_BY_PIPELINE:
+    TABLES[_name].columns[VALID_TO] = "timestamp"
 
 
 def own_columns(resource: str) -> dict[str, str]:
-    return OWN_COLUMNS.get(resource) or schema.TABLE_SPECS[resource]
+    return TABLES[resource].columns
 
 
-def table_resources(resources: tuple[str, ...]) -> dict[str, str]:
-    """Raw table -> the resource that writes it, for the source's `resources`."""
+def child_tables(resource: str) -> list[Table]:
+    """The tables `resource` writes besides its own."""
+    return [t for t in _TABLES if t.resource == resource and t.name != resource]
+
+
+def hints(resource: str) -> dict[str, Any]:
+    """The `dlt.resource` arguments of the resource writing its own table `resource`."""
+    table = TABLES[resource]
     return {
-        **{name: name for name in resources},
-        **{name: child.resource for name, child in CHILD_TABLES.items() if child.resource},
+        "name": table.name,
+        "write_disposition": table.write_disposition,
+        "primary_key": list(table.primary_key) or None,
+        "merge_key": table.merge_key,
     }
 
 
 def child_hints(name: str) -> dict[str, Any]:
-    """dlt hints that send an item to the child table `name`."""
-    child = CHILD_TABLES[name]
+    """dlt hints that send an item to the child table `name` (each states its key, or it would inherit the resource's)."""
+    table = TABLES[name]
     return {
         "table_name": name,
-        "write_disposition": child.write_disposition,
-        "primary_key": list(child.primary_key),
-        "merge_key": child.merge_key,
+        "write_disposition": table.write_disposition,
+        "primary_key": list(table.primary_key),
+        "merge_key": table.merge_key,
     }
+
+
+def to_table(name: str, records: Any, issues: Any) -> Any:
+    """`records` as the typed Arrow table of raw table `name` (rows without its key columns are dropped and reported)."""
+    from .arrow import to_arrow
+
+    table = TABLES[name]
+    return to_arrow(records, table.columns, table=name, key=list(table.row_key), issues=issues)
 
 
 def empty_tables(resource: str, written: set[str], source_schema: Any, issues: Any) -> list[Any]:
@@ -104,10 +345,11 @@ def empty_tables(resource: str, written: set[str], source_schema: Any, issues: A
     items: list[Any] = []
     if unseen(resource):
         items.append(to_arrow([], own_columns(resource), table=resource, key=[], issues=issues))
-    for name, child in CHILD_TABLES.items():
-        if child.resource == resource and unseen(name):
-            table = to_arrow([], child.columns, table=name, key=list(child.primary_key), issues=issues)
-            items.append(dlt.mark.with_hints(table, dlt.mark.make_hints(**child_hints(name)), create_table_variant=True))
+    for child in child_tables(resource):
+        if unseen(child.name):
+            table = to_arrow([], child.columns, table=child.name, key=list(child.primary_key), issues=issues)
+            hinted = dlt.mark.make_hints(**child_hints(child.name))
+            items.append(dlt.mark.with_hints(table, hinted, create_table_variant=True))
     return items
 
 
@@ -115,3 +357,43 @@ def item_table(item: Any, resource: str) -> str:
     """The table an item a resource yields goes to: its own hints' table, else the resource's."""
     hints = getattr(getattr(item, "meta", None), "hints", None) or {}
     return hints.get("table_name") or resource
+
+
+# ---- dbt's sources, generated ------------------------------------------------------------------------
+
+SOURCES_YML = Path(__file__).resolve().parents[2] / "sql" / "models" / "staging" / "_learnupon__sources.yml"
+SOURCES_HEADER = """\
+# Generated from the table registry (pipelines/learnupon/tables.py) by `python -m pipelines.dictionary`:
+# edit the registry, not this file.
+version: 2
+
+sources:
+  - name: learnupon
+    description: >
+      Raw tables dlt loads from the LearnUpon API (pipelines/learnupon/). Each is written by one
+      dlt resource; Dagster draws that resource's asset upstream of every model that reads the
+      table. A row is current when `_dlt_valid_to` is null (or the table has no such column).
+    schema: "{{ var('raw_schema', 'learnupon') }}"
+    tables:
+"""
+
+
+def sources_yml() -> str:
+    """dbt's source declaration of every raw table a resource writes, with its description."""
+    lines = [SOURCES_HEADER.rstrip("\n")]
+    for table in _TABLES:
+        if table.resource:
+            lines += [f"      - name: {table.name}", f"        description: {_yaml_text(table.description)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_text(text: str) -> str:
+    """A one-line YAML scalar: plain when YAML reads it back unchanged, else double-quoted."""
+    import yaml
+
+    try:
+        if yaml.safe_load(f"k: {text}") == {"k": text}:
+            return text
+    except yaml.YAMLError:
+        pass
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

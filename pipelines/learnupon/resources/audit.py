@@ -19,8 +19,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
-from .. import schema
-from ..arrow import to_arrow
+from .. import tables
 from ..context import ExtractContext
 from ..errors import LearnUponAPIError
 from ..records import parse_bool, parse_timestamp
@@ -62,7 +61,7 @@ def _rfc3339(moment: datetime) -> str:
 
 
 def audit_trails_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="audit_trails", write_disposition="merge", primary_key="event_key")
+    @dlt.resource(**tables.hints("audit_trails"))
     @context.contained("audit_trails")
     def audit_trails() -> Iterator[Any]:
         # the cursor lives in the resource's dlt state (committed only with a successful load); dlt's
@@ -90,8 +89,7 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
                     " events from %s to %s can no longer be read. Run audit trails at least every %d days.",
                     last.isoformat(), AUDIT_WINDOW_DAYS, last.isoformat(), oldest_allowed.isoformat(), AUDIT_WINDOW_DAYS - 2,
                 )
-                table = to_arrow([gap], schema.AUDIT_GAPS, table="audit_gaps", key=[], issues=context.issues)
-                yield child_table(table, "audit_gaps")
+                yield child_table(tables.to_table("audit_gaps", [gap], context.issues), "audit_gaps")
             else:
                 start = max(oldest_allowed, min(last, now) - OVERLAP)
         params: dict[str, Any] = {"date_range": f"{_rfc3339(start)},{_rfc3339(now)}"}
@@ -114,7 +112,7 @@ def audit_trails_resource(context: ExtractContext) -> DltResource:
             context.progress.update("audit_trails", pages=1, rows=len(rows))
             if rows:
                 context.note_audit_events(rows)  # deletion signals for the enrollment searches of this run
-                yield to_arrow(rows, schema.AUDIT_TRAILS, table="audit_trails", key=["event_key"], issues=context.issues)
+                yield tables.to_table("audit_trails", rows, context.issues)
             token = body.get("next") if isinstance(body, dict) else None
             try:
                 more = parse_bool(token)

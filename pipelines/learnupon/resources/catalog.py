@@ -13,8 +13,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from .. import schema
-from ..arrow import to_arrow
+from .. import tables
 from ..client import endpoint_template
 from ..context import ExtractContext
 from ..records import int_or_none
@@ -28,12 +27,12 @@ log = logging.getLogger("lms_warehouse.modules")
 
 
 def courses_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="courses", write_disposition="merge", primary_key="id")
+    @dlt.resource(**tables.hints("courses"))
     @context.contained("courses")
     def courses() -> Iterator[pa.Table]:
         records = context.courses(refresh_versions=True)
         for start in range(0, len(records), 1000):
-            yield to_arrow(records[start : start + 1000], schema.COURSES, table="courses", key=["id"], issues=context.issues)
+            yield tables.to_table("courses", records[start : start + 1000], context.issues)
         # versions of a family completed in an earlier run are remembered, not listed again: they stay
         yield listing_complete(context, "courses", keep=("id", context.remembered_course_ids()))
 
@@ -57,7 +56,6 @@ def courses_resource(context: ExtractContext) -> DltResource:
 
 STABLE_STATUSES = {"published", "archived"}
 # a module as placed in a course version, once per live-learning session (session_key: its session_id, 0 if none)
-MODULE_KEY = ("course_id", "id", "session_key")
 
 
 def _module_signature(course: dict) -> list:
@@ -166,7 +164,7 @@ MODULES_ENDPOINT = endpoint_template("GET", MODULES_PATH)
 
 
 def modules_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="modules", write_disposition="merge", primary_key=list(MODULE_KEY))
+    @dlt.resource(**tables.hints("modules"))
     @context.contained("modules")
     def modules() -> Iterator[pa.Table]:
         state = dlt.current.source_state().setdefault("course_modules", {})
@@ -185,7 +183,7 @@ def modules_resource(context: ExtractContext) -> DltResource:
                     "sessions": {**seen, **(sessions or {}).get(cid, {})},
                 }
                 if records:
-                    yield to_arrow(records, schema.MODULES, table="modules", key=list(MODULE_KEY), issues=context.issues)
+                    yield tables.to_table("modules", records, context.issues)
 
         changed, for_sessions = modules_to_read(context, sessions)
         yield from read(changed)
@@ -247,7 +245,7 @@ def remember_learning_paths(ids: set[int]) -> None:
 def learning_paths_resource(context: ExtractContext) -> DltResource:
     """learning_paths (merge on id) and learning_path_courses (SCD2: a course taken off a path is retired)."""
 
-    @dlt.resource(name="learning_paths", write_disposition="merge", primary_key="id")
+    @dlt.resource(**tables.hints("learning_paths"))
     @context.contained("learning_paths")
     def learning_paths() -> Iterator[object]:
         paths = learning_path_records(context)
@@ -265,11 +263,8 @@ def learning_paths_resource(context: ExtractContext) -> DltResource:
         rows = [{k: v for k, v in p.items() if k != "courses"} for p in paths]
         context.progress.update("learning_paths", rows=len(rows))
         if rows:
-            yield to_arrow(rows, schema.LEARNING_PATHS, table="learning_paths", key=["id"], issues=context.issues)
+            yield tables.to_table("learning_paths", rows, context.issues)
         if links:
-            table = to_arrow(
-                links, schema.LEARNING_PATH_COURSES, table="learning_path_courses", key=["learning_path_id", "course_id"], issues=context.issues
-            )
-            yield child_table(table, "learning_path_courses")
+            yield child_table(tables.to_table("learning_path_courses", links, context.issues), "learning_path_courses")
 
     return learning_paths

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 
 from ..records import parse_timestamp
-from ..tables import SCD2, child_hints
+from ..tables import TABLES, child_hints, to_table
 
-__all__ = ["SCD2", "calls_to", "child_table", "json_text", "listing_complete", "reconciliation_due", "row_hash"]
+__all__ = ["calls_to", "child_table", "json_text", "listing_complete", "reconciliation_due", "row_hash"]
 
 
 def reconciliation_due(state: dict[str, Any], options: Any, portal_now: datetime) -> bool:
@@ -54,7 +54,7 @@ def json_text(value: Any) -> str | None:
 
 def child_table(table: Any, name: str) -> Any:
     """Send an Arrow table to another table than the resource's own, with the hints declared for it
-    (tables.CHILD_TABLES: each states its key, or it would inherit the resource's primary key,
+    (tables.TABLES: each states its key, or it would inherit the resource's primary key,
     which it may not even have as a column)."""
     import dlt
 
@@ -73,10 +73,9 @@ def listing_complete(
     """
     from datetime import datetime, timezone
 
-    from ..arrow import to_arrow
-    from ..lifecycle import LIFECYCLES, LISTING_SCOPES, LISTING_SCOPES_COLUMNS
+    from ..lifecycle import LISTING_SCOPES
 
-    scope = scope_column or LIFECYCLES[table].scope
+    scope = scope_column or TABLES[table].scope
     noticed = datetime.now(timezone.utc)
     values = [None] if scope is None else sorted({str(v) for v in scope_values or () if v is not None})
     rows = [
@@ -90,5 +89,5 @@ def listing_complete(
              "noticed_at": noticed, "keep": True}
             for v in sorted({str(v) for v in kept})
         ]
-    marker = to_arrow(rows, LISTING_SCOPES_COLUMNS, table=LISTING_SCOPES, key=[], issues=context.issues)
+    marker = to_table(LISTING_SCOPES, rows, context.issues)
     return child_table(marker, LISTING_SCOPES)

@@ -24,8 +24,8 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from .. import schema
-from ..arrow import batched, to_arrow
+from .. import tables
+from ..arrow import batched
 from ..context import ExtractContext
 from ..deletions import courses_short_of_enrollments, courses_to_read_whole, fits_one_page
 from ..fanout import fan_out
@@ -44,7 +44,6 @@ def incremental_search_resource(
     keys: tuple[str, ...],
     id_param: str,
     ids: Callable[[], list[int]],
-    columns: dict[str, str],
     signals: Callable[[dict[str, Any], bool, set[int]], tuple[set[int], set[int]]],
     loaded_counts: Callable[[], dict[int, int]],
 ) -> DltResource:
@@ -59,11 +58,7 @@ def incremental_search_resource(
     # once per search, and records a user's search already gave are dropped from the course searches:
     # the load holds no duplicate keys, so dlt skips its own ROW_NUMBER pass over the staged rows, which
     # on a first load of a million enrollments costs seconds and memory.
-    @dlt.resource(
-        name=name,
-        write_disposition={"disposition": "merge", "strategy": "delete-insert", "deduplicated": True},
-        primary_key="id",
-    )
+    @dlt.resource(**tables.hints(name))  # merge by delete-insert, "deduplicated"
     @context.contained(name)
     def search_all() -> Iterator[pa.Table]:
         state = dlt.current.resource_state()
@@ -104,7 +99,7 @@ def incremental_search_resource(
                 elif from_users:
                     records = [r for r in records if str(r.get("id")) not in from_users]
                 if records:
-                    yield to_arrow(records, columns, table=name, key=["id"], issues=context.issues)
+                    yield tables.to_table(name, records, context.issues)
 
         # twice as many threads as calls in flight (the client caps those at `workers`): while some threads
         # turn a page into Arrow, the others keep `workers` calls outstanding, so the portal is never idle.
@@ -198,7 +193,6 @@ def enrollments_resource(context: ExtractContext) -> DltResource:
         ENROLLMENTS_KEYS,
         "course_id",
         context.enrollable_course_ids,
-        schema.ENROLLMENTS,
         signals,
         lambda: context.facts.enrollments_by_course,
     )
@@ -221,7 +215,6 @@ def learning_path_enrollments_resource(context: ExtractContext) -> DltResource:
         LP_ENROLLMENTS_KEYS,
         "lp_id",
         lambda: learning_path_ids(context),
-        schema.LEARNING_PATH_ENROLLMENTS,
         signals,
         lambda: context.facts.lp_enrollments_by_path,
     )

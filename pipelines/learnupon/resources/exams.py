@@ -23,8 +23,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from .. import schema
-from ..arrow import to_arrow
+from .. import tables
 from ..context import ExtractContext
 from ..fanout import fan_out
 from ..records import extract_records, int_or_none
@@ -107,7 +106,7 @@ def _listed(value: Any) -> list[Any]:
 
 
 def exams_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="exams", write_disposition="merge", primary_key="exam_id")
+    @dlt.resource(**tables.hints("exams"))
     @context.contained("exams")
     def exams() -> Iterator[Any]:
         read = dlt.current.source_state().setdefault("exams_read", {})
@@ -120,23 +119,11 @@ def exams_resource(context: ExtractContext) -> DltResource:
             context.client.stats.add("GET /exams/{id}/questions", records=len(questions))
             context.progress.update("exams", rows=1)
             if settings:
-                yield to_arrow(settings, schema.EXAMS, table="exams", key=["exam_id"], issues=context.issues)
+                yield tables.to_table("exams", settings, context.issues)
             if questions:
-                yield child_table(
-                    to_arrow(questions, schema.EXAM_QUESTIONS, table="exam_questions", key=["exam_id", "question_id"], issues=context.issues),
-                    "exam_questions",
-                )
+                yield child_table(tables.to_table("exam_questions", questions, context.issues), "exam_questions")
             if options:
-                yield child_table(
-                    to_arrow(
-                        options,
-                        schema.EXAM_QUESTION_OPTIONS,
-                        table="exam_question_options",
-                        key=["exam_id", "question_id", "answer_id"],
-                        issues=context.issues,
-                    ),
-                    "exam_question_options",
-                )
+                yield child_table(tables.to_table("exam_question_options", options, context.issues), "exam_question_options")
         if todo:  # each exam read whole: its questions and options not shown again are retired
             for table in ("exams", "exam_questions", "exam_question_options"):
                 yield listing_complete(context, table, todo)
@@ -181,7 +168,7 @@ def _index(index: dict[int, tuple[int, str]], records: list[dict]) -> None:
 
 
 def exam_enrollments_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="exam_enrollments", write_disposition="merge", primary_key="exam_enrollment_id")
+    @dlt.resource(**tables.hints("exam_enrollments"))
     @context.contained("exam_enrollments")
     def exam_enrollments() -> Iterator[pa.Table]:
         index: dict[int, tuple[int, str]] = {}
@@ -189,9 +176,7 @@ def exam_enrollments_resource(context: ExtractContext) -> DltResource:
         for records in pages:
             _index(index, records)
             if records:
-                yield to_arrow(
-                    records, schema.EXAM_ENROLLMENTS, table="exam_enrollments", key=["exam_enrollment_id"], issues=context.issues
-                )
+                yield tables.to_table("exam_enrollments", records, context.issues)
         yield listing_complete(context, "exam_enrollments", exam_ids(context))
         context.run_cache.exam_enrollment_index.set(index)  # exam_answers needs it: no second listing
 
@@ -251,7 +236,7 @@ def _joined(value: Any) -> str | None:
 
 
 def exam_answers_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="exam_answers", write_disposition="merge", primary_key=["exam_enrollment_id", "question_id"])
+    @dlt.resource(**tables.hints("exam_answers"))
     @context.contained("exam_answers")
     def exam_answers() -> Iterator[Any]:
         index = exam_enrollment_index(context)
@@ -279,7 +264,7 @@ def exam_answers_resource(context: ExtractContext) -> DltResource:
         if rows:
             yield _answers_table(context, rows)
         if fetches:
-            table = to_arrow(fetches, schema.EXAM_ANSWER_FETCHES, table="exam_answer_fetches", key=["exam_enrollment_id"], issues=context.issues)
+            table = tables.to_table("exam_answer_fetches", fetches, context.issues)
             yield child_table(table, "exam_answer_fetches")
             yield listing_complete(context, "exam_answers", [f["exam_enrollment_id"] for f in fetches])
 
@@ -287,14 +272,14 @@ def exam_answers_resource(context: ExtractContext) -> DltResource:
 
 
 def _answers_table(context: ExtractContext, rows: list[dict]) -> pa.Table:
-    return to_arrow(rows, schema.EXAM_ANSWERS, table="exam_answers", key=["exam_enrollment_id", "question_id"], issues=context.issues)
+    return tables.to_table("exam_answers", rows, context.issues)
 
 
 # ---- assignment answers -------------------------------------------------------------
 
 
 def assignment_answers_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="assignment_answers", write_disposition="merge", primary_key="id")
+    @dlt.resource(**tables.hints("assignment_answers"))
     @context.contained("assignment_answers")
     def assignment_answers() -> Iterator[pa.Table]:
         def answers(assignment_id: int) -> Iterator[pa.Table]:
@@ -305,7 +290,7 @@ def assignment_answers_resource(context: ExtractContext) -> DltResource:
                     records = [{**r, "assignment_id": r.get("assignment_id", assignment_id)} for r in page.records]
                     # the reference's table spells one key "reviewed_ at"
                     records = [{**r, "reviewed_at": r.get("reviewed_at", r.get("reviewed_ at"))} for r in records]
-                    yield to_arrow(records, schema.ASSIGNMENT_ANSWERS, table="assignment_answers", key=["id"], issues=context.issues)
+                    yield tables.to_table("assignment_answers", records, context.issues)
 
         assignments = assignment_ids(context)
         yield from fan_out(assignments, answers, context.options.workers)

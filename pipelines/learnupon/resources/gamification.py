@@ -19,13 +19,12 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from .. import schema
-from ..arrow import to_arrow
+from .. import tables
 from ..context import ExtractContext
 from ..records import int_or_none
 from ..fanout import fan_out
 from ..settings import LEADERBOARD_KEYS, LEADERBOARD_PATH, USERS_KEYS, USERS_PATH, USERS_VERSION_ID
-from .common import SCD2, row_hash
+from .common import row_hash
 
 
 def award_keys(context: ExtractContext) -> dict[int, list]:
@@ -66,7 +65,7 @@ def _awards(context: ExtractContext, user_id: int) -> list[dict]:
 
 
 def user_awards_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="user_awards", write_disposition=SCD2, primary_key=["user_id", "badge_id"], merge_key="user_id")
+    @dlt.resource(**tables.hints("user_awards"))
     @context.contained("user_awards")
     def user_awards() -> Iterator[pa.Table]:
         seen = dlt.current.source_state().setdefault("award_keys", {})
@@ -78,18 +77,13 @@ def user_awards_resource(context: ExtractContext) -> DltResource:
             context.progress.update("user_awards", rows=len(awards))
             if awards:
                 rows = [{**a, "row_hash": row_hash(a)} for a in awards]
-                yield to_arrow(rows, schema.USER_AWARDS, table="user_awards", key=["user_id", "badge_id"], issues=context.issues)
+                yield tables.to_table("user_awards", rows, context.issues)
 
     return user_awards
 
 
 def leaderboard_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(
-        name="leaderboard_snapshots",
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        primary_key=["snapshot_date", "user_id"],
-        merge_key="snapshot_date",
-    )
+    @dlt.resource(**tables.hints("leaderboard_snapshots"))
     @context.contained("leaderboard_snapshots")
     def leaderboard_snapshots() -> Iterator[pa.Table]:
         taken_at = context.client.server_now()
@@ -98,6 +92,6 @@ def leaderboard_resource(context: ExtractContext) -> DltResource:
             context.progress.update("leaderboard_snapshots", pages=1, rows=len(page.records))
             rows: list[dict[str, Any]] = [{**r, "snapshot_date": day, "taken_at": taken_at} for r in page.records]
             if rows:
-                yield to_arrow(rows, schema.LEADERBOARD_SNAPSHOTS, table="leaderboard_snapshots", key=["snapshot_date", "user_id"], issues=context.issues)
+                yield tables.to_table("leaderboard_snapshots", rows, context.issues)
 
     return leaderboard_snapshots

@@ -15,13 +15,12 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from .. import schema
-from ..arrow import to_arrow
+from .. import tables
 from ..context import ExtractContext
 from ..records import int_or_none
 from ..fanout import fan_out
 from ..settings import GROUP_MEMBERSHIPS_KEYS, GROUP_MEMBERSHIPS_PATH, LISTINGS
-from .common import SCD2, row_hash
+from .common import row_hash
 from .listings import listing_records
 
 GROUPS = next(listing for listing in LISTINGS if listing.resource == "groups")
@@ -44,7 +43,7 @@ def membership_row(group_id: int, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def group_memberships_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="group_memberships", write_disposition=SCD2, primary_key=["group_id", "user_id"])
+    @dlt.resource(**tables.hints("group_memberships"))
     @context.contained("group_memberships", hold=True)
     def group_memberships() -> Iterator[pa.Table]:
         def members(group_id: int) -> Iterator[pa.Table]:
@@ -53,9 +52,7 @@ def group_memberships_resource(context: ExtractContext) -> DltResource:
                 context.progress.update("group_memberships", pages=1, rows=len(page.records))
                 if page.records:
                     rows = [membership_row(group_id, r) for r in page.records]
-                    yield to_arrow(
-                        rows, schema.GROUP_MEMBERSHIPS, table="group_memberships", key=["group_id", "user_id"], issues=context.issues
-                    )
+                    yield tables.to_table("group_memberships", rows, context.issues)
 
         yield from fan_out(group_ids(context), members, context.options.workers)
 

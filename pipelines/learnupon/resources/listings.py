@@ -8,30 +8,30 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from ..arrow import to_arrow
+from .. import tables
 from ..context import ExtractContext, guard_empty_listing
 from ..settings import Listing
-from .common import SCD2, listing_complete, row_hash
+from .common import listing_complete, row_hash
 
 
 def listing_resource(context: ExtractContext, listing: Listing) -> DltResource:
-    disposition = SCD2 if listing.scd2 else "merge"
+    scd2 = tables.TABLES[listing.resource].scd2
 
-    @dlt.resource(name=listing.resource, write_disposition=disposition, primary_key=list(listing.primary_key))
-    @context.contained(listing.resource, hold=listing.scd2)
+    @dlt.resource(**tables.hints(listing.resource))
+    @context.contained(listing.resource, hold=scd2)
     def read() -> Iterator[pa.Table]:
         count = 0
         for records in listing_pages(context, listing):
             count += len(records)
             if listing.renames:
                 records = [_renamed(r, listing.renames) for r in records]
-            if listing.scd2:
+            if scd2:
                 records = [{**r, "row_hash": row_hash(r)} for r in records]
             context.progress.update(listing.resource, pages=1, rows=len(records))
-            yield to_arrow(records, listing.columns, table=listing.resource, key=listing.primary_key, issues=context.issues)
+            yield tables.to_table(listing.resource, records, context.issues)
         # the whole listing was read: refuse a suspect empty one, else retire what it no longer shows
         guard_empty_listing(listing.resource, count, dlt.current.source_state())
-        if not listing.scd2:
+        if not scd2:
             yield listing_complete(context, listing.resource)
 
     return read

@@ -29,8 +29,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from .. import schema
-from ..arrow import to_arrow
+from .. import tables
 from ..client import endpoint_template
 from ..context import ExtractContext
 from ..errors import LearnUponAPIError
@@ -155,7 +154,7 @@ def _session_row(search: dict, detail: dict) -> dict:
 
 
 def sessions_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="sessions", write_disposition="merge", primary_key="session_id")
+    @dlt.resource(**tables.hints("sessions"))
     @context.contained("sessions")
     def sessions() -> Iterator[Any]:
         state = dlt.current.source_state()
@@ -165,7 +164,7 @@ def sessions_resource(context: ExtractContext) -> DltResource:
         for search, detail in fan_out(changed, lambda s: [(s, _detail(context, s))], context.options.workers):
             row = _session_row(search, detail)
             hashes[str(row["session_id"])] = row_hash(search)
-            yield to_arrow([row], schema.SESSIONS, table="sessions", key=["session_id"], issues=context.issues)
+            yield tables.to_table("sessions", [row], context.issues)
             instructors = [
                 {
                     "session_id": row["session_id"],
@@ -176,8 +175,7 @@ def sessions_resource(context: ExtractContext) -> DltResource:
             ]
             if instructors:
                 rows = [{**i, "row_hash": row_hash(i)} for i in instructors]
-                table = to_arrow(rows, schema.SESSION_INSTRUCTORS, table="session_instructors", key=["session_id", "user_id"], issues=context.issues)
-                yield child_table(table, "session_instructors")
+                yield child_table(tables.to_table("session_instructors", rows, context.issues), "session_instructors")
         state["sessions_loaded"] = True
 
     return sessions
@@ -220,7 +218,7 @@ def _attendance(context: ExtractContext, session_id: int, state: dict[str, Any])
 
 
 def session_attendance_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="session_attendance", write_disposition="merge", primary_key=["session_id", "user_id"])
+    @dlt.resource(**tables.hints("session_attendance"))
     @context.contained("session_attendance")
     def session_attendance() -> Iterator[Any]:
         state = dlt.current.source_state()
@@ -251,16 +249,11 @@ def session_attendance_resource(context: ExtractContext) -> DltResource:
             read_whole.append(session_id)
             context.progress.update("session_attendance", pages=1, rows=len(people))
             if people:
-                yield to_arrow(people, schema.SESSION_ATTENDANCE, table="session_attendance", key=["session_id", "user_id"], issues=context.issues)
+                yield tables.to_table("session_attendance", people, context.issues)
             if parts:
-                key = ["session_id", "user_id", "part"]
-                table = to_arrow(parts, schema.SESSION_ATTENDANCE_PARTS, table="session_attendance_parts", key=key, issues=context.issues)
-                yield child_table(table, "session_attendance_parts")
+                yield child_table(tables.to_table("session_attendance_parts", parts, context.issues), "session_attendance_parts")
             if enrollments:
-                key = ["session_id", "user_id", "enrollment_id"]
-                table = to_arrow(
-                    enrollments, schema.SESSION_ATTENDANCE_ENROLLMENTS, table="session_attendance_enrollments", key=key, issues=context.issues
-                )
+                table = tables.to_table("session_attendance_enrollments", enrollments, context.issues)
                 yield child_table(table, "session_attendance_enrollments")
         if read_whole:
             for table in ("session_attendance", "session_attendance_parts", "session_attendance_enrollments"):
@@ -305,7 +298,7 @@ def _attendance_rows(session_id: int, records: list[dict]) -> tuple[list[dict], 
 
 
 def ilt_sessions_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="ilt_sessions", write_disposition="merge", primary_key="ilt_key")
+    @dlt.resource(**tables.hints("ilt_sessions"))
     @context.contained("ilt_sessions")
     def ilt_sessions() -> Iterator[pa.Table]:
         for window in windows(context, "ilts_loaded"):
@@ -315,7 +308,7 @@ def ilt_sessions_resource(context: ExtractContext) -> DltResource:
                     for r in records
                 ]
                 if rows:
-                    yield to_arrow(rows, schema.ILT_SESSIONS, table="ilt_sessions", key=["ilt_key"], issues=context.issues)
+                    yield tables.to_table("ilt_sessions", rows, context.issues)
         dlt.current.source_state()["ilts_loaded"] = True
 
     return ilt_sessions

@@ -8,8 +8,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from .. import schema
-from ..arrow import to_arrow
+from .. import tables
 from ..context import ExtractContext
 from .audit import AUDIT_ACTIONS
 from .live_learning import ATTENDANCE_STATUS, SESSION_ENROLLMENT_STATUS, SESSION_STATUS
@@ -30,10 +29,10 @@ CODES = {
 
 
 def code_lookups_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="code_lookups", write_disposition="replace")
+    @dlt.resource(**tables.hints("code_lookups"))
     @context.contained("code_lookups")
     def code_lookups() -> Iterator[pa.Table]:
         rows = [{"code_type": kind, "code": code, "label": label} for kind, codes in CODES.items() for code, label in codes.items()]
-        yield to_arrow(rows, schema.CODE_LOOKUPS, table="code_lookups", key=["code_type", "code"], issues=context.issues)
+        yield tables.to_table("code_lookups", rows, context.issues)
 
     return code_lookups

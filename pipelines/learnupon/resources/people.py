@@ -14,27 +14,26 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
-from .. import schema
-from ..arrow import to_arrow
+from .. import tables
 from ..context import ExtractContext
 from ..custom_data import ATTRIBUTES, carries_labels, choice_list, custom_data_rows, field_ids
 from ..fanout import read_ahead
 from ..records import extract_records, field_definitions
 from ..settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, USERS_KEYS, USERS_PATH, USERS_VERSION_ID
-from .common import SCD2, child_table, json_text, row_hash, listing_complete
+from .common import child_table, json_text, row_hash, listing_complete
 from .gamification import note_award_keys
 
 
 def users_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(name="users", write_disposition=SCD2, primary_key="id")
+    @dlt.resource(**tables.hints("users"))
     @context.contained("users", hold=True)
     def users() -> Iterator[Any]:
         # two stages, each on a thread of its own: the listing pages ahead while the previous page is
         # hashed and converted, so the chain of calls (each page asked for once the last says there is
         # another) is not held up by the work done on each page; dlt gets finished Arrow tables
-        yield from read_ahead(tables())
+        yield from read_ahead(arrow_tables())
 
-    def tables() -> Iterator[Any]:
+    def arrow_tables() -> Iterator[Any]:
         client = context.client
         definitions: list[dict[str, Any]] = []
         definitions_read = False  # GET /users/customuserdata called (at most once a run)
@@ -64,12 +63,9 @@ def users_resource(context: ExtractContext) -> DltResource:
                         f"CustomData[{d.label!r}] disagrees with customDataFieldValues (definition_id {d.definition_id}):"
                         " the definition id's value is kept",
                     )
-            yield to_arrow(user_rows, schema.USERS, table="users", key=["id"], issues=context.issues)
+            yield tables.to_table("users", user_rows, context.issues)
             if custom_rows:
-                table = to_arrow(
-                    custom_rows, schema.USER_CUSTOM_DATA, table="user_custom_data", key=["user_id"], issues=context.issues
-                )
-                yield child_table(table, "user_custom_data")
+                yield child_table(tables.to_table("user_custom_data", custom_rows, context.issues), "user_custom_data")
             note_award_keys(award_keys, page.records)
             context.progress.update("users", pages=1, rows=len(page.records))
         whole = bool(definitions) and all("predefined_values" in d for d in definitions)
@@ -80,10 +76,7 @@ def users_resource(context: ExtractContext) -> DltResource:
         if definitions:
             definitions = [{**d, "predefined_values": choice_list(d["predefined_values"])} if "predefined_values" in d else d
                            for d in definitions]
-            table = to_arrow(
-                definitions, schema.CUSTOM_USER_FIELDS, table="custom_user_fields", key=["id"], issues=context.issues
-            )
-            yield child_table(table, "custom_user_fields")
+            yield child_table(tables.to_table("custom_user_fields", definitions, context.issues), "custom_user_fields")
             yield listing_complete(context, "custom_user_fields")
         context.run_cache.user_award_keys.set(award_keys)  # user_awards reads who has badges from here
 
