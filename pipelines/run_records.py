@@ -24,7 +24,6 @@ import dlt
 from .learnupon import schema
 from .learnupon.arrow import IssueLog, to_arrow
 from .learnupon.context import ExtractContext
-from .learnupon.resources.common import child_table
 
 DATA_ISSUES_ROW = {**schema.DATA_ISSUES, "run_id": "text"}
 RESOURCE = "run_records"
@@ -70,7 +69,9 @@ class RunRecords:
 
         def records() -> Iterator[Any]:
             for table, arrow in self.take().items():
-                yield arrow if table == "data_issues" else child_table(arrow, table, "append", key=[])
+                # contract_drift is no child table of a resource (tables.CHILD_TABLES): its hints are stated here
+                hints = dlt.mark.make_hints(table_name=table, write_disposition="append", primary_key=[])
+                yield arrow if table == "data_issues" else dlt.mark.with_hints(arrow, hints, create_table_variant=True)
 
         return dlt.resource(records, name=RESOURCE, table_name="data_issues", write_disposition="append")
 
