@@ -31,7 +31,7 @@ from .learnupon.context import ExtractContext
 from .learnupon.errors import ConfigError, describe_error
 from .run_records import RUN_RECORD_TABLES, RunRecords
 from .failures import check_reachable, diagnose, state_unreadable
-from .destinations import DESTINATIONS, Destination, destination_for
+from .destinations import DESTINATIONS, Destination, destination_for  # noqa: F401 - DESTINATIONS: also read from here
 from .run_lock import READ_IS_KEPT, busy_warehouse, run_lock
 from .snapshot import remove_partial_files
 from .state_match import match_state_to_warehouse
@@ -71,8 +71,7 @@ class Warehouse:
     )
 
     def __post_init__(self) -> None:
-        if self.destination not in DESTINATIONS:
-            raise ConfigError(f"--destination must be one of {', '.join(DESTINATIONS)}, got {self.destination!r}")
+        backend = self.backend  # an unknown --destination: one line, first
         self.out_dir = Path(self.out_dir)
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise ConfigError(f"--out {self.out_dir} is a file; it must be a folder (it holds the warehouse and dlt's working files)")
@@ -82,7 +81,7 @@ class Warehouse:
         for name, value in ((MEMORY_LIMIT_ENV, self.duckdb_memory_limit), (MODELS_MEMORY_LIMIT_ENV, self.models_memory_limit)):
             if not MEMORY_LIMIT_PATTERN.fullmatch(value.strip()):
                 raise ConfigError(f"{name} must be a size such as 512MB or 2GB, got {value!r}")
-        self.backend.check_settings()  # e.g. missing PostgreSQL credentials: one line before anything starts
+        backend.check_settings()  # e.g. missing PostgreSQL credentials: one line before anything starts
 
     @property
     def backend(self) -> Destination:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..learnupon.errors import ConfigError
 from .base import Destination
 from .delta import Delta
 from .duckdb import DuckDb
@@ -19,8 +20,11 @@ DESTINATIONS = tuple(KINDS)
 
 
 def destination_for(warehouse: Any) -> Destination:
-    """The destination a warehouse (pipelines.runner.Warehouse) names, bound to it."""
-    return KINDS[warehouse.destination](warehouse)
+    """The destination a warehouse (pipelines.runner.Warehouse) names, bound to it (ConfigError for an unknown name)."""
+    kind = KINDS.get(warehouse.destination)
+    if kind is None:
+        raise ConfigError(f"--destination must be one of {', '.join(DESTINATIONS)}, got {warehouse.destination!r}")
+    return kind(warehouse)
 
 
 __all__ = ["DESTINATIONS", "KINDS", "Destination", "destination_for"]
