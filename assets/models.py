@@ -27,10 +27,10 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
+from pipelines.destinations import KINDS
 from pipelines.learnupon import TABLE_RESOURCES
 from pipelines.models import ON_DEMAND_TAGS, SOURCE, BuildResult, build_models, project_manifest, run_tests
 from pipelines.run_lock import run_lock
-from pipelines.snapshot import publish_snapshot
 
 from .extract import WAREHOUSE_POOL, WRITER_TAGS, resource_key, storage_kind
 from .resources import WarehouseResource, dagster_run_id
@@ -41,7 +41,8 @@ LAYERS = ("staging", "intermediate", "reporting")  # the schemas, and the asset 
 
 def models_kind() -> str:
     """The engine the models are built in (display only): PostgreSQL's own, else DuckDB (for delta, beside the lake)."""
-    return "postgres" if storage_kind() == "postgres" else "duckdb"
+    kind = KINDS.get(storage_kind())
+    return kind.models_kind if kind else "duckdb"  # an unknown name fails when a run starts, not here
 
 
 class LmsDbtTranslator(DagsterDbtTranslator):
@@ -105,7 +106,7 @@ def sql_models(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
         with run_lock(target.out_dir, command="dagster models"):
             # recorded under this run's id: the cli_model_builds sensor leaves Dagster's own builds alone
             result = build_models(target, select=selected, build_id=dagster_run_id(context.run.run_id))
-            publish_snapshot(target)
+            target.backend.publish_models()  # DuckDB: the readers' snapshot
     else:  # the checks alone, as the UI runs them
         result = run_tests(target, [key.name for key in checks])
     for name, reason in result.skipped.items():

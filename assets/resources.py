@@ -20,11 +20,10 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from pipelines.config import PortalSettings, attendance_reconcile_days, reconcile_days
+from pipelines.destinations import DESTINATIONS
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.settings import ExtractOptions
-from pipelines.models import database_path
-from pipelines.postgres_warehouse import qmark_connection
-from pipelines.runner import DESTINATIONS, Warehouse
+from pipelines.runner import Warehouse
 
 DEFAULT_DIR = "data"
 DEFAULT_DESTINATION = "duckdb"
@@ -61,28 +60,15 @@ class WarehouseResource(ConfigurableResource):
     def raw(self) -> Iterator[Any]:
         """A read-only connection to the raw tables, `learnupon.<table>`: DuckDB's `execute(sql, params)`
         (`?` placeholders) on every destination, so checks written in SQL both engines speak run on each."""
-        warehouse = self.warehouse()
-        if warehouse.destination == "postgres":  # the database itself: no copy of the tables checked
-            with qmark_connection(warehouse.postgres()) as con:
-                yield con
-            return
-        if warehouse.destination == "delta":
-            with warehouse.delta_lake.connect() as con:  # the lake's tables read through deltalake
-                yield con
-            return
-        # the Parquet destination's raw tables are read in its working DuckDB file, the system of record
-        with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
+        # PostgreSQL: the database itself; Delta: the lake read through deltalake; Parquet: its working
+        # DuckDB file, the system of record (pipelines/destinations/)
+        with self.warehouse().backend.raw_connection() as con:
             yield con
 
     @contextmanager
     def models(self) -> Iterator[Any]:
         """A read-only connection (as `raw()`) to the database that holds the staging views and reporting tables."""
-        warehouse = self.warehouse()
-        if warehouse.destination == "postgres":
-            with qmark_connection(warehouse.postgres()) as con:
-                yield con
-            return
-        with duckdb.connect(str(database_path(warehouse)), read_only=True) as con:
+        with self.warehouse().backend.models_connection() as con:
             yield con
 
 

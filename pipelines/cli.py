@@ -58,7 +58,7 @@ def _resource_list(text: str) -> list[str]:
 
 
 def _destination_args(p: argparse.ArgumentParser) -> None:
-    from .runner import DESTINATIONS
+    from .destinations import DESTINATIONS
 
     p.add_argument(
         "--destination", choices=DESTINATIONS, default="duckdb",
@@ -327,18 +327,16 @@ def _simulate(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     from .models import build_models
     from .report import pages_folder, write_report
-    from .run_lock import ensure_duckdb_writable, run_lock
+    from .run_lock import run_lock
     from .runner import Warehouse
-    from .snapshot import publish_snapshot
 
     if not args.verbose:
         logging.getLogger("lms_warehouse.models").setLevel(logging.ERROR)  # skips are printed below
     warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
     with run_lock(warehouse.out_dir):  # the model build writes the warehouse too
-        if warehouse.loads_duckdb:  # a program holding the file: exit 75 before dbt starts
-            ensure_duckdb_writable(warehouse.duckdb_path, consequence="nothing was built")
+        warehouse.backend.check_writable("nothing was built")  # a program holding the file: exit 75 before dbt starts
         built = build_models(warehouse, as_of=args.as_of)
-        publish_snapshot(warehouse)
+        warehouse.backend.publish_models()  # DuckDB: the readers' snapshot
     for name, reason in built.skipped.items():
         print(f"skipped {name}: {reason}", file=sys.stderr)
     print(f"Built {len(built)} models as of {built.as_of} in {built.database} (dbt {built.timings.get('total', 0):.1f} s)")

@@ -55,4 +55,4 @@ def record_build(warehouse: Any, result: Any, build_id: str, started_at: datetim
     table = to_arrow(rows, MODEL_BUILDS_COLUMNS, table=MODEL_BUILDS, key=[], issues=IssueLog())
     pipeline = warehouse.pipeline(RECORDS_PIPELINE)
     resource = dlt.resource([table], name=MODEL_BUILDS, write_disposition="append")
-    pipeline.run(resource, table_format="delta" if warehouse.destination == "delta" else None)
+    pipeline.run(resource, table_format=warehouse.backend.table_format)

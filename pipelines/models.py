@@ -95,11 +95,7 @@ class BuildResult(dict):
 
 def database_path(warehouse: Any) -> Path:
     """The DuckDB file that holds the staging views and reporting tables of this warehouse."""
-    if warehouse.destination == "delta":  # a working file beside the lake: raw tables copied in, marts written back
-        from .delta_lake.reporting import MODELS_DB
-
-        return Path(warehouse.out_dir) / MODELS_DB
-    return Path(warehouse.duckdb_path)
+    return warehouse.backend.models_database
 
 
 def dbt_dir(warehouse: Any) -> Path:
@@ -135,23 +131,6 @@ def write_profile(folder: Path, database: Path, memory_limit: str, threads: int 
     # JSON is YAML: no YAML writer needed, and paths with any character stay quoted correctly
     (folder / "profiles.yml").write_text(json.dumps(profile, indent=2), encoding="utf-8")
     return folder
-
-
-def _profile(warehouse: Any) -> tuple[Path, Any]:
-    """Write the warehouse's dbt profile; returns dbt's profiles folder and what names the database.
-
-    PostgreSQL: the name is "postgres-<database>" (a parsed manifest names its database), and
-    the profile holds no password (pipelines/postgres_warehouse.py).
-    """
-    if warehouse.destination == "postgres":
-        from .postgres_warehouse import dbt_output
-
-        credentials = warehouse.postgres()
-        # the parsed manifest names the database, so each database gets its own (parse() caches by this name)
-        work = write_profile(dbt_dir(warehouse), Path("postgres"), "", output=dbt_output(credentials))
-        return work, f"postgres-{credentials.database}"
-    database = database_path(warehouse)
-    return write_profile(dbt_dir(warehouse), database, warehouse.models_memory_limit.strip()), database
 
 
 def _common_args(work: Path) -> list[str]:
@@ -352,23 +331,10 @@ def build_models(
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
     as_of = as_of or datetime.now(timezone.utc).date()
-    _check_raw(warehouse)
-    work, database = _profile(warehouse)
-    if warehouse.destination == "postgres":
-        from .postgres_warehouse import relations, tables_in
-
-        raw_tables = tables_in(warehouse.postgres(), warehouse.dataset)
-        existing = relations(warehouse.postgres())
-    elif warehouse.destination == "delta":
-        from .delta_lake.reporting import copy_raw_tables
-
-        with duckdb.connect(str(database)) as con:
-            raw_tables = copy_raw_tables(con, warehouse.delta_lake)
-            existing = _relations(con)
-    else:
-        with duckdb.connect(str(database), read_only=True) as con:
-            raw_tables = _tables_in(con, warehouse.dataset)
-            existing = _relations(con)
+    backend = warehouse.backend
+    backend.check_raw()
+    work, database = backend.dbt_profile()
+    raw_tables, existing = backend.model_inputs(database)  # Delta: its raw tables copied in first
 
     t_parse = time.perf_counter()
     manifest = parse(work, database, warehouse.dataset)
@@ -387,7 +353,7 @@ def build_models(
 
     result = BuildResult()
     result.as_of = as_of
-    result.database = warehouse.location if warehouse.destination == "postgres" else database
+    result.database = backend.models_location
     result.schemas = {name: graph.schema(name) for name in graph.models}
     result.skipped = skip_reasons(graph, raw_tables, chosen, existing, warehouse.dataset)
     for name, reason in result.skipped.items():
@@ -417,28 +383,14 @@ def build_models(
 
     result.marts = [n for n in result if graph.is_mart(n)]
     built_tables = [n for n in result if graph.materialized(n) != "view"]
-    if built_tables and warehouse.destination == "postgres":
-        from .postgres_warehouse import fetch
-
-        for name in built_tables:
-            result[name] = fetch(warehouse.postgres(), f"select count(*) from {result.relation(name)}")[0][0]
-    elif built_tables:
-        with duckdb.connect(str(database), read_only=True) as con:
-            for name in built_tables:
-                result[name] = con.execute(f"select count(*) from {result.relation(name)}").fetchone()[0]
+    if built_tables:
+        for name, count in backend.count_rows(database, {n: result.relation(n) for n in built_tables}).items():
+            result[name] = count
     t_export = time.perf_counter()
     marts = {n: result.relation(n) for n in result.marts}
-    if export_parquet and warehouse.destination == "parquet":  # beside the raw tables' folders, published alike
-        from .parquet_publication import publish_marts
-
-        publish_marts(warehouse, marts)
-    elif export_parquet:
-        with reporting_connection(warehouse, marts.values()) as con:
-            export_reporting_parquet(con, marts, Path(warehouse.out_dir) / "reporting")
-    if warehouse.destination == "delta":
-        from .delta_lake.reporting import publish_marts as publish_delta_marts
-
-        publish_delta_marts(database, marts, warehouse.delta_lake)
+    if export_parquet:  # Parquet: beside the raw tables' folders, published alike
+        backend.export_marts(marts)
+    backend.publish_marts(database, marts)  # Delta: written back to the lake
     sql = result.timings.get("sql", 0.0)
     result.timings.update(
         parse=round(parse_seconds, 3),
@@ -461,8 +413,8 @@ def generate_docs(warehouse: Any) -> Path:
     """
     from dbt.cli.main import dbtRunner
 
-    _check_raw(warehouse)
-    work, database = _profile(warehouse)
+    warehouse.backend.check_raw()
+    work, database = warehouse.backend.dbt_profile()
     manifest = parse(work, database, warehouse.dataset)
     try:
         outcome = dbtRunner(manifest=manifest).invoke(
@@ -479,20 +431,15 @@ def run_tests(warehouse: Any, tests: Sequence[str]) -> BuildResult:
     """Run these dbt data tests (by name) on the models as they are; nothing is rebuilt."""
     from dbt.cli.main import dbtRunner
 
-    _check_raw(warehouse)
-    work, database = _profile(warehouse)
+    backend = warehouse.backend
+    backend.check_raw()
+    work, database = backend.dbt_profile()
     manifest = parse(work, database, warehouse.dataset)
     graph = Graph.of(manifest)
     result = BuildResult()
-    result.database = warehouse.location if warehouse.destination == "postgres" else database
+    result.database = backend.models_location
     result.schemas = {name: graph.schema(name) for name in graph.models}
-    if warehouse.destination == "postgres":
-        from .postgres_warehouse import relations
-
-        existing = relations(warehouse.postgres())
-    else:
-        with duckdb.connect(str(database), read_only=True) as con:
-            existing = _relations(con)
+    existing = backend.relations(database)
     known = {n.name: n for n in manifest.nodes.values() if n.resource_type == "test"}
     runnable = []
     for name in tests:
@@ -573,28 +520,6 @@ def _release_connections() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def _check_raw(warehouse: Any) -> None:
-    if warehouse.destination == "postgres":
-        from .postgres_warehouse import check_connection, tables_in
-
-        check_connection(warehouse.postgres())
-        if not tables_in(warehouse.postgres(), warehouse.dataset):
-            raise ConfigError(f"no raw tables in schema {warehouse.dataset} at {warehouse.location}: run the pipeline first")
-    elif warehouse.destination == "delta":
-        if not warehouse.delta_lake.exists():
-            raise ConfigError(f"no Delta warehouse at {warehouse.location}: run the pipeline with --destination delta first")
-    elif not Path(warehouse.duckdb_path).exists():
-        raise ConfigError(f"no warehouse at {warehouse.duckdb_path}: run the pipeline first")
-
-
-def _tables_in(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
-    rows = con.execute("select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()
-    return {r[0].lower() for r in rows}
-
-
-def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
-    return {r[0].lower() for r in rows}
 
 
 # ---- the Parquet copy of the reporting tables ------------------------------------------------------
@@ -607,16 +532,7 @@ def reporting_connection(warehouse: Any, relations: Iterable[str]) -> Iterator[d
     DuckDB and Parquet warehouses: their database file. PostgreSQL: an in-memory DuckDB with
     a copy of them, so the Parquet export and the HTML report run the same SQL on every engine.
     """
-    if warehouse.destination == "postgres":
-        from .postgres_warehouse import copy_to_duckdb
-
-        with duckdb.connect() as con:
-            con.execute("set TimeZone = 'UTC'")
-            copy_to_duckdb(warehouse.postgres(), relations, con)
-            yield con
-        return
-    with duckdb.connect(str(database_path(warehouse)), read_only=True) as con:
-        con.execute("set TimeZone = 'UTC'")
+    with warehouse.backend.reporting_connection(relations) as con:
         yield con
 
 

@@ -213,12 +213,7 @@ def pages_folder(path: Path) -> Path:
 
 def _read_relations(warehouse: Any) -> list[str]:
     """What the report reads: every reporting table, the audit gaps and the run records (PostgreSQL copies them)."""
-    if warehouse.destination != "postgres":
-        return []  # read in place
-    from .postgres_warehouse import relations
-
-    marts = sorted(r for r in relations(warehouse.postgres()) if r.startswith("reporting."))
-    return [*marts, "staging.stg_audit_gaps", f"{warehouse.dataset}.pipeline_runs"]
+    return warehouse.backend.report_relations()
 
 
 def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:

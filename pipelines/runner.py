@@ -24,29 +24,22 @@ from typing import Any
 import dlt
 import orjson
 from dlt.common.pipeline import LoadInfo
-from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from .learnupon import ALL_RESOURCES, learnupon_source
 from .learnupon.arrow import to_arrow
 from .learnupon.context import ExtractContext
 from .learnupon.errors import ConfigError, describe_error
-from .resumed_load import prepare_resumed_packages
 from .run_records import RUN_RECORD_TABLES, RunRecords
 from .failures import check_reachable, diagnose, state_unreadable
-from .duckdb_storage import ensure_readable_by_older_duckdb
-from .retirement import retire_vanished_rows
-from .parquet_publication import check_layout, publish_warehouse
-from .run_lock import READ_IS_KEPT, busy_warehouse, ensure_duckdb_writable, run_lock
-from .snapshot import publish_snapshot, remove_partial_files
+from .destinations import DESTINATIONS, Destination, destination_for  # noqa: F401 - DESTINATIONS: also read from here
+from .run_lock import READ_IS_KEPT, busy_warehouse, run_lock
+from .snapshot import remove_partial_files
 from .state_match import match_state_to_warehouse
-from .warehouse_facts import read_facts
 
 log = logging.getLogger("lms_warehouse.runner")
 
 PIPELINE_NAME = "lms_warehouse"
 DATASET = "learnupon"
-DESTINATIONS = ("duckdb", "parquet", "delta", "postgres")
-SQL_DESTINATIONS = ("duckdb", "parquet", "postgres")  # loads land in a SQL database: retirement and facts are SQL over dlt's sql client
 MEMORY_LIMIT_ENV = "LMS_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "64MB"
 MODELS_MEMORY_LIMIT_ENV = "LMS_DUCKDB_MODELS_MEMORY_LIMIT"
@@ -78,21 +71,22 @@ class Warehouse:
     )
 
     def __post_init__(self) -> None:
-        if self.destination not in DESTINATIONS:
-            raise ConfigError(f"--destination must be one of {', '.join(DESTINATIONS)}, got {self.destination!r}")
+        backend = self.backend  # an unknown --destination: one line, first
         self.out_dir = Path(self.out_dir)
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise ConfigError(f"--out {self.out_dir} is a file; it must be a folder (it holds the warehouse and dlt's working files)")
         existing = next((p for p in (self.out_dir, *self.out_dir.parents) if p.exists()), None)
         if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
             raise ConfigError(f"--out {self.out_dir}: {existing} is not writable by this user")
-        if self.destination == "parquet":
-            check_layout(self)
         for name, value in ((MEMORY_LIMIT_ENV, self.duckdb_memory_limit), (MODELS_MEMORY_LIMIT_ENV, self.models_memory_limit)):
             if not MEMORY_LIMIT_PATTERN.fullmatch(value.strip()):
                 raise ConfigError(f"{name} must be a size such as 512MB or 2GB, got {value!r}")
-        if self.destination == "postgres":
-            self.postgres()  # missing or malformed credentials: one line before anything starts
+        backend.check_settings()  # e.g. missing PostgreSQL credentials: one line before anything starts
+
+    @property
+    def backend(self) -> Destination:
+        """What this destination does for a run, a model build and a reader (pipelines/destinations/)."""
+        return destination_for(self)
 
     @property
     def duckdb_config(self) -> dict[str, str]:
@@ -109,29 +103,13 @@ class Warehouse:
         return self.out_dir / "warehouse.duckdb"
 
     @property
-    def loads_duckdb(self) -> bool:
-        """The loads write `duckdb_path`: the DuckDB destination, and the Parquet destination's working
-        warehouse, from which its Parquet folders are published (pipelines/parquet_publication.py)."""
-        return self.destination in ("duckdb", "parquet")
-
-    @property
     def parquet_dir(self) -> Path:
         return self.out_dir / "parquet"
 
     @property
     def location(self) -> Path | str:
         """Where the loads land (the Parquet destination's readers read `parquet_dir`, published from it)."""
-        if self.destination == "postgres":
-            from .postgres_warehouse import describe
-
-            return describe(self.postgres())
-        if self.destination == "delta":
-            return self.delta_lake.display_url
-        return self.duckdb_path
-
-    @property
-    def is_sql(self) -> bool:
-        return self.destination in SQL_DESTINATIONS
+        return self.backend.location
 
     def postgres(self) -> Any:
         """dlt's PostgresCredentials for this warehouse (ConfigError when missing or malformed)."""
@@ -140,14 +118,7 @@ class Warehouse:
         return resolve_credentials(self.postgres_credentials)
 
     def dlt_destination(self) -> Any:
-        if self.destination == "postgres":
-            return dlt.destinations.postgres(credentials=self.postgres())
-        if self.destination == "delta":
-            from .delta_lake.lake import bucket_url
-
-            return dlt.destinations.filesystem(bucket_url=bucket_url(self.delta_url, self.out_dir / "delta"))
-        credentials = DuckDbCredentials(str(self.duckdb_path.resolve()), global_config=self.duckdb_config)
-        return dlt.destinations.duckdb(credentials=credentials)
+        return self.backend.dlt_destination()
 
     @property
     def delta_lake(self) -> Any:
@@ -251,29 +222,21 @@ PIPELINE_RUNS = {
 }
 
 
-def finish_pending(pipeline: dlt.Pipeline, lake: Any = None) -> list[str]:
+def finish_pending(pipeline: dlt.Pipeline, backend: Destination) -> list[str]:
     """Load what a killed or failed run left behind before extracting anything new; return its load ids.
 
     dlt keeps normalized packages until they load; a new run would otherwise skip
-    its own extract while it retries them. On Delta (`lake`), the steps after a load
-    that a kill may have cut short are finished too.
+    its own extract while it retries them. The steps after a load that a kill may have
+    cut short (Delta's) are finished too.
     """
     resumed: list[str] = []
     if pipeline.has_pending_data:
         log.warning("finishing a load an earlier run left pending")
         pipeline.normalize()
         resumed = list(pipeline.list_normalized_load_packages())
-        if lake is None:
-            prepare_resumed_packages(pipeline)  # a killed load must not write any row twice
-        else:
-            from .delta_lake.steps import prepare_resumed_packages as prepare_resumed_lake_packages
-
-            prepare_resumed_lake_packages(pipeline, lake)
+        backend.prepare_resumed_packages(pipeline)  # a killed load must not write any row twice
         pipeline.load()
-    if lake is not None:
-        from .delta_lake.steps import finish_loads
-
-        finish_loads(pipeline, lake)
+    backend.finish_interrupted(pipeline)
     return resumed
 
 
@@ -284,26 +247,18 @@ def run_extract(
 ) -> RunSummary:
     """`extract_and_load` under the warehouse's run lock: one run at a time, CLI and Dagster alike.
 
-    Both checks come before the first API call: another run holding the lock, and (DuckDB)
-    another process holding the warehouse file, each stop the run at once (WarehouseBusy).
-    A DuckDB warehouse is created (or converted once) in a format older DuckDB releases open.
+    Both checks come before the first API call: another run holding the lock, and the destination's
+    pre-flight (DuckDB: another process holding the warehouse file; PostgreSQL: the credentials), each
+    stop the run at once. A DuckDB warehouse is created (or converted once) in a format older DuckDB
+    releases open.
     """
+    backend = warehouse.backend
     with run_lock(warehouse.out_dir):
         remove_partial_files(warehouse.out_dir)  # what killed or failed publishes left behind
-        if warehouse.loads_duckdb:
-            ensure_duckdb_writable(warehouse.duckdb_path)
-            ensure_readable_by_older_duckdb(warehouse.duckdb_path)
-        if warehouse.destination == "postgres":
-            from .postgres_warehouse import check_connection
-
-            check_connection(warehouse.postgres())  # bad credentials stop the run here, before any API call
-        if warehouse.destination == "delta":
-            warehouse.delta_lake.config  # the bucket's settings resolve before the first API call (ConfigError)
+        backend.check_before_run()
         summary = extract_and_load(context, warehouse, resources)
         try:  # after the run's record, so that readers of the snapshot see it too
-            publish_snapshot(warehouse)  # readers (BI tools) open the snapshot, never the file loads write
-            if warehouse.destination == "parquet":
-                summary.timings["publish"] = publish_warehouse(warehouse).seconds
+            summary.timings.update(backend.publish_loads())  # DuckDB's snapshot, Parquet's folders
         except BaseException as exc:  # a full disk, say: the run did not finish, so it is not `succeeded`
             record_failure_after_load(warehouse, summary, exc)
             raise
@@ -348,23 +303,19 @@ def extract_and_load(
     state_reset: str | None = None
     resumed: list[str] = []
     records = RunRecords(context, run_id)
-    lake = warehouse.delta_lake if warehouse.destination == "delta" else None
+    backend = warehouse.backend  # one for the run (Delta: one lake)
     try:
-        resumed = finish_pending(pipeline, lake)
-        state_reset = match_state_to_warehouse(pipeline, warehouse.location)
+        resumed = finish_pending(pipeline, backend)
+        state_reset = match_state_to_warehouse(pipeline, backend.location)
         check_reachable(context.client.base_url)  # an unreachable host fails here, fast, naming the host
-        if warehouse.is_sql:
-            context.facts = read_facts(pipeline)
-        elif lake is not None:
-            context.warehouse_reader = lake  # dlt's filesystem SQL client needs DuckDB's delta extension
-            context.facts = read_facts(lake)  # the same SQL, over DuckDB views of the Delta tables
+        backend.prepare_extract(pipeline, context)  # the facts the extract reads from the warehouse
         t0 = time.perf_counter()
         # one extract, one load package; each resource contains its own failure (ExtractContext.contained)
         # the run's records last, in the same package as the rows they describe (pipelines/run_records.py)
-        pipeline.extract(_for_destination(records.with_records(learnupon_source(context).with_resources(*resources)), lake))
+        pipeline.extract(backend.adapt_source(records.with_records(learnupon_source(context).with_resources(*resources))))
         failed = context.failed
         t1 = time.perf_counter()
-        _check_writable(warehouse)  # a program that opened the file since the run began stops it here, the extract kept
+        backend.check_writable(READ_IS_KEPT, in_run=True)  # a program that opened the file since the run began stops it here, the extract kept
         context.progress.step("normalizing")
         normalize_info = pipeline.normalize()
         t2 = time.perf_counter()
@@ -377,21 +328,14 @@ def extract_and_load(
         # exam answers load in batches, each its own load, so an interrupted run resumes where it stopped
         while "exam_answers" in resources and "exam_answers" not in failed and context.run_cache.pending.pop("exam_answers", 0):
             batch = records.with_records(learnupon_source(context).with_resources("exam_answers"))
-            info = pipeline.run(_for_destination(batch, lake))
+            info = pipeline.run(backend.adapt_source(batch))
             info.raise_on_failed_jobs()
             for table, count in _row_counts(pipeline.last_trace.last_normalize_info).items():
                 rows[table] = rows.get(table, 0) + count
-        if warehouse.is_sql:
-            _check_writable(warehouse)
-            t4 = time.perf_counter()
-            retired = retire_vanished_rows(pipeline)
-            timings["retire"] = time.perf_counter() - t4
-        elif lake is not None:
-            from .delta_lake.steps import finish_loads
-
-            t4 = time.perf_counter()
-            retired = finish_loads(pipeline, lake)  # SCD2 histories, replaced days, then retirement
-            timings["retire"] = time.perf_counter() - t4
+        backend.check_writable(READ_IS_KEPT, in_run=True)
+        t4 = time.perf_counter()
+        retired = backend.retire(pipeline)  # Delta: SCD2 histories and replaced days first
+        timings["retire"] = time.perf_counter() - t4
         if context.stopped is not None:
             raise context.stopped  # loaded what was read; the run itself stopped at the reserve
         if failed:
@@ -435,7 +379,7 @@ def extract_and_load(
             drift=context.issues.drift_rows(),
         )
         try:
-            record_run(pipeline, summary, records, table_format="delta" if lake is not None else None)
+            record_run(pipeline, summary, records, table_format=backend.table_format)
         except Exception as record_error:  # never hide the run's own outcome behind this
             if busy_warehouse(record_error) is None:
                 log.error("could not record the run in pipeline_runs: %s", record_error)
@@ -461,21 +405,6 @@ def record_failure_after_load(warehouse: Warehouse, summary: RunSummary, exc: Ba
             )
     except Exception as record_error:  # never hide the run's own outcome behind this
         log.error("could not record the failure in pipeline_runs: %s", record_error)
-
-
-def _check_writable(warehouse: Warehouse) -> None:
-    """Before a step that writes the DuckDB file: stop (WarehouseBusy, exit 75) if another process holds it now."""
-    if warehouse.loads_duckdb:
-        ensure_duckdb_writable(warehouse.duckdb_path, warehouse.duckdb_config, consequence=READ_IS_KEPT)
-
-
-def _for_destination(source: Any, lake: Any) -> Any:
-    """The source with its tables' hints as the destination needs them (Delta: pipelines/delta_lake/strategy.py)."""
-    if lake is None:
-        return source
-    from .delta_lake import adapt_source
-
-    return adapt_source(source)
 
 
 def _row_counts(normalize_info: Any) -> dict[str, int]:

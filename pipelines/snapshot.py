@@ -35,9 +35,10 @@ def snapshot_path(out_dir: Path) -> Path:
 
 
 def publish_snapshot(warehouse: Any) -> Path | None:
-    """Replace `<out>/snapshot.duckdb` by a copy of the warehouse as it is now; None for Parquet warehouses."""
-    if warehouse.destination != "duckdb" or not warehouse.duckdb_path.exists():
-        return None  # Parquet files are written once and never locked: readers read them directly
+    """Replace `<out>/snapshot.duckdb` by a copy of the DuckDB warehouse as it is now (the DuckDB destination
+    calls it: pipelines/destinations/duckdb.py); None when there is no warehouse file yet."""
+    if not warehouse.duckdb_path.exists():
+        return None
     import duckdb
 
     from .duckdb_storage import STORAGE_VERSION

@@ -5,34 +5,12 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-import duckdb
-
-from .parquet_publication import published_counts
 from .runner import RunSummary, Warehouse
 
 
 def table_counts(warehouse: Warehouse) -> dict[str, int]:
     """Rows per raw table as a reader sees it now (dlt's own tables left out)."""
-    counts: dict[str, int] = {}
-    if warehouse.destination == "duckdb":
-        if not warehouse.duckdb_path.exists():
-            return counts
-        with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
-            tables = con.execute(
-                "select table_name from information_schema.tables where table_schema = ? order by 1",
-                [warehouse.dataset],
-            ).fetchall()
-            for (name,) in tables:
-                if not name.startswith("_dlt"):
-                    counts[name] = con.execute(f'select count(*) from "{warehouse.dataset}"."{name}"').fetchone()[0]
-        return counts
-    if warehouse.destination == "parquet":  # the current rows a reader sees (history is apart)
-        return published_counts(warehouse.parquet_dir)
-    if warehouse.destination == "postgres":
-        from .postgres_warehouse import row_counts
-
-        return row_counts(warehouse.postgres(), warehouse.dataset)
-    return counts
+    return warehouse.backend.table_counts()
 
 
 def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float, header: str = "", out: TextIO | None = None) -> None:
@@ -41,11 +19,9 @@ def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float
     if header:
         write(header)
     write(f"Run {summary.run_id} {summary.status} in {wall_seconds:.1f}s; warehouse: {warehouse.location}")
-    if warehouse.destination == "parquet":
-        write(
-            f"Parquet for readers: {warehouse.parquet_dir}/<table>/ (current rows),"
-            f" {warehouse.parquet_dir}/history/<table>/ (every version and retired row)"
-        )
+    note = warehouse.backend.reader_note()  # Parquet: the folders readers read
+    if note:
+        write(note)
     counts = table_counts(warehouse)
     write()
     write(f"{'table':32} {'rows now':>12} {'loaded this run':>16}")

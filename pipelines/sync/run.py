@@ -46,8 +46,7 @@ def new_run_id() -> str:
 
 
 def check_warehouse(warehouse: Warehouse) -> None:
-    if warehouse.destination != "duckdb":
-        raise ConfigError("the user sync needs the DuckDB warehouse (--destination duckdb): it plans and journals in it")
+    warehouse.backend.check_user_sync()  # the plan and the journal live in the DuckDB file
 
 
 def connect(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:

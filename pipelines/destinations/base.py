@@ -1,0 +1,197 @@
+"""What every destination does for a run, a model build and a reader: the one interface the callers use.
+
+The runner, the model build, the summary, the report, the user sync and Dagster's resources call a
+`Destination` and never ask which one it is; what differs between engines lives in one module each
+(duckdb.py, parquet.py, delta.py, postgres.py). Defaults here are what most destinations do.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..learnupon.errors import ConfigError
+
+
+class Destination(ABC):
+    """One warehouse kind, bound to a `pipelines.runner.Warehouse` (its folder, dataset and settings)."""
+
+    name: ClassVar[str]
+    # dlt's table_format for every load of this destination (Delta tables on dlt's filesystem destination)
+    table_format: ClassVar[str | None] = None
+    # the engine the SQL models are built in (Dagster's kind tag: display only)
+    models_kind: ClassVar[str] = "duckdb"
+
+    def __init__(self, warehouse: Any) -> None:
+        self.warehouse = warehouse
+
+    # ---- configuration -------------------------------------------------------------------------
+
+    def check_settings(self) -> None:
+        """Settings checked when the warehouse is declared: one ConfigError line before anything starts."""
+
+    @abstractmethod
+    def dlt_destination(self) -> Any:
+        """The dlt destination the loads go through."""
+
+    @property
+    @abstractmethod
+    def location(self) -> Path | str:
+        """Where the loads land, as the run's summary and errors name it."""
+
+    # ---- a run -------------------------------------------------------------------------------------
+
+    def check_before_run(self) -> None:
+        """Pre-flight, under the run lock and before the first API call (a busy file, bad credentials)."""
+
+    def check_writable(self, consequence: str, in_run: bool = False) -> None:
+        """Before a step that writes the warehouse: WarehouseBusy (exit 75) if another process holds it now.
+
+        `in_run`: this process's own loads hold connections with the warehouse's load settings.
+        """
+
+    def prepare_resumed_packages(self, pipeline: Any) -> None:
+        """Make a package a killed load left half-loaded load exactly once when it resumes."""
+        from ..resumed_load import prepare_resumed_packages
+
+        prepare_resumed_packages(pipeline)
+
+    def finish_interrupted(self, pipeline: Any) -> None:
+        """Before a run extracts: finish the steps after a load that a kill may have cut short."""
+
+    def prepare_extract(self, pipeline: Any, context: Any) -> None:
+        """The facts the extract reads from the warehouse (pipelines/warehouse_facts.py), into `context`."""
+        from ..warehouse_facts import read_facts
+
+        context.facts = read_facts(pipeline)
+
+    def adapt_source(self, source: Any) -> Any:
+        """The source with its tables' hints as this destination needs them."""
+        return source
+
+    def retire(self, pipeline: Any) -> dict[str, int]:
+        """After the load: rows that vanished upstream retired (pipelines/learnupon/lifecycle.py); rows per table."""
+        from ..retirement import retire_vanished_rows
+
+        return retire_vanished_rows(pipeline)
+
+    def publish_loads(self) -> dict[str, float]:
+        """After the run's record: what readers read is refreshed; returns the timings of the steps that took any."""
+        self.publish_models()
+        return {}
+
+    def publish_models(self) -> None:
+        """After a model build: what readers read is refreshed (the DuckDB snapshot)."""
+
+    # ---- the SQL models ---------------------------------------------------------------------------
+
+    def check_raw(self) -> None:
+        """ConfigError unless the raw tables are there to build models on."""
+        if not Path(self.warehouse.duckdb_path).exists():
+            raise ConfigError(f"no warehouse at {self.warehouse.duckdb_path}: run the pipeline first")
+
+    @property
+    def models_database(self) -> Path:
+        """The DuckDB file that holds the staging views and reporting tables of this warehouse."""
+        return Path(self.warehouse.duckdb_path)
+
+    @property
+    def models_location(self) -> Path | str:
+        """Where the models are built, as a build's result names it."""
+        return self.models_database
+
+    def dbt_profile(self) -> tuple[Path, Any]:
+        """Write the warehouse's dbt profile; returns dbt's profiles folder and what names the database."""
+        from ..models import dbt_dir, write_profile
+
+        database = self.models_database
+        return write_profile(dbt_dir(self.warehouse), database, self.warehouse.models_memory_limit.strip()), database
+
+    def model_inputs(self, database: Any) -> tuple[set[str], set[str]]:
+        """Before a build: the raw tables present and every relation that exists (schema.name, lower case)."""
+        import duckdb
+
+        with duckdb.connect(str(database), read_only=True) as con:
+            return tables_in(con, self.warehouse.dataset), relations_in(con)
+
+    def relations(self, database: Any) -> set[str]:
+        """Every relation that exists where the models are (schema.name, lower case)."""
+        import duckdb
+
+        with duckdb.connect(str(database), read_only=True) as con:
+            return relations_in(con)
+
+    def count_rows(self, database: Any, relations: dict[str, str]) -> dict[str, int]:
+        """Rows of each built model (name -> relation)."""
+        import duckdb
+
+        with duckdb.connect(str(database), read_only=True) as con:
+            return {name: con.execute(f"select count(*) from {relation}").fetchone()[0] for name, relation in relations.items()}
+
+    def export_marts(self, marts: dict[str, str]) -> None:
+        """The reporting tables (name -> relation) as Parquet under <out>/reporting/<table>/data.parquet."""
+        from ..models import export_reporting_parquet
+
+        with self.reporting_connection(marts.values()) as con:
+            export_reporting_parquet(con, marts, Path(self.warehouse.out_dir) / "reporting")
+
+    def publish_marts(self, database: Any, marts: dict[str, str]) -> None:
+        """After a build: the reporting tables written where the raw tables' readers read."""
+
+    @contextmanager
+    def reporting_connection(self, relations: Iterable[str]) -> Iterator[Any]:
+        """A read-only DuckDB connection, in UTC, where these relations (schema.name) can be read."""
+        import duckdb
+
+        with duckdb.connect(str(self.models_database), read_only=True) as con:
+            con.execute("set TimeZone = 'UTC'")
+            yield con
+
+    def report_relations(self) -> list[str]:
+        """What the report must copy to read (empty: it reads in place)."""
+        return []
+
+    # ---- readers -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def raw_connection(self) -> Iterator[Any]:
+        """A read-only connection to the raw tables, `<dataset>.<table>`, with DuckDB's `execute(sql, params)`."""
+        import duckdb
+
+        with duckdb.connect(str(self.warehouse.duckdb_path), read_only=True) as con:
+            yield con
+
+    @contextmanager
+    def models_connection(self) -> Iterator[Any]:
+        """A read-only connection (as `raw_connection`) to the staging views and reporting tables."""
+        import duckdb
+
+        with duckdb.connect(str(self.models_database), read_only=True) as con:
+            yield con
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows per raw table as a reader sees it now (dlt's own tables left out)."""
+        return {}
+
+    def reader_note(self) -> str | None:
+        """A line for the run's summary: where readers read, when that is not `location`."""
+        return None
+
+    def check_user_sync(self) -> None:
+        """ConfigError unless the user sync can plan and journal in this warehouse."""
+        raise ConfigError("the user sync needs the DuckDB warehouse (--destination duckdb): it plans and journals in it")
+
+
+def tables_in(con: Any, schema: str) -> set[str]:
+    """The tables of `schema` in a DuckDB database (lower case)."""
+    rows = con.execute("select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()
+    return {r[0].lower() for r in rows}
+
+
+def relations_in(con: Any) -> set[str]:
+    """Every table and view of a DuckDB database as schema.name (lower case)."""
+    rows = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
+    return {r[0].lower() for r in rows}

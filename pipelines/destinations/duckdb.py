@@ -1,0 +1,66 @@
+"""The DuckDB destination (the default): the loads write `<out>/warehouse.duckdb`; readers open its snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .base import Destination
+
+
+class DuckDbFile(Destination):
+    """A warehouse whose loads write the DuckDB file `warehouse.duckdb_path` (DuckDB, and Parquet's working file)."""
+
+    def dlt_destination(self) -> Any:
+        import dlt
+        from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+        warehouse = self.warehouse
+        credentials = DuckDbCredentials(str(warehouse.duckdb_path.resolve()), global_config=warehouse.duckdb_config)
+        return dlt.destinations.duckdb(credentials=credentials)
+
+    @property
+    def location(self) -> Path:
+        return self.warehouse.duckdb_path
+
+    def check_before_run(self) -> None:
+        from ..duckdb_storage import ensure_readable_by_older_duckdb
+        from ..run_lock import ensure_duckdb_writable
+
+        ensure_duckdb_writable(self.warehouse.duckdb_path)
+        ensure_readable_by_older_duckdb(self.warehouse.duckdb_path)  # created (or converted once) in an older format
+
+    def check_writable(self, consequence: str, in_run: bool = False) -> None:
+        from ..run_lock import ensure_duckdb_writable
+
+        config = self.warehouse.duckdb_config if in_run else None
+        ensure_duckdb_writable(self.warehouse.duckdb_path, config, consequence=consequence)
+
+
+class DuckDb(DuckDbFile):
+    name = "duckdb"
+
+    def publish_models(self) -> None:
+        from ..snapshot import publish_snapshot
+
+        publish_snapshot(self.warehouse)  # readers (BI tools) open the snapshot, never the file loads write
+
+    def table_counts(self) -> dict[str, int]:
+        import duckdb
+
+        warehouse = self.warehouse
+        counts: dict[str, int] = {}
+        if not warehouse.duckdb_path.exists():
+            return counts
+        with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
+            tables = con.execute(
+                "select table_name from information_schema.tables where table_schema = ? order by 1",
+                [warehouse.dataset],
+            ).fetchall()
+            for (name,) in tables:
+                if not name.startswith("_dlt"):
+                    counts[name] = con.execute(f'select count(*) from "{warehouse.dataset}"."{name}"').fetchone()[0]
+        return counts
+
+    def check_user_sync(self) -> None:
+        """The user sync plans and journals in the DuckDB file."""

@@ -1,0 +1,117 @@
+"""The PostgreSQL destination: the loads, the models and the readers all in one database
+(credentials the dlt way: pipelines/postgres_warehouse.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..learnupon.errors import ConfigError
+from .base import Destination
+
+
+class Postgres(Destination):
+    name = "postgres"
+    models_kind = "postgres"
+
+    def check_settings(self) -> None:
+        self.warehouse.postgres()  # missing or malformed credentials: one line before anything starts
+
+    def dlt_destination(self) -> Any:
+        import dlt
+
+        return dlt.destinations.postgres(credentials=self.warehouse.postgres())
+
+    @property
+    def location(self) -> str:
+        from ..postgres_warehouse import describe
+
+        return describe(self.warehouse.postgres())
+
+    def check_before_run(self) -> None:
+        from ..postgres_warehouse import check_connection
+
+        check_connection(self.warehouse.postgres())  # bad credentials stop the run here, before any API call
+
+    # ---- the SQL models ---------------------------------------------------------------------------
+
+    def check_raw(self) -> None:
+        from ..postgres_warehouse import check_connection, tables_in
+
+        warehouse = self.warehouse
+        check_connection(warehouse.postgres())
+        if not tables_in(warehouse.postgres(), warehouse.dataset):
+            raise ConfigError(f"no raw tables in schema {warehouse.dataset} at {warehouse.location}: run the pipeline first")
+
+    @property
+    def models_location(self) -> str:
+        return self.location
+
+    def dbt_profile(self) -> tuple[Path, Any]:
+        """The name is "postgres-<database>" (a parsed manifest names its database), and the profile
+        holds no password (pipelines/postgres_warehouse.py)."""
+        from ..models import dbt_dir, write_profile
+        from ..postgres_warehouse import dbt_output
+
+        credentials = self.warehouse.postgres()
+        # the parsed manifest names the database, so each database gets its own (parse() caches by this name)
+        work = write_profile(dbt_dir(self.warehouse), Path("postgres"), "", output=dbt_output(credentials))
+        return work, f"postgres-{credentials.database}"
+
+    def model_inputs(self, database: Any) -> tuple[set[str], set[str]]:
+        from ..postgres_warehouse import relations, tables_in
+
+        return tables_in(self.warehouse.postgres(), self.warehouse.dataset), relations(self.warehouse.postgres())
+
+    def relations(self, database: Any) -> set[str]:
+        from ..postgres_warehouse import relations
+
+        return relations(self.warehouse.postgres())
+
+    def count_rows(self, database: Any, relations: dict[str, str]) -> dict[str, int]:
+        from ..postgres_warehouse import fetch
+
+        return {name: fetch(self.warehouse.postgres(), f"select count(*) from {relation}")[0][0] for name, relation in relations.items()}
+
+    @contextmanager
+    def reporting_connection(self, relations: Iterable[str]) -> Iterator[Any]:
+        """An in-memory DuckDB with a copy of them, so the Parquet export and the HTML report run the same SQL on every engine."""
+        import duckdb
+
+        from ..postgres_warehouse import copy_to_duckdb
+
+        with duckdb.connect() as con:
+            con.execute("set TimeZone = 'UTC'")
+            copy_to_duckdb(self.warehouse.postgres(), relations, con)
+            yield con
+
+    def report_relations(self) -> list[str]:
+        """Every reporting table, the audit gaps and the run records: the report reads a copy."""
+        from ..postgres_warehouse import relations
+
+        marts = sorted(r for r in relations(self.warehouse.postgres()) if r.startswith("reporting."))
+        return [*marts, "staging.stg_audit_gaps", f"{self.warehouse.dataset}.pipeline_runs"]
+
+    # ---- readers -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def raw_connection(self) -> Iterator[Any]:
+        """The database itself: no copy of the tables checked."""
+        from ..postgres_warehouse import qmark_connection
+
+        with qmark_connection(self.warehouse.postgres()) as con:
+            yield con
+
+    @contextmanager
+    def models_connection(self) -> Iterator[Any]:
+        from ..postgres_warehouse import qmark_connection
+
+        with qmark_connection(self.warehouse.postgres()) as con:
+            yield con
+
+    def table_counts(self) -> dict[str, int]:
+        from ..postgres_warehouse import row_counts
+
+        return row_counts(self.warehouse.postgres(), self.warehouse.dataset)
