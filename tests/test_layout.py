@@ -89,3 +89,17 @@ def test_the_checks_catch_what_they_forbid() -> None:
     assert not list(private_reaches("from __future__ import annotations\nfrom dlt.common import _private\nself._x = 1\n"))
     inside = "def report():\n    from assets.settings import freshness_max_age_hours\n"
     assert [m for _, m in imports_of(inside)] == ["assets.settings"]
+
+
+def test_the_architecture_page_names_modules_that_exist() -> None:
+    """docs/architecture.md's module paths are the tree's: a move that forgets the page fails here."""
+    import re
+
+    page = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:pipelines|assets|sql|tests)/[^`\s]*)`", page))
+    assert len(named) > 30, "the page should name the modules of every layer"
+    missing = sorted(path for path in named if not (REPO / path).exists())
+    assert missing == []
+    # every destination module is on the page, so a new one is documented where it goes
+    on_disk = {f"pipelines/destinations/{p.name}" for p in (REPO / "pipelines" / "destinations").glob("*.py")}
+    assert on_disk - {"pipelines/destinations/__init__.py"} <= named
