@@ -4,32 +4,21 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from pipelines.simulator import PortalConfig, SimulatedPortal
 
-CLOCK = datetime(2025, 3, 14, 12, 0, tzinfo=timezone.utc)
-AUTH = ("sim-user", "sim-secret-password")
+from .simulator_http import AUTH, CLOCK, fetch_all
+
 
 
 def client(portal: SimulatedPortal, **kw) -> httpx.Client:
     return httpx.Client(base_url=portal.base_url, auth=AUTH, timeout=10, **kw)
 
 
-def fetch_all(c: httpx.Client, path: str, key: str | None, params: dict | None = None) -> list[dict]:
-    records, page = [], 1
-    while True:
-        r = c.get(path, params={**(params or {}), "page": page})
-        assert r.status_code == 200, r.text
-        assert r.headers["LU-Current-Page"] == str(page)
-        body = r.json()
-        records.extend(body if key is None else body[key])
-        if r.headers["LU-Has-Next-Page"] != "true":
-            return records
-        page += 1
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ and a clock that moves back: in both simulator modes."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -12,24 +12,14 @@ import pytest
 
 from pipelines.simulator import PortalConfig, SimulatedPortal
 
-CLOCK = datetime(2025, 3, 14, 12, 0, tzinfo=timezone.utc)
-AUTH = ("sim-user", "sim-secret-password")
+from .simulator_http import AUTH, CLOCK, fetch_all
+
 
 
 def client(portal: SimulatedPortal) -> httpx.Client:
     return httpx.Client(base_url=portal.base_url, auth=AUTH, timeout=10)
 
 
-def fetch_all(c: httpx.Client, path: str, key: str | None, params: dict | None = None) -> list[dict]:
-    out, page = [], 1
-    while True:
-        r = c.get(path, params={**(params or {}), "page": page})
-        assert r.status_code == 200, r.text
-        body = r.json()
-        out.extend(body if key is None else body[key])
-        if r.headers["LU-Has-Next-Page"] != "true":
-            return out
-        page += 1
 
 
 def trails(c: httpx.Client) -> list[dict]:

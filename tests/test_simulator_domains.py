@@ -5,27 +5,17 @@ change them too."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from pipelines.simulator import PortalConfig, SimulatedPortal
 
-CLOCK = datetime(2025, 3, 14, 12, 0, tzinfo=timezone.utc)
-AUTH = ("sim-user", "sim-secret-password")
+from .simulator_http import AUTH, CLOCK, fetch_all
 
 
-def fetch_all(c: httpx.Client, path: str, key: str | None, params: dict | None = None) -> list[dict]:
-    out, page = [], 1
-    while True:
-        r = c.get(path, params={**(params or {}), "page": page})
-        assert r.status_code == 200, r.text
-        body = r.json()
-        out.extend(body if key is None else body[key])
-        if r.headers["LU-Has-Next-Page"] != "true":
-            return out
-        page += 1
+
 
 
 @pytest.fixture(scope="module")

@@ -7,31 +7,24 @@ gives the facts strict mode hides (updated_at, enrollment ids, instructor ids).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 import httpx
 import pytest
 
 from pipelines.simulator import PortalConfig, SimulatedPortal
 
-CLOCK = datetime(2025, 3, 14, 12, 0, tzinfo=timezone.utc)
-AUTH = ("sim-user", "sim-secret-password")
+from .simulator_http import AUTH, CLOCK
+from .simulator_http import fetch_all as fetch_pages
+
+
+def fetch_all(c: httpx.Client, path: str, key: str | None, params: dict | None = None) -> list[dict]:
+    return fetch_pages(c, path, key, params, records_per_page="7")
+
 # seed 2 at 300 users has an archived learning path (9001), drafts none; page size 7 makes listings page
 SHAPE = {"users": 300, "seed": 2, "page_size": 7, "clock": CLOCK}
 INVALID = {"response_type": "ERROR", "response_code": 404, "message": "Invalid parameters"}
 
 
-def fetch_all(c: httpx.Client, path: str, key: str | None, params: dict | None = None) -> list[dict]:
-    out, page = [], 1
-    while True:
-        r = c.get(path, params={**(params or {}), "page": page})
-        assert r.status_code == 200, r.text
-        assert r.headers["LU-Current-Page"] == str(page) and r.headers["LU-Records-Per-Page"] == "7"
-        body = r.json()
-        out.extend(body if key is None else body[key])
-        if r.headers["LU-Has-Next-Page"] != "true":
-            return out
-        page += 1
 
 
 @pytest.fixture(scope="module")
