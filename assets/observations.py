@@ -79,6 +79,22 @@ def materializations(load: dict[str, Any]) -> list[AssetMaterialization]:
     ]
 
 
+def recorded_outside(
+    context: SensorEvaluationContext, warehouse: WarehouseResource, since: Any
+) -> tuple[list[dict[str, Any]] | SkipReason, set[str]]:
+    """The run-record rows `since(con, cursor)` reads after the sensor's cursor, and the ids of Dagster's own
+    runs from their time (so a sensor reports only what was done outside Dagster); a SkipReason when the
+    warehouse cannot be read now (a load holds the DuckDB file, or the server is down: look again next time)."""
+    try:
+        with warehouse.raw() as con:
+            rows = since(con, context.cursor)
+    except READ_ERRORS as exc:
+        return SkipReason(f"warehouse not readable now: {exc}"), set()
+    if not rows:
+        return rows, set()
+    return rows, dagster_run_ids(context, min(row["finished_at"] for row in rows) - timedelta(days=1))
+
+
 @sensor(
     name="cli_loads",
     minimum_interval_seconds=300,
@@ -86,14 +102,11 @@ def materializations(load: dict[str, Any]) -> list[AssetMaterialization]:
     description="Report loads made outside Dagster (from learnupon.pipeline_runs) as materializations of the source assets.",
 )
 def cli_loads(context: SensorEvaluationContext, warehouse: WarehouseResource) -> SensorResult | SkipReason:
-    try:
-        with warehouse.raw() as con:
-            loads = loads_since(con, context.cursor)
-    except READ_ERRORS as exc:  # a load holds the DuckDB file, or the server is down: look again next time
-        return SkipReason(f"warehouse not readable now: {exc}")
+    loads, ours = recorded_outside(context, warehouse, loads_since)
+    if isinstance(loads, SkipReason):
+        return loads
     if not loads:
         return SkipReason("no new load in pipeline_runs")
-    ours = dagster_run_ids(context, min(load["finished_at"] for load in loads) - timedelta(days=1))
     events = [event for load in loads if load["run_id"] not in ours for event in materializations(load)]
     return SensorResult(asset_events=events, cursor=loads[-1]["finished_at"].isoformat())
 
@@ -138,14 +151,11 @@ def model_materialization(built: dict[str, Any], key: AssetKey) -> AssetMaterial
     description="Report model builds made outside Dagster (from learnupon.model_builds) as materializations of the model assets.",
 )
 def cli_model_builds(context: SensorEvaluationContext, warehouse: WarehouseResource) -> SensorResult | SkipReason:
-    try:
-        with warehouse.raw() as con:
-            built = builds_since(con, context.cursor)
-    except READ_ERRORS as exc:  # a load or build holds the DuckDB file, or the server is down: look again next time
-        return SkipReason(f"warehouse not readable now: {exc}")
+    built, ours = recorded_outside(context, warehouse, builds_since)
+    if isinstance(built, SkipReason):
+        return built
     if not built:
         return SkipReason("no new model build in model_builds")
-    ours = dagster_run_ids(context, min(b["finished_at"] for b in built) - timedelta(days=1))
     # the model assets by model name (a model since removed from the project, or the sync's, has none)
     keys = {key.path[-1]: key for key in MODEL_KEYS}
     events = [

@@ -20,6 +20,7 @@ from .simulator_http import fetch_all as fetch_pages
 def fetch_all(c: httpx.Client, path: str, key: str | None, params: dict | None = None) -> list[dict]:
     return fetch_pages(c, path, key, params, records_per_page="7")
 
+
 # seed 2 at 300 users has an archived learning path (9001), drafts none; page size 7 makes listings page
 SHAPE = {"users": 300, "seed": 2, "page_size": 7, "clock": CLOCK}
 INVALID = {"response_type": "ERROR", "response_code": 404, "message": "Invalid parameters"}
