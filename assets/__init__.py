@@ -1,7 +1,7 @@
 """Dagster definitions of lms-warehouse: load them with `dagster dev -m assets.definitions`.
 
 Small modules, assembled by definitions.py:
-  extract.py    one asset per dlt resource (group "source"), run through pipelines.runner.run_extract
+  extract.py    one asset per dlt resource (group "source"), run through pipelines.run.runner.run_extract
   models.py     the dbt project through dagster-dbt: one asset per model (groups staging, intermediate,
                 reporting), its dbt tests as asset checks, built by pipelines.models
   checks.py     asset checks: raw keys, freshness, audit-trail gaps, reconciliation, API budget

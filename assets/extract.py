@@ -1,4 +1,4 @@
-"""One Dagster asset per dlt resource of the learnupon source, all run through pipelines.runner.
+"""One Dagster asset per dlt resource of the learnupon source, all run through pipelines.run.runner.
 
 The specs come from dagster-dlt's translator (keys, groups and deps set deliberately: a
 resource reads the API, not another asset). Execution is ours, not DagsterDltResource.run:
@@ -18,7 +18,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from pipelines.learnupon import ALL_RESOURCES, TABLE_RESOURCES, learnupon_source
 from pipelines.learnupon.context import ExtractContext
-from pipelines.runner import PIPELINE_NAME, RunSummary, Warehouse, run_extract
+from pipelines.run.runner import PIPELINE_NAME, RunSummary, Warehouse, run_extract
 
 from .resources import LearnUponResource, WarehouseResource, dagster_run_id
 
@@ -59,7 +59,7 @@ class LearnUponTranslator(DagsterDltTranslator):
         if isinstance(disposition, dict):
             disposition = disposition.get("disposition", "")
         description = (
-            f"LearnUpon `{name}` loaded by dlt through pipelines.runner.run_extract ({disposition});"
+            f"LearnUpon `{name}` loaded by dlt through pipelines.run.runner.run_extract ({disposition});"
             f" writes {', '.join(f'learnupon.{t}' for t in tables)}."
         )
         return spec.replace_attributes(
@@ -170,7 +170,7 @@ def _int_or_none(value: Any) -> int | None:
     can_subset=True,
     pool=WAREHOUSE_POOL,
     op_tags=API_TAGS,
-    description="Extract and load the selected LearnUpon resources in one dlt run (pipelines.runner.run_extract).",
+    description="Extract and load the selected LearnUpon resources in one dlt run (pipelines.run.runner.run_extract).",
 )
 def learnupon_extract(
     context: AssetExecutionContext, warehouse: WarehouseResource, learnupon: LearnUponResource

@@ -30,7 +30,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 from pipelines.destinations import KINDS
 from pipelines.learnupon import TABLE_RESOURCES
 from pipelines.models import ON_DEMAND_TAGS, SOURCE, BuildResult, build_models, project_manifest, run_tests
-from pipelines.run_lock import run_lock
+from pipelines.run.lock import run_lock
 
 from .extract import WAREHOUSE_POOL, WRITER_TAGS, resource_key, storage_kind
 from .resources import WarehouseResource, dagster_run_id

@@ -23,7 +23,7 @@ from pipelines.config import PortalSettings, attendance_reconcile_days, reconcil
 from pipelines.destinations import DESTINATIONS
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.settings import ExtractOptions
-from pipelines.runner import Warehouse
+from pipelines.run.runner import Warehouse
 
 DEFAULT_DIR = "data"
 DEFAULT_DESTINATION = "duckdb"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # the schedules file and the freshness rule are read by the report too, so they live below assets/
-from pipelines.freshness import freshness_max_age_hours, load_schedules as load_config
+from pipelines.run.freshness import freshness_max_age_hours, load_schedules as load_config
 from pipelines.learnupon.tables import CHANGES_ALL_DAY
 
 # the resources that change all day (hourly by default; the table registry says which); the daily run

@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.verbose:
         os.environ["RUNTIME__LOG_LEVEL"] = "INFO"  # dlt reads it when a pipeline starts
-    from .interrupts import last_signal, signal_of, stop_on_signals
+    from .run.signals import last_signal, signal_of, stop_on_signals
 
     try:
         if args.command == "bench":
@@ -193,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _stopped(signum: int) -> int:
-    from .interrupts import exit_code
+    from .run.signals import exit_code
 
     print(
         f"lms-warehouse: stopped by {signal.Signals(signum).name}; every load already committed is kept,"
@@ -205,9 +205,9 @@ def _stopped(signum: int) -> int:
 
 def _failed(exc: Exception, out_dir: Path | None) -> int:
     """One line naming the cause; exit 2 for a configuration problem, 75 for a busy warehouse, else 1."""
-    from .failures import diagnose, recoverable
-    from .run_lock import WarehouseBusy
-    from .runner import innermost
+    from .run.failures import diagnose, recoverable
+    from .run.lock import WarehouseBusy
+    from .run.runner import innermost
 
     cause = diagnose(exc, out_dir or Path("data")) or innermost(exc)
     if isinstance(cause, ConfigError):
@@ -219,7 +219,7 @@ def _failed(exc: Exception, out_dir: Path | None) -> int:
     label = "" if isinstance(cause, LearnUponError) else f"{type(cause).__name__}: "
     print(f"lms-warehouse: run failed: {label}{cause}", file=sys.stderr)
     if "Out of Memory Error" in str(cause):  # DuckDB's advice names SQL settings our users do not set
-        from .runner import MEMORY_LIMIT_ENV, MODELS_MEMORY_LIMIT_ENV
+        from .run.runner import MEMORY_LIMIT_ENV, MODELS_MEMORY_LIMIT_ENV
 
         print(
             f"DuckDB reached its memory limit: raise {MEMORY_LIMIT_ENV} (loads) or"
@@ -235,9 +235,9 @@ def _run(args: argparse.Namespace, settings: Any = None, header: str = "") -> in
     from .config import PortalSettings
     from .learnupon.context import ExtractContext
     from .learnupon.settings import ExtractOptions
-    from .progress import Progress
-    from .runner import Warehouse, run_extract
-    from .summary import print_summary
+    from .run.progress import Progress
+    from .run.runner import Warehouse, run_extract
+    from .run.summary import print_summary
 
     warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
     settings = settings or PortalSettings.from_environment(workers=args.workers)
@@ -327,8 +327,8 @@ def _simulate(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     from .models import build_models
     from .report import pages_folder, write_report
-    from .run_lock import run_lock
-    from .runner import Warehouse
+    from .run.lock import run_lock
+    from .run.runner import Warehouse
 
     if not args.verbose:
         logging.getLogger("lms_warehouse.models").setLevel(logging.ERROR)  # skips are printed below

@@ -8,7 +8,7 @@ is excluded with everything downstream of it (dbt's own `source:...+` graph), an
 is reported; the rest is built.
 
 A DuckDB warehouse is built in place: the DuckDB file, which the Parquet destination keeps as
-its working warehouse too (pipelines/parquet_publication.py). A PostgreSQL warehouse is built in
+its working warehouse too (pipelines/destinations/parquet_publication.py). A PostgreSQL warehouse is built in
 its own database through dbt-postgres (the models' dialect differences are macros:
 sql/macros/dialect.sql). Afterwards every reporting table is also written to
 `<out>/reporting/<table>/data.parquet`, each file replaced atomically; the Parquet destination
@@ -316,7 +316,7 @@ def build_models(
 ) -> BuildResult:
     """Build the models into the warehouse with `dbt build`; return rows per model built.
 
-    warehouse: pipelines.runner.Warehouse. as_of: the reports' date (default today, UTC), the
+    warehouse: pipelines.run.runner.Warehouse. as_of: the reports' date (default today, UTC), the
     dbt var `as_of`. select: build only these models (their parents must exist already).
     export_parquet: also write every reporting table to <out>/reporting/<table>/data.parquet.
     unit_tests: run dbt's unit tests too (the test suite does; scheduled builds need not).

@@ -30,7 +30,7 @@ from urllib.parse import quote
 import duckdb
 import jinja2
 
-from .freshness import freshness_max_age_hours
+from .run.freshness import freshness_max_age_hours
 from .learnupon.errors import ConfigError
 from .models import build_models, reporting_connection
 

@@ -19,10 +19,10 @@ import pytest
 from pipelines.config import PortalSettings
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.settings import ExtractOptions
-from pipelines.runner import RunSummary, Warehouse, run_extract
+from pipelines.run.runner import RunSummary, Warehouse, run_extract
 from pipelines.simulator import PortalConfig, SimulatedPortal
 
-from .postgres_server import postgres_database, postgres_server  # noqa: F401 (fixtures)
+from tests.support.postgres_server import postgres_database, postgres_server  # noqa: F401 (fixtures)
 
 # the resources whose endpoints every simulated portal serves
 CORE_RESOURCES = ["users", "courses", "enrollments"]

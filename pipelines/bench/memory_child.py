@@ -50,7 +50,7 @@ def publication_alone(warehouse: object, peak: list[int]) -> dict[str, float]:
     """The first publication again, from the loaded working warehouse: its seconds and its own peak RSS."""
     import shutil
 
-    from pipelines.parquet_publication import publish_warehouse
+    from pipelines.destinations.parquet_publication import publish_warehouse
 
     shutil.rmtree(warehouse.parquet_dir)  # type: ignore[attr-defined]
     reset_high_water_mark()
@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
     poller.start()
     from pipelines.learnupon.context import ExtractContext
     from pipelines.learnupon.settings import ExtractOptions
-    from pipelines.runner import Warehouse, run_extract
+    from pipelines.run.runner import Warehouse, run_extract
 
     from .scenarios import CORE
     from .timing import client_factory

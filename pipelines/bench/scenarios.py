@@ -70,7 +70,7 @@ def run_ours(
     host: PortalHost, out_dir: Path, workers: int, resources: list[str] | None = CORE, destination: str = "duckdb"
 ) -> dict[str, Any]:
     """One run of the project's pipeline (core resources unless told; None: every resource), fetch time measured."""
-    from pipelines.runner import Warehouse, run_extract
+    from pipelines.run.runner import Warehouse, run_extract
 
     context = _context(host, workers)
     warehouse = Warehouse(destination=destination, out_dir=out_dir)
@@ -328,11 +328,11 @@ def destinations(host: PortalHost, sizes: Sizes, work: Path, names: Sequence[str
 
     PostgreSQL: the database DESTINATION__POSTGRES__CREDENTIALS names (give an empty one: a
     first load is measured), else a throwaway server started here as the tests start theirs
-    (pipelines/postgres_server.py), stopped by its process id afterwards. Its server
+    (pipelines/destinations/postgres_server.py), stopped by its process id afterwards. Its server
     processes are not part of the pipeline's peak RSS; their memory after the load is reported apart.
     """
-    from pipelines.postgres_warehouse import ENV_NAME
-    from pipelines.postgres_server import start_postgres
+    from pipelines.destinations.postgres_warehouse import ENV_NAME
+    from pipelines.destinations.postgres_server import start_postgres
 
     runs: dict[str, Any] = {}
     incremental: dict[str, Any] = {}

@@ -20,7 +20,7 @@ DESTINATIONS = tuple(KINDS)
 
 
 def destination_for(warehouse: Any) -> Destination:
-    """The destination a warehouse (pipelines.runner.Warehouse) names, bound to it (ConfigError for an unknown name)."""
+    """The destination a warehouse (pipelines.run.runner.Warehouse) names, bound to it (ConfigError for an unknown name)."""
     kind = KINDS.get(warehouse.destination)
     if kind is None:
         raise ConfigError(f"--destination must be one of {', '.join(DESTINATIONS)}, got {warehouse.destination!r}")

@@ -17,7 +17,7 @@ from ..learnupon.errors import ConfigError
 
 
 class Destination(ABC):
-    """One warehouse kind, bound to a `pipelines.runner.Warehouse` (its folder, dataset and settings)."""
+    """One warehouse kind, bound to a `pipelines.run.runner.Warehouse` (its folder, dataset and settings)."""
 
     name: ClassVar[str]
     # dlt's table_format for every load of this destination (Delta tables on dlt's filesystem destination)
@@ -55,7 +55,7 @@ class Destination(ABC):
 
     def prepare_resumed_packages(self, pipeline: Any) -> None:
         """Make a package a killed load left half-loaded load exactly once when it resumes."""
-        from ..resumed_load import prepare_resumed_packages
+        from ..run.resumed_load import prepare_resumed_packages
 
         prepare_resumed_packages(pipeline)
 
@@ -63,8 +63,8 @@ class Destination(ABC):
         """Before a run extracts: finish the steps after a load that a kill may have cut short."""
 
     def prepare_extract(self, pipeline: Any, context: Any) -> None:
-        """The facts the extract reads from the warehouse (pipelines/warehouse_facts.py), into `context`."""
-        from ..warehouse_facts import read_facts
+        """The facts the extract reads from the warehouse (pipelines/run/warehouse_facts.py), into `context`."""
+        from ..run.warehouse_facts import read_facts
 
         context.facts = read_facts(pipeline)
 
@@ -74,7 +74,7 @@ class Destination(ABC):
 
     def retire(self, pipeline: Any) -> dict[str, int]:
         """After the load: rows that vanished upstream retired (pipelines/learnupon/lifecycle.py); rows per table."""
-        from ..retirement import retire_vanished_rows
+        from ..run.retirement import retire_vanished_rows
 
         return retire_vanished_rows(pipeline)
 

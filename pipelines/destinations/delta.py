@@ -1,5 +1,5 @@
 """The Delta destination: dlt's filesystem destination writing Delta tables (a folder or a bucket); the steps
-after a load, the retirement and the models' copy live in pipelines/delta_lake/."""
+after a load, the retirement and the models' copy live in pipelines/destinations/delta_lake/."""
 
 from __future__ import annotations
 
@@ -20,15 +20,15 @@ class Delta(Destination):
     def dlt_destination(self) -> Any:
         import dlt
 
-        from ..delta_lake.lake import bucket_url
+        from .delta_lake.lake import bucket_url
 
         warehouse = self.warehouse
         return dlt.destinations.filesystem(bucket_url=bucket_url(warehouse.delta_url, warehouse.out_dir / "delta"))
 
     @cached_property
     def lake(self) -> Any:
-        """The Delta tables (pipelines/delta_lake/), one object for the whole run."""
-        from ..delta_lake import DeltaLake
+        """The Delta tables (pipelines/destinations/delta_lake/), one object for the whole run."""
+        from .delta_lake import DeltaLake
 
         return DeltaLake(self.dlt_destination(), self.warehouse.dataset)
 
@@ -40,29 +40,29 @@ class Delta(Destination):
         self.lake.config  # the bucket's settings resolve before the first API call (ConfigError)
 
     def prepare_resumed_packages(self, pipeline: Any) -> None:
-        from ..delta_lake.steps import prepare_resumed_packages
+        from .delta_lake.steps import prepare_resumed_packages
 
         prepare_resumed_packages(pipeline, self.lake)
 
     def finish_interrupted(self, pipeline: Any) -> None:
-        from ..delta_lake.steps import finish_loads
+        from .delta_lake.steps import finish_loads
 
         finish_loads(pipeline, self.lake)
 
     def prepare_extract(self, pipeline: Any, context: Any) -> None:
-        from ..warehouse_facts import read_facts
+        from ..run.warehouse_facts import read_facts
 
         context.warehouse_reader = self.lake  # dlt's filesystem SQL client needs DuckDB's delta extension
         context.facts = read_facts(self.lake)  # the same SQL, over DuckDB views of the Delta tables
 
     def adapt_source(self, source: Any) -> Any:
-        """Tables' hints as Delta merges need them (pipelines/delta_lake/strategy.py)."""
-        from ..delta_lake import adapt_source
+        """Tables' hints as Delta merges need them (pipelines/destinations/delta_lake/strategy.py)."""
+        from .delta_lake import adapt_source
 
         return adapt_source(source)
 
     def retire(self, pipeline: Any) -> dict[str, int]:
-        from ..delta_lake.steps import finish_loads
+        from .delta_lake.steps import finish_loads
 
         return finish_loads(pipeline, self.lake)  # SCD2 histories, replaced days, then retirement
 
@@ -75,14 +75,14 @@ class Delta(Destination):
     @property
     def models_database(self) -> Path:
         """A working file beside the lake: raw tables copied in, marts written back."""
-        from ..delta_lake.reporting import MODELS_DB
+        from .delta_lake.reporting import MODELS_DB
 
         return Path(self.warehouse.out_dir) / MODELS_DB
 
     def model_inputs(self, database: Any) -> tuple[set[str], set[str]]:
         import duckdb
 
-        from ..delta_lake.reporting import copy_raw_tables
+        from .delta_lake.reporting import copy_raw_tables
         from .base import relations_in
 
         with duckdb.connect(str(database)) as con:
@@ -90,7 +90,7 @@ class Delta(Destination):
             return raw_tables, relations_in(con)
 
     def publish_marts(self, database: Any, marts: dict[str, str]) -> None:
-        from ..delta_lake.reporting import publish_marts
+        from .delta_lake.reporting import publish_marts
 
         publish_marts(database, marts, self.lake)
 

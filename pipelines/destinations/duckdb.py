@@ -24,14 +24,14 @@ class DuckDbFile(Destination):
         return self.warehouse.duckdb_path
 
     def check_before_run(self) -> None:
-        from ..duckdb_storage import ensure_readable_by_older_duckdb
-        from ..run_lock import ensure_duckdb_writable
+        from .duckdb_storage import ensure_readable_by_older_duckdb
+        from ..run.lock import ensure_duckdb_writable
 
         ensure_duckdb_writable(self.warehouse.duckdb_path)
         ensure_readable_by_older_duckdb(self.warehouse.duckdb_path)  # created (or converted once) in an older format
 
     def check_writable(self, consequence: str, in_run: bool = False) -> None:
-        from ..run_lock import ensure_duckdb_writable
+        from ..run.lock import ensure_duckdb_writable
 
         config = self.warehouse.duckdb_config if in_run else None
         ensure_duckdb_writable(self.warehouse.duckdb_path, config, consequence=consequence)
@@ -41,7 +41,7 @@ class DuckDb(DuckDbFile):
     name = "duckdb"
 
     def publish_models(self) -> None:
-        from ..snapshot import publish_snapshot
+        from .duckdb_snapshot import publish_snapshot
 
         publish_snapshot(self.warehouse)  # readers (BI tools) open the snapshot, never the file loads write
 

@@ -1,5 +1,5 @@
 """The Parquet destination: loads as DuckDB does, into a working DuckDB file, then publishes Parquet folders
-for readers (pipelines/parquet_publication.py)."""
+for readers (pipelines/destinations/parquet_publication.py)."""
 
 from __future__ import annotations
 
@@ -10,24 +10,24 @@ class Parquet(DuckDbFile):
     name = "parquet"
 
     def check_settings(self) -> None:
-        from ..parquet_publication import check_layout
+        from .parquet_publication import check_layout
 
         check_layout(self.warehouse)
 
     def publish_loads(self) -> dict[str, float]:
-        from ..parquet_publication import publish_warehouse
+        from .parquet_publication import publish_warehouse
 
         return {"publish": publish_warehouse(self.warehouse).seconds}
 
     def export_marts(self, marts: dict[str, str]) -> None:
         """Beside the raw tables' folders, published alike."""
-        from ..parquet_publication import publish_marts
+        from .parquet_publication import publish_marts
 
         publish_marts(self.warehouse, marts)
 
     def table_counts(self) -> dict[str, int]:
         """The current rows a reader sees (history is apart)."""
-        from ..parquet_publication import published_counts
+        from .parquet_publication import published_counts
 
         return published_counts(self.warehouse.parquet_dir)
 

@@ -1,5 +1,5 @@
 """The PostgreSQL destination: the loads, the models and the readers all in one database
-(credentials the dlt way: pipelines/postgres_warehouse.py)."""
+(credentials the dlt way: pipelines/destinations/postgres_warehouse.py)."""
 
 from __future__ import annotations
 
@@ -26,19 +26,19 @@ class Postgres(Destination):
 
     @property
     def location(self) -> str:
-        from ..postgres_warehouse import describe
+        from .postgres_warehouse import describe
 
         return describe(self.warehouse.postgres())
 
     def check_before_run(self) -> None:
-        from ..postgres_warehouse import check_connection
+        from .postgres_warehouse import check_connection
 
         check_connection(self.warehouse.postgres())  # bad credentials stop the run here, before any API call
 
     # ---- the SQL models ---------------------------------------------------------------------------
 
     def check_raw(self) -> None:
-        from ..postgres_warehouse import check_connection, tables_in
+        from .postgres_warehouse import check_connection, tables_in
 
         warehouse = self.warehouse
         check_connection(warehouse.postgres())
@@ -51,9 +51,9 @@ class Postgres(Destination):
 
     def dbt_profile(self) -> tuple[Path, Any]:
         """The name is "postgres-<database>" (a parsed manifest names its database), and the profile
-        holds no password (pipelines/postgres_warehouse.py)."""
+        holds no password (pipelines/destinations/postgres_warehouse.py)."""
         from ..models import dbt_dir, write_profile
-        from ..postgres_warehouse import dbt_output
+        from .postgres_warehouse import dbt_output
 
         credentials = self.warehouse.postgres()
         # the parsed manifest names the database, so each database gets its own (parse() caches by this name)
@@ -61,17 +61,17 @@ class Postgres(Destination):
         return work, f"postgres-{credentials.database}"
 
     def model_inputs(self, database: Any) -> tuple[set[str], set[str]]:
-        from ..postgres_warehouse import relations, tables_in
+        from .postgres_warehouse import relations, tables_in
 
         return tables_in(self.warehouse.postgres(), self.warehouse.dataset), relations(self.warehouse.postgres())
 
     def relations(self, database: Any) -> set[str]:
-        from ..postgres_warehouse import relations
+        from .postgres_warehouse import relations
 
         return relations(self.warehouse.postgres())
 
     def count_rows(self, database: Any, relations: dict[str, str]) -> dict[str, int]:
-        from ..postgres_warehouse import fetch
+        from .postgres_warehouse import fetch
 
         return {name: fetch(self.warehouse.postgres(), f"select count(*) from {relation}")[0][0] for name, relation in relations.items()}
 
@@ -80,7 +80,7 @@ class Postgres(Destination):
         """An in-memory DuckDB with a copy of them, so the Parquet export and the HTML report run the same SQL on every engine."""
         import duckdb
 
-        from ..postgres_warehouse import copy_to_duckdb
+        from .postgres_warehouse import copy_to_duckdb
 
         with duckdb.connect() as con:
             con.execute("set TimeZone = 'UTC'")
@@ -89,7 +89,7 @@ class Postgres(Destination):
 
     def report_relations(self) -> list[str]:
         """Every reporting table, the audit gaps and the run records: the report reads a copy."""
-        from ..postgres_warehouse import relations
+        from .postgres_warehouse import relations
 
         marts = sorted(r for r in relations(self.warehouse.postgres()) if r.startswith("reporting."))
         return [*marts, "staging.stg_audit_gaps", f"{self.warehouse.dataset}.pipeline_runs"]
@@ -99,19 +99,19 @@ class Postgres(Destination):
     @contextmanager
     def raw_connection(self) -> Iterator[Any]:
         """The database itself: no copy of the tables checked."""
-        from ..postgres_warehouse import qmark_connection
+        from .postgres_warehouse import qmark_connection
 
         with qmark_connection(self.warehouse.postgres()) as con:
             yield con
 
     @contextmanager
     def models_connection(self) -> Iterator[Any]:
-        from ..postgres_warehouse import qmark_connection
+        from .postgres_warehouse import qmark_connection
 
         with qmark_connection(self.warehouse.postgres()) as con:
             yield con
 
     def table_counts(self) -> dict[str, int]:
-        from ..postgres_warehouse import row_counts
+        from .postgres_warehouse import row_counts
 
         return row_counts(self.warehouse.postgres(), self.warehouse.dataset)

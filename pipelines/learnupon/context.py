@@ -55,7 +55,7 @@ class ExtractContext:
     # what the warehouse already holds that deletion signals are read against (the runner fills it)
     facts: WarehouseFacts = field(default_factory=WarehouseFacts)
     # what resources query the warehouse through (`sql_client()`): None = the running dlt pipeline;
-    # a destination dlt cannot query offline sets its own (Delta: pipelines/delta_lake/lake.py)
+    # a destination dlt cannot query offline sets its own (Delta: pipelines/destinations/delta_lake/lake.py)
     warehouse_reader: Any = None
     # older course versions found in earlier runs and not listed now (see `courses`)
     extra_course_ids: list[int] = field(default_factory=list)

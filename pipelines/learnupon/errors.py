@@ -1,7 +1,7 @@
 """Exceptions the LearnUpon source raises (client, settings, resources). Messages never carry credentials.
 
 The run's own failures around the source (a full disk, an unreadable warehouse or state, an unreachable
-host) and the diagnosis of raw errors into them are in pipelines/failures.py, which builds on LearnUponError.
+host) and the diagnosis of raw errors into them are in pipelines/run/failures.py, which builds on LearnUponError.
 """
 
 from __future__ import annotations

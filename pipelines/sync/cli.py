@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from ..config import PortalSettings
-    from ..runner import Warehouse
+    from ..run.runner import Warehouse
     from .mapping import load_mapping
     from .roster import read_roster
     from .run import run_sync

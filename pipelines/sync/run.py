@@ -1,7 +1,7 @@
 """One sync, end to end: fresh LearnUpon users, the roster, the plan, and (for apply) the writes.
 
   1. the users, their custom data, groups and memberships are loaded by the extractor
-     (pipelines.runner.run_extract, resources users, groups, group_memberships), so the plan
+     (pipelines.run.runner.run_extract, resources users, groups, group_memberships), so the plan
      compares the roster with LearnUpon as it is now, and the values of choice fields are read;
   2. the roster is loaded by dlt into `hr.roster`, stamped with the sync run's id;
   3. `sync.sync_plan` is built (plan.py: the dbt models tagged `sync`) and written to a CSV beside the warehouse;
@@ -22,14 +22,14 @@ from typing import Any
 
 import duckdb
 
-from ..duckdb_storage import storage_config
+from ..destinations.duckdb_storage import storage_config
 from ..learnupon.client import LearnUponClient
 from ..learnupon.context import ExtractContext
 from ..learnupon.errors import ConfigError
 from ..learnupon.records import extract_records
 from ..learnupon.settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, ExtractOptions
-from ..run_lock import run_lock
-from ..runner import Warehouse, run_extract
+from ..run.lock import run_lock
+from ..run.runner import Warehouse, run_extract
 from . import journal
 from .apply import ApplyResult, Executor
 from .mapping import Mapping

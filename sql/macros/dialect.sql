@@ -3,7 +3,7 @@
     DuckDB (and Snowflake, Databricks) understand, `postgres__` PostgreSQL's. A new engine adds
     its own `<adapter>__` variant here, never a copy of a model.
 
-    Both engines must give the same rows: tests/test_postgres_models.py builds every mart on
+    Both engines must give the same rows: tests/models/test_postgres_models.py builds every mart on
     DuckDB and on PostgreSQL from the same portal and compares them row for row. -#}
 
 

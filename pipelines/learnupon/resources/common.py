@@ -67,7 +67,7 @@ def listing_complete(
     """The marker that says `table` was listed completely in this load (per scope value if it has a scope).
 
     It travels in the same load package as the rows, so after the load the rows of
-    that scope the listing did not write again are retired (pipelines/retirement.py).
+    that scope the listing did not write again are retired (pipelines/run/retirement.py).
     Yield it only once the listing has really been read to its end. `keep` = (column,
     values): rows the listing deliberately did not read again that stay current.
     """

@@ -1,0 +1,1 @@
+"""One run: extract, load, retire and record; signals, locks, resumed packages."""

@@ -1,0 +1,71 @@
+"""Faults, 429 storms and a killed process still end in a correct warehouse."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import CORE_RESOURCES, query, run_pipeline
+from tests.support.truth import assert_matches_truth
+
+
+def test_injected_faults_are_retried_and_the_warehouse_is_correct(portal_factory, tmp_path: Path) -> None:
+    portal = portal_factory(page_size=10, fault_rate=0.2, fault_kinds=("500", "503", "truncated", "drop"))
+    summary = run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)  # every endpoint shares this retry path
+    faults = summary.api["faults"]
+    assert sum(faults.values()) > 5, faults
+    assert {"truncated_json", "connection"} & set(faults), faults
+    portal.set_faults(fault_rate=0.0)
+    assert_matches_truth(tmp_path, portal.ground_truth())
+
+
+def test_429s_from_a_shared_rate_limit_are_waited_out(portal_factory, tmp_path: Path) -> None:
+    """Another integration drains the per-minute budget mid-run; the run backs off and finishes correctly."""
+    portal = portal_factory(users=60, page_size=25, rate_per_minute=45)
+    stop = threading.Event()
+
+    def neighbour() -> None:
+        with httpx.Client(auth=(portal.config.username, portal.config.password)) as http:
+            while not stop.is_set():
+                http.get(portal.base_url + "/courses")
+                time.sleep(0.02)
+
+    thread = threading.Thread(target=neighbour, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        # the core resources: enough calls to meet the neighbour, few enough to finish within two minute windows
+        summary = run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
+    finally:
+        stop.set()
+        thread.join()
+    assert summary.api["http_429"] > 0 or summary.rate_limit["throttle_waits"] > 0
+    portal.set_rate_limits(rate_per_minute=None)
+    assert_matches_truth(tmp_path, portal.ground_truth())
+
+
+def test_a_killed_run_loses_nothing_and_the_next_run_is_correct(portal_factory, tmp_path: Path) -> None:
+    portal = portal_factory(users=150, page_size=10, latency_ms=15)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LEARNUPON_")},
+        "LEARNUPON_BASE_URL": portal.base_url,
+        "LEARNUPON_USERNAME": portal.config.username,
+        "LEARNUPON_PASSWORD": portal.config.password,
+    }
+    command = [str(Path(sys.executable).parent / "lms-warehouse"), "run", "--out", str(tmp_path), "--resources", ",".join(CORE_RESOURCES)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    # whatever the killed run left (nothing, a partial extract, a pending load), the next run repairs it
+    run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
+    assert_matches_truth(tmp_path, portal.ground_truth())
+    statuses = [r["status"] for r in query(tmp_path, "select status from learnupon.pipeline_runs")]
+    assert statuses[-1] == "succeeded"
