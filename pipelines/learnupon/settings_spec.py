@@ -3,7 +3,7 @@
 The portal's credentials, the API budget and every extract option are a `Setting` of SETTINGS.
 Everything else derives from it: the `run` and `demo` flags (pipelines/cli.py), the fields of
 Dagster's `learnupon` resource (assets/resources.py), the defaults of ExtractOptions and
-PortalSettings, the README's settings table (`python -m pipelines.learnupon.settings_spec`), and the
+PortalSettings, the README's settings table (`python -m pipelines.settings_table`), and the
 resolution order (pipelines/config.py): a flag or Dagster config, then the environment variable,
 then dlt's providers (`[sources.learnupon]` in .dlt/secrets.toml or .dlt/config.toml, keyed as the
 environment variable is spelt or in lower case without `LEARNUPON_`), then the default here.
@@ -15,7 +15,6 @@ the same values with the same words.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -52,9 +51,10 @@ class Setting:
         return None if self.secret else self.flag_name or f"--{self.name.replace('_', '-')}"
 
     @property
-    def file_keys(self) -> tuple[str, str]:
-        """Its keys under [sources.learnupon]: lower case without the prefix, and as the variable is spelt."""
-        return self.env.removeprefix(ENV_PREFIX).lower(), self.env
+    def file_keys(self) -> tuple[str, ...]:
+        """Its keys under [sources.learnupon]: its name, the variable's in lower case without the prefix (when they
+        differ), and the variable as it is spelt."""
+        return tuple(dict.fromkeys((self.name, self.env.removeprefix(ENV_PREFIX).lower(), self.env)))
 
     @property
     def metavar(self) -> str:
@@ -76,7 +76,7 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     # the portal and its keys
-    Setting("subdomain", str, None, "the portal's subdomain: https://<subdomain>.<domain>/api/v1", PORTAL, on_demo=False),
+    Setting("subdomain", str, None, "the portal's subdomain, as in https://SUBDOMAIN.learnupon.com/api/v1", PORTAL, on_demo=False),
     Setting("domain", str, "learnupon.com", "the domain of a portal not on learnupon.com", PORTAL, on_demo=False),
     Setting(
         "base_url", str, None,
@@ -178,22 +178,3 @@ def check(setting: Setting, value: Any, where: str) -> Any:
         except ValueError:
             raise ConfigError(f"{where} must be a date (YYYY-MM-DD), got {value!r}") from None
     return value
-
-
-def settings_table() -> str:
-    """The README's table of settings, one row per setting (`python -m pipelines.learnupon.settings_spec`)."""
-    rows = [
-        "| environment variable | `run` flag | Dagster config (`resources.learnupon.config`) | default | meaning |",
-        "|---|---|---|---|---|",
-    ]
-    for s in SETTINGS:
-        flag = f"`{s.flag}`" if s.flag else "none (secret)"
-        if s.flag and s.kind is bool:
-            flag = f"`{s.flag}` / `--no-{s.flag[2:]}`"
-        default_cell = "unset" if s.default is None else f"`{s.default_text}`"
-        rows.append(f"| `{s.env}` | {flag} | `{s.name}` | {default_cell} | {s.help} |")
-    return "\n".join(rows) + "\n"
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.stdout.write(settings_table())
