@@ -3,9 +3,9 @@
 What each setting is (name, type, default, help, environment variable) is declared once, in
 pipelines/learnupon/settings_spec.py. A value comes from, first to last: a CLI flag or Dagster
 config (`explicit`), the environment variable (LEARNUPON_WORKERS), dlt's providers
-([sources.learnupon] in .dlt/secrets.toml or .dlt/config.toml, keyed in lower case without the
-prefix, `workers`, or as the variable is spelt, `LEARNUPON_WORKERS`; dlt's own SOURCES__LEARNUPON__WORKERS),
-then the spec's default.
+([sources.learnupon] in .dlt/secrets.toml or .dlt/config.toml, keyed by the setting's name, `workers`, the
+variable in lower case without the prefix, `reconcile_days`, or the variable as spelt, `LEARNUPON_WORKERS`;
+dlt's own SOURCES__LEARNUPON__WORKERS), then the spec's default.
 
 Problems raise ConfigError with one line that names the setting; the CLI prints
 it and exits 2. The password is never part of a message or a repr.
@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ def _lookup(setting: Setting) -> Any:
                 return check(setting, found, where)
             if setting.kind is bool and isinstance(found, bool):
                 return found
+            if setting.kind is date and isinstance(found, date) and not isinstance(found, datetime):
+                return found.isoformat()  # a TOML date, unquoted
             wanted = {int: "a whole number", bool: "true or false"}.get(setting.kind, 'text in quotes (key = "...")')
             raise ConfigError(f"{where} must be {wanted}, not {_kind_of(found)}")
     return None
