@@ -8,6 +8,10 @@ resolution order (pipelines/config.py): a flag or Dagster config, then the envir
 then dlt's providers (`[sources.learnupon]` in .dlt/secrets.toml or .dlt/config.toml, keyed as the
 environment variable is spelt or in lower case without `LEARNUPON_`), then the default here.
 
+A table of `Setting` rather than dlt's `@configspec`: a configspec resolves dlt's section names
+(SOURCES__LEARNUPON__WORKERS), not the LEARNUPON_* variables and file keys users already have, and
+its errors are multi-line; dlt's providers are still what reads the files (pipelines/config.py).
+
 Values are plain Python: int, bool, str (a date is an ISO `YYYY-MM-DD` string). `parse` and `check`
 are the one place a value is validated, so a flag, a variable, a file key and Dagster config refuse
 the same values with the same words.
