@@ -2,9 +2,11 @@
 
 Both read their defaults from the environment when a run starts, so the same code serves the
 demo, tests and production. Dagster config (the launchpad, run_config) may set the warehouse
-folder, destination and Delta lake URL and the extraction knobs; it never holds a credential: the
-portal's keys come only from LEARNUPON_* environment variables or dlt's secrets.toml, the
-warehouse's (PostgreSQL, a bucket) only from dlt's configuration.
+folder, destination and Delta lake URL, and every setting of `lms-warehouse run` (the learnupon
+resource's fields are derived from pipelines/learnupon/settings_spec.py). A password is given as an
+environment variable's name (`{"env": "LEARNUPON_PASSWORD"}`, `EnvVar`), so run config never holds
+it; left out, it comes from LEARNUPON_PASSWORD or dlt's secrets.toml. The warehouse's credentials
+(PostgreSQL, a bucket) come only from dlt's configuration.
 """
 
 
@@ -17,12 +19,12 @@ from typing import Any
 import duckdb
 import psycopg2
 from dagster import ConfigurableResource
-from pydantic import Field
+from pydantic import Field, create_model
 
-from pipelines.config import PortalSettings, attendance_reconcile_days, reconcile_days
+from pipelines.config import PortalSettings, run_settings
 from pipelines.destinations import DESTINATIONS
 from pipelines.learnupon.context import ExtractContext
-from pipelines.learnupon.settings import ExtractOptions
+from pipelines.learnupon.settings_spec import SETTINGS, Setting
 from pipelines.run.runner import Warehouse
 
 DEFAULT_DIR = "data"
@@ -81,37 +83,35 @@ def dagster_run_id(run_id: str) -> str:
 READ_ERRORS: tuple[type[Exception], ...] = (duckdb.Error, psycopg2.Error)
 
 
-class LearnUponResource(ConfigurableResource):
-    """How a run extracts: the portal from LEARNUPON_* settings, and the extraction knobs."""
+# where an invalid value in Dagster config is reported from
+CONFIG_ORIGIN = "resources.learnupon.config."
 
-    workers: int | None = Field(default=None, description="Parallel calls; default $LEARNUPON_WORKERS or 4.")
-    enrollment_lookback_days: int = 1
-    initial_date: str | None = Field(default=None, description="YYYY-MM-DD a first load starts from.")
-    answer_batch: int = 2000
-    attendance_lookback_days: int = 14
-    reconcile_every_days: int | None = Field(
-        default=None, description="Days between full reconciliations; default $LEARNUPON_RECONCILE_DAYS or 7 (0: never)."
-    )
-    attendance_reconcile_days: int | None = Field(
-        default=None,
-        description="A reconciliation re-reads the attendance of sessions that started within this many days;"
-        " default $LEARNUPON_ATTENDANCE_RECONCILE_DAYS, else every session the portal lists (0: none beyond the look-back).",
-    )
+
+class LearnUponSettingsResource(ConfigurableResource):
+    """How a run extracts; its fields (one per setting, None: the environment, dlt's files, the default) are
+    added from the spec below, as LearnUponResource."""
+
+    def explicit(self) -> dict[str, Any]:
+        return {s.name: getattr(self, s.name) for s in SETTINGS if getattr(self, s.name) is not None}
 
     def settings(self) -> PortalSettings:
-        return PortalSettings.from_environment(workers=self.workers)
+        return run_settings(self.explicit(), CONFIG_ORIGIN)[0]
 
     def extract_context(self, run_id: str) -> ExtractContext:
-        settings = self.settings()  # fails here, with the missing setting's name, before anything runs
-        options = ExtractOptions(
-            enrollment_lookback_days=self.enrollment_lookback_days,
-            initial_date=self.initial_date,
-            workers=settings.workers,
-            answer_batch=self.answer_batch,
-            attendance_lookback_days=self.attendance_lookback_days,
-            reconcile_every_days=self.reconcile_every_days if self.reconcile_every_days is not None else reconcile_days(),
-            attendance_reconcile_days=(
-                self.attendance_reconcile_days if self.attendance_reconcile_days is not None else attendance_reconcile_days()
-            ),
-        )
+        # fails here, with the bad or missing setting's name, before anything runs
+        settings, options = run_settings(self.explicit(), CONFIG_ORIGIN)
         return ExtractContext(client_factory=settings.client, options=options, run_id=run_id)
+
+
+def _config_field(setting: Setting) -> tuple[Any, Any]:
+    kind = str if setting.kind not in (int, bool) else setting.kind
+    return kind | None, Field(default=None, description=setting.described())
+
+
+LearnUponResource = create_model(  # type: ignore[call-overload]
+    "LearnUponResource",
+    __base__=LearnUponSettingsResource,
+    __module__=__name__,
+    __doc__="How a run extracts: every setting of `lms-warehouse run` (pipelines/learnupon/settings_spec.py).",
+    **{setting.name: _config_field(setting) for setting in SETTINGS},
+)

@@ -71,6 +71,6 @@ def reconciliation_tolerance(config: dict[str, Any] | None = None) -> tuple[int,
 
 def weekly_reserve() -> int:
     """LEARNUPON_WEEKLY_RESERVE (environment or dlt config), the calls left for other integrations."""
-    from pipelines.config import int_setting
+    from pipelines.config import setting_value
 
-    return int_setting("weekly_reserve", 0) or 0
+    return setting_value("weekly_reserve")

@@ -57,6 +57,41 @@ def _resource_list(text: str) -> list[str]:
     return names
 
 
+def _setting_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
+    """A flag per setting of the spec (pipelines/learnupon/settings_spec.py) but the secrets; `demo` leaves out the
+    portal's address and keys. Unset flags stay None, so the environment and dlt's files still apply."""
+    from .learnupon.settings_spec import SETTINGS
+
+    for setting in SETTINGS:
+        if setting.flag is None or (demo and not setting.on_demo):
+            continue
+        if setting.kind is bool:
+            p.add_argument(setting.flag, dest=setting.name, action=argparse.BooleanOptionalAction, default=None, help=setting.described())
+        else:
+            p.add_argument(
+                setting.flag, dest=setting.name, type=_setting_parser(setting), default=None, metavar=setting.metavar, help=setting.described()
+            )
+
+
+def _setting_parser(setting: Any) -> Any:
+    from .learnupon.settings_spec import parse
+
+    def from_text(text: str) -> Any:
+        try:
+            return parse(setting, text, "")
+        except ConfigError as exc:  # argparse names the flag: "argument --workers: must be ..."
+            raise argparse.ArgumentTypeError(str(exc).strip()) from None
+
+    return from_text
+
+
+def explicit_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as flags (None: not given)."""
+    from .learnupon.settings_spec import SETTINGS
+
+    return {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name, None) is not None}
+
+
 def _destination_args(p: argparse.ArgumentParser) -> None:
     from .destinations import DESTINATIONS
 
@@ -80,25 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
         _destination_args(p)
         p.add_argument("--resources", type=_resource_list, default=None, help="comma-separated subset, e.g. enrollments,users")
-        p.add_argument("--workers", type=_positive(), default=None, help="parallel API calls (default 4)")
 
     demo = sub.add_parser("demo", help="run everything against the simulated portal")
     warehouse_args(demo)
+    _setting_args(demo, demo=True)
     demo.add_argument("--users", type=_positive(), default=1000, help="users on the simulated portal (default 1000)")
     demo.add_argument("--seed", type=int, default=7, help="seed of the generated data (default 7)")
     demo.add_argument("--page-size", type=_positive(), default=500, help="records per page the portal serves (default 500)")
 
-    run = sub.add_parser("run", help="run against a real portal")
+    run = sub.add_parser("run", help="run against a real portal (every setting: README, 'Settings')")
     warehouse_args(run)
-    run.add_argument(
-        "--reconcile", action="store_true",
-        help="reconcile now: search every course and learning path without date_from (retiring every enrollment"
-        " deleted upstream) and re-read the attendance of every session within LEARNUPON_ATTENDANCE_RECONCILE_DAYS",
-    )
-    run.add_argument(
-        "--backfill-learning-paths", action="store_true",
-        help="also search learning-path enrollments user by user (a batch per run, resumable) to find archived paths",
-    )
+    _setting_args(run)
 
     sim = sub.add_parser("simulate", help="serve the simulated portal until interrupted")
     sim.add_argument("--port", type=_positive(allow_zero=True), default=8008, help="port on 127.0.0.1 (default 8008; 0: any free port)")
@@ -231,25 +258,16 @@ def _failed(exc: Exception, out_dir: Path | None) -> int:
     return EXIT_FAILED
 
 
-def _run(args: argparse.Namespace, settings: Any = None, header: str = "") -> int:
-    from .config import PortalSettings
+def _run(args: argparse.Namespace, portal: Any = None, header: str = "") -> int:
+    """`portal`: the demo's simulated portal settings (its address and keys); otherwise they are resolved too."""
+    from .config import run_settings
     from .learnupon.context import ExtractContext
-    from .learnupon.settings import ExtractOptions
     from .run.progress import Progress
     from .run.runner import Warehouse, run_extract
     from .run.summary import print_summary
 
     warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
-    settings = settings or PortalSettings.from_environment(workers=args.workers)
-    from .config import attendance_reconcile_days, reconcile_days
-
-    options = ExtractOptions(
-        workers=settings.workers,
-        reconcile_every_days=reconcile_days(),
-        reconcile=getattr(args, "reconcile", False),
-        attendance_reconcile_days=attendance_reconcile_days(),
-        lp_backfill=getattr(args, "backfill_learning_paths", False),
-    )
+    settings, options = run_settings(explicit_settings(args), portal=portal)
     context = ExtractContext(client_factory=settings.client, options=options)
     progress = Progress(client=lambda: context.started_client)
     context.progress = progress
@@ -280,13 +298,8 @@ def _demo(args: argparse.Namespace) -> int:
     config = PortalConfig(users=args.users, seed=args.seed, page_size=args.page_size)
     print(f"Starting the simulated portal ({args.users:,} users, seed {args.seed}) on 127.0.0.1 ...", file=sys.stderr)
     with SimulatedPortal(config) as portal:
-        settings = PortalSettings(
-            base_url=portal.base_url,
-            username=config.username,
-            password=config.password,
-            workers=args.workers or 4,
-        )
-        status = _run(args, settings=settings, header=f"Demo against the simulated portal at {portal.base_url}")
+        keys = PortalSettings(base_url=portal.base_url, username=config.username, password=config.password)
+        status = _run(args, portal=keys, header=f"Demo against the simulated portal at {portal.base_url}")
     print()
     # then what analysts and managers read: the SQL models and the HTML report
     args.command, args.as_of, args.output = "report", None, None

@@ -1,13 +1,11 @@
-"""Settings for a run against a real portal: environment variables first, then dlt's config/secrets files.
+"""The settings of a run, resolved: the portal's address and keys, the API budget and the extract options.
 
-Environment: LEARNUPON_SUBDOMAIN, LEARNUPON_USERNAME, LEARNUPON_PASSWORD,
-LEARNUPON_BASE_URL (overrides the host: proxies, the simulated portal),
-LEARNUPON_DOMAIN (a portal not on learnupon.com), LEARNUPON_WEEKLY_RESERVE,
-LEARNUPON_MINUTE_RESERVE, LEARNUPON_MAX_CALLS_PER_MINUTE, LEARNUPON_WORKERS,
-LEARNUPON_RECONCILE_DAYS, LEARNUPON_ATTENDANCE_RECONCILE_DAYS.
-dlt: the same names under [sources.learnupon] in .dlt/secrets.toml or
-.dlt/config.toml, in lower case without the prefix (`username`) or as the
-environment variable is spelt (`LEARNUPON_USERNAME`).
+What each setting is (name, type, default, help, environment variable) is declared once, in
+pipelines/learnupon/settings_spec.py. A value comes from, first to last: a CLI flag or Dagster
+config (`explicit`), the environment variable (LEARNUPON_WORKERS), dlt's providers
+([sources.learnupon] in .dlt/secrets.toml or .dlt/config.toml, keyed by the setting's name, `workers`, the
+variable in lower case without the prefix, `reconcile_days`, or the variable as spelt, `LEARNUPON_WORKERS`;
+dlt's own SOURCES__LEARNUPON__WORKERS), then the spec's default.
 
 Problems raise ConfigError with one line that names the setting; the CLI prints
 it and exits 2. The password is never part of a message or a repr.
@@ -17,41 +15,64 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from .learnupon.client import LearnUponClient, base_url_for
 from .learnupon.errors import ConfigError
+from .learnupon.settings import ExtractOptions
+from .learnupon.settings_spec import BUDGET, BY_NAME, FILE_SECTION, SETTINGS, Setting, check, default, parse
 
 
-def _lookup(name: str, kind: type = str) -> str | None:
-    """A setting as text: the environment first, then dlt's providers (secrets.toml, config.toml).
+def _lookup(setting: Setting) -> Any:
+    """A setting from the environment first, then dlt's providers (secrets.toml, config.toml), checked; None if unset.
 
     A value of the wrong type in a file (a number or a table where text is expected) and a file
-    that is not valid TOML are ConfigErrors naming the file and the key; a value is never echoed.
+    that is not valid TOML are ConfigErrors naming the file and the key; a secret is never echoed.
     """
-    value = os.environ.get(f"LEARNUPON_{name.upper()}")
+    value = os.environ.get(setting.env)
     if value not in (None, ""):
-        return value.strip()
+        return parse(setting, value, setting.env)
     for provider in _providers():
-        # the lower-case name, or the environment variable's own name (both appear in the README)
-        for key in (name, f"LEARNUPON_{name.upper()}"):
+        for key in setting.file_keys:
             try:
-                found, _ = provider.get_value(key, Any, None, "sources", "learnupon")
+                found, _ = provider.get_value(key, Any, None, *FILE_SECTION)
             except Exception as exc:
                 raise unreadable_settings(provider, exc) from None
             if found in (None, ""):
                 continue
+            where = f"{_where(provider)}: {'.'.join(FILE_SECTION)}.{key}"
             if isinstance(found, str):
-                return found.strip()
-            if kind is int and isinstance(found, int) and not isinstance(found, bool):
-                return str(found)
-            wanted = "a whole number" if kind is int else 'text in quotes (key = "...")'
-            raise ConfigError(
-                f"{_where(provider)}: sources.learnupon.{key} must be {wanted}, not {_kind_of(found)}"
-            )
+                return parse(setting, found, where)
+            if setting.kind is int and isinstance(found, int) and not isinstance(found, bool):
+                return check(setting, found, where)
+            if setting.kind is bool and isinstance(found, bool):
+                return found
+            if setting.kind is date and isinstance(found, date) and not isinstance(found, datetime):
+                return found.isoformat()  # a TOML date, unquoted
+            wanted = {int: "a whole number", bool: "true or false"}.get(setting.kind, 'text in quotes (key = "...")')
+            raise ConfigError(f"{where} must be {wanted}, not {_kind_of(found)}")
     return None
+
+
+def resolve(explicit: Mapping[str, Any] | None = None, origin: str = "") -> dict[str, Any]:
+    """Every setting's value: `explicit` (flags, Dagster config; None: not given) first, then the environment,
+    then dlt's files, then the default. `origin` names where `explicit` came from in an error."""
+    explicit = {k: v for k, v in (explicit or {}).items() if v is not None}
+    unknown = sorted(set(explicit) - set(BY_NAME))
+    if unknown:
+        raise ConfigError(f"{origin or 'settings'}: no such setting {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in explicit:
+            values[setting.name] = check(setting, explicit[setting.name], f"{origin}{setting.name}")
+        else:
+            found = _lookup(setting)
+            values[setting.name] = setting.default if found is None else found
+    return values
 
 
 def _providers() -> list[Any]:
@@ -112,34 +133,16 @@ def _kind_of(value: Any) -> str:
     return type(value).__name__
 
 
-def int_setting(name: str, default: int | None, minimum: int = 0) -> int | None:
-    """LEARNUPON_<NAME> (environment or dlt config) as a whole number of at least `minimum`; unset: `default`."""
-    raw = _lookup(name, int)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"LEARNUPON_{name.upper()} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"LEARNUPON_{name.upper()} must be at least {minimum}, got {value}")
-    return value
+def setting_value(name: str) -> Any:
+    """One setting from the environment or dlt's files, else its default."""
+    setting = BY_NAME[name]
+    found = _lookup(setting)
+    return setting.default if found is None else found
 
 
 def keys_configured() -> bool:
     """Whether the portal's API keys are set (environment or dlt secrets); Dagster's schedules start only then."""
-    return bool(_lookup("username") and _lookup("password"))
-
-
-def reconcile_days() -> int:
-    """LEARNUPON_RECONCILE_DAYS: days between full reconciliations (default 7, 0: never)."""
-    return int_setting("reconcile_days", 7) or 0
-
-
-def attendance_reconcile_days() -> int | None:
-    """LEARNUPON_ATTENDANCE_RECONCILE_DAYS: how far back a reconciliation re-reads attendance, in days of session
-    start (default: unset, every session the portal lists; 0: nothing beyond the regular look-back)."""
-    return int_setting("attendance_reconcile_days", None)
+    return bool(_lookup(BY_NAME["username"]) and _lookup(BY_NAME["password"]))
 
 
 @dataclass(frozen=True)
@@ -147,30 +150,23 @@ class PortalSettings:
     base_url: str
     username: str
     password: str = field(repr=False)
-    weekly_reserve: int = 0
-    minute_reserve: int = 0
-    max_calls_per_minute: int | None = None
-    workers: int = 4
+    weekly_reserve: int = default("weekly_reserve")
+    minute_reserve: int = default("minute_reserve")
+    max_calls_per_minute: int | None = default("max_calls_per_minute")
+    workers: int = default("workers")
 
     @classmethod
-    def from_environment(cls, **overrides: Any) -> PortalSettings:
-        username = _lookup("username")
-        password = _lookup("password")
-        missing = [n for n, v in (("LEARNUPON_USERNAME", username), ("LEARNUPON_PASSWORD", password)) if not v]
-        base = base_url_for(_lookup("subdomain"), _lookup("base_url"), _lookup("domain") or "learnupon.com")
+    def from_values(cls, values: Mapping[str, Any]) -> PortalSettings:
+        """From resolved settings (`resolve`); the keys and the address must be there."""
+        missing = [BY_NAME[n].env for n in ("username", "password") if not values.get(n)]
+        base = base_url_for(values.get("subdomain"), values.get("base_url"), values["domain"])
         if missing:
             raise ConfigError(f"{' and '.join(missing)} not set (environment or [sources.learnupon] in .dlt/secrets.toml)")
-        values = dict(
-            base_url=base,
-            username=username,
-            password=password,
-            weekly_reserve=int_setting("weekly_reserve", 0),
-            minute_reserve=int_setting("minute_reserve", 0),
-            max_calls_per_minute=int_setting("max_calls_per_minute", None, minimum=1),
-            workers=int_setting("workers", 4, minimum=1),
-        )
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return cls(base_url=base, **{f.name: values[f.name] for f in fields(cls) if f.name != "base_url"})
+
+    @classmethod
+    def from_environment(cls, **explicit: Any) -> PortalSettings:
+        return cls.from_values(resolve(explicit))
 
     def client(self) -> LearnUponClient:
         return LearnUponClient(
@@ -182,3 +178,22 @@ class PortalSettings:
             minute_reserve=self.minute_reserve,
             max_calls_per_minute=self.max_calls_per_minute,
         )
+
+
+def extract_options(values: Mapping[str, Any]) -> ExtractOptions:
+    """The extract options of resolved settings (`resolve`)."""
+    return ExtractOptions(**{f.name: values[f.name] for f in fields(ExtractOptions)})
+
+
+def run_settings(
+    explicit: Mapping[str, Any] | None = None, origin: str = "", portal: PortalSettings | None = None
+) -> tuple[PortalSettings, ExtractOptions]:
+    """A run's portal settings and extract options. `portal` (the demo's simulated portal) supplies the address
+    and keys; every other setting is resolved as usual, `explicit` first."""
+    values = resolve(explicit, origin)
+    if portal is None:
+        portal = PortalSettings.from_values(values)
+    else:
+        budget = {f.name: values[f.name] for f in fields(PortalSettings) if f.name in BY_NAME and BY_NAME[f.name].group == BUDGET}
+        portal = replace(portal, **budget)
+    return portal, extract_options(values)

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..learnupon.settings_spec import default
 from .sizes import Sizes
 
 SCENARIOS = ("throughput", "parquet", "ratelimit", "frugality", "memory")
@@ -53,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--users", type=int, default=None, help="users on the throughput portal (default 100000)")
     parser.add_argument("--enrollments-per-user", type=float, default=None, help="default 10")
     parser.add_argument("--page-size", type=int, default=None, help="portal page size (default 500)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel API calls (default 4)")
+    parser.add_argument("--workers", type=int, default=None, help=f"parallel API calls (default {default('workers')})")
     parser.add_argument("--rate-per-minute", type=int, default=None, help="rate-limit scenario: limit (default 300)")
     parser.add_argument("--latency-ms", type=int, default=None, help="rate-limit scenario: latency per call (150)")
     parser.add_argument("--ratelimit-users", type=int, default=None, help="rate-limit scenario portal (50000)")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..learnupon.settings_spec import default
+
 
 @dataclass
 class Sizes:
     users: int = 100_000
     enrollments_per_user: float = 10.0
     page_size: int = 500
-    workers: int = 4
+    workers: int = default("workers")  # the pipeline's own default
     seed: int = 7
     # rate-limit scenario
     rl_users: int = 50_000

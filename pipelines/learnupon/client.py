@@ -39,6 +39,7 @@ from .errors import (
 )
 from .ratelimit import RateLimiter
 from .records import extract_records, parse_bool
+from .settings_spec import default
 
 log = logging.getLogger("lms_warehouse.client")
 
@@ -62,7 +63,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def base_url_for(subdomain: str | None, base_url: str | None, domain: str = "learnupon.com") -> str:
+def base_url_for(subdomain: str | None, base_url: str | None, domain: str = default("domain")) -> str:
     """The API root: https://{subdomain}.{domain}/api/v1 unless an explicit base URL overrides it.
 
     Plain HTTP is refused except for loopback hosts (the simulated portal, local proxies).

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .settings_spec import default
+
 # endpoint path -> keys its records may be wrapped in
 USERS_PATH = "/users"
 USERS_KEYS = ("user", "users")
@@ -26,35 +28,21 @@ ENROLLABLE_STATUSES = {"published", "archived", "under_revision"}
 
 @dataclass(frozen=True)
 class ExtractOptions:
-    """Knobs of one extraction run (the CLI and Dagster set them; defaults suit a real portal)."""
+    """Knobs of one extraction run: what each means and its default are in settings_spec.SETTINGS
+    (the CLI and Dagster set them from there; defaults suit a real portal)."""
 
-    # date_from is day-granular and its time zone is not documented: re-read this many days before
-    # the newest updated_at already loaded (1 covers any zone from UTC-12 to UTC+14)
-    enrollment_lookback_days: int = 1
-    # ISO date (YYYY-MM-DD) to start a first load from instead of the full history
-    initial_date: str | None = None
-    # parallel calls for fan-out resources (also the client's in-flight cap)
-    workers: int = 4
-    # exam answers are fetched and loaded this many exam enrollments at a time, so an
-    # interrupted run loses at most one batch
-    answer_batch: int = 2000
-    # sessions that ended less than this many days ago are re-read for attendance
-    attendance_lookback_days: int = 14
-    # how far ahead session searches look for scheduled sessions
-    session_horizon_days: int = 365
-    # a first load of sessions and legacy ILTs starts here
-    sessions_since: str = "2015-01-01"
-    # every this many days, enrollment searches run without date_from, which sees every deletion (0: never)
-    reconcile_every_days: int = 7
-    # this run reconciles whatever the cadence says
-    reconcile: bool = False
-    # a reconciliation also re-reads the attendance of every session that started within this many days
-    # (None: every session the portal lists, searched from `sessions_since`; 0: none beyond the look-back)
-    attendance_reconcile_days: int | None = None
-    # search learning-path enrollments user by user, to find paths archived before the first run
-    lp_backfill: bool = False
-    # users searched per run by the backfill (it resumes where the last run stopped)
-    lp_backfill_batch: int = 5000
+    enrollment_lookback_days: int = default("enrollment_lookback_days")
+    initial_date: str | None = default("initial_date")
+    workers: int = default("workers")
+    answer_batch: int = default("answer_batch")
+    attendance_lookback_days: int = default("attendance_lookback_days")
+    session_horizon_days: int = default("session_horizon_days")
+    sessions_since: str = default("sessions_since")
+    reconcile_every_days: int = default("reconcile_every_days")
+    reconcile: bool = default("reconcile")
+    attendance_reconcile_days: int | None = default("attendance_reconcile_days")
+    lp_backfill: bool = default("lp_backfill")
+    lp_backfill_batch: int = default("lp_backfill_batch")
 
 
 @dataclass(frozen=True)

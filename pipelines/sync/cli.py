@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ..learnupon.settings_spec import default
 from .mapping import POLICIES
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--plan-csv", type=Path, default=None, help="where the plan's CSV goes (default: <out>/sync_plan.csv)")
         p.add_argument("--no-extract", action="store_true",
                        help="plan against the users already in the warehouse instead of loading them first")
-        p.add_argument("--workers", type=_positive, default=None, help="parallel API calls while loading users (default 4)")
+        p.add_argument("--workers", type=_positive, default=None, help=f"parallel API calls while loading users (default {default('workers')}; $LEARNUPON_WORKERS)")
         for name, allowed in POLICIES.items():
             if name != "custom_data_keys":
                 p.add_argument(f"--{name.replace('_', '-')}", choices=allowed, default=None, help=f"override the mapping's {name}")
@@ -67,7 +68,7 @@ def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         outcome = run_sync(
             args.sync_mode, warehouse, roster, mapping, client,
-            workers=settings.workers if settings else 4, force=getattr(args, "force", False),
+            workers=settings.workers if settings else default("workers"), force=getattr(args, "force", False),
             extract=not args.no_extract, csv_path=args.plan_csv,
         )
     finally:

@@ -28,6 +28,7 @@ from ..learnupon.context import ExtractContext
 from ..learnupon.errors import ConfigError
 from ..learnupon.records import extract_records
 from ..learnupon.settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, ExtractOptions
+from ..learnupon.settings_spec import default
 from ..run.lock import run_lock
 from ..run.runner import Warehouse, run_extract
 from . import journal
@@ -163,7 +164,7 @@ def run_sync(
     mapping: Mapping,
     client: LearnUponClient | None,
     *,
-    workers: int = 4,
+    workers: int = default("workers"),
     force: bool = False,
     extract: bool = True,
     csv_path: Path | None = None,
