@@ -103,7 +103,7 @@ def publish_snapshot(warehouse: Any) -> Refresh | None:
                 refresh = _update_in_place(con, source, spare, held, now)
             except duckdb.Error as exc:  # a reader holding the spare (its lock), or a file DuckDB refuses
                 why = f"the spare could not be updated ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
-                _detach(con)
+                _detach(con, source)
         if refresh is None:
             refresh = _write_whole(con, source, out_dir, warehouse.dataset, why or "")
     refresh.seconds = time.perf_counter() - started
@@ -124,7 +124,7 @@ class Catalog:
 
     schemas: list[str]
     tables: dict[str, str]  # "schema"."table" -> fingerprint
-    views: dict[str, str]  # "schema"."view" -> create statement
+    views: dict[str, str]  # "schema"."view" -> create statement, in the order the warehouse made them
     table_sql: dict[str, str]  # "schema"."table" -> create statement
     others: list[str]
 
@@ -151,7 +151,7 @@ def catalog(con: Any, database: str, leave_out: str) -> Catalog:
         _qualified(schema, view): sql
         for schema, view, sql in con.execute(
             f"select schema_name, view_name, sql from duckdb_views() where {of} and not internal and not temporary"
-            " order by 1, 2", [database, leave_out]
+            " order by view_oid", [database, leave_out]  # the order they were made in: a view after those it reads
         ).fetchall()
     }
     others = sorted(
@@ -206,6 +206,8 @@ def _why_not_in_place(held: dict[str, Any] | None, now: Catalog) -> str | None:
 def _update_in_place(con: Any, source: str, spare: Path, held: dict[str, Any], now: Catalog) -> Refresh | None:
     """The spare brought up to date: only what differs from the warehouse is written. None when the spare is
     mostly free space (it is rewritten whole then)."""
+    import duckdb
+
     con.execute(f"attach '{_quoted(spare)}' as {ATTACHED}")
     used, free = con.execute(
         "select used_blocks, free_blocks from pragma_database_size() where database_name = ?", [ATTACHED]
@@ -227,26 +229,33 @@ def _update_in_place(con: Any, source: str, spare: Path, held: dict[str, Any], n
     for schema in now.schemas:
         con.execute(f'create schema if not exists {ATTACHED}."{schema}"')
     con.execute(f"use {ATTACHED}")  # the warehouse's create statements name schema.table, not the database
-    try:
-        for name, fingerprint in now.tables.items():
-            if had_tables.get(name) == fingerprint:
-                continue
-            held_sql = had_tables.get(name, "").rsplit("|", 2)[0]
-            written = _sync_rows(con, source, name, fingerprint) if held_sql == now.table_sql[name] else None
-            if written is None:  # new, redefined, or rows the diff cannot tell apart (duplicates): copied whole
-                con.execute(f"drop table if exists {name}")
-                con.execute(now.table_sql[name])
-                written = con.execute(f'insert into {name} select * from "{source}".{name}').fetchone()[0]
-            refresh.tables.append(name)
-            refresh.rows[name] = written
-        for name, sql in now.views.items():
-            if had_views.get(name) != sql:
-                con.execute(f"drop view if exists {name}")
-                con.execute(sql)
-                refresh.views.append(name)
-    finally:
-        con.execute(f'use "{source}"')
+    for name, fingerprint in now.tables.items():
+        if had_tables.get(name) == fingerprint:
+            continue
+        held_sql = had_tables.get(name, "").rsplit("|", 2)[0]
+        written = _sync_rows(con, source, name, fingerprint) if held_sql == now.table_sql[name] else None
+        if written is None:  # new, redefined, or rows the diff cannot tell apart (duplicates): copied whole
+            con.execute(f"drop table if exists {name}")
+            con.execute(now.table_sql[name])
+            written = con.execute(f'insert into {name} select * from "{source}".{name}').fetchone()[0]
+        refresh.tables.append(name)
+        refresh.rows[name] = written
     con.execute("commit")
+    # a view is checked against what it reads when it is made, and the warehouse's catalog does not say which
+    # views read which: each round makes those whose inputs exist, until all are made (each its own statement)
+    waiting = [name for name, sql in now.views.items() if had_views.get(name) != sql]
+    while waiting:
+        failed: dict[str, str] = {}
+        for name in waiting:
+            try:
+                con.execute(f"create or replace {now.views[name].removeprefix('CREATE ')}")
+                refresh.views.append(name)
+            except duckdb.CatalogException as exc:
+                failed[name] = str(exc).splitlines()[0]
+        if len(failed) == len(waiting):
+            raise duckdb.CatalogException(f"views that read what does not exist: {failed}")
+        waiting = list(failed)
+    con.execute(f'use "{source}"')
     con.execute(f"checkpoint {ATTACHED}")
     con.execute(f"detach {ATTACHED}")
     refresh.dropped = [name for name in refresh.dropped if name not in refresh.views]
@@ -291,7 +300,7 @@ def _write_whole(con: Any, source: str, out_dir: Path, dataset: str, reason: str
             con.execute(f'insert into {ATTACHED}.{name} select * from "{source}".{name}')
         con.execute(f"detach {ATTACHED}")
     except BaseException:
-        _detach(con)
+        _detach(con, source)
         for leftover in (partial, Path(f"{partial}.wal")):  # a failed checkpoint (a full disk) leaves the WAL
             leftover.unlink(missing_ok=True)
         raise
@@ -316,15 +325,13 @@ def _swap_in(fresh: Path, target: Path, spare: Path, now: Catalog, refresh: Refr
             leftover.unlink(missing_ok=True)
 
 
-def _detach(con: Any) -> None:
-    try:
-        con.execute("rollback")
-    except Exception:
-        pass
-    try:
-        con.execute(f"detach {ATTACHED}")
-    except Exception:
-        pass
+def _detach(con: Any, source: str) -> None:
+    """After a failed write to the attached file: its transaction rolled back, the warehouse the default again, detached."""
+    for statement in ("rollback", f'use "{source}"', f"detach {ATTACHED}"):
+        try:
+            con.execute(statement)
+        except Exception:  # nothing to roll back, or not attached
+            pass
 
 
 def working_schema(dataset: str) -> str:
