@@ -101,6 +101,7 @@ def publish_snapshot(warehouse: Any) -> Refresh | None:
             manifest_path(spare).unlink(missing_ok=True)  # from here on the spare holds neither its old nor the new state
             try:
                 refresh = _update_in_place(con, source, spare, held, now)
+                why = None if refresh else "the spare was more than half free space"
             except duckdb.Error as exc:  # a reader holding the spare (its lock), or a file DuckDB refuses
                 why = f"the spare could not be updated ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
                 _detach(con, source)
@@ -124,7 +125,7 @@ class Catalog:
 
     schemas: list[str]
     tables: dict[str, str]  # "schema"."table" -> fingerprint
-    views: dict[str, str]  # "schema"."view" -> create statement, in the order the warehouse made them
+    views: dict[str, str]  # "schema"."view" -> create statement
     table_sql: dict[str, str]  # "schema"."table" -> create statement
     others: list[str]
 
@@ -151,7 +152,7 @@ def catalog(con: Any, database: str, leave_out: str) -> Catalog:
         _qualified(schema, view): sql
         for schema, view, sql in con.execute(
             f"select schema_name, view_name, sql from duckdb_views() where {of} and not internal and not temporary"
-            " order by view_oid", [database, leave_out]  # the order they were made in: a view after those it reads
+            " order by view_oid", [database, leave_out]  # the order they were made in (mostly: a view after its inputs)
         ).fetchall()
     }
     others = sorted(
