@@ -38,6 +38,8 @@ CORE = ["users", "courses", "enrollments"]
 CORE_ENDPOINTS = {"GET /users": "users", "GET /courses": "courses", "GET /enrollments/search": "enrollments"}
 # calls of the core resources: the users resource also reads the custom field definitions whole (one call)
 CORE_CALLS = {**CORE_ENDPOINTS, f"GET {CUSTOM_USER_FIELDS_PATH}": "users"}
+# the steps that move the data (a run's other timings, its fixed cost, are the fixed-cost scenario's)
+LOAD_STEPS = ("extract", "normalize", "load", "retire")
 ALL_COURSES = {"name": "", "include_draft": "true", "include_all_versions": "true", "include_licensed_courses": "true"}
 
 
@@ -166,7 +168,7 @@ def throughput(host: PortalHost, work: Path, sizes: Sizes, with_peer: bool = Tru
         "runs_seconds": [before["seconds"], after["seconds"]],
     }
     records = _core_records(summary.api)
-    pipeline_seconds = sum(summary.timings.values())
+    pipeline_seconds = sum(summary.timings.get(step, 0.0) for step in LOAD_STEPS)
     fetch = ours["fetch"]
     extract = summary.timings.get("extract", 0.0)
     figures: dict[str, Any] = {
@@ -389,7 +391,7 @@ def parquet(host: PortalHost, work: Path, sizes: Sizes) -> dict[str, Any]:
     """
     ours = run_ours(host, fresh(work / "parquet"), sizes.workers, destination="parquet")
     summary = ours["summary"]
-    seconds = sum(summary.timings.values())
+    seconds = sum(summary.timings.get(step, 0.0) for step in (*LOAD_STEPS, "publish"))
     records = _core_records(summary.api)
     published = ours["warehouse"].parquet_dir
     size = sum(f.stat().st_size for f in published.glob(".versions/*/*/*.parquet"))
@@ -429,4 +431,69 @@ def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None, destina
         "sizes": results,
         "growth": round(max(peaks) / min(peaks), 2),
         "largest_mib": max(peaks),
+    }
+
+
+# the hourly light job's largest resource, the one the throughput portal carries at full size
+FIXED_COST_RESOURCES = ("enrollments",)
+
+
+def fixed_cost(host: PortalHost, sizes: Sizes, work: Path, warehouse_dir: Path | None = None, runs: int = 3) -> dict[str, Any]:
+    """What an incremental run of an unchanged portal costs beyond its API calls: `lms-warehouse run --resources
+    enrollments` (the hourly light job's resource) in a process of its own, `runs` times in a row on the warehouse
+    the throughput run loaded (else a first load of the core resources here). Our own time is the process's wall
+    time minus the wall time with a call in flight; it is taken apart by step (pipelines/bench/light_run.py). The
+    first run also catches the snapshot's spare up with the first load, so the last run is the steady state.
+    Then the same snapshot written whole, for comparison (the refresh before it was proportional to change)."""
+    from pipelines.destinations.duckdb_snapshot import last_refresh, manifest_path, publish_snapshot, spare_path
+    from pipelines.run.lock import run_lock
+    from pipelines.run.runner import Warehouse
+
+    out = warehouse_dir
+    if out is None:
+        out = fresh(work / "fixed")
+        child_run(host, out, sizes.workers)
+    env = {**os.environ, "BENCH_PORTAL_PASSWORD": host.password}
+    command = [sys.executable, "-m", "pipelines.bench.light_run", host.base_url, host.username, str(out),
+               str(sizes.workers), ",".join(FIXED_COST_RESOURCES)]
+    results = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"the light run failed: {done.stderr[-2000:]}")
+        run = json.loads(done.stdout.strip().splitlines()[-1])
+        steps = dict(run["steps"])
+        steps["extract"] = max(0.0, steps.get("extract", 0.0) - run["http_busy_seconds"])  # ours: beyond the calls
+        run["own_seconds"] = round(wall - run["http_busy_seconds"], 2)
+        run["wall_seconds"] = round(wall, 2)
+        run["own_split"] = {
+            "interpreter start and exit": round(wall - run["in_process_seconds"], 3),
+            "imports": run["imports"],
+            "client and settings": run["set_up"],
+            **{("extract beyond calls" if k == "extract" else k): round(v, 3) for k, v in steps.items()},
+            "summary": run["summary"],
+        }
+        run["snapshot_refresh"] = last_refresh(out)
+        results.append(run)
+    warehouse = Warehouse(out_dir=out)
+    for leftover in (spare_path(out), manifest_path(spare_path(out))):  # the next publish knows nothing: it writes whole
+        leftover.unlink(missing_ok=True)
+    with run_lock(out):
+        whole = publish_snapshot(warehouse)
+    last = results[-1]
+    return {
+        "portal": {"users": sizes.users, "enrollments_per_user": sizes.enrollments_per_user},
+        "resources": list(FIXED_COST_RESOURCES),
+        "warehouse_mib": round(warehouse.duckdb_path.stat().st_size / 2**20, 1),
+        "runs": results,
+        "own_seconds": last["own_seconds"],
+        "cpu_seconds": last["cpu_seconds"],
+        "own_split": last["own_split"],
+        "calls": last["calls"],
+        "http_busy_seconds": last["http_busy_seconds"],
+        "snapshot_seconds": last["steps"].get("snapshot"),
+        "snapshot_rows_written": sum((last["snapshot_refresh"] or {}).get("rows", {}).values()),
+        "snapshot_whole_seconds": round(whole.seconds, 2) if whole else None,
     }

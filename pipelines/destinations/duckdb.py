@@ -40,10 +40,14 @@ class DuckDbFile(Destination):
 class DuckDb(DuckDbFile):
     name = "duckdb"
 
-    def publish_models(self) -> None:
+    def publish_loads(self) -> dict[str, float]:
         from .duckdb_snapshot import publish_snapshot
 
-        publish_snapshot(self.warehouse)  # readers (BI tools) open the snapshot, never the file loads write
+        refresh = publish_snapshot(self.warehouse)  # readers (BI tools) open the snapshot, never the file loads write
+        return {"snapshot": refresh.seconds} if refresh else {}
+
+    def publish_models(self) -> None:
+        self.publish_loads()
 
     def table_counts(self) -> dict[str, int]:
         import duckdb

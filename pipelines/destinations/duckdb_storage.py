@@ -6,7 +6,7 @@ older format on request (`storage_compatibility_version`), fixed in the file's h
 file is created and kept by every later write, whatever the writer's version. So the warehouse
 is created in that format, and a warehouse file from before this rule is converted once (copied
 into a compatible file, then swapped in), under the run lock like any write. Readers open the
-snapshot (pipelines/destinations/duckdb_snapshot.py), a file written whole in this format after every load and build:
+snapshot (pipelines/destinations/duckdb_snapshot.py), a file created in this format and refreshed after every load and build:
 DuckDB 1.1.3 was once seen to refuse the warehouse file itself after DuckDB 2.0 had updated it in
 place. Checked by tests/destinations/test_duckdb_readers.py with DuckDB 1.1.3 in its own environment.
 """

@@ -283,6 +283,7 @@ def extract_and_load(
         raise ConfigError(f"unknown resource(s) {', '.join(unknown)}; choose from {', '.join(ALL_RESOURCES)}")
     resources = [name for name in ALL_RESOURCES if name in resources]  # the source's order (reuse of lists)
     context.resources = tuple(resources)
+    set_up = time.perf_counter()
     try:
         pipeline = warehouse.pipeline()
     except Exception as exc:  # a garbage state.json or schema file in dlt's working folder
@@ -323,7 +324,8 @@ def extract_and_load(
         load_info: LoadInfo = pipeline.load()
         t3 = time.perf_counter()
         load_info.raise_on_failed_jobs()
-        timings = {"extract": t1 - t0, "normalize": t2 - t1, "load": t3 - t2}
+        # `prepare`: dlt's pipeline and state, a pending load finished, the warehouse's facts read
+        timings = {"prepare": t0 - set_up, "extract": t1 - t0, "normalize": t2 - t1, "load": t3 - t2}
         rows = _row_counts(normalize_info)
         # exam answers load in batches, each its own load, so an interrupted run resumes where it stopped
         while "exam_answers" in resources and "exam_answers" not in failed and context.run_cache.pending.pop("exam_answers", 0):
@@ -378,8 +380,10 @@ def extract_and_load(
             extra=extra,
             drift=context.issues.drift_rows(),
         )
+        recording = time.perf_counter()
         try:
             record_run(pipeline, summary, records, table_format=backend.table_format)
+            summary.timings["records"] = time.perf_counter() - recording  # after the row: the row cannot hold it
         except Exception as record_error:  # never hide the run's own outcome behind this
             if busy_warehouse(record_error) is None:
                 log.error("could not record the run in pipeline_runs: %s", record_error)

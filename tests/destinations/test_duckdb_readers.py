@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from pipelines.destinations.duckdb_storage import OLDEST_READER, storage_version
-from pipelines.destinations.duckdb_snapshot import snapshot_path
+from pipelines.destinations.duckdb_snapshot import last_refresh, snapshot_path
 
 from tests.conftest import CORE_RESOURCES, cli, run_pipeline
 
@@ -68,10 +68,15 @@ def test_duckdb_1_1_opens_the_snapshot_with_the_marts(portal, tmp_path: Path, ol
     ours = _tables_as_read_by(sys.executable, warehouse)
     assert any(name.startswith("learnupon.") for name in ours) and any(name.startswith("reporting.") for name in ours)
     assert ours["learnupon.users"] > 0
-    # readers open the snapshot: a file written whole in DuckDB 1.1's format after every load and build
+    # readers open the snapshot: a file in DuckDB 1.1's format, refreshed after every load and build
     # (the warehouse file itself, updated in place by DuckDB 2.0, was once refused by 1.1.3)
     snapshot = snapshot_path(tmp_path)
     assert storage_version(snapshot) <= OLDEST_READER
+    # a second build refreshes the snapshot in place (the spare brought up to date by DuckDB 2.0): still readable
+    assert cli("models", "--out", str(tmp_path)).returncode == 0
+    assert last_refresh(tmp_path)["whole"] is False
+    assert storage_version(snapshot) <= OLDEST_READER
+    ours = _tables_as_read_by(sys.executable, warehouse)  # the second build's records included
     # every table and view but dlt's working schema, which readers never see
     assert _tables_as_read_by(old_duckdb, snapshot) == {k: v for k, v in ours.items() if not k.startswith("learnupon_staging.")}
 
