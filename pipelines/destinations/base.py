@@ -150,8 +150,8 @@ class Destination(ABC):
             con.execute("set TimeZone = 'UTC'")
             yield con
 
-    def report_relations(self) -> list[str]:
-        """What the report must copy to read (empty: it reads in place)."""
+    def report_relations(self, marts_schema: str = "reporting") -> list[str]:
+        """What the report must copy to read, its marts from `marts_schema` (empty: it reads in place)."""
         return []
 
     # ---- readers -----------------------------------------------------------------------------------

@@ -87,11 +87,11 @@ class Postgres(Destination):
             copy_to_duckdb(self.warehouse.postgres(), relations, con)
             yield con
 
-    def report_relations(self) -> list[str]:
-        """Every reporting table, the audit gaps and the run records: the report reads a copy."""
+    def report_relations(self, marts_schema: str = "reporting") -> list[str]:
+        """Every reporting table (of `marts_schema`), the audit gaps and the run records: the report reads a copy."""
         from ..postgres_warehouse import relations
 
-        marts = sorted(r for r in relations(self.warehouse.postgres()) if r.startswith("reporting."))
+        marts = sorted(r for r in relations(self.warehouse.postgres()) if r.startswith(f"{marts_schema}."))
         return [*marts, "staging.stg_audit_gaps", f"{self.warehouse.dataset}.pipeline_runs"]
 
     # ---- readers -----------------------------------------------------------------------------------
