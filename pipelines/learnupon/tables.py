@@ -362,9 +362,11 @@ def child_hints(name: str) -> dict[str, Any]:
 
 def to_table(name: str, records: Any, issues: Any) -> Any:
     """`records` as the typed Arrow table of raw table `name` (rows without its key columns are dropped and reported)."""
+    from ..privacy.load_columns import active
     from .arrow import to_arrow
 
     table = TABLES[name]
+    records = active().apply(name, records)  # columns the configuration blocks or hashes: before anything sees them
     return to_arrow(records, table.columns, table=name, key=list(table.row_key), issues=issues)
 
 
