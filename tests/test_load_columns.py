@@ -106,3 +106,29 @@ def test_a_wrong_column_setting_is_one_line_exit_2(tmp_path: Path, setting: str,
     done = cli("run", "--out", str(tmp_path), env=env, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+
+
+def test_a_blocked_or_hashed_value_never_reaches_data_issues() -> None:
+    """Values a resource reports (a record dropped for lack of its key, a disagreement) pass the same policy."""
+    from pipelines.learnupon.arrow import IssueLog
+    from pipelines.learnupon.tables import to_table
+    from pipelines.privacy.load_columns import ColumnPolicy, applied
+
+    policy = ColumnPolicy(
+        blocked={"user_custom_data": frozenset({"value"}), "users": frozenset({"username"})},
+        hashed={"users": frozenset({"email"})},
+        key=KEY.encode(),
+    )
+    log = IssueLog()
+    with applied(policy):
+        log.add("user_custom_data", "1,2", "value", "Employee 12345", "CustomData disagrees")
+        log.add("users", "1", "first_name", "Ann", "not a valid text")
+        table = to_table("users", [{"id": 1, "email": "Ann@X.com", "username": "ann.x"}, {"email": "bo@x.com", "username": "bo.x"}], log)
+    assert [i.raw_value for i in log.issues[:2]] == [None, "Ann"]
+    dropped = log.issues[2].raw_value  # the record without its id, as the load saw it
+    assert "record without its primary key" in log.issues[2].problem
+    assert "bo@x.com" not in dropped and "bo.x" not in dropped and pseudonym(KEY.encode(), "bo@x.com") in dropped
+    assert table.column("email").to_pylist() == [pseudonym(KEY.encode(), "ann@x.com")]
+    assert table.column("username").to_pylist() == [None]
+    # outside a run's policy nothing changes
+    assert to_table("users", [{"id": 1, "email": "Ann@X.com"}], IssueLog()).column("email").to_pylist() == ["Ann@X.com"]
