@@ -95,6 +95,10 @@ def test_pseudonymised_reporting_without_a_key_is_one_line_exit_2(tmp_path: Path
         assert done.stderr.count("\n") == 1 and "LMS_PSEUDONYM_KEY not set" in done.stderr, done.stderr
     done = cli("models", "--pseudonymised", "--out", str(tmp_path), env={"LMS_PSEUDONYM_KEY": "short"}, cwd=tmp_path)
     assert done.returncode == 2 and "too short" in done.stderr and "short" not in done.stderr.replace("too short", "")
+    # readers are PostgreSQL roles: on DuckDB the Parquet folder is what BI is pointed at
+    env = {"LMS_PSEUDONYM_KEY": KEY, "LMS_PSEUDONYMISED_READERS": "bi_reader"}
+    done = cli("models", "--pseudonymised", "--out", str(tmp_path), env=env, cwd=tmp_path)
+    assert done.returncode == 2 and "grants PostgreSQL roles" in done.stderr and done.stderr.count("\n") == 1, done.stderr
 
 
 def test_a_postgres_role_reads_the_pseudonymised_marts_and_nothing_else(

@@ -156,6 +156,17 @@ class Destination(ABC):
 
     # ---- readers -----------------------------------------------------------------------------------
 
+    def check_readers(self, roles: list[str], setting: str) -> None:
+        """ConfigError unless these database roles exist to be granted a schema (`setting` names them)."""
+        if roles:
+            raise ConfigError(
+                f"{setting} grants PostgreSQL roles: with --destination {self.name} point readers at the"
+                " pseudonymised marts' Parquet folder instead (docs/personal-data.md)"
+            )
+
+    def grant_readers(self, schema: str, roles: list[str]) -> None:
+        """Let these roles read the tables of `schema`, and grant them nothing else."""
+
     @contextmanager
     def raw_connection(self) -> Iterator[Any]:
         """A read-only connection to the raw tables, `<dataset>.<table>`, with DuckDB's `execute(sql, params)`."""

@@ -96,6 +96,28 @@ class Postgres(Destination):
 
     # ---- readers -----------------------------------------------------------------------------------
 
+    def check_readers(self, roles: list[str], setting: str) -> None:
+        from ..postgres_warehouse import fetch
+
+        if not roles:
+            return
+        found = {r[0] for r in fetch(self.warehouse.postgres(), "select rolname from pg_roles where rolname = any(%s)", [roles])}
+        missing = [r for r in roles if r not in found]
+        if missing:
+            raise ConfigError(f"{setting} names role(s) PostgreSQL does not have: {', '.join(missing)}")
+
+    def grant_readers(self, schema: str, roles: list[str]) -> None:
+        """After each build: dbt re-creates the tables, so their grants are made again."""
+        from psycopg2 import sql
+
+        from ..postgres_warehouse import connect
+
+        with connect(self.warehouse.postgres()) as con, con.cursor() as cur:
+            for role in roles:
+                who = sql.Identifier(role)
+                cur.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), who))
+                cur.execute(sql.SQL("grant select on all tables in schema {} to {}").format(sql.Identifier(schema), who))
+
     @contextmanager
     def raw_connection(self) -> Iterator[Any]:
         """The database itself: no copy of the tables checked."""

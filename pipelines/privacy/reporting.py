@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..learnupon.errors import ConfigError
 from .plan import SCHEMA_SUFFIX
 from .pseudonyms import pseudonym_session
 from .settings import pseudonym_key, pseudonymised_readers
@@ -36,13 +35,7 @@ class PseudonymisedBuild:
         """The key and the readers, checked before anything is built (a ConfigError line each)."""
         key = pseudonym_key("the pseudonymised reporting")
         readers = pseudonymised_readers()
-        if readers and warehouse.backend.name != "postgres":
-            raise ConfigError(
-                "LMS_PSEUDONYMISED_READERS grants PostgreSQL roles: with this destination point readers at"
-                f" <out>/{PARQUET_FOLDER}/ instead"
-            )
-        if readers:
-            _check_roles(warehouse.postgres(), readers)
+        warehouse.backend.check_readers(readers, "LMS_PSEUDONYMISED_READERS")
         return cls(warehouse, key, readers)
 
     @contextmanager
@@ -57,27 +50,4 @@ class PseudonymisedBuild:
             with self.warehouse.backend.reporting_connection(marts.values()) as con:
                 export_reporting_parquet(con, marts, Path(self.warehouse.out_dir) / PARQUET_FOLDER)
         if self.readers:
-            grant_readers(self.warehouse.postgres(), self.readers)
-
-
-def _check_roles(credentials: Any, roles: list[str]) -> None:
-    from ..postgres_warehouse import fetch
-
-    found = {r[0] for r in fetch(credentials, "select rolname from pg_roles where rolname = any(%s)", [roles])}
-    missing = [r for r in roles if r not in found]
-    if missing:
-        raise ConfigError(f"LMS_PSEUDONYMISED_READERS names role(s) PostgreSQL does not have: {', '.join(missing)}")
-
-
-def grant_readers(credentials: Any, roles: list[str]) -> None:
-    """Each role may read the pseudonymised marts, and is given nothing else (no other schema, no view)."""
-    from psycopg2 import sql
-
-    from ..postgres_warehouse import connect
-
-    schema = sql.Identifier(MARTS_SCHEMA)
-    with connect(credentials) as con, con.cursor() as cur:
-        for role in roles:
-            who = sql.Identifier(role)
-            cur.execute(sql.SQL("grant usage on schema {} to {}").format(schema, who))
-            cur.execute(sql.SQL("grant select on all tables in schema {} to {}").format(schema, who))
+            self.warehouse.backend.grant_readers(MARTS_SCHEMA, self.readers)
