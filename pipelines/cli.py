@@ -142,7 +142,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
         _destination_args(p)
         p.add_argument("--as-of", type=_as_of_date, default=None, help="report date YYYY-MM-DD (default: today, UTC)")
-    sub.choices["report"].add_argument("--output", type=Path, default=None, help="default: <out>/compliance_report.html")
+    sub.choices["models"].add_argument(
+        "--pseudonymised", action="store_true",
+        help="also build the pseudonymised reporting schema, reporting_pseudonymised (needs LMS_PSEUDONYM_KEY;"
+        " LMS_PSEUDONYMISED_REPORTING=true does it on every build): docs/personal-data.md",
+    )
+    sub.choices["report"].add_argument(
+        "--pseudonymised", action="store_true",
+        help="render the report from the pseudonymised schema (built first; needs LMS_PSEUDONYM_KEY):"
+        " default output <out>/compliance_report_pseudonymised.html",
+    )
+    sub.choices["report"].add_argument(
+        "--output", type=Path, default=None,
+        help="default: <out>/compliance_report.html (<out>/compliance_report_pseudonymised.html with --pseudonymised)",
+    )
     sub.choices["models"].add_argument(
         "--docs", action="store_true", help="also generate dbt's documentation site (<out>/.dbt/target/static_index.html)"
     )
@@ -339,6 +352,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _models(args: argparse.Namespace) -> int:
     from .models import build_models
+    from .privacy.reporting import MARTS_SCHEMA, PseudonymisedBuild
+    from .privacy.settings import pseudonymised_reporting
     from .report import pages_folder, write_report
     from .run.lock import run_lock
     from .run.runner import Warehouse
@@ -346,10 +361,38 @@ def _models(args: argparse.Namespace) -> int:
     if not args.verbose:
         logging.getLogger("lms_warehouse.models").setLevel(logging.ERROR)  # skips are printed below
     warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
+    pseudonymised_report = args.command == "report" and getattr(args, "pseudonymised", False)
+    pseudonymised = pseudonymised_report or getattr(args, "pseudonymised", False) or pseudonymised_reporting()
+    if pseudonymised:
+        PseudonymisedBuild.prepare(warehouse)  # a missing key: one line, before anything is built
+    builds = []
     with run_lock(warehouse.out_dir):  # the model build writes the warehouse too
         warehouse.backend.check_writable("nothing was built")  # a program holding the file: exit 75 before dbt starts
-        built = build_models(warehouse, as_of=args.as_of)
+        if not pseudonymised_report:
+            builds.append(build_models(warehouse, as_of=args.as_of))
+        if pseudonymised:
+            builds.append(build_models(warehouse, as_of=args.as_of, pseudonymised=True))
         warehouse.backend.publish_models()  # DuckDB: the readers' snapshot
+    for built in builds:
+        _print_build(built)
+    if any(built.failed_tests for built in builds):
+        return EXIT_FAILED
+    built = builds[0]
+    if args.command == "models":
+        if args.docs:
+            from .models import generate_docs
+
+            print(f"dbt docs: {generate_docs(warehouse)}")
+        return EXIT_OK
+    default_name = "compliance_report_pseudonymised.html" if pseudonymised_report else "compliance_report.html"
+    output = args.output or args.out / default_name
+    marts_schema = MARTS_SCHEMA if pseudonymised_report else "reporting"
+    path = write_report(warehouse, output, as_of=built.as_of, build=False, marts_schema=marts_schema)
+    print(f"Compliance report as of {built.as_of}: {path} (its group, manager and list pages: {pages_folder(path)}/)")
+    return EXIT_OK
+
+
+def _print_build(built: Any) -> None:
     for name, reason in built.skipped.items():
         print(f"skipped {name}: {reason}", file=sys.stderr)
     print(f"Built {len(built)} models as of {built.as_of} in {built.database} (dbt {built.timings.get('total', 0):.1f} s)")
@@ -359,18 +402,6 @@ def _models(args: argparse.Namespace) -> int:
         if not test.passed:
             where = f" on {test.model}" if test.model else ""
             print(f"dbt test {test.name}{where}: {test.status}, {test.failures or 0} rows found", file=sys.stderr)
-    if built.failed_tests:
-        return EXIT_FAILED
-    if args.command == "models":
-        if args.docs:
-            from .models import generate_docs
-
-            print(f"dbt docs: {generate_docs(warehouse)}")
-        return EXIT_OK
-    output = args.output or args.out / "compliance_report.html"
-    path = write_report(warehouse, output, as_of=built.as_of, build=False)
-    print(f"Compliance report as of {built.as_of}: {path} (its group, manager and list pages: {pages_folder(path)}/)")
-    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .learnupon.tables import SOURCES_YML, sources_yml
+from .learnupon.personal_data import CLASSES, NONE
+from .learnupon.tables import PERSONAL_DATA, SOURCES_YML, sources_yml
 from .models import PROJECT, project_manifest
 
 DICTIONARY = Path(__file__).resolve().parent.parent / "docs" / "data-dictionary.md"
@@ -87,8 +88,33 @@ def render(manifest: dict[str, Any]) -> str:
             out.append("")
         if out[-1] == "":
             out.pop()
+    out += ["", *personal_data_section()]
     out += ["", "## Querying the marts", "", docs["querying"], ""]
     return "\n".join(out)
+
+
+def personal_data_section() -> list[str]:
+    """The raw tables' columns by personal-data class, from the table registry."""
+    shown = [kind for kind in CLASSES if kind != NONE]
+    out = [
+        "## Personal data in the raw tables (schema `learnupon`)",
+        "",
+        "Each raw column's personal-data class, declared once in the table registry"
+        " (`Table.personal` in `pipelines/learnupon/tables.py`; the classes: `pipelines/learnupon/personal_data.py`); every column not listed, dlt's own included, is `none`."
+        " What each class means and what the pseudonymised schema does with it: docs/personal-data.md.",
+        "",
+        "| table | " + " | ".join(shown) + " |",
+        "|---|" + "---|" * len(shown),
+    ]
+    without = []
+    for table, classes in PERSONAL_DATA.items():
+        if all(kind == NONE for kind in classes.values()):
+            without.append(table)
+            continue
+        cells = [", ".join(c for c, k in classes.items() if k == kind) or "-" for kind in shown]
+        out.append(f"| {table} | " + " | ".join(cells) + " |")
+    out += ["", "No personal data: " + ", ".join(without) + "."]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -124,6 +124,8 @@ def write_profile(folder: Path, database: Path, memory_limit: str, threads: int 
                     "schema": "main",
                     "threads": threads,
                     "settings": {"memory_limit": memory_limit, "TimeZone": "UTC"},
+                    # the pseudonymised build puts its key's HMAC pads in each session (never in the profile)
+                    "plugins": [{"module": "pipelines.privacy.dbt_duckdb"}],
                 }
             },
         }
@@ -133,11 +135,11 @@ def write_profile(folder: Path, database: Path, memory_limit: str, threads: int 
     return folder
 
 
-def _common_args(work: Path) -> list[str]:
+def _common_args(work: Path, target: str = "target") -> list[str]:
     return [
         "--project-dir", str(PROJECT_DIR),
         "--profiles-dir", str(work),
-        "--target-path", str(work / "target"),
+        "--target-path", str(work / target),
         "--log-path", str(work / "logs"),
         "--no-send-anonymous-usage-stats",  # no network: dbt's tracking and version check stay off
         "--no-version-check",
@@ -171,19 +173,34 @@ def project_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-_MANIFESTS: dict[tuple[str, str, str], Any] = {}
+_MANIFESTS: dict[tuple[str, str, str, bool], Any] = {}
 
 
-def parse(work: Path, database: Path, raw_schema: str) -> Any:
+def _target(pseudonymised: bool) -> str:
+    return "target-pseudonymised" if pseudonymised else "target"
+
+
+def _pseudonymise_vars(pseudonymised: bool) -> dict[str, Any]:
+    """The dbt var that makes a build the pseudonymised one (sql/macros/pseudonymised.sql)."""
+    if not pseudonymised:
+        return {}
+    from .privacy.plan import pseudonymise_plan
+
+    return {"pseudonymise": pseudonymise_plan()}
+
+
+def parse(work: Path, database: Path, raw_schema: str, pseudonymised: bool = False) -> Any:
     """The project's manifest (dbt's parsed graph), parsed once per process and database name.
 
-    The as-of date is a var used only when SQL is compiled, so one manifest serves every date.
+    The as-of date is a var used only when SQL is compiled, so one manifest serves every date. The
+    pseudonymised build has its own (its models' schemas differ), kept in its own target folder.
     """
     from dbt.cli.main import dbtRunner
 
-    key = (Path(str(database)).stem, raw_schema, project_fingerprint())
+    key = (Path(str(database)).stem, raw_schema, project_fingerprint(), pseudonymised)
     if key not in _MANIFESTS:
-        result = dbtRunner().invoke(["parse", *_common_args(work), "--vars", json.dumps({"raw_schema": raw_schema})])
+        variables = {"raw_schema": raw_schema, **_pseudonymise_vars(pseudonymised)}
+        result = dbtRunner().invoke(["parse", *_common_args(work, _target(pseudonymised)), "--vars", json.dumps(variables)])
         if not result.success:
             raise ModelError(f"the dbt project in {PROJECT_DIR} does not parse: {result.exception}")
         _MANIFESTS[key] = result.result
@@ -313,6 +330,7 @@ def build_models(
     tag: str | None = None,
     variables: dict[str, Any] | None = None,
     build_id: str | None = None,
+    pseudonymised: bool = False,
 ) -> BuildResult:
     """Build the models into the warehouse with `dbt build`; return rows per model built.
 
@@ -325,19 +343,26 @@ def build_models(
     Data tests run with their models; a failing one is in `.failed_tests`, and the models
     downstream of a failing error-severity test are skipped by dbt. The models built are
     recorded in `model_builds` under `build_id` (default: a new id; Dagster passes its run's).
+    pseudonymised: build the models again into `<schema>_pseudonymised` from raw rows whose personal
+    data is replaced (docs/personal-data.md); its marts go to <out>/reporting_pseudonymised/ as Parquet,
+    and the roles LMS_PSEUDONYMISED_READERS names are granted them on PostgreSQL. Not recorded in
+    `model_builds`, and never published over the plain marts.
     """
     from dbt.cli.main import dbtRunner
+
+    from .privacy.reporting import PseudonymisedBuild
 
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
     as_of = as_of or datetime.now(timezone.utc).date()
     backend = warehouse.backend
+    privacy = PseudonymisedBuild.prepare(warehouse) if pseudonymised else None  # a missing key: before anything
     backend.check_raw()
     work, database = backend.dbt_profile()
     raw_tables, existing = backend.model_inputs(database)  # Delta: its raw tables copied in first
 
     t_parse = time.perf_counter()
-    manifest = parse(work, database, warehouse.dataset)
+    manifest = parse(work, database, warehouse.dataset, pseudonymised)
     graph = Graph.of(manifest)
     parse_seconds = time.perf_counter() - t_parse
     if select is not None:
@@ -362,10 +387,11 @@ def build_models(
 
     t_build = time.perf_counter()
     if to_build:
+        build_vars = {**(variables or {}), "as_of": as_of.isoformat(), "raw_schema": warehouse.dataset}
         args = [
             "build",
-            *_common_args(work),
-            "--vars", json.dumps({**(variables or {}), "as_of": as_of.isoformat(), "raw_schema": warehouse.dataset}),
+            *_common_args(work, _target(pseudonymised)),
+            "--vars", json.dumps({**build_vars, **_pseudonymise_vars(pseudonymised)}),
             "--select", *to_build,
             # a test runs when every model it reads is built (a relationships test too)
             "--indirect-selection", "cautious",
@@ -373,7 +399,8 @@ def build_models(
         if not unit_tests:
             args += ["--exclude-resource-type", "unit_test"]
         try:
-            outcome = dbtRunner(manifest=manifest).invoke(args)
+            with privacy.session() if privacy else nullcontext():
+                outcome = dbtRunner(manifest=manifest).invoke(args)
         finally:
             _release_connections()
         if outcome.result is None:
@@ -388,9 +415,12 @@ def build_models(
             result[name] = count
     t_export = time.perf_counter()
     marts = {n: result.relation(n) for n in result.marts}
-    if export_parquet:  # Parquet: beside the raw tables' folders, published alike
-        backend.export_marts(marts)
-    backend.publish_marts(database, marts)  # Delta: written back to the lake
+    if privacy:  # its own Parquet folder and readers; never over the plain marts
+        privacy.publish(marts, export_parquet)
+    else:
+        if export_parquet:  # Parquet: beside the raw tables' folders, published alike
+            backend.export_marts(marts)
+        backend.publish_marts(database, marts)  # Delta: written back to the lake
     sql = result.timings.get("sql", 0.0)
     result.timings.update(
         parse=round(parse_seconds, 3),
@@ -400,7 +430,8 @@ def build_models(
         export=round(time.perf_counter() - t_export, 3),
         total=round(time.perf_counter() - started, 3),
     )
-    record_build(warehouse, result, build_id or new_build_id(), started_at, datetime.now(timezone.utc))
+    if not privacy:
+        record_build(warehouse, result, build_id or new_build_id(), started_at, datetime.now(timezone.utc))
     if result.errors:  # raised after the export: what did build is still published
         raise ModelError("; ".join(f"{name} failed: {msg}" for name, msg in result.errors.items()))
     return result

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -170,17 +171,20 @@ def rate_thresholds() -> tuple[float, float]:
     return good, warn
 
 
-def write_report(warehouse: Any, path: Path, as_of: date | None = None, *, build: bool = True) -> Path:
+def write_report(
+    warehouse: Any, path: Path, as_of: date | None = None, *, build: bool = True, marts_schema: str = "reporting"
+) -> Path:
     """Write the compliance report to path and return it.
 
     build: build the models for as_of first (default); False reads the marts as they are.
+    marts_schema: the schema of the marts read (reporting_pseudonymised: the report without names).
     """
     as_of = as_of or datetime.now(timezone.utc).date()
     thresholds = rate_thresholds()
     if build:
         build_models(warehouse, as_of=as_of)
-    with reporting_connection(warehouse, _read_relations(warehouse)) as con:
-        data = collect(con, as_of, raw_schema=warehouse.dataset)
+    with reporting_connection(warehouse, warehouse.backend.report_relations(marts_schema)) as con:
+        data = collect(con, as_of, raw_schema=warehouse.dataset, marts_schema=marts_schema)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     folder = pages_folder(path)
@@ -211,11 +215,6 @@ def pages_folder(path: Path) -> Path:
 # ---- data -----------------------------------------------------------------------------------
 
 
-def _read_relations(warehouse: Any) -> list[str]:
-    """What the report reads: every reporting table, the audit gaps and the run records (PostgreSQL copies them)."""
-    return warehouse.backend.report_relations()
-
-
 def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     schema, name = relation.split(".")
     return bool(
@@ -225,10 +224,14 @@ def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     )
 
 
-def collect(con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "learnupon") -> ReportData:
+def collect(
+    con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "learnupon", marts_schema: str = "reporting"
+) -> ReportData:
     data = ReportData(as_of=as_of)
 
     def q(relation: str, sql: str) -> list[tuple[Any, ...]]:
+        if marts_schema != "reporting":  # the same queries on another build of the marts (the pseudonymised one)
+            relation, sql = (re.sub(r"\breporting\.", f"{marts_schema}.", text) for text in (relation, sql))
         if not _exists(con, relation):
             data.missing.add(relation.split(".")[1])
             return []

@@ -150,11 +150,22 @@ class Destination(ABC):
             con.execute("set TimeZone = 'UTC'")
             yield con
 
-    def report_relations(self) -> list[str]:
-        """What the report must copy to read (empty: it reads in place)."""
+    def report_relations(self, marts_schema: str = "reporting") -> list[str]:
+        """What the report must copy to read, its marts from `marts_schema` (empty: it reads in place)."""
         return []
 
     # ---- readers -----------------------------------------------------------------------------------
+
+    def check_readers(self, roles: list[str], setting: str) -> None:
+        """ConfigError unless these database roles exist to be granted a schema (`setting` names them)."""
+        if roles:
+            raise ConfigError(
+                f"{setting} grants PostgreSQL roles: with --destination {self.name} point readers at the"
+                " pseudonymised marts' Parquet folder instead (docs/personal-data.md)"
+            )
+
+    def grant_readers(self, schema: str, roles: list[str]) -> None:
+        """Let these roles read the tables of `schema`, and grant them nothing else."""
 
     @contextmanager
     def raw_connection(self) -> Iterator[Any]:

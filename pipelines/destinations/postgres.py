@@ -87,14 +87,36 @@ class Postgres(Destination):
             copy_to_duckdb(self.warehouse.postgres(), relations, con)
             yield con
 
-    def report_relations(self) -> list[str]:
-        """Every reporting table, the audit gaps and the run records: the report reads a copy."""
+    def report_relations(self, marts_schema: str = "reporting") -> list[str]:
+        """Every reporting table (of `marts_schema`), the audit gaps and the run records: the report reads a copy."""
         from .postgres_warehouse import relations
 
-        marts = sorted(r for r in relations(self.warehouse.postgres()) if r.startswith("reporting."))
+        marts = sorted(r for r in relations(self.warehouse.postgres()) if r.startswith(f"{marts_schema}."))
         return [*marts, "staging.stg_audit_gaps", f"{self.warehouse.dataset}.pipeline_runs"]
 
     # ---- readers -----------------------------------------------------------------------------------
+
+    def check_readers(self, roles: list[str], setting: str) -> None:
+        from ..postgres_warehouse import fetch
+
+        if not roles:
+            return
+        found = {r[0] for r in fetch(self.warehouse.postgres(), "select rolname from pg_roles where rolname = any(%s)", [roles])}
+        missing = [r for r in roles if r not in found]
+        if missing:
+            raise ConfigError(f"{setting} names role(s) PostgreSQL does not have: {', '.join(missing)}")
+
+    def grant_readers(self, schema: str, roles: list[str]) -> None:
+        """After each build: dbt re-creates the tables, so their grants are made again."""
+        from psycopg2 import sql
+
+        from ..postgres_warehouse import connect
+
+        with connect(self.warehouse.postgres()) as con, con.cursor() as cur:
+            for role in roles:
+                who = sql.Identifier(role)
+                cur.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), who))
+                cur.execute(sql.SQL("grant select on all tables in schema {} to {}").format(sql.Identifier(schema), who))
 
     @contextmanager
     def raw_connection(self) -> Iterator[Any]:

@@ -96,7 +96,11 @@ class IssueLog:
     _lock: Any = field(default_factory=lambda: __import__("threading").Lock(), repr=False)
 
     def add(self, *args: Any) -> None:
-        self.issues.append(DataIssue(*args))
+        from ..privacy.load_columns import active
+
+        issue = DataIssue(*args)
+        issue.raw_value = active().issue_value(issue.table, issue.column, issue.raw_value)  # a blocked value: never kept
+        self.issues.append(issue)
 
     def observe(self, table: str, rows: Sequence[dict[str, Any]], seen: set[str], columns: dict[str, str]) -> None:
         unknown = [name for name in seen.difference(columns) if not name.startswith("_")]

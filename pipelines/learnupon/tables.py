@@ -23,12 +23,13 @@ as "every row vanished".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import schema
 from .lifecycle import LISTING_SCOPES, LISTING_SCOPES_COLUMNS, VALID_TO, Lifecycle, Owner
+from .personal_data import DIRECT, FREE_TEXT, QUASI, column_classes
 from .settings import (
     AUDIT_TRAILS_PATH,
     COURSES_PATH,
@@ -69,6 +70,9 @@ class Table:
     required: tuple[str, ...] | None = None  # columns a row must have (Arrow drops it otherwise); default: the key
     unique: tuple[str, ...] | None = None  # the key checked unique (among current rows); default: the key
     changes_all_day: bool = False  # a resource's own table: Dagster loads it hourly, not only daily
+    # personal-data class -> its columns (personal_data.py says what each class means); every other column: none.
+    # A name the spec does not type is a field the reference documents that lands as a text column all the same
+    personal: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def scd2(self) -> bool:
@@ -83,12 +87,20 @@ class Table:
         return self.primary_key if self.unique is None else self.unique
 
     @property
+    def personal_data(self) -> dict[str, str]:
+        """Each column's personal-data class: the spec's columns, then the untyped fields `personal` names."""
+        return column_classes(self.columns, self.personal)
+
+    @property
     def lifecycle(self) -> Lifecycle | None:
         how = "scd2" if self.scd2 else self.retired
         return None if how is None else Lifecycle(self.name, how, self.scope, self.owners)
 
 
 USER = Owner("user_id", "users")
+PERSON = ("first_name", "last_name", "email", "username")
+# a module's creator and (live learning) tutor: fields the reference documents that the spec leaves untyped
+MODULE_PEOPLE = tuple(f"{role}_{name}" for role in ("creator", "tutor") for name in PERSON)
 _PATHS = {listing.resource: listing.path for listing in LISTINGS}
 
 
@@ -102,12 +114,14 @@ _TABLES: tuple[Table, ...] = (
     Table(
         "users", "users", f"GET {USERS_PATH}", schema.USERS, ("id",), SCD2,
         "Users, SCD2 (every version kept; a deleted user has no current version).",
+        personal={DIRECT: (*PERSON, "display_name", "sf_contact_id", "sf_user_id"), QUASI: ("id", "locale", "timezone_id")},
     ),
     Table(
         "user_custom_data", "users", f"GET {USERS_PATH}", schema.USER_CUSTOM_DATA, ("row_hash",), SCD2,
         "Each user's custom user data, one row per user and field (SCD2).",
         owners=(USER,), required=("user_id",),
         unique=("user_id", "definition_id"),  # a current row is one (user, field definition)
+        personal={QUASI: ("user_id", "value")},
     ),
     Table(
         "custom_user_fields", "users", f"GET {CUSTOM_USER_FIELDS_PATH}", schema.CUSTOM_USER_FIELDS, ("id",), "merge",
@@ -119,6 +133,7 @@ _TABLES: tuple[Table, ...] = (
         "group_memberships", "group_memberships", f"GET {GROUP_MEMBERSHIPS_PATH}", schema.GROUP_MEMBERSHIPS,
         ("group_id", "user_id"), SCD2, "Which users belong to which group (SCD2; removed memberships retired).",
         owners=(USER,),
+        personal={DIRECT: PERSON, QUASI: ("user_id", "membership_id")},
     ),
     Table(
         "group_courses", "group_courses", _listed("group_courses"), schema.GROUP_COURSES, ("id",), SCD2,
@@ -127,19 +142,23 @@ _TABLES: tuple[Table, ...] = (
     Table(
         "group_managers", "group_managers", _listed("group_managers"), schema.GROUP_MANAGERS, ("id",), SCD2,
         "Which manager users manage which group (SCD2).", owners=(USER,),
+        personal={DIRECT: PERSON, QUASI: ("user_id",)},
     ),
     Table(
         "courses", "courses", f"GET {COURSES_PATH}", schema.COURSES, ("id",), "merge",
         "Every version of every course (each version its own id; source_id ties them).", retired="listed",
+        personal={DIRECT: ("owner_first_name", "owner_last_name", "owner_email"), QUASI: ("owner_id",)},
     ),
     Table(
         "course_instructors", "course_instructors", _listed("course_instructors"), schema.COURSE_INSTRUCTORS, ("id",),
         SCD2, "Which users instruct which course (SCD2).",
+        personal={DIRECT: PERSON, QUASI: ("user_id",)},  # the instructor's name and email: untyped fields
     ),
     Table(
         "modules", "modules", f"GET {MODULES_PATH}", schema.MODULES, ("course_id", "id", "session_key"), "merge",
         "Modules as placed in a course version; exam modules carry exam_id.",
         retired="listed", scope="course_id", owners=(Owner("course_id", "courses"),),
+        personal={DIRECT: MODULE_PEOPLE, QUASI: ("creator_id", "session_tutor_id")},
     ),
     # learning paths are kept: the reference cannot tell an archived path from a deleted one
     Table(
@@ -156,6 +175,10 @@ _TABLES: tuple[Table, ...] = (
     Table(
         "audit_trails", "audit_trails", f"GET {AUDIT_TRAILS_PATH}", schema.AUDIT_TRAILS, ("event_key",), "merge",
         "Audit events (the API keeps 30 days).", changes_all_day=True,
+        personal={
+            DIRECT: ("initiated_by_user", "initiated_by_user_email", "impacted_user", "impacted_user_email"),
+            FREE_TEXT: ("impacted_data",),
+        },
     ),
     Table(
         "audit_gaps", "audit_trails", None, schema.AUDIT_GAPS, ("gap_start", "gap_end"), "append",
@@ -165,12 +188,14 @@ _TABLES: tuple[Table, ...] = (
         "enrollments", "enrollments", f"GET {ENROLLMENTS_SEARCH_PATH}", schema.ENROLLMENTS, ("id",),
         DELETE_INSERT_DEDUPLICATED, "Course enrollments (a learner on one course version).",
         retired="signalled", owners=(USER, Owner("course_id", "courses")), changes_all_day=True,
+        personal={DIRECT: PERSON, QUASI: ("user_id",)},
     ),
     Table(
         "learning_path_enrollments", "learning_path_enrollments", f"GET {LP_ENROLLMENTS_SEARCH_PATH}",
         schema.LEARNING_PATH_ENROLLMENTS, ("id",), DELETE_INSERT_DEDUPLICATED,
         "Learning path enrollments (incremental on updated_at, like course enrollments).",
         retired="signalled", owners=(USER,), changes_all_day=True,
+        personal={DIRECT: PERSON, QUASI: ("user_id",)},
     ),
     Table(
         "exams", "exams", "GET /exams/{id}", schema.EXAMS, ("exam_id",), "merge",
@@ -189,12 +214,14 @@ _TABLES: tuple[Table, ...] = (
         "exam_enrollments", "exam_enrollments", "GET /exams/{id}/enrollments", schema.EXAM_ENROLLMENTS,
         ("exam_enrollment_id",), "merge", "Learner enrollments on exams (status, score, attempts used, time taken).",
         retired="listed", scope="exam_id", owners=(USER,), changes_all_day=True,
+        personal={QUASI: ("user_id", "portal_membership_id")},
     ),
     Table(
         "exam_answers", "exam_answers", "GET /exams/{id}/answers/{id}", schema.EXAM_ANSWERS,
         ("exam_enrollment_id", "question_id"), "merge", "Each learner's answer to each exam question.",
         retired="listed", scope="exam_enrollment_id",
         owners=(Owner("exam_enrollment_id", "exam_enrollments", "exam_enrollment_id"),), changes_all_day=True,
+        personal={DIRECT: ("user", "email"), FREE_TEXT: ("given_answer", "given_answers_json")},
     ),
     Table(
         "exam_answer_fetches", "exam_answers", None, schema.EXAM_ANSWER_FETCHES, ("exam_enrollment_id",), "merge",
@@ -204,44 +231,52 @@ _TABLES: tuple[Table, ...] = (
         "assignment_answers", "assignment_answers", "GET /assignments/{id}/answers", schema.ASSIGNMENT_ANSWERS, ("id",),
         "merge", "Learners' answers to assignments, with their review.",
         retired="listed", scope="assignment_id", owners=(USER,),
+        personal={FREE_TEXT: ("answer", "feedback"), QUASI: ("user_id", "reviewed_by_user_id", "rejected_by_user_id")},
     ),
     Table(
         "markcompletes", "markcompletes", _listed("markcompletes"), schema.MARKCOMPLETES, ("id",), "merge",
         "Enrollments marked complete by hand.", retired="listed",
+        personal={FREE_TEXT: ("notes",), QUASI: ("user_id",)},
     ),
     # sessions and legacy ILTs are kept: a cancelled session keeps its status
     Table(
         "sessions", "sessions", f"GET {SESSIONS_SEARCH_PATH}", schema.SESSIONS, ("session_id",), "merge",
         "Live-learning sessions.",
+        personal={DIRECT: ("instructor_name",)},
     ),
     # SCD2 scoped to the sessions re-read now: only they can retire an instructor
     Table(
         "session_instructors", "sessions", "GET /live-learnings/events/{id}/sessions/{id}", schema.SESSION_INSTRUCTORS,
         ("session_id", "user_id"), SCD2, "The instructors of each live-learning session (SCD2).", merge_key="session_id",
+        personal={DIRECT: PERSON, QUASI: ("user_id",)},
     ),
     Table(
         "session_attendance", "session_attendance", "GET /sessions/{id}/attendance", schema.SESSION_ATTENDANCE,
         ("session_id", "user_id"), "merge", "Registration and status of each learner on each session.",
         retired="listed", scope="session_id", owners=(USER,), changes_all_day=True,
+        personal={QUASI: ("user_id", "pm_id")},
     ),
     Table(
         "session_attendance_parts", "session_attendance", "GET /sessions/{id}/attendance",
         schema.SESSION_ATTENDANCE_PARTS, ("session_id", "user_id", "part"), "merge",
         "Attendance marks per part of a session.", retired="listed", scope="session_id", owners=(USER,),
+        personal={QUASI: ("user_id",)},
     ),
     Table(
         "session_attendance_enrollments", "session_attendance", "GET /sessions/{id}/attendance",
         schema.SESSION_ATTENDANCE_ENROLLMENTS, ("session_id", "user_id", "enrollment_id"), "merge",
         "The course enrollments each session registration belongs to.",
         retired="listed", scope="session_id", owners=(USER,),
+        personal={QUASI: ("user_id",)},
     ),
     Table(
         "ilt_sessions", "ilt_sessions", f"GET {ILTS_SEARCH_PATH}", schema.ILT_SESSIONS, ("ilt_key",), "merge",
         "Legacy instructor-led training sessions (no id in the API: ilt_key hashes course, title and start).",
+        personal={DIRECT: ("instructor_name",)},
     ),
     Table("locations", "locations", _listed("locations"), schema.LOCATIONS, ("id",), "merge", "Session locations.", retired="listed"),
     Table("timezones", "timezones", _listed("timezones"), schema.TIMEZONES, ("id",), "merge", "Time zones the portal knows.", retired="listed"),
-    Table("badges", "badges", _listed("badges"), schema.BADGES, ("id",), "merge", "Badges learners can earn.", retired="listed"),
+    Table("badges", "badges", _listed("badges"), schema.BADGES, ("id",), "merge", "Badges learners can earn.", retired="listed", personal={QUASI: ("created_by", "updated_by")}),
     Table(
         "certifications", "certifications", _listed("certifications"), schema.CERTIFICATIONS, ("guid",), "merge",
         "Certificates the portal awards.", retired="listed",
@@ -249,12 +284,14 @@ _TABLES: tuple[Table, ...] = (
     Table(
         "user_awards", "user_awards", "GET /users/{id}", schema.USER_AWARDS, ("user_id", "badge_id"), SCD2,
         "The badges each user holds (SCD2).", owners=(USER,), merge_key="user_id",
+        personal={QUASI: ("user_id",)},
     ),
     # appended daily, so history accumulates (a day's snapshot taken again replaces that day's)
     Table(
         "leaderboard_snapshots", "leaderboard_snapshots", f"GET {LEADERBOARD_PATH}", schema.LEADERBOARD_SNAPSHOTS,
         ("snapshot_date", "user_id"), {"disposition": "merge", "strategy": "delete-insert"},
         "The leaderboard as each day's load saw it.", merge_key="snapshot_date",
+        personal={DIRECT: ("login", "name"), QUASI: ("user_id",)},
     ),
     # rewritten whole each run, from the codes the reference documents
     Table(
@@ -287,6 +324,9 @@ CHANGES_ALL_DAY: tuple[str, ...] = tuple(t.name for t in _TABLES if t.changes_al
 # tables whose retired rows the pipeline marks carry `_dlt_valid_to` (NULL: current), like SCD2 tables
 for _name in RETIRED_BY_PIPELINE:
     TABLES[_name].columns[VALID_TO] = "timestamp"
+
+# raw table -> column -> personal-data class (the pseudonymised reporting and the load's column policy read it)
+PERSONAL_DATA: dict[str, dict[str, str]] = {t.name: t.personal_data for t in _TABLES}
 
 
 def own_columns(resource: str) -> dict[str, str]:
@@ -322,9 +362,11 @@ def child_hints(name: str) -> dict[str, Any]:
 
 def to_table(name: str, records: Any, issues: Any) -> Any:
     """`records` as the typed Arrow table of raw table `name` (rows without its key columns are dropped and reported)."""
+    from ..privacy.load_columns import active
     from .arrow import to_arrow
 
     table = TABLES[name]
+    records = active().apply(name, records)  # columns the configuration blocks or hashes: before anything sees them
     return to_arrow(records, table.columns, table=name, key=list(table.row_key), issues=issues)
 
 

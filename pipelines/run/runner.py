@@ -252,8 +252,11 @@ def run_extract(
     stop the run at once. A DuckDB warehouse is created (or converted once) in a format older DuckDB
     releases open.
     """
+    from .privacy.load_columns import ColumnPolicy, applied
+
     backend = warehouse.backend
-    with run_lock(warehouse.out_dir):
+    columns = ColumnPolicy.from_settings()  # columns blocked or hashed at load: a bad setting stops the run here
+    with run_lock(warehouse.out_dir), applied(columns):
         remove_partial_files(warehouse.out_dir)  # what killed or failed publishes left behind
         backend.check_before_run()
         summary = extract_and_load(context, warehouse, resources)

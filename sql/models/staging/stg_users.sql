@@ -1,7 +1,7 @@
 with
 
 versions as (
-    select * from {{ source('learnupon', 'users') }}
+    select * from {{ personal_rows(source('learnupon', 'users')) }}
 ),
 
 ranked as (
