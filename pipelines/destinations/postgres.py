@@ -97,7 +97,7 @@ class Postgres(Destination):
     # ---- readers -----------------------------------------------------------------------------------
 
     def check_readers(self, roles: list[str], setting: str) -> None:
-        from ..postgres_warehouse import fetch
+        from .postgres_warehouse import fetch
 
         if not roles:
             return
@@ -110,7 +110,7 @@ class Postgres(Destination):
         """After each build: dbt re-creates the tables, so their grants are made again."""
         from psycopg2 import sql
 
-        from ..postgres_warehouse import connect
+        from .postgres_warehouse import connect
 
         with connect(self.warehouse.postgres()) as con, con.cursor() as cur:
             for role in roles:

@@ -252,7 +252,7 @@ def run_extract(
     stop the run at once. A DuckDB warehouse is created (or converted once) in a format older DuckDB
     releases open.
     """
-    from .privacy.load_columns import ColumnPolicy, applied
+    from ..privacy.load_columns import ColumnPolicy, applied
 
     backend = warehouse.backend
     columns = ColumnPolicy.from_settings()  # columns blocked or hashed at load: a bad setting stops the run here
