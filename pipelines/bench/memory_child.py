@@ -81,6 +81,7 @@ def main(argv: list[str]) -> int:
     poller.start()
     from pipelines.learnupon.context import ExtractContext
     from pipelines.learnupon.settings import ExtractOptions
+    from pipelines.learnupon.tables import ENROLLMENTS
     from pipelines.run.runner import Warehouse, run_extract
 
     from .scenarios import CORE
@@ -100,7 +101,7 @@ def main(argv: list[str]) -> int:
     peak_bytes = max(peak[0], high_water_mark())
     records = sum(s["records"] for s in summary.api["endpoints"].values())
     figures = {
-        "enrollments": summary.rows.get("enrollments", 0),
+        ENROLLMENTS: summary.rows.get(ENROLLMENTS, 0),
         "records": records,
         "seconds": round(seconds, 2),
         "records_per_second": round(records / seconds) if seconds else None,

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.fanout import fan_out
+from pipelines.learnupon.tables import COURSES, ENROLLMENTS, TABLES, USERS
 from pipelines.learnupon.settings import (
     COURSES_KEYS,
     COURSES_PATH,
@@ -33,12 +34,17 @@ from .portal_host import PortalHost
 from .sizes import Sizes
 from .timing import TimedClient, client_factory, per_minute
 
-CORE = ["users", "courses", "enrollments"]
-# endpoint (as the client counts calls) -> core resource
-CORE_ENDPOINTS = {"GET /users": "users", "GET /courses": "courses", "GET /enrollments/search": "enrollments"}
+CORE = [USERS, COURSES, ENROLLMENTS]
+# endpoint (as the client counts calls) -> core resource: each table's endpoint in the registry
+CORE_ENDPOINTS = {TABLES[name].endpoint: name for name in CORE}
 # calls of the core resources: the users resource also reads the custom field definitions whole (one call)
-CORE_CALLS = {**CORE_ENDPOINTS, f"GET {CUSTOM_USER_FIELDS_PATH}": "users"}
+CORE_CALLS = {**CORE_ENDPOINTS, f"GET {CUSTOM_USER_FIELDS_PATH}": USERS}
 ALL_COURSES = {"name": "", "include_draft": "true", "include_all_versions": "true", "include_licensed_courses": "true"}
+
+
+def portal_figures(sizes: Sizes) -> dict[str, Any]:
+    """The simulated portal's size as the figures state it: its users, enrollments per user, page size."""
+    return {USERS: sizes.users, "enrollments_per_user": sizes.enrollments_per_user, "page_size": sizes.page_size}
 
 
 def _context(host: PortalHost, workers: int) -> ExtractContext:
@@ -171,7 +177,7 @@ def throughput(host: PortalHost, work: Path, sizes: Sizes, with_peer: bool = Tru
     extract = summary.timings.get("extract", 0.0)
     figures: dict[str, Any] = {
         "resources": CORE,
-        "portal": {"users": sizes.users, "enrollments_per_user": sizes.enrollments_per_user, "page_size": sizes.page_size},
+        "portal": portal_figures(sizes),
         "workers": sizes.workers,
         "records": records,
         "rows_loaded": summary.rows,
@@ -360,7 +366,7 @@ def destinations(host: PortalHost, sizes: Sizes, work: Path, names: Sequence[str
         if server is not None:
             server.stop()
     return {
-        "portal": {"users": sizes.users, "enrollments_per_user": sizes.enrollments_per_user, "page_size": sizes.page_size},
+        "portal": portal_figures(sizes),
         "resources": CORE,
         "workers": sizes.workers,
         "runs": runs,
@@ -418,7 +424,7 @@ def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None, destina
                                                   enrollments_per_user=sizes.enrollments_per_user)
         try:
             figures = child_run(host, fresh(work / f"memory_{destination}_{users}"), sizes.workers, destination)
-            results.append({"users": users, **figures})
+            results.append({USERS: users, **figures})
         finally:
             if not reuse:
                 host.stop()
