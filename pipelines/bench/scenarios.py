@@ -332,39 +332,30 @@ def destinations(host: PortalHost, sizes: Sizes, work: Path, names: Sequence[str
     then 1% churn on the portal and an incremental run into each (the same changes for every
     destination: a Delta merge or a PostgreSQL delete-insert into million-row tables).
 
-    PostgreSQL: the database DESTINATION__POSTGRES__CREDENTIALS names (give an empty one: a
-    first load is measured), else a throwaway server started here as the tests start theirs
-    (pipelines/destinations/postgres_server.py), stopped by its process id afterwards. Its server
-    processes are not part of the pipeline's peak RSS; their memory after the load is reported apart.
+    What a destination needs for it is its `benchmark_environment` (PostgreSQL: the database
+    DESTINATION__POSTGRES__CREDENTIALS names, else a throwaway server started as the tests start
+    theirs, stopped afterwards). A server's processes are not part of the pipeline's peak RSS;
+    their memory after the load is reported apart.
     """
-    from pipelines.destinations.postgres_warehouse import ENV_NAME
-    from pipelines.destinations.postgres_server import start_postgres
+    from contextlib import ExitStack
+
+    from pipelines.destinations import KINDS
 
     runs: dict[str, Any] = {}
     incremental: dict[str, Any] = {}
     envs: dict[str, dict[str, str]] = {}
-    server = None
-    try:
+    with ExitStack() as servers:  # each destination's server (PostgreSQL's) stopped at the end
         for name in names:
-            env: dict[str, str] = {}
-            if name == "postgres":
-                dsn = os.environ.get(ENV_NAME)
-                if not dsn:
-                    server = start_postgres()
-                    dsn = server.dsn(server.create_database("bench"))
-                env[ENV_NAME] = dsn
+            env, server = servers.enter_context(KINDS[name].benchmark_environment())
             envs[name] = env
             figures = child_run(host, fresh(work / f"destination_{name}"), sizes.workers, name, env)
             figures["records_per_second"] = round(figures["records"] / figures["seconds"]) if figures["seconds"] else None
-            if server is not None and name == "postgres":
+            if server is not None:
                 figures["server_rss_after_mib"] = _server_rss_mib(server.pid)
             runs[name] = figures
         churned = host.churn(days=1, share=0.01)
         for name in names:
             incremental[name] = child_run(host, work / f"destination_{name}", sizes.workers, name, envs[name])
-    finally:
-        if server is not None:
-            server.stop()
     return {
         "portal": portal_figures(sizes),
         "resources": CORE,

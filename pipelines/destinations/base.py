@@ -103,6 +103,20 @@ class Destination(ABC):
     def publish_models(self) -> None:
         """After a model build: what readers read is refreshed (the DuckDB snapshot)."""
 
+    def publish_from_scratch(self) -> float | None:
+        """What readers read published again from the loaded warehouse, for a benchmark that measures it
+        apart; its seconds. None: readers read the loads themselves, nothing is published apart."""
+        return None
+
+    # ---- the benchmark -------------------------------------------------------------------------------
+
+    @classmethod
+    @contextmanager
+    def benchmark_environment(cls) -> Iterator[tuple[dict[str, str], Any]]:
+        """While open: the environment a benchmark's pipeline process needs to load into this kind of
+        warehouse, and a server started for it (None: none; its memory is reported apart)."""
+        yield {}, None
+
     # ---- the SQL models ---------------------------------------------------------------------------
 
     def check_raw(self) -> None:
