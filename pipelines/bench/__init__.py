@@ -22,7 +22,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..learnupon.tables import ENROLLMENTS, USERS
 from .sizes import Sizes
 
 SCENARIOS = ("throughput", "parquet", "ratelimit", "frugality", "memory")
@@ -170,6 +169,8 @@ def _memory_gib() -> float | None:
 
 
 def format_table(result: dict[str, Any]) -> str:
+    from ..learnupon.tables import ENROLLMENTS, USERS  # the figures' keys are the tables they count
+
     lines = [f"lms-warehouse benchmark, {result['date']}, {result['machine']['cpus']} cores,"
              f" {result['machine']['memory_gib']} GiB, Python {result['machine']['python']}"]
     if t := result.get("throughput"):

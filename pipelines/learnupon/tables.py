@@ -52,6 +52,21 @@ SCD2 = {"disposition": "merge", "strategy": "scd2", "row_version_column_name": "
 DELETE_INSERT_DEDUPLICATED = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
 
 
+# the raw tables other layers read by name (the deletion facts, the user sync, Dagster's checks and
+# schedules, the benchmark) ask the registry for their names rather than spell them
+USERS = "users"
+CUSTOM_USER_FIELDS = "custom_user_fields"
+GROUPS = "groups"
+GROUP_MEMBERSHIPS = "group_memberships"
+COURSES = "courses"
+ENROLLMENTS = "enrollments"
+LEARNING_PATH_ENROLLMENTS = "learning_path_enrollments"
+AUDIT_TRAILS = "audit_trails"
+AUDIT_GAPS = "audit_gaps"
+SESSIONS = "sessions"
+SESSION_ATTENDANCE = "session_attendance"
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
@@ -88,21 +103,7 @@ class Table:
         return None if how is None else Lifecycle(self.name, how, self.scope, self.owners)
 
 
-# the raw tables other layers read by name (the deletion facts, the user sync, Dagster's checks and
-# schedules, the benchmark): each named once, here, and the declarations below use the names
-USERS = "users"
-CUSTOM_USER_FIELDS = "custom_user_fields"
-GROUPS = "groups"
-GROUP_MEMBERSHIPS = "group_memberships"
-COURSES = "courses"
-ENROLLMENTS = "enrollments"
-LEARNING_PATH_ENROLLMENTS = "learning_path_enrollments"
-AUDIT_TRAILS = "audit_trails"
-AUDIT_GAPS = "audit_gaps"
-SESSIONS = "sessions"
-SESSION_ATTENDANCE = "session_attendance"
-
-USER = Owner("user_id", USERS)
+USER = Owner("user_id", "users")
 _PATHS = {listing.resource: listing.path for listing in LISTINGS}
 
 
@@ -153,7 +154,7 @@ _TABLES: tuple[Table, ...] = (
     Table(
         "modules", "modules", f"GET {MODULES_PATH}", schema.MODULES, ("course_id", "id", "session_key"), "merge",
         "Modules as placed in a course version; exam modules carry exam_id.",
-        retired="listed", scope="course_id", owners=(Owner("course_id", COURSES),),
+        retired="listed", scope="course_id", owners=(Owner("course_id", "courses"),),
     ),
     # learning paths are kept: the reference cannot tell an archived path from a deleted one
     Table(
@@ -178,7 +179,7 @@ _TABLES: tuple[Table, ...] = (
     Table(
         ENROLLMENTS, ENROLLMENTS, f"GET {ENROLLMENTS_SEARCH_PATH}", schema.ENROLLMENTS, ("id",),
         DELETE_INSERT_DEDUPLICATED, "Course enrollments (a learner on one course version).",
-        retired="signalled", owners=(USER, Owner("course_id", COURSES)), changes_all_day=True,
+        retired="signalled", owners=(USER, Owner("course_id", "courses")), changes_all_day=True,
     ),
     Table(
         LEARNING_PATH_ENROLLMENTS, LEARNING_PATH_ENROLLMENTS, f"GET {LP_ENROLLMENTS_SEARCH_PATH}",
