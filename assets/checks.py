@@ -28,7 +28,7 @@ from dagster import (
 )
 
 from pipelines.learnupon import ALL_RESOURCES, TABLE_RESOURCES
-from pipelines.learnupon.tables import TABLES
+from pipelines.learnupon.tables import AUDIT_GAPS, AUDIT_TRAILS, COURSES, ENROLLMENTS, TABLES
 from pipelines.learnupon.settings import AUDIT_WINDOW_DAYS
 
 from . import settings
@@ -238,7 +238,7 @@ def api_budget_checks(context: AssetCheckExecutionContext, warehouse: WarehouseR
 
 
 @asset_check(
-    asset=resource_key("audit_trails"),
+    asset=resource_key(AUDIT_TRAILS),
     name="no_audit_gap",
     pool=WAREHOUSE_POOL,
     description=(
@@ -251,20 +251,20 @@ def no_audit_gap(warehouse: WarehouseResource) -> AssetCheckResult:
     now = _now()
     with warehouse.raw() as con:
         gaps: list[tuple[Any, ...]] = []
-        if _exists(con, RAW, "audit_gaps"):
+        if _exists(con, RAW, AUDIT_GAPS):
             gaps = con.execute(
                 f"select gap_start, gap_end, noticed_at, run_id from {RAW}.audit_gaps order by gap_start"
             ).fetchall()
         newest_event = None
-        if _exists(con, RAW, "audit_trails"):
+        if _exists(con, RAW, AUDIT_TRAILS):
             newest_event = _aware(con.execute(f"select max(date_and_time_utc) from {RAW}.audit_trails").fetchone()[0])
-        last_load, run_id = last_success(con, "audit_trails")
+        last_load, run_id = last_success(con, AUDIT_TRAILS)
     cutoff = _aware(datetime.fromisoformat(acknowledged)) if acknowledged else None
     open_gaps = [g for g in gaps if cutoff is None or (_aware(g[2]) or now) > cutoff]
     age_days = None if last_load is None else (now - last_load).total_seconds() / 86400
     stale = age_days is None or age_days > AUDIT_WINDOW_DAYS
     metadata: dict[str, Any] = {
-        "audit_gaps": len(gaps),
+        AUDIT_GAPS: len(gaps),
         "unacknowledged_gaps": len(open_gaps),
         "gaps": MetadataValue.json(
             [{"gap_start": str(g[0]), "gap_end": str(g[1]), "noticed_at": str(g[2]), "run_id": g[3]} for g in gaps[-10:]]
@@ -292,9 +292,9 @@ def no_audit_gap(warehouse: WarehouseResource) -> AssetCheckResult:
 
 
 @asset_check(
-    asset=resource_key("enrollments"),
+    asset=resource_key(ENROLLMENTS),
     name="enrollments_match_course_counts",
-    additional_deps=[resource_key("courses")],
+    additional_deps=[resource_key(COURSES)],
     pool=WAREHOUSE_POOL,
     description=(
         "for every course version, num_enrolled (the API's counter of current learners) is within tolerance of"
@@ -309,7 +309,7 @@ def enrollments_match_course_counts(warehouse: WarehouseResource) -> AssetCheckR
         " removed between the two loads, and removals the API does not report, make small honest differences"
     )
     with warehouse.raw() as con:
-        if not (_exists(con, RAW, "courses") and _exists(con, RAW, "enrollments")):
+        if not (_exists(con, RAW, COURSES) and _exists(con, RAW, ENROLLMENTS)):
             return AssetCheckResult(passed=True, metadata={"note": "courses or enrollments not loaded yet", "tolerance": tolerance})
         rows = con.execute(
             f"""

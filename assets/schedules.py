@@ -24,13 +24,14 @@ from dagster import (
 )
 
 from pipelines.config import keys_configured
+from pipelines.learnupon.tables import AUDIT_TRAILS
 
 from . import settings
 from .extract import API_TAGS, FAILED_RESOURCES_TAG, SOURCE_KEYS, WRITER_TAGS, resource_key
 from .models import MODEL_KEYS
 
 LIGHT_KEYS = [resource_key(name) for name in settings.LIGHT_RESOURCES]
-AUDIT_KEY = resource_key("audit_trails")
+AUDIT_KEY = resource_key(AUDIT_TRAILS)
 
 light_loads_job = define_asset_job(
     "light_loads_job",
@@ -64,7 +65,7 @@ JOBS = [*LOAD_JOBS, models_job]
 SCHEDULED_JOBS = {
     "light_loads": light_loads_job,
     "daily_full": daily_full_job,
-    "audit_trails": audit_trails_job,
+    AUDIT_TRAILS: audit_trails_job,  # the schedule is named after the resource it loads
     "models_daily": models_job,
 }
 

@@ -54,7 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def sizes_from(args: argparse.Namespace) -> Sizes:
     sizes = Sizes.tiny() if args.tiny else Sizes.quick() if args.quick else Sizes()
-    for attr, value in (("users", args.users), ("enrollments_per_user", args.enrollments_per_user),
+    if args.users is not None:
+        sizes.users = args.users
+    for attr, value in (("enrollments_per_user", args.enrollments_per_user),
                         ("page_size", args.page_size), ("workers", args.workers),
                         ("rl_per_minute", args.rate_per_minute), ("rl_latency_ms", args.latency_ms),
                         ("rl_users", args.ratelimit_users)):
@@ -136,11 +138,13 @@ def _memory_gib() -> float | None:
 
 
 def format_table(result: dict[str, Any]) -> str:
+    from ..learnupon.tables import ENROLLMENTS, USERS  # the figures' keys are the tables they count
+
     lines = [f"lms-warehouse benchmark, {result['date']}, {result['machine']['cpus']} cores,"
              f" {result['machine']['memory_gib']} GiB, Python {result['machine']['python']}"]
     if t := result.get("throughput"):
         p = t["portal"]
-        lines += ["", f"Throughput, no binding rate limit ({p['users']:,} users, {p['enrollments_per_user']:g}"
+        lines += ["", f"Throughput, no binding rate limit ({p[USERS]:,} users, {p['enrollments_per_user']:g}"
                   f" enrollments per user, page size {p['page_size']}, {t['workers']} workers; {', '.join(t['resources'])})",
                   f"  {'':<28}{'seconds':>10}{'records':>12}{'records/s':>12}"]
         lines.append(f"  {'ours (extract+normalize+load)':<28}{t['seconds']:>10.1f}{t['records']:>12,}{t['records_per_second']:>12,}")
@@ -188,7 +192,7 @@ def format_table(result: dict[str, Any]) -> str:
                 lines.append(f"    {endpoint:<48}{c['full']:>8,}{c['incremental']:>8,}")
     if d := result.get("destinations"):
         p = d["portal"]
-        lines += ["", f"Destinations: a first load of {', '.join(d['resources'])} ({p['users']:,} users,"
+        lines += ["", f"Destinations: a first load of {', '.join(d['resources'])} ({p[USERS]:,} users,"
                   f" {p['enrollments_per_user']:g} enrollments per user, {d['workers']} workers), each in its own process",
                   f"  {'destination':<14}{'seconds':>10}{'records':>12}{'records/s':>12}{'peak RSS MiB':>14}"]
         for name, run in d["runs"].items():
@@ -204,7 +208,7 @@ def format_table(result: dict[str, Any]) -> str:
         lines += ["", f"Memory (peak RSS of the pipeline process, core resources into {m.get('destination', 'duckdb')})"]
         for s in m["sizes"]:
             rate = f", {s['records_per_second']:,} records/s" if s.get("records_per_second") else ""
-            lines.append(f"  {s['enrollments']:>10,} enrollments  {s['peak_rss_mib']:>8.0f} MiB  ({s['seconds']:.0f} s{rate})")
+            lines.append(f"  {s[ENROLLMENTS]:>10,} enrollments  {s['peak_rss_mib']:>8.0f} MiB  ({s['seconds']:.0f} s{rate})")
         lines.append(f"  largest / smallest: {m['growth']:.2f}x")
     if fx := result.get("fixed"):
         p = fx["portal"]

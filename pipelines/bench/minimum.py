@@ -22,6 +22,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
+from ..learnupon.tables import COURSES, ENROLLMENTS, USERS
+
 
 def pages(rows: int, page_size: int) -> int:
     return max(1, math.ceil(rows / page_size))
@@ -42,13 +44,13 @@ def core_truth_counts(portal: Any, since: str | None = None) -> dict[str, Any]:
             matched[e.course_id] = matched.get(e.course_id, 0) + 1
     enrollment_calls = sum(pages(matched.get(cid, 0), page_size) for cid in per_course)
     return {
-        "rows": {"users": len(st.users), "courses": len(st.courses), "enrollments": len(st.enrollments)},
+        "rows": {USERS: len(st.users), COURSES: len(st.courses), ENROLLMENTS: len(st.enrollments)},
         "matched_enrollments": sum(matched.values()),
         "courses_with_enrollments": len(per_course),
         "minimum": {
-            "users": pages(len(st.users), page_size),
-            "courses": pages(len(st.courses), page_size),
-            "enrollments": enrollment_calls,
+            USERS: pages(len(st.users), page_size),
+            COURSES: pages(len(st.courses), page_size),
+            ENROLLMENTS: enrollment_calls,
         },
     }
 

@@ -15,6 +15,9 @@ import dlt
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import rest_api_source
 
+from ..learnupon.settings import COURSES_KEYS, COURSES_PATH, ENROLLMENTS_KEYS, ENROLLMENTS_SEARCH_PATH, USERS_KEYS, USERS_PATH
+from ..learnupon.tables import COURSES, ENROLLMENTS, USERS
+
 
 class LUHeaderPaginator(BasePaginator):
     """?page=N, following the LU-Has-Next-Page response header."""
@@ -51,30 +54,31 @@ def peer_source(base_url: str, username: str, password: str) -> Any:
                 "paginator": LUHeaderPaginator(),
             },
             "resource_defaults": {"primary_key": "id", "write_disposition": "merge"},
+            # the same three endpoints, readings and wrapper keys as ours (the registry and settings.py)
             "resources": [
                 {
-                    "name": "users",
-                    "endpoint": {"path": "users", "params": {"version_id": "1.2"}, "data_selector": "user"},
+                    "name": USERS,
+                    "endpoint": {"path": USERS_PATH.lstrip("/"), "params": {"version_id": "1.2"}, "data_selector": USERS_KEYS[0]},
                 },
                 {
-                    "name": "courses",
+                    "name": COURSES,
                     "endpoint": {
-                        "path": "courses",
+                        "path": COURSES_PATH.lstrip("/"),
                         "params": {
                             "name": "",
                             "include_all_versions": "true",
                             "include_draft": "true",
                             "include_licensed_courses": "true",
                         },
-                        "data_selector": "courses",
+                        "data_selector": COURSES_KEYS[0],
                     },
                 },
                 {
-                    "name": "enrollments",
+                    "name": ENROLLMENTS,
                     "endpoint": {
-                        "path": "enrollments/search",
-                        "params": {"course_id": "{resources.courses.id}"},
-                        "data_selector": "enrollments",
+                        "path": ENROLLMENTS_SEARCH_PATH.lstrip("/"),
+                        "params": {"course_id": f"{{resources.{COURSES}.id}}"},
+                        "data_selector": ENROLLMENTS_KEYS[0],
                     },
                 },
             ],

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.fanout import fan_out
+from pipelines.learnupon.tables import COURSES, ENROLLMENTS, TABLES, USERS
 from pipelines.learnupon.settings import (
     COURSES_KEYS,
     COURSES_PATH,
@@ -33,14 +34,19 @@ from .portal_host import PortalHost
 from .sizes import Sizes
 from .timing import TimedClient, client_factory, per_minute
 
-CORE = ["users", "courses", "enrollments"]
-# endpoint (as the client counts calls) -> core resource
-CORE_ENDPOINTS = {"GET /users": "users", "GET /courses": "courses", "GET /enrollments/search": "enrollments"}
+CORE = [USERS, COURSES, ENROLLMENTS]
+# endpoint (as the client counts calls) -> core resource: each table's endpoint in the registry
+CORE_ENDPOINTS = {TABLES[name].endpoint: name for name in CORE}
 # calls of the core resources: the users resource also reads the custom field definitions whole (one call)
-CORE_CALLS = {**CORE_ENDPOINTS, f"GET {CUSTOM_USER_FIELDS_PATH}": "users"}
+CORE_CALLS = {**CORE_ENDPOINTS, f"GET {CUSTOM_USER_FIELDS_PATH}": USERS}
 # the steps that move the data (a run's other timings, its fixed cost, are the fixed-cost scenario's)
 LOAD_STEPS = ("extract", "normalize", "load", "retire")
 ALL_COURSES = {"name": "", "include_draft": "true", "include_all_versions": "true", "include_licensed_courses": "true"}
+
+
+def portal_figures(sizes: Sizes) -> dict[str, Any]:
+    """The simulated portal's size as the figures state it: its users, enrollments per user, page size."""
+    return {USERS: sizes.users, "enrollments_per_user": sizes.enrollments_per_user, "page_size": sizes.page_size}
 
 
 def _context(host: PortalHost, workers: int) -> ExtractContext:
@@ -173,7 +179,7 @@ def throughput(host: PortalHost, work: Path, sizes: Sizes, with_peer: bool = Tru
     extract = summary.timings.get("extract", 0.0)
     figures: dict[str, Any] = {
         "resources": CORE,
-        "portal": {"users": sizes.users, "enrollments_per_user": sizes.enrollments_per_user, "page_size": sizes.page_size},
+        "portal": portal_figures(sizes),
         "workers": sizes.workers,
         "records": records,
         "rows_loaded": summary.rows,
@@ -328,41 +334,32 @@ def destinations(host: PortalHost, sizes: Sizes, work: Path, names: Sequence[str
     then 1% churn on the portal and an incremental run into each (the same changes for every
     destination: a Delta merge or a PostgreSQL delete-insert into million-row tables).
 
-    PostgreSQL: the database DESTINATION__POSTGRES__CREDENTIALS names (give an empty one: a
-    first load is measured), else a throwaway server started here as the tests start theirs
-    (pipelines/destinations/postgres_server.py), stopped by its process id afterwards. Its server
-    processes are not part of the pipeline's peak RSS; their memory after the load is reported apart.
+    What a destination needs for it is its `benchmark_environment` (PostgreSQL: the database
+    DESTINATION__POSTGRES__CREDENTIALS names, else a throwaway server started as the tests start
+    theirs, stopped afterwards). A server's processes are not part of the pipeline's peak RSS;
+    their memory after the load is reported apart.
     """
-    from pipelines.destinations.postgres_warehouse import ENV_NAME
-    from pipelines.destinations.postgres_server import start_postgres
+    from contextlib import ExitStack
+
+    from pipelines.destinations import KINDS
 
     runs: dict[str, Any] = {}
     incremental: dict[str, Any] = {}
     envs: dict[str, dict[str, str]] = {}
-    server = None
-    try:
+    with ExitStack() as servers:  # each destination's server (PostgreSQL's) stopped at the end
         for name in names:
-            env: dict[str, str] = {}
-            if name == "postgres":
-                dsn = os.environ.get(ENV_NAME)
-                if not dsn:
-                    server = start_postgres()
-                    dsn = server.dsn(server.create_database("bench"))
-                env[ENV_NAME] = dsn
+            env, server = servers.enter_context(KINDS[name].benchmark_environment())
             envs[name] = env
             figures = child_run(host, fresh(work / f"destination_{name}"), sizes.workers, name, env)
             figures["records_per_second"] = round(figures["records"] / figures["seconds"]) if figures["seconds"] else None
-            if server is not None and name == "postgres":
+            if server is not None:
                 figures["server_rss_after_mib"] = _server_rss_mib(server.pid)
             runs[name] = figures
         churned = host.churn(days=1, share=0.01)
         for name in names:
             incremental[name] = child_run(host, work / f"destination_{name}", sizes.workers, name, envs[name])
-    finally:
-        if server is not None:
-            server.stop()
     return {
-        "portal": {"users": sizes.users, "enrollments_per_user": sizes.enrollments_per_user, "page_size": sizes.page_size},
+        "portal": portal_figures(sizes),
         "resources": CORE,
         "workers": sizes.workers,
         "runs": runs,
@@ -420,7 +417,7 @@ def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None, destina
                                                   enrollments_per_user=sizes.enrollments_per_user)
         try:
             figures = child_run(host, fresh(work / f"memory_{destination}_{users}"), sizes.workers, destination)
-            results.append({"users": users, **figures})
+            results.append({USERS: users, **figures})
         finally:
             if not reuse:
                 host.stop()

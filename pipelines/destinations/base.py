@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..learnupon.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..run.resumed_load import ResumedTables
+    from ..run.retirement import RetiringTables
 
 
 class Destination(ABC):
@@ -54,10 +58,16 @@ class Destination(ABC):
         """
 
     def prepare_resumed_packages(self, pipeline: Any) -> None:
-        """Make a package a killed load left half-loaded load exactly once when it resumes."""
+        """Make a package a killed load left half-loaded load exactly once when it resumes (pipelines/run/resumed_load.py)."""
         from ..run.resumed_load import prepare_resumed_packages
 
-        prepare_resumed_packages(pipeline)
+        prepare_resumed_packages(pipeline, self.resumed_tables(pipeline))
+
+    def resumed_tables(self, pipeline: Any) -> ResumedTables:
+        """This engine's part of the resumed-load repair: dlt's SQL client by default."""
+        from .sql_tables import SqlResumedTables
+
+        return SqlResumedTables(pipeline)
 
     def finish_interrupted(self, pipeline: Any) -> None:
         """Before a run extracts: finish the steps after a load that a kill may have cut short."""
@@ -73,10 +83,17 @@ class Destination(ABC):
         return source
 
     def retire(self, pipeline: Any) -> dict[str, int]:
-        """After the load: rows that vanished upstream retired (pipelines/learnupon/lifecycle.py); rows per table."""
+        """After the load: rows that vanished upstream retired (pipelines/run/retirement.py); rows per table."""
         from ..run.retirement import retire_vanished_rows
 
-        return retire_vanished_rows(pipeline)
+        with self.retiring_tables(pipeline) as tables:
+            return retire_vanished_rows(tables)
+
+    def retiring_tables(self, pipeline: Any) -> AbstractContextManager[RetiringTables]:
+        """The raw tables as retirement reads and changes them: dlt's SQL client by default."""
+        from .sql_tables import SqlRetiringTables
+
+        return SqlRetiringTables.of(pipeline)
 
     def publish_loads(self) -> dict[str, float]:
         """After the run's record: what readers read is refreshed; returns the timings of the steps that took any."""
@@ -85,6 +102,20 @@ class Destination(ABC):
 
     def publish_models(self) -> None:
         """After a model build: what readers read is refreshed (the DuckDB snapshot)."""
+
+    def publish_from_scratch(self) -> float | None:
+        """What readers read published again from the loaded warehouse, for a benchmark that measures it
+        apart; its seconds. None: readers read the loads themselves, nothing is published apart."""
+        return None
+
+    # ---- the benchmark -------------------------------------------------------------------------------
+
+    @classmethod
+    @contextmanager
+    def benchmark_environment(cls) -> Iterator[tuple[dict[str, str], Any]]:
+        """While open: the environment a benchmark's pipeline process needs to load into this kind of
+        warehouse, and a server started for it (None: none; its memory is reported apart)."""
+        yield {}, None
 
     # ---- the SQL models ---------------------------------------------------------------------------
 

@@ -39,15 +39,13 @@ class Delta(Destination):
     def check_before_run(self) -> None:
         self.lake.config  # the bucket's settings resolve before the first API call (ConfigError)
 
-    def prepare_resumed_packages(self, pipeline: Any) -> None:
-        from .delta_lake.steps import prepare_resumed_packages
+    def resumed_tables(self, pipeline: Any) -> Any:
+        from .delta_lake.resumed_load import DeltaResumedTables
 
-        prepare_resumed_packages(pipeline, self.lake)
+        return DeltaResumedTables(self.lake)
 
     def finish_interrupted(self, pipeline: Any) -> None:
-        from .delta_lake.steps import finish_loads
-
-        finish_loads(pipeline, self.lake)
+        self.retire(pipeline)  # every step after a load is idempotent, so finishing a killed one is running it again
 
     def prepare_extract(self, pipeline: Any, context: Any) -> None:
         from ..run.warehouse_facts import read_facts
@@ -62,9 +60,16 @@ class Delta(Destination):
         return adapt_source(source)
 
     def retire(self, pipeline: Any) -> dict[str, int]:
-        from .delta_lake.steps import finish_loads
+        """SCD2 histories and replaced days first (what dlt's Delta merge cannot do), then retirement."""
+        from .delta_lake.history import finish_history
 
-        return finish_loads(pipeline, self.lake)  # SCD2 histories, replaced days, then retirement
+        finish_history(pipeline, self.lake)
+        return super().retire(pipeline)
+
+    def retiring_tables(self, pipeline: Any) -> Any:
+        from .delta_lake.retirement import DeltaRetiringTables
+
+        return DeltaRetiringTables.of(pipeline, self.lake)
 
     # ---- the SQL models ---------------------------------------------------------------------------
 

@@ -19,6 +19,14 @@ class Parquet(DuckDbFile):
 
         return {"publish": publish_warehouse(self.warehouse).seconds}
 
+    def publish_from_scratch(self) -> float | None:
+        import shutil
+
+        from .parquet_publication import publish_warehouse
+
+        shutil.rmtree(self.warehouse.parquet_dir)
+        return publish_warehouse(self.warehouse).seconds
+
     def export_marts(self, marts: dict[str, str]) -> None:
         """Beside the raw tables' folders, published alike."""
         from .parquet_publication import publish_marts

@@ -35,6 +35,25 @@ class Postgres(Destination):
 
         check_connection(self.warehouse.postgres())  # bad credentials stop the run here, before any API call
 
+    @classmethod
+    @contextmanager
+    def benchmark_environment(cls) -> Iterator[tuple[dict[str, str], Any]]:
+        """The database DESTINATION__POSTGRES__CREDENTIALS names (an empty one: a first load is measured), else a
+        throwaway server started as the tests start theirs, stopped by its process id on exit."""
+        import os
+
+        from .postgres_server import start_postgres
+        from .postgres_warehouse import ENV_NAME
+
+        if dsn := os.environ.get(ENV_NAME):
+            yield {ENV_NAME: dsn}, None
+            return
+        server = start_postgres()
+        try:
+            yield {ENV_NAME: server.dsn(server.create_database("bench"))}, server
+        finally:
+            server.stop()
+
     # ---- the SQL models ---------------------------------------------------------------------------
 
     def check_raw(self) -> None:

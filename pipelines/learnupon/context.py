@@ -28,7 +28,7 @@ log = logging.getLogger("lms_warehouse.extract")
 from .records import int_or_none, parse_bool
 from .run_cache import RunCache
 from .settings import COURSES_KEYS, COURSES_PATH, ENROLLABLE_STATUSES, ExtractOptions
-from .tables import empty_tables, item_table
+from .tables import COURSES, empty_tables, item_table
 
 
 class NullProgress:
@@ -216,7 +216,7 @@ class ExtractContext:
         else:
             if not by_id:
                 # a 200 with nothing is suspect (a narrower reading of `name`): the plain listing decides
-                self.issues.add("courses", None, "name", "", "the all-versions search by empty name returned no course: plain listing used")
+                self.issues.add(COURSES, None, "name", "", "the all-versions search by empty name returned no course: plain listing used")
                 every_version_listed = False
                 self._add_courses(client, plain, by_id)
         # without the all-versions listing, older versions come only from a search by the family's name;
@@ -248,7 +248,7 @@ class ExtractContext:
             state[str(family)] = {"version": newest_version, "ids": ids}
         # older versions found in earlier runs but not listed now: keep them in the fan-out
         self.extra_course_ids = sorted(known_old_ids - set(by_id))
-        guard_empty_listing("courses", len(by_id), dlt.current.source_state())
+        guard_empty_listing(COURSES, len(by_id), dlt.current.source_state())
         return list(by_id.values())
 
     def _add_courses(self, client: LearnUponClient, params: dict[str, str], by_id: dict[int, dict[str, Any]]) -> None:
@@ -257,7 +257,7 @@ class ExtractContext:
                 cid = int_or_none(record.get("id"))
                 if cid is not None:
                     by_id[cid] = record
-            self.progress.update("courses", pages=1, rows=len(page.records))
+            self.progress.update(COURSES, pages=1, rows=len(page.records))
 
     def remembered_course_ids(self) -> list[int]:
         """Older versions found in earlier runs and not listed now (they are not fetched again)."""

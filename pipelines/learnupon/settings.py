@@ -14,6 +14,8 @@ from .settings_spec import default
 # endpoint path -> keys its records may be wrapped in
 USERS_PATH = "/users"
 USERS_KEYS = ("user", "users")
+# /group_memberships?user_id= answers with the groups a user belongs to
+USER_GROUPS_KEYS = ("group", "groups")
 USERS_VERSION_ID = "1.2"  # 1.1 adds updated_at, 1.2 adds timezone_id; we read whichever fields come back
 CUSTOM_USER_FIELDS_PATH = "/users/customuserdata"
 CUSTOM_USER_FIELDS_KEYS = ("customDataFieldDefinitions", "customDataFieldDefintions", "custom_user_data")

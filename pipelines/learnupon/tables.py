@@ -53,6 +53,21 @@ SCD2 = {"disposition": "merge", "strategy": "scd2", "row_version_column_name": "
 DELETE_INSERT_DEDUPLICATED = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
 
 
+# the raw tables other layers read by name (the deletion facts, the user sync, Dagster's checks and
+# schedules, the benchmark) ask the registry for their names rather than spell them
+USERS = "users"
+CUSTOM_USER_FIELDS = "custom_user_fields"
+GROUPS = "groups"
+GROUP_MEMBERSHIPS = "group_memberships"
+COURSES = "courses"
+ENROLLMENTS = "enrollments"
+LEARNING_PATH_ENROLLMENTS = "learning_path_enrollments"
+AUDIT_TRAILS = "audit_trails"
+AUDIT_GAPS = "audit_gaps"
+SESSIONS = "sessions"
+SESSION_ATTENDANCE = "session_attendance"
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
@@ -112,25 +127,25 @@ def _listed(name: str) -> str:
 # each resource's own table first
 _TABLES: tuple[Table, ...] = (
     Table(
-        "users", "users", f"GET {USERS_PATH}", schema.USERS, ("id",), SCD2,
+        USERS, USERS, f"GET {USERS_PATH}", schema.USERS, ("id",), SCD2,
         "Users, SCD2 (every version kept; a deleted user has no current version).",
         personal={DIRECT: (*PERSON, "display_name", "sf_contact_id", "sf_user_id"), QUASI: ("id", "locale", "timezone_id")},
     ),
     Table(
-        "user_custom_data", "users", f"GET {USERS_PATH}", schema.USER_CUSTOM_DATA, ("row_hash",), SCD2,
+        "user_custom_data", USERS, f"GET {USERS_PATH}", schema.USER_CUSTOM_DATA, ("row_hash",), SCD2,
         "Each user's custom user data, one row per user and field (SCD2).",
         owners=(USER,), required=("user_id",),
         unique=("user_id", "definition_id"),  # a current row is one (user, field definition)
         personal={QUASI: ("user_id", "value")},
     ),
     Table(
-        "custom_user_fields", "users", f"GET {CUSTOM_USER_FIELDS_PATH}", schema.CUSTOM_USER_FIELDS, ("id",), "merge",
+        CUSTOM_USER_FIELDS, USERS, f"GET {CUSTOM_USER_FIELDS_PATH}", schema.CUSTOM_USER_FIELDS, ("id",), "merge",
         "The portal's custom user field definitions (label, type, choice values).",
         retired="listed",
     ),
-    Table("groups", "groups", _listed("groups"), schema.GROUPS, ("id",), "merge", "Groups on the portal.", retired="listed"),
+    Table(GROUPS, GROUPS, _listed(GROUPS), schema.GROUPS, ("id",), "merge", "Groups on the portal.", retired="listed"),
     Table(
-        "group_memberships", "group_memberships", f"GET {GROUP_MEMBERSHIPS_PATH}", schema.GROUP_MEMBERSHIPS,
+        GROUP_MEMBERSHIPS, GROUP_MEMBERSHIPS, f"GET {GROUP_MEMBERSHIPS_PATH}", schema.GROUP_MEMBERSHIPS,
         ("group_id", "user_id"), SCD2, "Which users belong to which group (SCD2; removed memberships retired).",
         owners=(USER,),
         personal={DIRECT: PERSON, QUASI: ("user_id", "membership_id")},
@@ -145,7 +160,7 @@ _TABLES: tuple[Table, ...] = (
         personal={DIRECT: PERSON, QUASI: ("user_id",)},
     ),
     Table(
-        "courses", "courses", f"GET {COURSES_PATH}", schema.COURSES, ("id",), "merge",
+        COURSES, COURSES, f"GET {COURSES_PATH}", schema.COURSES, ("id",), "merge",
         "Every version of every course (each version its own id; source_id ties them).", retired="listed",
         personal={DIRECT: ("owner_first_name", "owner_last_name", "owner_email"), QUASI: ("owner_id",)},
     ),
@@ -173,7 +188,7 @@ _TABLES: tuple[Table, ...] = (
     ),
     # before the enrollment searches: its "User unenrolled" events tell them whom to re-read
     Table(
-        "audit_trails", "audit_trails", f"GET {AUDIT_TRAILS_PATH}", schema.AUDIT_TRAILS, ("event_key",), "merge",
+        AUDIT_TRAILS, AUDIT_TRAILS, f"GET {AUDIT_TRAILS_PATH}", schema.AUDIT_TRAILS, ("event_key",), "merge",
         "Audit events (the API keeps 30 days).", changes_all_day=True,
         personal={
             DIRECT: ("initiated_by_user", "initiated_by_user_email", "impacted_user", "impacted_user_email"),
@@ -181,17 +196,17 @@ _TABLES: tuple[Table, ...] = (
         },
     ),
     Table(
-        "audit_gaps", "audit_trails", None, schema.AUDIT_GAPS, ("gap_start", "gap_end"), "append",
+        AUDIT_GAPS, AUDIT_TRAILS, None, schema.AUDIT_GAPS, ("gap_start", "gap_end"), "append",
         "Windows of audit events lost for good (no load within the API's 30 days).", required=(),
     ),
     Table(
-        "enrollments", "enrollments", f"GET {ENROLLMENTS_SEARCH_PATH}", schema.ENROLLMENTS, ("id",),
+        ENROLLMENTS, ENROLLMENTS, f"GET {ENROLLMENTS_SEARCH_PATH}", schema.ENROLLMENTS, ("id",),
         DELETE_INSERT_DEDUPLICATED, "Course enrollments (a learner on one course version).",
         retired="signalled", owners=(USER, Owner("course_id", "courses")), changes_all_day=True,
         personal={DIRECT: PERSON, QUASI: ("user_id",)},
     ),
     Table(
-        "learning_path_enrollments", "learning_path_enrollments", f"GET {LP_ENROLLMENTS_SEARCH_PATH}",
+        LEARNING_PATH_ENROLLMENTS, LEARNING_PATH_ENROLLMENTS, f"GET {LP_ENROLLMENTS_SEARCH_PATH}",
         schema.LEARNING_PATH_ENROLLMENTS, ("id",), DELETE_INSERT_DEDUPLICATED,
         "Learning path enrollments (incremental on updated_at, like course enrollments).",
         retired="signalled", owners=(USER,), changes_all_day=True,
@@ -240,30 +255,30 @@ _TABLES: tuple[Table, ...] = (
     ),
     # sessions and legacy ILTs are kept: a cancelled session keeps its status
     Table(
-        "sessions", "sessions", f"GET {SESSIONS_SEARCH_PATH}", schema.SESSIONS, ("session_id",), "merge",
+        SESSIONS, SESSIONS, f"GET {SESSIONS_SEARCH_PATH}", schema.SESSIONS, ("session_id",), "merge",
         "Live-learning sessions.",
         personal={DIRECT: ("instructor_name",)},
     ),
     # SCD2 scoped to the sessions re-read now: only they can retire an instructor
     Table(
-        "session_instructors", "sessions", "GET /live-learnings/events/{id}/sessions/{id}", schema.SESSION_INSTRUCTORS,
+        "session_instructors", SESSIONS, "GET /live-learnings/events/{id}/sessions/{id}", schema.SESSION_INSTRUCTORS,
         ("session_id", "user_id"), SCD2, "The instructors of each live-learning session (SCD2).", merge_key="session_id",
         personal={DIRECT: PERSON, QUASI: ("user_id",)},
     ),
     Table(
-        "session_attendance", "session_attendance", "GET /sessions/{id}/attendance", schema.SESSION_ATTENDANCE,
+        SESSION_ATTENDANCE, SESSION_ATTENDANCE, "GET /sessions/{id}/attendance", schema.SESSION_ATTENDANCE,
         ("session_id", "user_id"), "merge", "Registration and status of each learner on each session.",
         retired="listed", scope="session_id", owners=(USER,), changes_all_day=True,
         personal={QUASI: ("user_id", "pm_id")},
     ),
     Table(
-        "session_attendance_parts", "session_attendance", "GET /sessions/{id}/attendance",
+        "session_attendance_parts", SESSION_ATTENDANCE, "GET /sessions/{id}/attendance",
         schema.SESSION_ATTENDANCE_PARTS, ("session_id", "user_id", "part"), "merge",
         "Attendance marks per part of a session.", retired="listed", scope="session_id", owners=(USER,),
         personal={QUASI: ("user_id",)},
     ),
     Table(
-        "session_attendance_enrollments", "session_attendance", "GET /sessions/{id}/attendance",
+        "session_attendance_enrollments", SESSION_ATTENDANCE, "GET /sessions/{id}/attendance",
         schema.SESSION_ATTENDANCE_ENROLLMENTS, ("session_id", "user_id", "enrollment_id"), "merge",
         "The course enrollments each session registration belongs to.",
         retired="listed", scope="session_id", owners=(USER,),

@@ -1,8 +1,10 @@
 """After a load: mark rows that disappeared upstream as history (`_dlt_valid_to`), as lifecycle.py declares.
 
-Runs after every load on a SQL destination, through dlt's own SQL client, and is
-idempotent: each step only touches rows that are still current, so a run killed
-half-way is finished by the next one.
+The rules, for every destination; how a destination reads its tables and sets `_dlt_valid_to` on
+the rows a rule selects is its `RetiringTables` (`Destination.retiring_tables`: dlt's SQL client on
+DuckDB, Parquet's working file and PostgreSQL, a Delta MERGE on the lake). Idempotent: each step
+only touches rows that are still current, and markers are marked applied after their rows are
+retired, so a run killed half-way is finished by the next one.
 
 1. Listing markers (`listing_scopes` rows not yet applied): a table, or one scope
    value of it (a course's modules, a user's enrollments), was listed completely
@@ -16,40 +18,50 @@ half-way is finished by the next one.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from ..learnupon.lifecycle import LIFECYCLES, LISTING_SCOPES, VALID_TO
 
 log = logging.getLogger("lms_warehouse.retirement")
 
+LOAD_ID = "_dlt_load_id"  # which load wrote a row: older than a marker's load means not listed again
 
-def retire_vanished_rows(pipeline: Any) -> dict[str, int]:
+
+class RetiringTables(Protocol):
+    """One destination's raw tables as retirement reads and changes them (SQL in DuckDB's dialect)."""
+
+    param: str  # the query parameter's placeholder
+
+    def tables(self) -> set[str]:
+        """The raw tables that exist."""
+
+    def columns(self, table: str) -> set[str]:
+        """The columns of a raw table."""
+
+    def qualified(self, table: str) -> str:
+        """The table's name in SQL."""
+
+    def rows(self, sql: str, *args: Any) -> list[tuple]:
+        """A query's rows."""
+
+    def retire(self, table: str, where: str, args: list[Any], valid_to: str, valid_to_args: list[Any]) -> int:
+        """Set `_dlt_valid_to` to `valid_to` (an expression over the table's row, by its qualified name)
+        on the rows `where` selects (each still current); returns how many."""
+
+    def mark_applied(self, applied: dict[tuple[str, str], Any]) -> None:
+        """(table, load id) -> when: the markers of that table and load are applied as of then."""
+
+
+def retire_vanished_rows(target: RetiringTables) -> dict[str, int]:
     """Apply every pending retirement; returns rows retired per table (only tables that changed)."""
     retired: dict[str, int] = {}
-    with pipeline.sql_client() as client:
-        tables = _existing_tables(client)
-        if LISTING_SCOPES in tables:
-            _apply_listing_markers(client, tables, retired)
-        _apply_owners(client, tables, retired)
+    tables = target.tables()
+    if LISTING_SCOPES in tables:
+        _apply_listing_markers(target, tables, retired)
+    _apply_owners(target, tables, retired)
     if retired:
         log.info("retired rows that vanished upstream: %s", retired)
     return retired
-
-
-def _existing_tables(client: Any) -> set[str]:
-    rows = client.execute_sql(
-        "select table_name from information_schema.tables where table_schema = %s", client.dataset_name
-    )
-    return {r[0] for r in rows or []}
-
-
-def _q(client: Any, table: str) -> str:
-    return client.make_qualified_table_name(table)
-
-
-def _count(client: Any, sql: str, *args: Any) -> int:
-    rows = client.execute_sql(sql, *args)
-    return int(rows[0][0]) if rows else 0
 
 
 def _add(retired: dict[str, int], table: str, count: int) -> None:
@@ -57,79 +69,63 @@ def _add(retired: dict[str, int], table: str, count: int) -> None:
         retired[table] = retired.get(table, 0) + count
 
 
-def _apply_listing_markers(client: Any, tables: set[str], retired: dict[str, int]) -> None:
-    markers = _q(client, LISTING_SCOPES)
-    has_keep = "keep" in _columns(client, LISTING_SCOPES)
+def _apply_listing_markers(target: RetiringTables, tables: set[str], retired: dict[str, int]) -> None:
+    p = target.param
+    markers = target.qualified(LISTING_SCOPES)
+    has_keep = "keep" in target.columns(LISTING_SCOPES)
     not_keep = "keep is not true" if has_keep else "true"
-    pending = client.execute_sql(
-        f"select table_name, scope_column, _dlt_load_id, min(noticed_at) from {markers}"
+    pending = target.rows(
+        f"select table_name, scope_column, {LOAD_ID}, min(noticed_at) from {markers}"
         f" where applied_at is null and {not_keep} group by 1, 2, 3 order by 3"
-    ) or []
-    for table, scope_column, load_id, noticed_at in pending:
-        lifecycle = LIFECYCLES.get(table)
-        if lifecycle is not None and table in tables:
-            target = _q(client, table)
-            where = f"{VALID_TO} is null and _dlt_load_id < %s"
-            args: list[Any] = [load_id]
-            if scope_column:
-                # only the scope values this load listed completely
-                where += (
-                    f" and cast({scope_column} as varchar) in (select scope_value from {markers}"
-                    f" where table_name = %s and _dlt_load_id = %s and {not_keep})"
-                )
-                args += [table, load_id]
-            elif has_keep:
-                # rows the listing deliberately did not read again stay current
-                for (column,) in client.execute_sql(
-                    f"select distinct scope_column from {markers} where table_name = %s and _dlt_load_id = %s and keep",
-                    table, load_id,
-                ) or []:
-                    where += (
-                        f" and cast({column} as varchar) not in (select scope_value from {markers}"
-                        f" where table_name = %s and _dlt_load_id = %s and keep and scope_column = %s)"
-                    )
-                    args += [table, load_id, column]
-            stale = _count(client, f"select count(*) from {target} where {where}", *args)
-            if stale:
-                client.execute_sql(f"update {target} set {VALID_TO} = %s where {where}", noticed_at, *args)
-            _add(retired, table, stale)
-        client.execute_sql(
-            f"update {markers} set applied_at = %s where table_name = %s and _dlt_load_id = %s and applied_at is null",
-            noticed_at, table, load_id,
-        )
-
-
-def _columns(client: Any, table: str) -> set[str]:
-    rows = client.execute_sql(
-        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-        client.dataset_name, table,
     )
-    return {r[0] for r in rows or []}
+    applied: dict[tuple[str, str], Any] = {}
+    for table, scope_column, load_id, noticed_at in pending:
+        applied[(table, load_id)] = min(noticed_at, applied.get((table, load_id), noticed_at))
+        if LIFECYCLES.get(table) is None or table not in tables:
+            continue
+        where = f"{VALID_TO} is null and {LOAD_ID} < {p}"
+        args: list[Any] = [load_id]
+        if scope_column:
+            # only the scope values this load listed completely
+            where += (
+                f" and cast({scope_column} as varchar) in (select scope_value from {markers}"
+                f" where table_name = {p} and {LOAD_ID} = {p} and {not_keep})"
+            )
+            args += [table, load_id]
+        elif has_keep:
+            # rows the listing deliberately did not read again stay current
+            for (column,) in target.rows(
+                f"select distinct scope_column from {markers} where table_name = {p} and {LOAD_ID} = {p} and keep",
+                table, load_id,
+            ):
+                where += (
+                    f" and cast({column} as varchar) not in (select scope_value from {markers}"
+                    f" where table_name = {p} and {LOAD_ID} = {p} and keep and scope_column = {p})"
+                )
+                args += [table, load_id, column]
+        _add(retired, table, target.retire(table, where, args, p, [noticed_at]))
+    if applied:
+        target.mark_applied(applied)
 
 
-def _apply_owners(client: Any, tables: set[str], retired: dict[str, int]) -> None:
+def _apply_owners(target: RetiringTables, tables: set[str], retired: dict[str, int]) -> None:
     # owners first: a user retires exam enrollments, which then retire their answers
     for lifecycle in owner_order():
         if lifecycle.table not in tables:
             continue
-        target = _q(client, lifecycle.table)
+        row = target.qualified(lifecycle.table)
         for owner in lifecycle.owners:
             if owner.table not in tables:
                 continue
-            parent = _q(client, owner.table)
+            parent = target.qualified(owner.table)
             # retired everywhere: rows exist for the id, none of them current
             gone = (
                 f"select {owner.table_column} from {parent} group by {owner.table_column}"
                 f" having count(*) = count({VALID_TO})"
             )
             where = f"{VALID_TO} is null and {owner.column} in ({gone})"
-            stale = _count(client, f"select count(*) from {target} where {where}")
-            if stale:
-                client.execute_sql(
-                    f"update {target} set {VALID_TO} = (select max(p.{VALID_TO}) from {parent} p"
-                    f" where p.{owner.table_column} = {target}.{owner.column}) where {where}"
-                )
-            _add(retired, lifecycle.table, stale)
+            when = f"(select max(p.{VALID_TO}) from {parent} p where p.{owner.table_column} = {row}.{owner.column})"
+            _add(retired, lifecycle.table, target.retire(lifecycle.table, where, [], when, []))
 
 
 def owner_order() -> list[Any]:

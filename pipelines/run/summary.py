@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from ..learnupon.tables import SESSIONS
 from .runner import RunSummary, Warehouse
 
 
@@ -48,7 +49,7 @@ def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float
             " Run audit_trails at least every few weeks."
         )
     for resource, done in (summary.extra.get("reconciliations") or {}).items():
-        write(f"Reconciliation of {resource}: {done['sessions']:,} sessions re-read since {done['since']}, {done['calls']:,} calls")
+        write(f"Reconciliation of {resource}: {done[SESSIONS]:,} sessions re-read since {done['since']}, {done['calls']:,} calls")
     reread = summary.extra.get("modules_reread") or {}
     if reread:
         write(

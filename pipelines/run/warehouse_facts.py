@@ -8,6 +8,7 @@ from typing import Any
 
 from ..learnupon.deletions import Unenrolment, WarehouseFacts
 from ..learnupon.lifecycle import VALID_TO
+from ..learnupon.tables import AUDIT_TRAILS, ENROLLMENTS, LEARNING_PATH_ENROLLMENTS, USERS
 
 log = logging.getLogger("lms_warehouse.facts")
 
@@ -22,28 +23,28 @@ def read_facts(pipeline: Any) -> WarehouseFacts:
             )
             tables = {r[0] for r in rows or []}
             q = client.make_qualified_table_name
-            if "enrollments" in tables:
+            if ENROLLMENTS in tables:
                 for course_id, count in client.execute_sql(
-                    f"select course_id, count(*) from {q('enrollments')} where {VALID_TO} is null group by 1"
+                    f"select course_id, count(*) from {q(ENROLLMENTS)} where {VALID_TO} is null group by 1"
                 ) or []:
                     if course_id is not None:
                         facts.enrollments_by_course[int(course_id)] = int(count)
-            if "learning_path_enrollments" in tables:
+            if LEARNING_PATH_ENROLLMENTS in tables:
                 for lp_id, count in client.execute_sql(
-                    f"select lp_id, count(*) from {q('learning_path_enrollments')} where {VALID_TO} is null group by 1"
+                    f"select lp_id, count(*) from {q(LEARNING_PATH_ENROLLMENTS)} where {VALID_TO} is null group by 1"
                 ) or []:
                     if lp_id is not None:
                         facts.lp_enrollments_by_path[int(lp_id)] = int(count)
-            if "users" in tables:
-                facts.user_ids = [int(r[0]) for r in client.execute_sql(f"select distinct id from {q('users')} order by 1") or []]
+            if USERS in tables:
+                facts.user_ids = [int(r[0]) for r in client.execute_sql(f"select distinct id from {q(USERS)} order by 1") or []]
                 for user_id, email in client.execute_sql(
-                    f"select id, lower(email) from {q('users')} where email is not null order by _dlt_valid_to nulls last"
+                    f"select id, lower(email) from {q(USERS)} where email is not null order by _dlt_valid_to nulls last"
                 ) or []:
                     facts.user_ids_by_email.setdefault(email, int(user_id))  # the current version wins
-            if {"audit_trails", "users"} <= tables:
+            if {AUDIT_TRAILS, USERS} <= tables:
                 for user_id, name, at in client.execute_sql(
-                    f"select distinct u.id, a.impacted_data, a.date_and_time_utc from {q('audit_trails')} a"
-                    f" join {q('users')} u on lower(u.email) = lower(a.impacted_user_email)"
+                    f"select distinct u.id, a.impacted_data, a.date_and_time_utc from {q(AUDIT_TRAILS)} a"
+                    f" join {q(USERS)} u on lower(u.email) = lower(a.impacted_user_email)"
                     " where a.action = 2 and a.date_and_time_utc is not null"
                 ) or []:
                     when = at if at.tzinfo else at.replace(tzinfo=timezone.utc)

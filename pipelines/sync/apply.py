@@ -28,6 +28,7 @@ import duckdb
 from ..learnupon.client import LearnUponClient
 from ..learnupon.errors import LearnUponAPIError, WeeklyBudgetReserved, WriteOutcomeUnknown
 from ..learnupon.records import extract_records
+from ..learnupon.settings import USER_GROUPS_KEYS, USERS_KEYS
 from . import journal
 from .mapping import Mapping
 
@@ -298,7 +299,7 @@ class Executor:
             if exc.status == 404:
                 return None
             raise
-        for record in extract_records(body, ("user", "users")):
+        for record in extract_records(body, USERS_KEYS):
             if str(record.get(key) or "").strip().lower() != wanted:
                 continue
             if _external_id(record, body, self.mapping.external_id_field) == row["external_id"]:
@@ -316,7 +317,7 @@ class Executor:
 
     def groups_of(self, user_id: int) -> set[int]:
         groups: set[int] = set()
-        for page in self.client.paginate("/group_memberships", {"user_id": user_id}, record_keys=("group", "groups")):
+        for page in self.client.paginate("/group_memberships", {"user_id": user_id}, record_keys=USER_GROUPS_KEYS):
             for record in page.records:
                 if record.get("id") is not None:
                     groups.add(int(record["id"]))

@@ -112,7 +112,8 @@ class Mapping:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
-_TOP_LEVEL = {"external_id_field", "identify_by", "roster", "fields", "groups", "policy", "safety"}
+GROUPS_SECTION = "groups"  # the mapping file's [[groups]] rules (and the Mapping field that holds them)
+_TOP_LEVEL = {"external_id_field", "identify_by", "roster", "fields", GROUPS_SECTION, "policy", "safety"}
 _ROSTER_KEYS = {"external_id", "email", "username", "first_name", "last_name", "active", "manager"}
 _POLICY_KEYS = {"leavers", "email_conflicts", "placeholder_domain", "new_users", "invite_expiry_days", "leave_groups",
                 "process_enrollments", "process_unenrollments", "custom_data_keys"}
@@ -158,9 +159,9 @@ def mapping_from_dict(data: dict[str, Any], source: str) -> Mapping:
     if "fields" in data:
         table = typed(data["fields"], dict, "[fields]")
         values["fields"] = {column_name(k): typed(v, str, f"fields.{k}") for k, v in table.items()}
-    if "groups" in data:
-        rules = typed(data["groups"], list, "[[groups]]")
-        values["groups"] = tuple(_group_rule(rule, source, i) for i, rule in enumerate(rules, 1))
+    if GROUPS_SECTION in data:
+        rules = typed(data[GROUPS_SECTION], list, f"[[{GROUPS_SECTION}]]")
+        values[GROUPS_SECTION] = tuple(_group_rule(rule, source, i) for i, rule in enumerate(rules, 1))
     for section, allowed in (("policy", _POLICY_KEYS), ("safety", _SAFETY_KEYS)):
         table = typed(data.get(section, {}), dict, f"[{section}]")
         unknown(f"{section}.", set(table), allowed)

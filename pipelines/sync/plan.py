@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from ..learnupon.errors import ConfigError
+from ..learnupon.tables import CUSTOM_USER_FIELDS, USERS
 from ..models import BuildResult, ModelError, build_models
 from . import journal
 from .mapping import Mapping
@@ -28,7 +29,7 @@ PLAN_TABLE = f"{journal.SCHEMA}.{PLAN_MODEL}"
 USERS_VIEW = f"{journal.SCHEMA}.sync_users"
 LEAVER_ACTIONS = ("disable", "delete")
 # raw tables the plan cannot do without; groups, memberships and custom data may be missing (a portal never filled them)
-REQUIRED_RAW = ("users", "custom_user_fields")
+REQUIRED_RAW = (USERS, CUSTOM_USER_FIELDS)
 
 
 @dataclass

@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from ..learnupon.errors import ConfigError
-from .mapping import Mapping, column_name
+from .mapping import GROUPS_SECTION, Mapping, column_name
 
 HR_DATASET = "hr"
 HR_PIPELINE = "lms_warehouse_hr"
@@ -122,7 +122,7 @@ def check_columns(roster: Roster, mapping: Mapping) -> list[str]:
         if role in mapping.required_roles or f"{role}_column" in mapping.explicit:
             raise ConfigError(f"the roster has no {name} column ({role}); its columns: {', '.join(roster.columns)}")
         notes.append(MISSING_NOTES.get(role, "no {name} column: {role} is not synced").format(name=name, role=role))
-    for section, columns in (("fields", list(mapping.fields)), ("groups", [rule.column for rule in mapping.groups])):
+    for section, columns in (("fields", list(mapping.fields)), (GROUPS_SECTION, [rule.column for rule in mapping.groups])):
         for column in columns:
             if column in present:
                 continue

@@ -29,6 +29,7 @@ from ..learnupon.errors import ConfigError
 from ..learnupon.records import extract_records
 from ..learnupon.settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, ExtractOptions
 from ..learnupon.settings_spec import default
+from ..learnupon.tables import GROUP_MEMBERSHIPS, GROUPS, USERS
 from ..run.lock import run_lock
 from ..run.runner import Warehouse, run_extract
 from . import journal
@@ -38,7 +39,7 @@ from .plan import Plan, build_plan, check_inputs, export_csv, read_plan
 from .roster import Roster, check_columns, load_roster
 
 # what the plan compares the roster with: users (with custom data and field definitions), groups, memberships
-SYNC_RESOURCES = ("users", "groups", "group_memberships")
+SYNC_RESOURCES = (USERS, GROUPS, GROUP_MEMBERSHIPS)
 PLAN_CSV = "sync_plan.csv"
 
 

@@ -17,14 +17,8 @@ BRANCH = re.compile(
     rf'destination\s*(==|!=|\bin\b|\bnot in\b)|(==|!=)\s*"({NAMES})"|"({NAMES})"\s*(==|!=)'
     r"|\bis_sql\b|\bloads_duckdb\b|SQL_DESTINATIONS"
 )
-# (file, the line's code): what could not move yet, and why
-ALLOWED = {
-    # the benchmark runs each destination in a child process and measures it: Parquet's publication apart
-    ("pipelines/bench/memory_child.py", 'if destination == "parquet":'),
-    # the benchmark starts a local PostgreSQL server when none is given, and reads that server's memory
-    ("pipelines/bench/scenarios.py", 'if name == "postgres":'),
-    ("pipelines/bench/scenarios.py", 'if server is not None and name == "postgres":'),
-}
+# (file, the line's code): what could not move yet, and why (empty: every branch moved behind the interface)
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def destination_branches() -> set[tuple[str, str]]:

@@ -48,6 +48,25 @@ def private_reaches(source: str) -> Iterator[str]:
                 yield f"line {node.lineno}: {ast.unparse(node)}"
 
 
+def foreign_private_attributes(source: str) -> Iterator[str]:
+    """`x._name` where no `_name` is defined in this module: a private attribute of another module's
+    object, ours or a library's (dlt's `resource._hints`, `spec()._bind_dataset_name`). A module's
+    own private names (its functions, classes, variables, `self._x`) stay usable in it."""
+    tree = ast.parse(source)
+    defined: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            defined.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name) \
+                and node.value.id in ("self", "cls"):
+            defined.add(node.attr)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr) and node.attr not in defined:
+            yield f"line {node.lineno}: {ast.unparse(node)}"
+
+
 def imports_of(source: str) -> Iterator[tuple[int, str]]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -65,6 +84,13 @@ def _sources(*folders: str) -> Iterator[tuple[str, str]]:
 def test_no_module_imports_another_modules_private_name() -> None:
     found = [f"{name} {where}" for name, source in _sources(*PROJECT) for where in private_reaches(source)]
     assert not found, "make the name public in the module that owns it:\n" + "\n".join(found)
+
+
+def test_production_code_uses_no_private_attribute_of_another_modules_object() -> None:
+    """Libraries' private attributes change without notice (dlt's included): production code uses their
+    public API. Tests may patch a library's internals to inject a fault (tests/support/load_killer.py)."""
+    found = [f"{name} {where}" for name, source in _sources("pipelines", "assets") for where in foreign_private_attributes(source)]
+    assert not found, "use the object's public API:\n" + "\n".join(found)
 
 
 def test_pipelines_never_import_assets() -> None:
@@ -87,6 +113,15 @@ def test_the_checks_catch_what_they_forbid() -> None:
     ))
     assert sorted(c.split(": ")[1] for c in caught) == ["config._int_setting", "from ..context import _safe_int", "models.graph._cache"]
     assert not list(private_reaches("from __future__ import annotations\nfrom dlt.common import _private\nself._x = 1\n"))
+    foreign = list(foreign_private_attributes(
+        "class Server:\n"
+        "    def _halt(self):\n"
+        "        self._stopped = True\n"
+        "def adapt(resource, destination, server):\n"
+        "    server._halt()\n"
+        "    return resource._hints, destination.spec()._bind_dataset_name('x'), server._stopped\n"
+    ))
+    assert sorted(f.split(": ")[1] for f in foreign) == ["destination.spec()._bind_dataset_name", "resource._hints"]
     inside = "def report():\n    from assets.settings import freshness_max_age_hours\n"
     assert [m for _, m in imports_of(inside)] == ["assets.settings"]
 

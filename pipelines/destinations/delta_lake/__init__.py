@@ -7,7 +7,8 @@
   only by upsert, insert-only or cdc): the one place that says it.
 - history.py: after each load, SCD2 history kept by a Delta merge, and days of snapshots replaced
   whole, so the tables hold the same rows as on DuckDB.
-- retirement.py: rows that vanished upstream retired as on DuckDB (pipelines/learnupon/lifecycle.py).
+- retirement.py: how the retirement's rules (pipelines/run/retirement.py) select and retire rows on the lake.
+- resumed_load.py: a killed load's package resumed on the lake (the rule: pipelines/run/resumed_load.py).
 """
 
 from .lake import DeltaLake

@@ -82,12 +82,13 @@ class DeltaLake:
         Settings dlt cannot resolve (credentials for the bucket) raise one ConfigError naming them.
         """
         from dlt.common.configuration.exceptions import ConfigFieldMissingException
+        from dlt.destinations.dataset import get_destination_client_initial_config
 
         from ...learnupon.errors import ConfigError
 
         try:
             # bound to the dataset as dlt's own clients bind it (the spec asks for the dataset's name)
-            return self.destination.configuration(self.destination.spec()._bind_dataset_name(self.dataset))
+            return self.destination.configuration(get_destination_client_initial_config(self.destination, self.dataset))
         except ConfigFieldMissingException as exc:
             missing = ", ".join(str(f) for f in getattr(exc, "fields", []) if f != "local_dir") or "a setting"
             raise ConfigError(

@@ -77,10 +77,23 @@ def translate(hints: dict[str, Any], default_table: str) -> dict[str, Any]:
     return hints
 
 
+def declared_hints(resource: Any) -> dict[str, Any]:
+    """What `translate` reads of a resource's hints, through dlt's public API: the write disposition as
+    declared (a dict for SCD2), the table name when it is not the resource's, the merge key."""
+    hints: dict[str, Any] = {"write_disposition": resource.write_disposition}
+    if resource.table_name != resource.name:
+        hints["table_name"] = resource.table_name
+    if not callable(resource.write_disposition) and not resource.has_dynamic_table_name:
+        columns = resource.compute_table_schema().get("columns", {})
+        if merge_key := [name for name, column in columns.items() if column.get("merge_key")]:
+            hints["merge_key"] = merge_key
+    return hints
+
+
 def adapt_source(source: Any) -> Any:
     """Write every table of `source` to Delta (returns the same source, its hints translated)."""
     for resource in source.resources.selected.values():
-        resource.apply_hints(**_as_arguments(translate(resource._hints or {}, resource.name)))
+        resource.apply_hints(**_as_arguments(translate(declared_hints(resource), resource.name)))
         resource.add_map(_translate_item_hints)
     return source
 

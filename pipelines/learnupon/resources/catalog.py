@@ -81,7 +81,7 @@ def modules_to_read(context: ExtractContext, sessions: dict[int, dict[str, str]]
 
 def listed_sessions(context: ExtractContext) -> dict[int, dict[str, str]] | None:
     """course id -> {session id: hash of its search row}, when this run searches sessions anyway; else None."""
-    if not (context.extracts("sessions") or context.extracts("session_attendance")):
+    if not (context.extracts(tables.SESSIONS) or context.extracts(tables.SESSION_ATTENDANCE)):
         return None  # no call of its own for this
     try:
         listed = session_list(context)

@@ -23,11 +23,11 @@ from ..settings import GROUP_MEMBERSHIPS_KEYS, GROUP_MEMBERSHIPS_PATH, LISTINGS
 from .common import row_hash
 from .listings import listing_records
 
-GROUPS = next(listing for listing in LISTINGS if listing.resource == "groups")
+GROUPS_LISTING = next(listing for listing in LISTINGS if listing.resource == tables.GROUPS)
 
 
 def group_ids(context: ExtractContext) -> list[int]:
-    groups = context.run_cache.groups.get(lambda: listing_records(context, GROUPS))
+    groups = context.run_cache.groups.get(lambda: listing_records(context, GROUPS_LISTING))
     return sorted({gid for g in groups if (gid := int_or_none(g.get("id"))) is not None})
 
 

@@ -39,7 +39,7 @@ def listing_resource(context: ExtractContext, listing: Listing) -> DltResource:
 
 def listing_pages(context: ExtractContext, listing: Listing) -> Iterator[list[dict]]:
     """Pages of a listing; the groups, which group_memberships fans out over, are fetched once per run."""
-    if listing.resource == "groups":
+    if listing.resource == tables.GROUPS:
         records = context.run_cache.groups.get(lambda: listing_records(context, listing))
         for start in range(0, len(records), 500):
             yield records[start : start + 500]

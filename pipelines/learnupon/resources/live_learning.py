@@ -265,7 +265,7 @@ def session_attendance_resource(context: ExtractContext) -> DltResource:
         if reconcile_since is not None:
             calls = context.run_cache.session_search_calls + calls_to(context, *ATTENDANCE_ENDPOINTS) - calls_before
             context.costs.setdefault("reconciliations", {})["session_attendance"] = {
-                "since": reconcile_since.isoformat(), "sessions": len(listed), "calls": calls,
+                "since": reconcile_since.isoformat(), tables.SESSIONS: len(listed), "calls": calls,
             }
 
     return session_attendance
