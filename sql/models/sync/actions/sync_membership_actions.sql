@@ -38,7 +38,15 @@ portal_groups as (
 ),
 
 memberships as (
-    select * from {{ ref('sync_memberships') }}
+    -- the current memberships
+    select
+        raw.group_id as group_id,
+        raw.user_id as user_id,
+        raw.membership_id as membership_id,
+    from {{ optional_source('learnupon', 'group_memberships', [
+        ['group_id', 'bigint'], ['user_id', 'bigint'], ['membership_id', 'bigint'], ['_dlt_valid_to', 'timestamptz'],
+    ]) }} as raw
+    where raw._dlt_valid_to is null
 ),
 
 journal as (
