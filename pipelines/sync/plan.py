@@ -1,7 +1,8 @@
 """Build `sync.sync_plan` in the warehouse from the roster, the mapping and the current LearnUpon data.
 
-The plan is the dbt model `sync_plan` (sql/models/sync/, tagged `sync`, with the models it reads:
-the roster in long form and by row, the portal's fields, users and their custom data). This
+The plan is the dbt model `sync_plan` (sql/models/sync/, tagged `sync`, with the models it reads,
+one folder per layer: staging/ the roster and the portal's users, fields, groups; matching/ each
+roster row's user; actions/ per field, user and membership; docs/user-sync.md). This
 module checks that the LearnUpon fields the mapping names exist, builds those models through
 pipelines.models (dbt in-process, with the mapping as the dbt var `sync`: the mapping is declared
 once, in mapping.py), reads the plan back and exports it as CSV.
