@@ -91,7 +91,7 @@ def floor(host: PortalHost, workers: int) -> dict[str, Any]:
     started = time.perf_counter()
     records = 0
     try:
-        for page in client.paginate(USERS_PATH, {"version_id": USERS_VERSION_ID}, record_keys=USERS_KEYS):
+        for page in client.paginate(USERS_PATH, {"version_id": USERS_VERSION_ID}, record_keys=USERS_KEYS, ahead=workers):
             records += len(page.records)
         # the field definitions whole (the listing's lack predefined_values): the users resource asks too
         client.get_json(CUSTOM_USER_FIELDS_PATH)

@@ -39,7 +39,9 @@ def users_resource(context: ExtractContext) -> DltResource:
         definitions_read = False  # GET /users/customuserdata called (at most once a run)
         saw_custom_data = False
         award_keys: dict[int, list] = {}
-        pages = client.paginate(USERS_PATH, {"version_id": USERS_VERSION_ID}, record_keys=USERS_KEYS)
+        # the listing has no filter and is long: its pages are asked for `workers` at a time (client.paginate)
+        pages = client.paginate(USERS_PATH, {"version_id": USERS_VERSION_ID}, record_keys=USERS_KEYS,
+                                ahead=context.options.workers)
         for page in read_ahead(pages):
             if not definitions:
                 definitions = field_definitions(page.body)
