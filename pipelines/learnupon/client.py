@@ -424,7 +424,7 @@ class LearnUponClient:
         overlap. Pages are still read and yielded in order, and a page is used only if the one
         before it said there is a next, so the result is the same as paging one by one. The price
         is calls for pages past the end, made before the last page said it was the last: at most
-        `ahead - 1` per listing and never more than a third of its pages (the number of pages
+        `ahead - 1` per listing and never more than half its pages (the number of pages
         asked for beyond those known to exist grows with the pages read); they are counted as
         `unused` in the endpoint's stats, and their answers, errors included, are ignored.
         """
@@ -476,8 +476,8 @@ class PagesAhead:
     """Pages of one listing fetched on threads of their own, up to `ahead` at a time, taken in order.
 
     Page n is known to exist once page n - 1 said there is a next (`needed`); up to
-    `ahead` pages are in flight, but only as many beyond the known ones as a third of the
-    pages known so far (at most `ahead - 1`), so a short listing costs few calls past its end.
+    `ahead` pages are in flight, but only as many beyond the known ones as half the pages
+    known so far (at most `ahead - 1`), so a short listing costs few calls past its end.
     With `ahead` 1 every page is fetched by the caller itself, on demand, as plain paging does.
     """
 
@@ -495,7 +495,7 @@ class PagesAhead:
     def _issue(self) -> None:
         if self.ahead == 1:
             return
-        beyond = min(self.ahead - 1, self.known // 3)
+        beyond = min(self.ahead - 1, self.known // 2)
         while self.issued < min(self.known + beyond, self.last) and self.issued - self.taken < self.ahead:
             self.issued += 1
             future: Future = Future()
@@ -519,13 +519,13 @@ class PagesAhead:
         return self.futures.pop(number).result()
 
     def close(self, wait: bool) -> int:
-        """Stop asking; the number of pages asked for and never used (their calls were made or are under way)."""
-        unused = 0
-        for future in self.futures.values():
-            if not future.cancel():  # running or done: a call was made for it
-                unused += 1
-                if wait:
-                    wait_for([future])
+        """Stop asking; the number of pages asked for and not used. `wait`: let them answer (as many
+        calls as pages asked for, whatever the timing), else cancel those not yet started."""
+        if wait:
+            wait_for(self.futures.values())
+            unused = len(self.futures)
+        else:  # a cancelled page makes no call; one running or done made its call
+            unused = sum(1 for future in self.futures.values() if not future.cancel())
         self.futures.clear()
         return unused
 
