@@ -19,7 +19,7 @@ def test_bench_tiny_reports_every_figure(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
 
-    assert set(result["scenarios"]) == {"throughput", "parquet", "ratelimit", "frugality", "memory"}
+    assert set(result["scenarios"]) == {"throughput", "parquet", "latency", "ratelimit", "frugality", "memory"}
     assert {"date", "machine", "sizes", "goals"} <= set(result)
 
     t = result["throughput"]
@@ -41,6 +41,13 @@ def test_bench_tiny_reports_every_figure(tmp_path):
     assert pq["published_mib"] > 0 and pq["peak_rss_mib"] > 0
     assert 0 < pq["publish_peak_rss_mib"] and pq["publish_alone_seconds"] > 0
 
+    la = result["latency"]  # the API phase at a fixed latency per call against calls x latency / calls in flight
+    assert la["calls"] > 0 and la["latency_ms"] > 0
+    assert la["ideal_seconds"] == round(la["calls"] * la["latency_ms"] / 1000 / la["workers"], 2)
+    assert la["api_seconds"] >= la["ideal_seconds"] * 0.99  # calls in flight never exceed the setting
+    assert la["seconds"] >= la["api_seconds"] * 0.99 and la["ratio_to_ideal"] > 0
+    assert la["calls_by_endpoint"]["GET /users"] >= 1 and la["calls_by_endpoint"]["GET /enrollments/search"] >= 1
+
     r = result["ratelimit"]
     for key in ("calls", "calls_per_minute", "share_of_limit", "http_429", "http_429_after_first_minute", "minutes"):
         assert key in r, key
@@ -60,7 +67,7 @@ def test_bench_tiny_reports_every_figure(tmp_path):
     assert m["growth"] >= 1.0
 
     assert set(result["goals"]) == {
-        "throughput_within_1_5x_floor", "throughput_3x_peer", "ratelimit_90pct", "ratelimit_no_late_429",
+        "throughput_within_1_3x_floor", "latency_within_1_2x_ideal", "throughput_3x_peer", "ratelimit_90pct", "ratelimit_no_late_429",
         "frugality_incremental_1_2x", "memory_flat", "memory_under_1gib", "models_sql_within_1_5x",
         "parquet_memory_under_1gib",
     }
