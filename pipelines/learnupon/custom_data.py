@@ -95,6 +95,8 @@ def custom_data_rows(record: dict[str, Any], ids: dict[str, int | None]) -> tupl
 def same_value(a: Any, b: Any) -> bool:
     """Whether two renderings of a custom field's value say the same: a choice field reads back as a
     one-element list in one shape and a plain value in the other, a number as a number or its text."""
+    if type(a) is type(b) and isinstance(a, (str, int, float)) and a == b:
+        return True  # the usual case, decided without reading text as a number (a raised ValueError each)
     return _canonical(a) == _canonical(b)
 
 
