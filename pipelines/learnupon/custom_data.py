@@ -12,6 +12,7 @@ returned so that it can be reported.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -111,11 +112,17 @@ def _canonical(value: Any) -> Any:
         return float(value)
     if isinstance(value, str):
         text = value.strip()
+        if _DIGIT.search(text) is None and text.lower().lstrip("+-") not in _FLOAT_WORDS:
+            return text  # float() would refuse it: most text, and a raised ValueError costs more than this look
         try:
             return float(text)
         except ValueError:
             return text
     return json_text(value)
+
+
+_DIGIT = re.compile(r"\d")  # any decimal digit float() reads (Unicode ones included)
+_FLOAT_WORDS = {"nan", "inf", "infinity"}  # the numbers float() reads without a digit
 
 
 def _int_or_none(value: Any) -> int | None:
