@@ -99,7 +99,7 @@ def floor(host: PortalHost, workers: int) -> dict[str, Any]:
     started = time.perf_counter()
     records = 0
     try:
-        for page in client.paginate(USERS_PATH, {"version_id": USERS_VERSION_ID}, record_keys=USERS_KEYS):
+        for page in client.paginate(USERS_PATH, {"version_id": USERS_VERSION_ID}, record_keys=USERS_KEYS, ahead=workers):
             records += len(page.records)
         # the field definitions whole (the listing's lack predefined_values): the users resource asks too
         client.get_json(CUSTOM_USER_FIELDS_PATH)
@@ -314,6 +314,39 @@ def ratelimit(sizes: Sizes, work: Path) -> dict[str, Any]:
         "http_429_after_first_minute": late_429,
         "throttle_waits": limiter.get("throttle_waits"),
         "minutes": windows["minutes"],
+    }
+
+
+def latency(sizes: Sizes, work: Path) -> dict[str, Any]:
+    """Core resources against a portal that answers every call `lat_latency_ms` late and sets no binding limit.
+
+    The ideal is what the calls cost at the calls in flight the run allows (`workers`, LEARNUPON_WORKERS):
+    calls x latency / workers. The run's API phase (from its first call to the end of its last) is set
+    against it; the whole run (normalize and load included, which latency does not touch) is shown beside.
+    """
+    with PortalHost(users=sizes.lat_users, seed=sizes.seed, page_size=sizes.lat_page_size,
+                    enrollments_per_user=sizes.enrollments_per_user, latency_ms=sizes.lat_latency_ms) as host:
+        ours = run_ours(host, fresh(work / "latency"), sizes.workers)
+    summary = ours["summary"]
+    client: TimedClient = ours["client"]
+    calls = summary.api.get("calls", 0)
+    api_seconds = max(b for _, b in client.intervals) - min(a for a, _ in client.intervals)
+    ideal = calls * sizes.lat_latency_ms / 1000 / sizes.workers
+    seconds = sum(summary.timings.values())
+    return {
+        "portal_users": sizes.lat_users,
+        "page_size": sizes.lat_page_size,
+        "latency_ms": sizes.lat_latency_ms,
+        "workers": sizes.workers,
+        "calls": calls,
+        "calls_by_endpoint": {e: c["calls"] for e, c in summary.api.get("endpoints", {}).items()},
+        "ideal_seconds": round(ideal, 2),
+        "sequential_seconds": round(calls * sizes.lat_latency_ms / 1000, 2),
+        "api_seconds": round(api_seconds, 2),
+        "ratio_to_ideal": round(api_seconds / ideal, 2),
+        "seconds": round(seconds, 2),
+        "run_ratio_to_ideal": round(seconds / ideal, 2),
+        "split_seconds": {step: round(value, 2) for step, value in summary.timings.items()},
     }
 
 

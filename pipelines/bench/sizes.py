@@ -18,6 +18,10 @@ class Sizes:
     rl_users: int = 50_000
     rl_per_minute: int = 300
     rl_latency_ms: int = 150
+    # latency scenario: every call answered this late, no binding rate limit (page size small enough for a few hundred calls)
+    lat_users: int = 2_000
+    lat_page_size: int = 100
+    lat_latency_ms: int = 100
     # memory scenario: portal users per size (x enrollments_per_user enrollments)
     memory_users: tuple[int, ...] = (1_000, 10_000, 100_000)
     # frugality over every resource: a portal this size
@@ -30,4 +34,5 @@ class Sizes:
     @classmethod
     def tiny(cls) -> Sizes:
         return cls(users=150, page_size=50, rl_users=100, rl_per_minute=600, rl_latency_ms=5,
+                   lat_users=100, lat_page_size=20, lat_latency_ms=20,
                    memory_users=(30, 60, 120), all_users=60)

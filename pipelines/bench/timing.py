@@ -44,6 +44,7 @@ class TimedClient(LearnUponClient):
         kwargs["transport"] = self.recorder
         super().__init__(*args, **kwargs)
         self.intervals: list[tuple[float, float]] = []
+        self.endpoints: list[str] = []  # the endpoint of each interval, in the same order
         self._ilock = threading.Lock()
 
     def get(self, path: str, params: Any = None, *, endpoint: str | None = None) -> httpx.Response:
@@ -54,6 +55,7 @@ class TimedClient(LearnUponClient):
             t1 = time.perf_counter()
             with self._ilock:
                 self.intervals.append((t0, t1))
+                self.endpoints.append(endpoint or path)
 
     def fetch_seconds(self) -> dict[str, float]:
         """call_seconds: summed over calls (threads overlap); busy_seconds: wall time with a call in flight."""

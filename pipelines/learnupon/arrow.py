@@ -334,21 +334,37 @@ def concat(tables: Iterable[pa.Table]) -> pa.Table | None:
 BATCH_ROWS = 10_000
 
 
-def batched(tables: Iterable[pa.Table], rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
-    """Pages' tables joined into tables of about `rows` rows.
+class TableBatch:
+    """Pages' tables of one table joined into tables of about `rows` rows.
 
     dlt's extract costs a few milliseconds per item whatever its size (incremental
-    filtering, schema checks, a buffered write), so a million enrollments handed over
-    as 500-row pages spend seconds there; joined ten thousand at a time they do not.
+    filtering, schema checks and hints, a buffered write), so a million enrollments
+    handed over as 500-row pages spend seconds there; joined ten thousand at a time they do not.
     """
-    pending: list[pa.Table] = []
-    count = 0
+
+    def __init__(self, rows: int = BATCH_ROWS) -> None:
+        self.rows = rows
+        self.pending: list[pa.Table] = []
+        self.count = 0
+
+    def add(self, table: pa.Table) -> pa.Table | None:
+        """Keep `table`; the joined batch once it holds `rows` rows, else None."""
+        self.pending.append(table)
+        self.count += table.num_rows
+        return self.take() if self.count >= self.rows else None
+
+    def take(self) -> pa.Table | None:
+        """What is kept, joined (None if nothing)."""
+        joined = concat(self.pending)
+        self.pending, self.count = [], 0
+        return joined
+
+
+def batched(tables: Iterable[pa.Table], rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
+    """`tables` joined into tables of about `rows` rows (TableBatch)."""
+    batch = TableBatch(rows)
     for table in tables:
-        pending.append(table)
-        count += table.num_rows
-        if count >= rows:
-            yield concat(pending)
-            pending, count = [], 0
-    joined = concat(pending)
-    if joined is not None:
-        yield joined
+        if (full := batch.add(table)) is not None:
+            yield full
+    if (rest := batch.take()) is not None:
+        yield rest

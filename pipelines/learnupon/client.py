@@ -19,7 +19,8 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, wait as wait_for
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -98,6 +99,7 @@ class EndpointStats:
     retries: int = 0
     http_429: int = 0
     repeated: int = 0  # records a listing showed on two pages (it shifted while paged), kept once
+    unused: int = 0  # pages asked for ahead that turned out to lie past the listing's end (see `paginate`)
 
 
 @dataclass
@@ -405,6 +407,7 @@ class LearnUponClient:
         endpoint: str | None = None,
         max_pages: int = 1_000_000,
         unique_key: str | tuple[str, ...] | None = "id",
+        ahead: int = 1,
     ) -> Iterator[Page]:
         """Yield every page of a list endpoint, following LU-Has-Next-Page.
 
@@ -416,13 +419,36 @@ class LearnUponClient:
         current page while the listing is paged shifts the rest by one, so a record can
         come on two pages. Records are kept the first time their `unique_key` is seen in
         this listing (records without it all pass) and the repeats are counted.
+
+        `ahead` > 1 keeps up to that many pages of the listing in flight (`page=N` addresses any
+        page): on a long listing, which otherwise is a chain of one call at a time, the calls
+        overlap. Pages are still read and yielded in order, and a page is used only if the one
+        before it said there is a next, so the result is the same as paging one by one. The price
+        is calls for pages past the end, made before the last page said it was the last: at most
+        `ahead - 1` per listing and never more than half its pages (the number of pages
+        asked for beyond those known to exist grows with the pages read); they are counted as
+        `unused` in the endpoint's stats, and their answers, errors included, are ignored.
         """
         endpoint = endpoint or endpoint_template("GET", path)
         base = dict(params or {})
         seen: set[str] | None = set() if unique_key else None
+        responses = PagesAhead(lambda n: self.get(path, {**base, "page": n}, endpoint=endpoint), ahead, max_pages)
+        finished = False
+        try:
+            yield from self._pages(responses, endpoint, record_keys, seen, unique_key, max_pages)
+            finished = True
+        finally:
+            # a listing read to its end waits for its calls past the end, so they count where it is
+            # accounted for (each resource's calls); one stopped by an error or a kill does not wait
+            unused = responses.close(wait=finished)
+            if unused:
+                self.stats.add(endpoint, unused=unused)
+
+    def _pages(self, responses: PagesAhead, endpoint: str, record_keys: tuple[str, ...], seen: set[str] | None,
+               unique_key: Any, max_pages: int) -> Iterator[Page]:
         number = 1
         while number <= max_pages:
-            response = self.get(path, {**base, "page": number}, endpoint=endpoint)
+            response = responses.take(number)
             records = extract_records(response.json_body, record_keys, endpoint)  # type: ignore[attr-defined]
             per_page = _int_header(response.headers, "LU-Records-Per-Page")
             if per_page:
@@ -438,11 +464,71 @@ class LearnUponClient:
                 if served and not records:
                     has_next = False  # a page of nothing but repeats: an endpoint that ignores `page`
             self.stats.add(endpoint, pages=1, records=len(records), repeated=served - len(records))
+            if has_next:
+                responses.needed(number + 1)  # asked for now, while the caller works on this page
             yield Page(records=records, number=number, has_next=has_next, per_page=per_page, body=response.json_body)  # type: ignore[attr-defined]
             if not has_next:
                 return
             number += 1
         raise MalformedResponse(f"{endpoint}: more than {max_pages} pages; refusing to loop forever")
+
+
+class PagesAhead:
+    """Pages of one listing fetched on threads of their own, up to `ahead` at a time, taken in order.
+
+    Page n is known to exist once page n - 1 said there is a next (`needed`); up to
+    `ahead` pages are in flight, but only as many beyond the known ones as half the pages
+    known so far (at most `ahead - 1`), so a short listing costs few calls past its end.
+    With `ahead` 1 every page is fetched by the caller itself, on demand, as plain paging does.
+    """
+
+    def __init__(self, fetch: Callable[[int], Any], ahead: int, last: int) -> None:
+        self.fetch, self.ahead, self.last = fetch, max(1, ahead), last
+        self.known = 1  # pages known to exist
+        self.issued = 0  # pages asked for (1..issued)
+        self.taken = 0  # pages handed to the caller (1..taken)
+        self.futures: dict[int, Future] = {}
+
+    def needed(self, number: int) -> None:
+        self.known = max(self.known, number)
+        self._issue()
+
+    def _issue(self) -> None:
+        if self.ahead == 1:
+            return
+        beyond = min(self.ahead - 1, self.known // 2)
+        while self.issued < min(self.known + beyond, self.last) and self.issued - self.taken < self.ahead:
+            self.issued += 1
+            future: Future = Future()
+            self.futures[self.issued] = future
+            threading.Thread(target=self._run, args=(self.issued, future), name=f"page-{self.issued}", daemon=True).start()
+
+    def _run(self, number: int, future: Future) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(self.fetch(number))
+        except BaseException as exc:  # handed to the reader, if it needs this page
+            future.set_exception(exc)
+
+    def take(self, number: int) -> Any:
+        self.taken = number
+        if self.ahead == 1:
+            self.issued = number
+            return self.fetch(number)
+        self._issue()
+        return self.futures.pop(number).result()
+
+    def close(self, wait: bool) -> int:
+        """Stop asking; the number of pages asked for and not used. `wait`: let them answer (as many
+        calls as pages asked for, whatever the timing), else cancel those not yet started."""
+        if wait:
+            wait_for(self.futures.values())
+            unused = len(self.futures)
+        else:  # a cancelled page makes no call; one running or done made its call
+            unused = sum(1 for future in self.futures.values() if not future.cancel())
+        self.futures.clear()
+        return unused
 
 
 def first_sightings(records: list[Any], key: str | tuple[str, ...], seen: set[str]) -> list[Any]:

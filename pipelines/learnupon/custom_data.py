@@ -12,6 +12,7 @@ returned so that it can be reported.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +96,8 @@ def custom_data_rows(record: dict[str, Any], ids: dict[str, int | None]) -> tupl
 def same_value(a: Any, b: Any) -> bool:
     """Whether two renderings of a custom field's value say the same: a choice field reads back as a
     one-element list in one shape and a plain value in the other, a number as a number or its text."""
+    if type(a) is type(b) and isinstance(a, (str, int, float)) and a == b:
+        return True  # the usual case, decided without reading text as a number (a raised ValueError each)
     return _canonical(a) == _canonical(b)
 
 
@@ -109,11 +112,17 @@ def _canonical(value: Any) -> Any:
         return float(value)
     if isinstance(value, str):
         text = value.strip()
+        if _DIGIT.search(text) is None and text.lower().lstrip("+-") not in _FLOAT_WORDS:
+            return text  # float() would refuse it: most text, and a raised ValueError costs more than this look
         try:
             return float(text)
         except ValueError:
             return text
     return json_text(value)
+
+
+_DIGIT = re.compile(r"\d")  # any decimal digit float() reads (Unicode ones included)
+_FLOAT_WORDS = {"nan", "inf", "infinity"}  # the numbers float() reads without a digit
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -7,6 +7,7 @@ real portal does is tested against the simulated portal instead.
 from __future__ import annotations
 
 import json
+import threading
 
 import httpx
 import pytest
@@ -61,6 +62,73 @@ def test_an_empty_page_ends_the_list_even_if_the_header_says_more() -> None:
     with serve(handler) as client:
         list(client.paginate("/courses", record_keys=("courses",)))
     assert calls == ["1", "2"]
+
+
+def long_listing(pages: int, past_end_status: int = 200, fail_page: int | None = None):
+    """A users listing of `pages` pages of 3; pages past the end answer `past_end_status`; every page asked is noted."""
+    asked: list[int] = []
+    lock = threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        with lock:
+            asked.append(page)
+        if page == fail_page:
+            return httpx.Response(400, json={"message": "bad page"})
+        if page > pages:
+            if past_end_status != 200:
+                return httpx.Response(past_end_status, json={"message": "no such page"})
+            return httpx.Response(200, json={"users": []}, headers={"LU-Has-Next-Page": "false"})
+        return httpx.Response(200, json={"users": page_of(3, page * 10)}, headers={"LU-Has-Next-Page": str(page < pages).lower()})
+
+    return handler, asked
+
+
+@pytest.mark.parametrize("pages", [1, 2, 3, 7, 20])
+def test_pages_asked_ahead_are_the_pages_read_one_by_one_at_a_few_calls_past_the_end(pages: int) -> None:
+    one_by_one, asked_one = long_listing(pages)
+    with serve(one_by_one) as client:
+        expected = [(p.number, [r["id"] for r in p.records]) for p in client.paginate("/users", record_keys=("users",))]
+    handler, asked = long_listing(pages)
+    with serve(handler) as client:
+        got = [(p.number, [r["id"] for r in p.records]) for p in client.paginate("/users", record_keys=("users",), ahead=4)]
+        stats = client.stats.endpoints["GET /users"]
+    assert got == expected and len(expected) == pages and asked_one == list(range(1, pages + 1))
+    assert sorted(asked) == list(range(1, len(asked) + 1))  # each page once, none skipped
+    past_the_end = len(asked) - pages
+    assert past_the_end == stats.unused <= min(3, pages // 2)  # never more than half the pages
+    assert stats.calls == len(asked) and stats.pages == pages
+
+
+def test_a_page_asked_ahead_past_the_end_that_fails_is_ignored() -> None:
+    handler, asked = long_listing(10, past_end_status=404)
+    with serve(handler) as client:
+        pages = list(client.paginate("/users", record_keys=("users",), ahead=4))
+        unused = client.stats.endpoints["GET /users"].unused
+    assert [p.number for p in pages] == list(range(1, 11))
+    assert max(asked) > 10 and unused == len(asked) - 10
+
+
+def test_a_failing_page_inside_a_listing_read_ahead_fails_the_listing() -> None:
+    handler, _ = long_listing(10, fail_page=5)
+    with serve(handler) as client, pytest.raises(LearnUponAPIError, match="bad page"):
+        list(client.paginate("/users", record_keys=("users",), ahead=4))
+
+
+def test_pages_read_ahead_are_in_flight_together() -> None:
+    both = threading.Barrier(2, timeout=60)  # pages 3 and 4 answer only once both were asked for
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        if page in (3, 4):
+            try:
+                both.wait()
+            except threading.BrokenBarrierError:
+                return httpx.Response(400, json={"message": f"page {page} was asked for alone"})
+        return httpx.Response(200, json={"users": page_of(3, page * 10)}, headers={"LU-Has-Next-Page": str(page < 6).lower()})
+
+    with serve(handler) as client:
+        assert [p.number for p in client.paginate("/users", record_keys=("users",), ahead=4)] == [1, 2, 3, 4, 5, 6]
 
 
 def test_a_400_carries_the_apis_own_message_and_no_credentials() -> None:

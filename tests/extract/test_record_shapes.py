@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
+from pipelines.learnupon.custom_data import same_value
 from tests.conftest import query, run_pipeline
 
 MODES = pytest.mark.parametrize("portal_factory", ["default", "strict"], indirect=True)
@@ -132,3 +133,13 @@ def test_survey_rating_options_and_admin_passes_load(portal_factory: Any, tmp_pa
     assert set(below) == by_admin
     for key, row in below.items():
         assert row["score"] == expected[key]["score"]
+
+
+@pytest.mark.parametrize(("by_id", "by_label", "same"), [
+    (["Support"], "Support", True), ("Support", " Support ", True), ("Support", "Sales", False),
+    ("12", 12, True), (["12.0"], "12", True), ("1e3", 1000, True), ("١٢", 12, True), ("nan", "NaN", False),
+    ("inf", "Infinity", True), ("x1", "x1", True), ("x1", "x2", False), (True, 1, True), ([1, 2], [1, 2], True),
+])
+def test_a_value_in_both_shapes_is_compared_as_read(by_id: Any, by_label: Any, same: bool) -> None:
+    """A choice is a one-element list in one shape, a number may be its text; text without a digit is compared as text."""
+    assert same_value(by_id, by_label) is same

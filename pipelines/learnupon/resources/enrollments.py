@@ -46,8 +46,12 @@ def incremental_search_resource(
     ids: Callable[[], list[int]],
     signals: Callable[[dict[str, Any], bool, set[int]], tuple[set[int], set[int]]],
     loaded_counts: Callable[[], dict[int, int]],
+    expected_sizes: Callable[[], dict[int, int]] = dict,
 ) -> DltResource:
     """A search that needs one id per call (course, learning path) and filters on updated_at by day.
+
+    `expected_sizes`: records per id as the portal states them (a course's `num_enrolled`), else the
+    rows loaded (`loaded_counts`) tell which searches are long.
 
     `signals(state, reconcile, read_whole_anyway)` gives (ids to search without date_from, user ids
     to search whole); `read_whole_anyway` are the ids searched whole in any case (one page each).
@@ -107,7 +111,11 @@ def incremental_search_resource(
         threads = 2 * context.options.workers
         work = [("user_id", u) for u in sorted(users)]
         yield from batched(fan_out(work, search, threads))
-        yield from batched(fan_out([(id_param, i) for i in all_ids], search, threads))
+        # the longest searches first (a search's pages come one after another): a long one started last
+        # would page on alone at the end, with the other threads idle
+        size = {**loaded_counts(), **expected_sizes()}
+        largest_first = sorted(all_ids, key=lambda i: -(size.get(i) or 0))
+        yield from batched(fan_out([(id_param, i) for i in largest_first], search, threads))
         # every search answered: mark what was read whole, so rows it did not return are retired
         if reconcile or (cursor is None and not params):
             yield listing_complete(context, name, scope_column=None)
@@ -195,6 +203,7 @@ def enrollments_resource(context: ExtractContext) -> DltResource:
         context.enrollable_course_ids,
         signals,
         lambda: context.facts.enrollments_by_course,
+        lambda: {cid: int_or_none(c.get("num_enrolled")) or 0 for c in context.courses() if (cid := int_or_none(c.get("id"))) is not None},
     )
 
 
