@@ -6,14 +6,19 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# DuckDB 1.1.3 in an environment of its own, for the test that older readers open our files (tests/destinations/test_duckdb_readers.py)
+OLD_DUCKDB_LOCK := tests/support/old_duckdb.lock
+OLD_DUCKDB_VENV := $(VENV)/old-duckdb
 
 .PHONY: demo test test-all bench ui clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml $(OLD_DUCKDB_LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
 	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv venv --quiet --allow-existing --python $(BIN)/python $(OLD_DUCKDB_VENV)
+	$(BIN)/uv pip sync --quiet --python $(OLD_DUCKDB_VENV)/bin/python $(OLD_DUCKDB_LOCK)
 	touch $(STAMP)
 
 demo: $(STAMP)  ## the full pipeline against the simulated portal, then a summary

@@ -172,19 +172,21 @@ def rate_thresholds() -> tuple[float, float]:
 
 
 def write_report(
-    warehouse: Any, path: Path, as_of: date | None = None, *, build: bool = True, marts_schema: str = "reporting"
+    warehouse: Any, path: Path, as_of: date | None = None, *, build: bool = True, marts_schema: str = "reporting",
+    now: datetime | None = None,
 ) -> Path:
     """Write the compliance report to path and return it.
 
     build: build the models for as_of first (default); False reads the marts as they are.
     marts_schema: the schema of the marts read (reporting_pseudonymised: the report without names).
+    now: the moment the loads' freshness is judged at (default: the clock; a test states its own).
     """
     as_of = as_of or datetime.now(timezone.utc).date()
     thresholds = rate_thresholds()
     if build:
         build_models(warehouse, as_of=as_of)
     with reporting_connection(warehouse, warehouse.backend.report_relations(marts_schema)) as con:
-        data = collect(con, as_of, raw_schema=warehouse.dataset, marts_schema=marts_schema)
+        data = collect(con, as_of, raw_schema=warehouse.dataset, marts_schema=marts_schema, now=now)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     folder = pages_folder(path)
@@ -225,7 +227,8 @@ def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
 
 
 def collect(
-    con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "learnupon", marts_schema: str = "reporting"
+    con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "learnupon", marts_schema: str = "reporting",
+    now: datetime | None = None,
 ) -> ReportData:
     data = ReportData(as_of=as_of)
 
@@ -237,7 +240,7 @@ def collect(
             return []
         return con.execute(sql).fetchall()
 
-    _collect_loads(con, data, raw_schema)
+    _collect_loads(con, data, raw_schema, now or datetime.now(timezone.utc))
     counts = dict(
         q(
             "reporting.compliance_status",
@@ -456,7 +459,7 @@ def _sections(q: Any, relation: str, key_columns: str, kind: str, list_sql: str)
     return sections
 
 
-def _collect_loads(con: duckdb.DuckDBPyConnection, data: ReportData, raw_schema: str) -> None:
+def _collect_loads(con: duckdb.DuckDBPyConnection, data: ReportData, raw_schema: str, now: datetime) -> None:
     """The newest successful load, and the resources whose last load is older than their schedule allows."""
     if not _exists(con, f"{raw_schema}.pipeline_runs"):
         return
@@ -470,7 +473,6 @@ def _collect_loads(con: duckdb.DuckDBPyConnection, data: ReportData, raw_schema:
         group by 1 order by 1
         """
     ).fetchall()
-    now = datetime.now(timezone.utc)
     if not rows and data.last_load:  # runs that did not record their resources: judge the newest
         rows = [("every resource", data.last_load)]
     for resource, finished in rows:

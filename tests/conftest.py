@@ -22,6 +22,7 @@ from pipelines.learnupon.settings import ExtractOptions
 from pipelines.run.runner import RunSummary, Warehouse, run_extract
 from pipelines.simulator import PortalConfig, SimulatedPortal
 
+from tests.support.events import CEILING_SECONDS
 from tests.support.postgres_server import postgres_database, postgres_server  # noqa: F401 (fixtures)
 
 # the resources whose endpoints every simulated portal serves
@@ -148,8 +149,9 @@ def current_users(out_dir: Any, destination: str = "duckdb") -> list[dict[str, A
     return query(out_dir, "select * from learnupon.users where _dlt_valid_to is null order by id", destination=destination)
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed console command, as a user would run it (in `cwd`: where dlt looks for `.dlt/`)."""
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = CEILING_SECONDS, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed console command, as a user would run it (in `cwd`: where dlt looks for `.dlt/`);
+    `timeout` only ends a hung command (generous: a loaded machine is slow)."""
     command = shutil.which("lms-warehouse", path=str(Path(sys.executable).parent)) or "lms-warehouse"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNUPON_")}
     base_env.update(env or {})

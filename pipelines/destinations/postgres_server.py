@@ -28,7 +28,9 @@ from urllib.parse import quote
 
 SEARCH_DIRS = ("/usr/lib/postgresql",)  # Debian's layout: /usr/lib/postgresql/<major>/bin
 SUPERUSER = "lms"
-START_TIMEOUT = 60.0
+# the wait for a new server ends when it answers or its process exits; this ceiling only ends a hung one
+# (a loaded machine can take minutes to start a cluster, and a port taken meanwhile ends the process at once)
+START_TIMEOUT = 600.0
 PR_SET_PDEATHSIG = 1
 
 

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
@@ -29,6 +28,7 @@ from pipelines.models import build_models
 from pipelines.run.runner import Warehouse
 
 from tests.conftest import CORE_RESOURCES, query, run_pipeline
+from tests.support.events import CEILING_SECONDS, wait_until
 from tests.support.truth import assert_coverage_matches_truth, assert_matches_truth
 
 AS_OF = date(2026, 11, 4)
@@ -147,15 +147,14 @@ def s3_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
+        def listening() -> bool:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
+                return True
             except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("moto's S3 server did not start") from None
-                time.sleep(0.2)
+                return False
+
+        wait_until(listening, "moto's S3 server listening", server, log=tmp_path / "moto.log")
         for name, value in {
             "AWS_ACCESS_KEY_ID": "lake-test-key",
             "AWS_SECRET_ACCESS_KEY": "lake-test-secret-value",
@@ -172,7 +171,7 @@ def s3_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         yield {"endpoint": endpoint, "secret": "lake-test-secret-value"}
     finally:
         os.kill(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        server.wait(timeout=CEILING_SECONDS)
         log.close()
 
 

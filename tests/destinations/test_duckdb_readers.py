@@ -2,15 +2,15 @@
 snapshot readers are sent to, every table and view, marts included, and an older warehouse file in the newest format is
 converted once without losing a row.
 
-The old reader runs in its own environment (uv installs DuckDB 1.1.3 from the package registry
-into a folder of the test's own), so it is a real older release reading the real file.
+The old reader runs in its own environment (`.venv/old-duckdb`, which `make` builds with the main
+one from tests/support/old_duckdb.lock; the test itself needs no registry), so it is a real older
+release reading the real file.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +22,10 @@ from pipelines.destinations.duckdb_storage import OLDEST_READER, storage_version
 from pipelines.destinations.duckdb_snapshot import last_refresh, snapshot_path
 
 from tests.conftest import CORE_RESOURCES, cli, run_pipeline
+from tests.support.events import CEILING_SECONDS
 
-OLD_DUCKDB = "1.1.3"
+OLD_DUCKDB_LOCK = Path(__file__).resolve().parents[1] / "support" / "old_duckdb.lock"
+OLD_DUCKDB = next(line.split("==")[1].strip() for line in OLD_DUCKDB_LOCK.read_text().splitlines() if line.startswith("duckdb=="))
 
 # prints {"version": ..., "tables": {"schema.name": rows}} for every table and view of the file, read-only
 COUNT_TABLES = """
@@ -39,21 +41,18 @@ print(json.dumps({"version": duckdb.__version__, "tables": counts}))
 
 
 @pytest.fixture(scope="module")
-def old_duckdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Python with DuckDB 1.1.3 and nothing of ours, made by uv from the package registry."""
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
-    if uv is None:
-        pytest.fail("uv is needed to build the old reader's environment (make test installs it into the venv)")
-    folder = tmp_path_factory.mktemp("duckdb-1.1")
-    env = {**os.environ, "VIRTUAL_ENV": ""}
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(folder)], check=True, env=env, timeout=300)
-    python = folder / "bin" / "python"
-    subprocess.run([uv, "pip", "install", "-q", "--python", str(python), f"duckdb=={OLD_DUCKDB}"], check=True, env=env, timeout=600)
+def old_duckdb() -> Path:
+    """The Python of the environment with DuckDB 1.1.3 and nothing of ours (made by `make`, beside .venv)."""
+    python = Path(sys.executable).parent.parent / "old-duckdb" / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"no {python}: `make .venv/.installed` builds it from {OLD_DUCKDB_LOCK.name}")
+    version = subprocess.run([str(python), "-c", "import duckdb; print(duckdb.__version__)"], capture_output=True, text=True)
+    assert version.stdout.strip() == OLD_DUCKDB, version.stderr[-2000:]
     return python
 
 
 def _tables_as_read_by(python: Path | str, database: Path) -> dict[str, int]:
-    done = subprocess.run([str(python), "-c", COUNT_TABLES, str(database)], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([str(python), "-c", COUNT_TABLES, str(database)], capture_output=True, text=True, timeout=CEILING_SECONDS)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     return result["tables"]
@@ -92,7 +91,7 @@ def test_a_warehouse_in_the_newest_format_is_converted_once_and_keeps_its_rows(p
     os.replace(newest, warehouse)
     assert storage_version(warehouse) > OLDEST_READER
     before = _tables_as_read_by(sys.executable, warehouse)
-    refused = subprocess.run([str(old_duckdb), "-c", COUNT_TABLES, str(warehouse)], capture_output=True, text=True, timeout=120)
+    refused = subprocess.run([str(old_duckdb), "-c", COUNT_TABLES, str(warehouse)], capture_output=True, text=True, timeout=CEILING_SECONDS)
     assert refused.returncode != 0  # the finding: DuckDB 1.1 could not open it
 
     summary = run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from pathlib import Path
 
 import duckdb
@@ -21,6 +20,7 @@ from pipelines.run.runner import Warehouse
 from pipelines.run.summary import print_summary
 
 from tests.conftest import cli, query, run_pipeline
+from tests.support.events import wait_until
 from tests.support.truth import assert_coverage_matches_truth, assert_matches_truth
 
 ANSWER_CALLS = "GET /exams/{id}/answers/{id}"
@@ -124,13 +124,13 @@ def test_a_reader_never_sees_a_mix_or_an_empty_folder(tmp_path: Path) -> None:
     seen: dict[str, set[int]] = {"duckdb": set(), "pyarrow": set()}
     problems: list[str] = []
     not_found = [0]
+    published = threading.Event()  # set once the first version is in the folder
     done = threading.Event()
+    reads_ended = [0, 0, 0]  # per reader: reads that ended, whatever their outcome
 
-    def read_forever(reader: str) -> None:
+    def read_forever(index: int, reader: str) -> None:
+        published.wait()
         while not done.is_set():
-            if not folder.exists():  # before the first publication
-                time.sleep(0.01)
-                continue
             try:
                 if reader == "duckdb":
                     with duckdb.connect() as con:  # one group per version the read met
@@ -145,6 +145,8 @@ def test_a_reader_never_sees_a_mix_or_an_empty_folder(tmp_path: Path) -> None:
                 else:
                     problems.append(f"{reader}: {type(exc).__name__}: {exc}")
                 continue
+            finally:
+                reads_ended[index] += 1
             if len(rows) != 1:
                 problems.append(f"{reader} saw {len(rows)} versions at once: {rows}")
             elif rows[0][1] != 50000 + rows[0][0]:
@@ -152,20 +154,26 @@ def test_a_reader_never_sees_a_mix_or_an_empty_folder(tmp_path: Path) -> None:
             else:
                 seen[reader].add(rows[0][0])
 
-    readers = [threading.Thread(target=read_forever, args=(r,)) for r in ("duckdb", "pyarrow", "duckdb")]
+    readers = [threading.Thread(target=read_forever, args=(i, r)) for i, r in enumerate(("duckdb", "pyarrow", "duckdb"))]
     for thread in readers:
         thread.start()
     try:
         for version in range(12):
             load(version)
             assert publish_warehouse(warehouse).written == ["scores"]
-            time.sleep(0.05)  # readers finish reads of this version too
+            published.set()
+            # every reader ends two more reads: the second began after this publication, so each reader
+            # reads every version whole, however the threads are scheduled (reads during the next
+            # publication still race with it)
+            after = list(reads_ended)
+            wait_until(lambda: all(now >= then + 2 for now, then in zip(reads_ended, after)), f"reads of version {version}")
     finally:
         done.set()
+        published.set()
         for thread in readers:
             thread.join()
     assert not problems, problems[:5]
-    assert len(seen["duckdb"]) > 1 and len(seen["pyarrow"]) > 1, (seen, not_found)  # reads spanned publications
+    assert seen == {"duckdb": set(range(12)), "pyarrow": set(range(12))}, (seen, not_found)  # reads spanned publications
     assert len(list(folder.iterdir())) == 1  # one file of the newest version, nothing half-written beside it
     versions = warehouse.parquet_dir / ".versions" / "scores"
     assert len(list(versions.iterdir())) == 2  # the newest and the one it replaced

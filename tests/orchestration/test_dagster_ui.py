@@ -9,9 +9,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from tests.support.events import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 QUERY = "{ assetNodes { assetKey { path } groupName opName } }"
@@ -51,19 +52,14 @@ def test_webserver_serves_the_asset_graph(tmp_path: Path) -> None:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 90
-        nodes = None
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
+        def asset_nodes() -> list | None:  # None until the webserver answers with its asset graph
             try:
                 body = graphql(port, QUERY)
             except OSError:
-                time.sleep(0.5)
-                continue
-            nodes = (body.get("data") or {}).get("assetNodes")
-            if nodes:
-                break
-            time.sleep(0.5)
+                return None
+            return (body.get("data") or {}).get("assetNodes")
+
+        nodes = wait_until(asset_nodes, "the webserver serving asset nodes", process, log=tmp_path / "webserver.log")
         assert nodes, f"no asset nodes served: {(tmp_path / 'webserver.log').read_text()[-3000:]}"
         keys = {tuple(node["assetKey"]["path"]) for node in nodes}
         assert len(keys) == 27 + 19 + 6 + 14 + 3  # + the user sync's roster, plan and actions

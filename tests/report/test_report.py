@@ -8,7 +8,7 @@ import html
 import io
 import re
 import shutil
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -22,6 +22,8 @@ from pipelines.run.runner import Warehouse
 from tests.models.test_models_data import make_duckdb_warehouse
 
 AS_OF = date(2026, 6, 15)
+# when the report is made: the warehouse's only run finished on 2026-06-15 01:05 UTC, 35 hours before
+NOW = datetime(2026, 6, 16, 12, 0, tzinfo=timezone.utc)
 
 
 def _cards(html: str) -> dict[str, tuple[str, str]]:
@@ -38,7 +40,7 @@ def _csvs(html: str) -> dict[str, list[list[str]]]:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report")
     make_duckdb_warehouse(out)
-    path = write_report(Warehouse(out_dir=out), out / "out" / "report.html", as_of=AS_OF)
+    path = write_report(Warehouse(out_dir=out), out / "out" / "report.html", as_of=AS_OF, now=NOW)
     assert not list(path.parent.glob(".*.tmp"))
     return out
 
@@ -180,17 +182,17 @@ def test_exam_questions_name_their_exam_once() -> None:
 
 
 def test_report_stamps_the_last_load_and_warns_when_it_is_old(report: str, built: Path, tmp_path: Path) -> None:
-    # the warehouse's only run finished on 2026-06-15, long before the schedule's 26 hours
+    # the warehouse's only run finished 35 hours before the report was made, over the schedule's 26 hours
     assert "Last successful load: 2026-06-15 01:05 UTC" in report
     assert "The data is older than its schedule allows." in report
     warehouse = copy_of(built, tmp_path)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        con.execute("update learnupon.pipeline_runs set finished_at = now(), resources = 'users,enrollments'")
-    fresh = write_report(warehouse, tmp_path / "r.html", as_of=AS_OF, build=False).read_text()
+        con.execute("update learnupon.pipeline_runs set finished_at = ?, resources = 'users,enrollments'", [NOW])
+    fresh = write_report(warehouse, tmp_path / "r.html", as_of=AS_OF, build=False, now=NOW).read_text()
     assert "The data is older" not in fresh and "No successful load" not in fresh
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        con.execute("update learnupon.pipeline_runs set finished_at = now() - interval 5 hours")
-    stale = write_report(warehouse, tmp_path / "r.html", as_of=AS_OF, build=False).read_text()
+        con.execute("update learnupon.pipeline_runs set finished_at = ?", [NOW - timedelta(hours=5)])
+    stale = write_report(warehouse, tmp_path / "r.html", as_of=AS_OF, build=False, now=NOW).read_text()
     # enrollments are loaded hourly (3 hours allowed); users daily (26 hours)
     assert "<li>enrollments: last loaded" in stale and "(the schedule allows 3 h)" in stale
     assert "<li>users:" not in stale

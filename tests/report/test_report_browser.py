@@ -29,6 +29,7 @@ from pipelines.run.runner import Warehouse
 from pipelines.simulator import PortalConfig, SimulatedPortal
 
 from tests.conftest import CLOCK, run_pipeline
+from tests.support.events import CEILING_SECONDS
 
 AS_OF = date(2026, 11, 2)
 CHARTS = {"trend", "by-group", "ageing", "expiring", "hardest", "exams", "sessions"}
@@ -92,7 +93,7 @@ def browse(browser: str, page: Path, width: int, *args: str) -> subprocess.Compl
         "--hide-scrollbars", "--disable-extensions", "--no-first-run", "--allow-file-access-from-files",
         f"--window-size={max(width, 500)},2400", *args, page.as_uri(),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=CEILING_SECONDS)
     assert done.returncode == 0, done.stderr[-2000:]
     return done
 

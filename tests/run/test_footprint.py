@@ -14,6 +14,7 @@ from pipelines.learnupon.fanout import read_ahead
 from pipelines.run.runner import Warehouse
 
 from tests.conftest import CORE_RESOURCES, run_pipeline
+from tests.support.events import wait_until
 
 
 def test_duckdb_memory_limits_reach_the_loads_and_the_models(portal, tmp_path: Path, monkeypatch) -> None:
@@ -48,7 +49,6 @@ def test_the_default_memory_limit_is_small_and_a_bad_one_is_refused(monkeypatch)
 
 def test_read_ahead_keeps_order_and_runs_one_step_ahead() -> None:
     produced: list[int] = []
-    consumed_first = threading.Event()
 
     def pages() -> Iterator[int]:
         for n in range(1, 6):
@@ -58,12 +58,8 @@ def test_read_ahead_keeps_order_and_runs_one_step_ahead() -> None:
     seen = []
     for page in read_ahead(pages()):
         if page == 1:
-            # while the caller holds page 1, the producer has already moved on
-            for _ in range(100):
-                if len(produced) >= 2:
-                    break
-                consumed_first.wait(0.01)
-            assert len(produced) >= 2
+            # while the caller holds page 1, the producer moves on (however long its thread waits for a core)
+            wait_until(lambda: len(produced) >= 2, "the producer reading page 2 while page 1 is held")
         seen.append(page)
     assert seen == [1, 2, 3, 4, 5]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import CORE_RESOURCES, query, run_pipeline
+from tests.support.events import held_answer, wait_until
 from tests.support.truth import assert_matches_truth
 
 
@@ -52,7 +53,7 @@ def test_429s_from_a_shared_rate_limit_are_waited_out(portal_factory, tmp_path: 
 
 
 def test_a_killed_run_loses_nothing_and_the_next_run_is_correct(portal_factory, tmp_path: Path) -> None:
-    portal = portal_factory(users=150, page_size=10, latency_ms=15)
+    portal = portal_factory(users=150, page_size=10)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LEARNUPON_")},
         "LEARNUPON_BASE_URL": portal.base_url,
@@ -60,10 +61,20 @@ def test_a_killed_run_loses_nothing_and_the_next_run_is_correct(portal_factory, 
         "LEARNUPON_PASSWORD": portal.config.password,
     }
     command = [str(Path(sys.executable).parent / "lms-warehouse"), "run", "--out", str(tmp_path), "--resources", ",".join(CORE_RESOURCES)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(2.5)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    # the kill lands while the run waits for its 2nd page of enrollments: mid-extract on any machine
+    with held_answer(portal, "GET /enrollments/search", 2) as mid_extract:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(mid_extract.is_set, "the run asking for its 2nd page of enrollments", process)
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+            process.wait()
+    assert process.returncode == -signal.SIGKILL  # killed, not ended on its own
+    # it was mid-run: no run record says succeeded (if the killed run left a warehouse at all)
+    tables = "select 1 from information_schema.tables where table_schema = 'learnupon' and table_name = 'pipeline_runs'"
+    if (tmp_path / "warehouse.duckdb").exists() and query(tmp_path, tables):
+        assert "succeeded" not in [r["status"] for r in query(tmp_path, "select status from learnupon.pipeline_runs")]
     # whatever the killed run left (nothing, a partial extract, a pending load), the next run repairs it
     run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
     assert_matches_truth(tmp_path, portal.ground_truth())

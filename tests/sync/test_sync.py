@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from pipelines.sync.run import run_sync
 from pipelines.simulator.domains import invites as sim_invites
 
 from tests.conftest import query, settings_for
+from tests.support.events import held_answer, wait_until
 from tests.support.sync_roster import (
     COLUMNS,
     ID_FIELD,
@@ -296,19 +296,18 @@ def test_a_killed_apply_is_resumed_without_duplicates(portal_factory: Any, tmp_p
     roster = write_roster(tmp_path / "roster.csv", people(portal) + hires)
     command = [str(Path(sys.executable).parent / "lms-warehouse"), "sync", "apply", "--roster", str(roster), "--out", str(tmp_path)]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LEARNUPON_")}
-    portal.set_faults(1.0, ("latency",))  # every answer 0.1-0.5 s late, so the kill lands mid-apply
-    process = subprocess.Popen(command, env={**environment, **portal_env(portal)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while portal.calls["POST /users"] < 5 and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.01)
-        assert process.poll() is None, process.communicate()
-        os.kill(process.pid, signal.SIGKILL)  # the process we started, by its own id
-    finally:
-        process.wait(timeout=30)
-        portal.set_faults(0.0)
+    # the kill lands after the portal created the 5th user and before the apply heard so: mid-apply,
+    # with one create in doubt, however fast or slow the machine
+    with held_answer(portal, "POST /users", 5) as fifth_created:
+        process = subprocess.Popen(command, env={**environment, **portal_env(portal)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_until(fifth_created.is_set, "the 5th user created", process)
+        finally:
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGKILL)  # the process we started, by its own id
+            process.wait()
     created_before = portal.calls["POST /users"]
-    assert 5 <= created_before < 20
+    assert created_before == 5
     interrupted = query(tmp_path, "select run_id, status from sync.sync_runs")
     assert [r["status"] for r in interrupted] == ["running"]
 
