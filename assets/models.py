@@ -40,8 +40,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pipelines.destinations import KINDS
 from pipelines.learnupon import TABLE_RESOURCES
 from pipelines.models.build import BuildResult, collect_run_results, finish_build, plan_build, release_connections
-from pipelines.models.project import DBT_EXECUTABLE, DBT_PROJECT, ON_DEMAND_TAGS, SOURCE, ModelError, prepared_manifest_path
-from pipelines.models.profile import warehouse_profile
+from pipelines.models.manifest import DBT_EXECUTABLE, DBT_PROJECT, prepared_manifest_path
+from pipelines.models.project import ON_DEMAND_TAGS, SOURCE, ModelError
 from pipelines.run_lock import run_lock
 
 from .extract import WAREHOUSE_POOL, WRITER_TAGS, resource_key, storage_kind

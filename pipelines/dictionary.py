@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .learnupon.tables import SOURCES_YML, sources_yml
-from .models.project import PROJECT, prepare_manifest, project_manifest
+from .models.manifest import prepare_manifest, project_manifest
+from .models.project import PROJECT
 
 DICTIONARY = Path(__file__).resolve().parent.parent / "docs" / "data-dictionary.md"
 # (schema, title); the materialisation in each title is read from the models (dbt_project.yml)

@@ -29,7 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """The dbt manifest the tests read (Dagster's definitions, the dictionary) is the project as it is on disk:
     parsed once per session (dbt's partial parse), by the controller before any xdist worker starts."""
     if not hasattr(config, "workerinput"):
-        from pipelines.models.project import prepare_manifest
+        from pipelines.models.manifest import prepare_manifest
 
         prepare_manifest()
 

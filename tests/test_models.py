@@ -132,7 +132,7 @@ def test_columns_described_as_never_null_have_no_null(built: tuple[Path, dict[st
 
 def assert_never_null_as_described(database: Path) -> None:
     """Every reporting column whose description says "Never null" has no null in the built marts."""
-    from pipelines.models import project_manifest
+    from pipelines.models.manifest import project_manifest
 
     claims = [
         (node["name"], column)

@@ -57,7 +57,7 @@ def test_no_warehouse_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_data_dictionary_is_generated_from_the_dbt_project(tmp_path: Path) -> None:
     from pipelines import dictionary
-    from pipelines.models import project_manifest
+    from pipelines.models.manifest import project_manifest
 
     text = dictionary.render(project_manifest())
     assert dictionary.DICTIONARY.read_text() == text, "docs/data-dictionary.md is out of date: python -m pipelines.dictionary"
@@ -78,7 +78,7 @@ def test_the_dictionarys_claims_about_layers_are_what_the_project_builds() -> No
     from collections import Counter
 
     from pipelines.dictionary import render
-    from pipelines.models import project_manifest
+    from pipelines.models.manifest import project_manifest
 
     manifest = project_manifest()
     overview = " ".join(next(d["block_contents"] for d in manifest["docs"].values() if d["name"] == "__overview__").split())
@@ -108,17 +108,16 @@ def test_the_manifest_is_dagster_dbts_and_follows_the_project(tmp_path: Path, mo
 
     from dagster_dbt import DbtProject
 
-    from pipelines.models import project
+    from pipelines.models import PROJECT_DIR, manifest
 
     copy = tmp_path / "sql"
-    shutil.copytree(project.PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target"))
-    monkeypatch.setattr(project, "PROJECT_DIR", copy)
-    monkeypatch.setattr(project, "DBT_PROJECT", DbtProject(project_dir=copy))
+    shutil.copytree(PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target"))
+    monkeypatch.setattr(manifest, "DBT_PROJECT", DbtProject(project_dir=copy))
     monkeypatch.delenv("DAGSTER_IS_DEV_CLI", raising=False)
 
     def checksum() -> str:
-        manifest = json.loads(project.prepared_manifest_path().read_text())
-        return manifest["nodes"]["model.lms_warehouse.compliance_status"]["checksum"]["checksum"]
+        parsed = json.loads(manifest.prepared_manifest_path().read_text())
+        return parsed["nodes"]["model.lms_warehouse.compliance_status"]["checksum"]["checksum"]
 
     first = checksum()  # none yet: parsed
     assert (copy / "target" / "manifest.json").is_file() and (copy / "target" / "partial_parse.msgpack").is_file()
@@ -162,3 +161,17 @@ def test_a_relative_out_keeps_dbt_out_of_the_project_folder(tmp_path: Path, monk
 
     monkeypatch.chdir(tmp_path)
     assert dbt_dir(Warehouse(out_dir=Path("data"))) == tmp_path / "data" / ".dbt"
+
+
+def test_the_clis_build_and_report_do_not_import_dagster() -> None:
+    """`lms-warehouse models` and `report` parse with the warehouse's own profile (pipelines/models/build.py):
+    Dagster and dagster-dbt (seconds of imports) are for the code location and the manifest it reads."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, pipelines.cli, pipelines.models.build, pipelines.report, pipelines.sync.plan; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'dagster_dbt')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -18,7 +18,8 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from pipelines.learnupon import schema
 from pipelines.learnupon.tables import TABLES
 from pipelines.models.build_records import MODEL_BUILDS, MODEL_BUILDS_COLUMNS
-from pipelines.models.project import ON_DEMAND_TAGS, PROJECT, project_manifest
+from pipelines.models.manifest import project_manifest
+from pipelines.models.project import ON_DEMAND_TAGS, PROJECT
 from pipelines.runner import PIPELINE_RUNS
 from tests.conftest import cli, query, run_pipeline
 
