@@ -183,7 +183,9 @@ def _where(database: Any) -> MetadataValue:
 
 def _not_run(events: list[Any], checks: set[AssetCheckKey], result: BuildResult) -> Iterator[AssetCheckResult]:
     """A passing result, with the reason, for each selected check dbt did not run: its model's raw tables are not loaded yet."""
-    ran = {e.asset_check_key for e in events if isinstance(e, (AssetCheckResult, AssetCheckEvaluation))}
+    ran = {e.asset_check_key for e in events if isinstance(e, AssetCheckEvaluation)} | {
+        AssetCheckKey(e.asset_key, e.check_name) for e in events if isinstance(e, AssetCheckResult)
+    }
     for key in sorted(checks - ran, key=lambda k: k.to_user_string()):
         model = key.asset_key.path[-1]
         reason = result.skipped.get(model, f"{key.asset_key.path[0]}.{model} has not been built")
