@@ -28,7 +28,8 @@ from typing import Any
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from .project import PROJECT_DIR, ModelError
+# absolute: dagster-dbt's `project prepare-and-package --file` imports this file on its own
+from pipelines.models.project import PROJECT_DIR, ModelError
 
 DBT_PROJECT = DbtProject(project_dir=PROJECT_DIR)
 # dbt's command line in this environment (dagster-dbt runs it for the parse and for Dagster's builds)
