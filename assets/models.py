@@ -1,42 +1,56 @@
-"""The dbt project in sql/ as Dagster assets, through dagster-dbt.
+"""The dbt project in sql/ as Dagster assets, the dagster-dbt way.
 
-`@dbt_assets` makes one asset per dbt model (keys [<schema>, <model>]: staging, intermediate,
-reporting; groups of the same names) and one asset check per dbt data test. The translator
-wires each dbt source (`source('learnupon', <table>)`) to the `learnupon/<resource>` asset of
-the dlt resource that loads that table, so the graph reads source -> staging -> intermediate
--> reporting. Execution is ours, not `DbtCliResource`: `build_models` runs dbt in-process
-exactly as `lms-warehouse models` does (missing raw tables skip their models, the Parquet
-export follows), and its results become materializations (rows, column schema with the
-warehouse's types and the dbt descriptions) and check results.
+`@dbt_assets` reads the manifest of the project's one `DbtProject` (pipelines/models/project.py)
+and makes one asset per dbt model (keys [<schema>, <model>]: staging, intermediate, reporting;
+groups of the same names) and one asset check per dbt data test. The translator wires each dbt
+source (`source('learnupon', <table>)`) to the `learnupon/<resource>` asset of the dlt resource
+that loads that table, so the graph reads source -> staging -> intermediate -> reporting.
+
+A run builds through `DbtCliResource`: `dbt.cli(["build"], context=context).stream()` with
+dagster-dbt's row counts and column metadata, with the warehouse's own profile
+(pipelines/models/profile.py). What the CLI's build does around dbt is shared
+(pipelines/models/build.py): models whose raw tables are missing are left out with the reason,
+and afterwards the marts are exported (Parquet) and published (Delta), every build is recorded
+in `model_builds`, and the readers' snapshot is refreshed. The events are yielded once all that
+is done: a materialization means the model is built and published, and carries the row count
+(dagster-dbt's where the manifest names the warehouse's database, the destination's otherwise).
 """
 
+import json
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckKey,
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetSpec,
-    MaterializeResult,
     MetadataValue,
+    Output,
     TableColumn,
     TableSchema,
 )
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.destinations import KINDS
 from pipelines.learnupon import TABLE_RESOURCES
-from pipelines.models import ON_DEMAND_TAGS, SOURCE, BuildResult, build_models, project_manifest, run_tests
+from pipelines.models.build import BuildResult, collect_run_results, finish_build, plan_build, release_connections
+from pipelines.models.manifest import DBT_EXECUTABLE, DBT_PROJECT, prepared_manifest_path
+from pipelines.models.project import ON_DEMAND_TAGS, SOURCE, ModelError
 from pipelines.run.lock import run_lock
 
 from .extract import WAREHOUSE_POOL, WRITER_TAGS, resource_key, storage_kind
 from .resources import WarehouseResource, dagster_run_id
 
-MANIFEST: dict[str, Any] = project_manifest()
+MANIFEST_PATH = prepared_manifest_path()
+MANIFEST: dict[str, Any] = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
 LAYERS = ("staging", "intermediate", "reporting")  # the schemas, and the asset groups
+DAGSTER_TARGET = "dagster-target"  # dbt's target folder for Dagster's builds, in the warehouse's dbt folder
 
 
 def models_kind() -> str:
@@ -88,7 +102,8 @@ def column_schema(con: Any, schema: str, name: str) -> TableSchema:
 
 
 @dbt_assets(
-    manifest=MANIFEST,
+    manifest=MANIFEST_PATH,
+    project=DBT_PROJECT,
     dagster_dbt_translator=TRANSLATOR,
     name="sql_models",
     # the user sync's models need a roster: assets/sync.py builds them as sync/sync_plan
@@ -97,39 +112,68 @@ def column_schema(con: Any, schema: str, name: str) -> TableSchema:
     op_tags=WRITER_TAGS,
 )
 def sql_models(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[Any]:
-    """Build the selected models with `dbt build` (pipelines.models.build_models), or run the selected tests."""
+    """`dbt build` of the selected models and their tests (or the selected tests alone, as the UI runs checks)."""
     target = warehouse.warehouse()
     selected = sorted(key.path[-1] for key in context.selected_asset_keys)
     checks = set(context.selected_asset_check_keys)
-    if selected:
-        # the build writes the warehouse: it holds the run lock like a load, then refreshes the BI snapshot
-        with run_lock(target.out_dir, command="dagster models"):
+    # a build writes the warehouse: it holds the run lock like a load, then refreshes the BI snapshot
+    with run_lock(target.out_dir, command="dagster models") if selected else nullcontext():
+        plan, result = plan_build(target, select=selected)
+        for name, reason in result.skipped.items():
+            context.log.warning(f"skipped {name}: {reason}")
+        left_out = sorted(set(selected) - set(plan.to_build)) if selected else _tests_of_absent_models(checks, target, plan)
+        args = ["build", "--vars", json.dumps(plan.vars), "--exclude-resource-type", "unit_test"]
+        if left_out:
+            args += ["--exclude", *left_out]
+        dbt = DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(plan.work), dbt_executable=DBT_EXECUTABLE)
+        invocation = dbt.cli(args, context=context, target_path=plan.work / DAGSTER_TARGET, raise_on_error=False)
+        try:
+            events = list(invocation.stream().fetch_row_counts().fetch_column_metadata())
+        finally:
+            release_connections()  # the row counts opened the warehouse through dbt's adapter in this process
+        try:
+            run_results = invocation.get_artifact("run_results.json")
+        except OSError:  # dbt stopped before running anything (the project did not parse, the profile was refused)
+            raise ModelError(f"dbt build did not run: {invocation.get_error()}") from None
+        collect_run_results(result, run_results, plan.graph)
+        if selected:
             # recorded under this run's id: the cli_model_builds sensor leaves Dagster's own builds alone
-            result = build_models(target, select=selected, build_id=dagster_run_id(context.run.run_id))
+            finish_build(target, plan, result, export_parquet=True, build_id=dagster_run_id(context.run.run_id))
             target.backend.publish_models()  # DuckDB: the readers' snapshot
-    else:  # the checks alone, as the UI runs them
-        result = run_tests(target, [key.name for key in checks])
-    for name, reason in result.skipped.items():
-        context.log.warning(f"skipped {name}: {reason}")
-    yield from _materializations(result, warehouse)
-    yield from _check_results(result, checks)
+    yield from _with_build_metadata(context, events, result, warehouse)
+    yield from _not_run(events, checks, result)
+    if result.errors:  # after the events: what did build is materialized
+        raise ModelError("; ".join(f"{name} failed: {msg}" for name, msg in result.errors.items()))
 
 
-def _materializations(result: BuildResult, warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
-    if not len(result):
+def _tests_of_absent_models(checks: set[AssetCheckKey], target: Any, plan: Any) -> list[str]:
+    """The selected checks whose model has not been built (a checks-only run): dbt would fail on the missing relation."""
+    existing = target.backend.relations(plan.database)
+    return sorted(
+        key.name for key in checks if f"{key.asset_key.path[0]}.{key.asset_key.path[-1]}".lower() not in existing
+    )
+
+
+def _with_build_metadata(
+    context: AssetExecutionContext, events: list[Any], result: BuildResult, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """dagster-dbt's events, each materialization with the build's as-of date and database, and its rows and columns
+    read from the warehouse where dagster-dbt could not read them (the manifest names another database)."""
+    if not any(isinstance(e, (Output, AssetMaterialization)) for e in events):
+        yield from events
         return
     with warehouse.models() as con:  # the database the models were built in: DuckDB or PostgreSQL
-        for name, rows in result.items():
-            schema = result.schemas[name]
-            metadata: dict[str, Any] = {
-                "dagster/relation_identifier": f"{schema}.{name}",
-                "dagster/column_schema": column_schema(con, schema, name),
-                "as_of": str(result.as_of),
-                "database": _where(result.database),
-            }
-            if rows is not None:
-                metadata["dagster/row_count"] = int(rows)
-            yield MaterializeResult(asset_key=AssetKey([schema, name]), metadata=metadata)
+        for event in events:
+            if isinstance(event, (Output, AssetMaterialization)):
+                key = event.asset_key if isinstance(event, AssetMaterialization) else context.asset_key_for_output(event.output_name)
+                name = key.path[-1]
+                metadata: dict[str, Any] = {"as_of": str(result.as_of), "database": _where(result.database)}
+                if "dagster/column_schema" not in event.metadata and name in result.schemas:
+                    metadata["dagster/column_schema"] = column_schema(con, result.schemas[name], name)
+                if "dagster/row_count" not in event.metadata and result.get(name) is not None:
+                    metadata["dagster/row_count"] = int(result[name])
+                event = event.with_metadata({**event.metadata, **metadata})
+            yield event
 
 
 def _where(database: Any) -> MetadataValue:
@@ -137,26 +181,14 @@ def _where(database: Any) -> MetadataValue:
     return MetadataValue.path(str(database)) if isinstance(database, Path) else MetadataValue.text(str(database))
 
 
-def _check_results(result: BuildResult, checks: set[Any]) -> Iterator[AssetCheckResult]:
-    by_name = {key.name: key for key in checks}
-    for test in result.tests:
-        key = by_name.pop(test.name, None)
-        if key is None:
-            continue
-        yield AssetCheckResult(
-            asset_key=key.asset_key,
-            check_name=key.name,
-            passed=test.passed,
-            severity=AssetCheckSeverity.WARN if test.severity == "warn" else AssetCheckSeverity.ERROR,
-            metadata={
-                "dbt_status": test.status,
-                "failing_rows": int(test.failures or 0),
-                **({"message": test.message} if test.message and not test.passed else {}),
-            },
-        )
-    for key in by_name.values():  # the model was skipped: its raw tables are not loaded yet
+def _not_run(events: list[Any], checks: set[AssetCheckKey], result: BuildResult) -> Iterator[AssetCheckResult]:
+    """A passing result, with the reason, for each selected check dbt did not run: its model's raw tables are not loaded yet."""
+    ran = {e.asset_check_key for e in events if isinstance(e, AssetCheckEvaluation)} | {
+        AssetCheckKey(e.asset_key, e.check_name) for e in events if isinstance(e, AssetCheckResult)
+    }
+    for key in sorted(checks - ran, key=lambda k: k.to_user_string()):
         model = key.asset_key.path[-1]
-        reason = result.skipped.get(model, "the test did not run")
+        reason = result.skipped.get(model, f"{key.asset_key.path[0]}.{model} has not been built")
         yield AssetCheckResult(asset_key=key.asset_key, check_name=key.name, passed=True, metadata={"note": f"not run: {reason}"})
 
 

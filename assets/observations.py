@@ -9,7 +9,7 @@ UI shows when each resource was last loaded, not "Never materialized", and the f
 checks (which read `pipeline_runs`) agree with it.
 
 Model builds alike: every build records the models it built in `learnupon.model_builds`
-(pipelines/model_builds.py), and the sensor `cli_model_builds` reports a runless
+(pipelines/models/build_records.py), and the sensor `cli_model_builds` reports a runless
 materialization of each model asset a build outside Dagster built, with its rows.
 """
 
@@ -29,7 +29,7 @@ from dagster import (
 )
 
 from pipelines.learnupon import ALL_RESOURCES
-from pipelines.model_builds import MODEL_BUILDS
+from pipelines.models.build_records import MODEL_BUILDS
 
 from .extract import resource_key
 from .models import MODEL_KEYS

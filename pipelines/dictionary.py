@@ -20,7 +20,8 @@ from typing import Any
 
 from .learnupon.personal_data import CLASSES, NONE
 from .learnupon.tables import PERSONAL_DATA, SOURCES_YML, sources_yml
-from .models import PROJECT, project_manifest
+from .models.manifest import prepare_manifest, project_manifest
+from .models.project import PROJECT
 
 DICTIONARY = Path(__file__).resolve().parent.parent / "docs" / "data-dictionary.md"
 # (schema, title); the materialisation in each title is read from the models (dbt_project.yml)
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sources = sources_yml()
     if args.check:
+        prepare_manifest()  # the project as it is on disk, not a manifest prepared before an edit
         stale = [path for path, text in ((SOURCES_YML, sources), (args.out, render(project_manifest())))
                  if (path.read_text(encoding="utf-8") if path.exists() else "") != text]
         for path in stale:
@@ -131,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if stale else 0
     SOURCES_YML.write_text(sources, encoding="utf-8")  # first: the manifest the dictionary reads parses it
     print(f"wrote {SOURCES_YML}")
+    prepare_manifest()
     text = render(project_manifest())
     args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")

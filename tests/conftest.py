@@ -25,6 +25,15 @@ from pipelines.simulator import PortalConfig, SimulatedPortal
 from tests.support.events import CEILING_SECONDS
 from tests.support.postgres_server import postgres_database, postgres_server  # noqa: F401 (fixtures)
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The dbt manifest the tests read (Dagster's definitions, the dictionary) is the project as it is on disk:
+    parsed once per session (dbt's partial parse), by the controller before any xdist worker starts."""
+    if not hasattr(config, "workerinput"):
+        from pipelines.models.manifest import prepare_manifest
+
+        prepare_manifest()
+
 # the resources whose endpoints every simulated portal serves
 CORE_RESOURCES = ["users", "courses", "enrollments"]
 

@@ -153,7 +153,8 @@ def peer(host: PortalHost, out_dir: Path) -> dict[str, Any]:
 
 def throughput(host: PortalHost, work: Path, sizes: Sizes, with_peer: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     """Ours, floor and peer on the same portal. Returns (figures, state for the frugality scenario)."""
-    from pipelines.models import build_models, dbt_dir
+    from pipelines.models import build_models
+    from pipelines.models.profile import dbt_dir
 
     before = floor(host, sizes.workers)
     previous_run_day = host.call("now").date().isoformat()

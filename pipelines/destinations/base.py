@@ -134,12 +134,21 @@ class Destination(ABC):
         """Where the models are built, as a build's result names it."""
         return self.models_database
 
-    def dbt_profile(self) -> tuple[Path, Any]:
-        """Write the warehouse's dbt profile; returns dbt's profiles folder and what names the database."""
-        from ..models import dbt_dir, write_profile
+    def dbt_target(self) -> dict[str, Any]:
+        """The output of the warehouse's dbt profile (pipelines/models/profile.py writes it): dbt-duckdb on `models_database`.
 
-        database = self.models_database
-        return write_profile(dbt_dir(self.warehouse), database, self.warehouse.models_memory_limit.strip()), database
+        One thread: DuckDB already spreads each statement over the machine's cores, and one
+        connection keeps a build to one writer.
+        """
+        return {
+            "type": "duckdb",
+            "path": str(Path(self.models_database).resolve()),
+            "schema": "main",
+            "threads": 1,
+            "settings": {"memory_limit": self.warehouse.models_memory_limit.strip(), "TimeZone": "UTC"},
+            # the pseudonymised build puts its key's HMAC pads in each session (never in the profile)
+            "plugins": [{"module": "pipelines.privacy.dbt_duckdb"}],
+        }
 
     def model_inputs(self, database: Any) -> tuple[set[str], set[str]]:
         """Before a build: the raw tables present and every relation that exists (schema.name, lower case)."""
@@ -164,7 +173,7 @@ class Destination(ABC):
 
     def export_marts(self, marts: dict[str, str]) -> None:
         """The reporting tables (name -> relation) as Parquet under <out>/reporting/<table>/data.parquet."""
-        from ..models import export_reporting_parquet
+        from ..models.export import export_reporting_parquet
 
         with self.reporting_connection(marts.values()) as con:
             export_reporting_parquet(con, marts, Path(self.warehouse.out_dir) / "reporting")

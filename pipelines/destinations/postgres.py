@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from ..learnupon.errors import ConfigError
@@ -68,16 +67,11 @@ class Postgres(Destination):
     def models_location(self) -> str:
         return self.location
 
-    def dbt_profile(self) -> tuple[Path, Any]:
-        """The name is "postgres-<database>" (a parsed manifest names its database), and the profile
-        holds no password (pipelines/destinations/postgres_warehouse.py)."""
-        from ..models import dbt_dir, write_profile
+    def dbt_target(self) -> dict[str, Any]:
+        """dbt-postgres on the warehouse's database; the target holds no password (pipelines/destinations/postgres_warehouse.py)."""
         from .postgres_warehouse import dbt_output
 
-        credentials = self.warehouse.postgres()
-        # the parsed manifest names the database, so each database gets its own (parse() caches by this name)
-        work = write_profile(dbt_dir(self.warehouse), Path("postgres"), "", output=dbt_output(credentials))
-        return work, f"postgres-{credentials.database}"
+        return dbt_output(self.warehouse.postgres())
 
     def model_inputs(self, database: Any) -> tuple[set[str], set[str]]:
         from .postgres_warehouse import relations, tables_in

@@ -1,4 +1,4 @@
-"""The pseudonymised reporting schema around a model build (pipelines/models.py `build_models(pseudonymised=True)`).
+"""The pseudonymised reporting schema around a model build (pipelines/models/build.py `build_models(pseudonymised=True)`).
 
 The models are built a second time, into `staging_pseudonymised`, `intermediate_pseudonymised` and
 `reporting_pseudonymised`, from raw rows whose direct identifiers are keyed pseudonyms and whose free text
@@ -44,7 +44,7 @@ class PseudonymisedBuild:
             yield
 
     def publish(self, marts: dict[str, str], export_parquet: bool) -> None:
-        from ..models import export_reporting_parquet
+        from ..models.export import export_reporting_parquet
 
         if export_parquet and marts:
             with self.warehouse.backend.reporting_connection(marts.values()) as con:

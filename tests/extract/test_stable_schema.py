@@ -17,8 +17,9 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from pipelines.learnupon import schema
 from pipelines.learnupon.tables import TABLES
-from pipelines.model_builds import MODEL_BUILDS, MODEL_BUILDS_COLUMNS
-from pipelines.models import ON_DEMAND_TAGS, PROJECT, project_manifest
+from pipelines.models.build_records import MODEL_BUILDS, MODEL_BUILDS_COLUMNS
+from pipelines.models.manifest import project_manifest
+from pipelines.models.project import ON_DEMAND_TAGS, PROJECT
 from pipelines.run.runner import PIPELINE_RUNS
 from tests.conftest import cli, query, run_pipeline
 

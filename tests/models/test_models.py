@@ -17,7 +17,9 @@ import duckdb
 import pytest
 
 from pipelines.learnupon.errors import ConfigError
-from pipelines.models import PROJECT_DIR, Graph, build_models, parse
+from pipelines.models import PROJECT_DIR, build_models
+from pipelines.models.build import parse
+from pipelines.models.project import Graph
 from pipelines.run.runner import Warehouse
 from tests.models.test_models_data import make_duckdb_warehouse
 
@@ -130,7 +132,7 @@ def test_columns_described_as_never_null_have_no_null(built: tuple[Path, dict[st
 
 def assert_never_null_as_described(database: Path) -> None:
     """Every reporting column whose description says "Never null" has no null in the built marts."""
-    from pipelines.models import project_manifest
+    from pipelines.models.manifest import project_manifest
 
     claims = [
         (node["name"], column)
@@ -482,10 +484,9 @@ def test_no_warehouse_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_dependencies_come_from_dbts_graph(tmp_path: Path) -> None:
     make_duckdb_warehouse(tmp_path)
-    from pipelines.models import dbt_dir, write_profile
+    from pipelines.models.profile import warehouse_profile
 
-    work = write_profile(dbt_dir(Warehouse(out_dir=tmp_path)), tmp_path / "warehouse.duckdb", "1GB")
-    graph = Graph.of(parse(work, tmp_path / "warehouse.duckdb", "learnupon"))
+    graph = Graph.of(parse(warehouse_profile(Warehouse(out_dir=tmp_path)), "learnupon"))
     assert graph.sources("stg_users") == ["users"]
     assert graph.parents("stg_enrollments") == ["stg_courses"]
     assert graph.parents("overdue_training") == ["compliance_status"]

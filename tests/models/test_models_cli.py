@@ -57,7 +57,7 @@ def test_no_warehouse_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_data_dictionary_is_generated_from_the_dbt_project(tmp_path: Path) -> None:
     from pipelines import dictionary
-    from pipelines.models import project_manifest
+    from pipelines.models.manifest import project_manifest
 
     text = dictionary.render(project_manifest())
     assert dictionary.DICTIONARY.read_text() == text, "docs/data-dictionary.md is out of date: python -m pipelines.dictionary"
@@ -78,7 +78,7 @@ def test_the_dictionarys_claims_about_layers_are_what_the_project_builds() -> No
     from collections import Counter
 
     from pipelines.dictionary import render
-    from pipelines.models import project_manifest
+    from pipelines.models.manifest import project_manifest
 
     manifest = project_manifest()
     overview = " ".join(next(d["block_contents"] for d in manifest["docs"].values() if d["name"] == "__overview__").split())
@@ -99,36 +99,79 @@ def test_the_dictionarys_claims_about_layers_are_what_the_project_builds() -> No
     assert f"## Staging models (schema `staging`: {staged.group(1)} views)" in text
 
 
-def test_the_kept_manifest_is_for_this_state_of_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The parsed manifest kept in sql/target/ is named by the project's files: any change to a model
-    or its YAML names another copy, so Dagster never loads a stale graph."""
+def test_the_manifest_is_dagster_dbts_and_follows_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One DbtProject: its manifest is parsed when there is none, kept as a deployment prepared it outside
+    `dagster dev`, and parsed again under `dagster dev` (prepare_if_dev's rule), where dbt's partial parse
+    reads the changed model."""
+    import json
     import shutil
 
-    from pipelines import models
+    from dagster_dbt import DbtProject
 
-    project = tmp_path / "sql"
-    shutil.copytree(models.PROJECT_DIR, project, ignore=shutil.ignore_patterns("target"))
-    monkeypatch.setattr(models, "PROJECT_DIR", project)
-    monkeypatch.setattr(models, "MANIFEST_CACHE", project / "target")
-    first = models.project_fingerprint()
-    assert models.project_fingerprint() == first
-    (project / "target").mkdir()
-    (project / "target" / "manifest-stale.json").write_text("{}")  # kept copies do not count
-    assert models.project_fingerprint() == first
-    model = next(project.glob("models/**/*.sql"))
+    from pipelines.models import PROJECT_DIR, manifest
+
+    copy = tmp_path / "sql"
+    shutil.copytree(PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target"))
+    monkeypatch.setattr(manifest, "DBT_PROJECT", DbtProject(project_dir=copy))
+    monkeypatch.delenv("DAGSTER_IS_DEV_CLI", raising=False)
+
+    def checksum() -> str:
+        parsed = json.loads(manifest.prepared_manifest_path().read_text())
+        return parsed["nodes"]["model.lms_warehouse.compliance_status"]["checksum"]["checksum"]
+
+    first = checksum()  # none yet: parsed
+    assert (copy / "target" / "manifest.json").is_file() and (copy / "target" / "partial_parse.msgpack").is_file()
+    model = copy / "models" / "marts" / "compliance_status.sql"
     model.write_text(model.read_text() + "\n-- changed\n")
-    changed = models.project_fingerprint()
-    assert changed != first
-    schema = next(project.glob("models/**/*.yml"))
-    schema.write_text(schema.read_text() + "\n")
-    assert models.project_fingerprint() not in (first, changed)
+    assert checksum() == first  # outside `dagster dev`: the prepared manifest is what runs
+    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
+    assert checksum() != first  # `dagster dev`: parsed again, the change seen
+
+
+def test_models_command_records_its_build_after_a_build_of_another_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`model_builds` carries `_dlt_load_id` (NOT NULL) once a process that ran a load built models (the demo);
+    `lms-warehouse models` in a process of its own records its build there too (it failed on the NOT NULL)."""
+    import duckdb
+
+    from pipelines.models import build_models
+    from pipelines.run.runner import Warehouse
+
+    from tests.conftest import cli
+
+    make_duckdb_warehouse(tmp_path)
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")  # as a process that ran a load has it
+    build_models(Warehouse(out_dir=tmp_path), select=["stg_users"])
+    monkeypatch.delenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID")
+    done = cli("models", "--out", str(tmp_path), "--as-of", "2026-06-15")
+    assert done.returncode == 0, done.stderr
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        builds = con.execute(
+            "select count(distinct build_id), count(*) filter (where _dlt_load_id is null) from learnupon.model_builds"
+        ).fetchone()
+    assert builds == (2, 0)
 
 
 def test_a_relative_out_keeps_dbt_out_of_the_project_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`--out data` (the default) is the folder under the working directory, for dbt's files too:
     dbt reads a relative target path against the project folder (it wrote into sql/data/)."""
-    from pipelines.models import dbt_dir
+    from pipelines.models.profile import dbt_dir
     from pipelines.run.runner import Warehouse
 
     monkeypatch.chdir(tmp_path)
     assert dbt_dir(Warehouse(out_dir=Path("data"))) == tmp_path / "data" / ".dbt"
+
+
+def test_the_clis_build_and_report_do_not_import_dagster() -> None:
+    """`lms-warehouse models` and `report` parse with the warehouse's own profile (pipelines/models/build.py):
+    Dagster and dagster-dbt (seconds of imports) are for the code location and the manifest it reads."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, pipelines.cli, pipelines.models.build, pipelines.report, pipelines.sync.plan; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'dagster_dbt')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -292,7 +292,7 @@ def test_whole_graph_then_broken_things_fail_their_checks(portal_env: tuple[Any,
     failed = {key.to_user_string(): e.metadata for key, e in checks.items() if not e.passed}
     # the one warn-level check counts the portal's verdicts that disagree with the pass threshold: exactly
     # the passes an admin set below it on the portal
-    assert failed.pop(VERDICT_CHECK)["failing_rows"].value == len(portal.ground_truth()["exam_enrollments_passed_by_admin"]) > 0
+    assert failed.pop(VERDICT_CHECK)["dagster_dbt/failed_row_count"].value == len(portal.ground_truth()["exam_enrollments_passed_by_admin"]) > 0
     assert failed == {}
 
     enrollments = meta[AssetKey(["learnupon", "enrollments"])]

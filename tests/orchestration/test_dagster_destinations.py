@@ -56,7 +56,7 @@ def test_whole_graph_on_another_destination(
     failed = {k.to_user_string(): e.metadata for k, e in checks.items() if not e.passed}
     # the warn-level check: the passes an admin set below the pass threshold on the portal
     warned = failed.pop(VERDICT_CHECK, None)
-    assert (warned["failing_rows"].value if warned else 0) == len(portal.ground_truth()["exam_enrollments_passed_by_admin"])
+    assert (warned["dagster_dbt/failed_row_count"].value if warned else 0) == len(portal.ground_truth()["exam_enrollments_passed_by_admin"])
     assert failed == {}
     assert checks[USERS_KEY].metadata["rows_checked"].value == 30  # the key check read the loaded users
 

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from pipelines.learnupon.errors import ConfigError
-from pipelines import report as report_module
+from pipelines.report import reading as report_reading
 from pipelines.report import ReportData, question_label, rate_thresholds, render, write_report
 from pipelines.run.runner import Warehouse
 from tests.models.test_models_data import make_duckdb_warehouse
@@ -129,7 +129,7 @@ def test_a_long_overdue_list_is_split_into_pages(built: Path, tmp_path: Path, mo
     warehouse = copy_of(built, tmp_path)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute("insert into reporting.overdue_training select o.* replace (o.user_id + r.i as user_id) from reporting.overdue_training as o, range(1, 1200) as r(i)")
-    monkeypatch.setattr(report_module, "PAGE_ROWS", 500)
+    monkeypatch.setattr(report_reading, "PAGE_ROWS", 500)
     html = write_report(warehouse, tmp_path / "r.html", as_of=AS_OF, build=False).read_text()
     folder = tmp_path / "r_files"
     assert sorted(p.name for p in folder.glob("overdue-*.html")) == ["overdue-1.html", "overdue-2.html", "overdue-3.html"]

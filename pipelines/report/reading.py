@@ -1,220 +1,20 @@
-"""The HTML compliance report: one self-contained file (inline CSS, no script, no external URL).
-
-write_report builds the models for the as-of date (unless told not to), reads the marts and
-renders pipelines/report_assets/report.html.j2 (Jinja2): a contents list, a stamp with the
-last successful load (and a warning when a resource is older than its schedule allows),
-headline figures, the compliance rate over time, charts by group, overdue age, certificate
-expiry, exam questions and session attendance, and the overdue list. Each group and each
-manager has a page of its own (person.html.j2) in a folder beside the main file
-(`<name>_files/`), linked from the contents, and the overdue list is split into pages of
-PAGE_ROWS rows there: a portal with thousands of people no longer makes one page of
-megabytes. Every table shown has a CSV download embedded as a data: link, so each page
-stays one offline file. Colours carry meaning: a compliance rate is green only at or above
-LMS_REPORT_GOOD_RATE (default 0.9), amber at or above LMS_REPORT_WARN_RATE (default 0.7),
-red below. A mart that could not be built shows as a note, not an error.
-"""
+"""The compliance report's figures read from the marts, the audit gaps and the run records (one DuckDB connection)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import os
 import re
-import shutil
-from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from importlib import resources
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import duckdb
-import jinja2
 
-from .run.freshness import freshness_max_age_hours
-from .learnupon.errors import ConfigError
-from .models import build_models, reporting_connection
-
-STATES = [
-    ("compliant", "Compliant"),
-    ("due_soon", "Due within 30 days"),
-    ("overdue", "Overdue"),
-    ("expired", "Certificate expired"),
-    ("not_started", "Not started"),
-]
-VERDICTS = [("passed", "Passed"), ("failed", "Failed"), ("no_verdict", "No verdict yet")]
-ATTENDANCE = [("present", "Present"), ("absent", "Absent"), ("no_show", "No-show"), ("unmarked", "Not marked yet")]
-OVERDUE_BUCKETS = ("1-30", "31-60", "61-90", "90+")
-GOOD_RATE_ENV, WARN_RATE_ENV = "LMS_REPORT_GOOD_RATE", "LMS_REPORT_WARN_RATE"
-PAGE_ROWS = 500  # rows of the overdue list per page; the main page shows the first page
+from ..run.freshness import freshness_max_age_hours
+from .figures import ATTENDANCE, OVERDUE_BUCKETS, PAGE_ROWS, STATES, VERDICTS, Counts, Page, ReportData, Section, Table
 
 
-@dataclass
-class Table:
-    """A table shown in the report, with its CSV download."""
-
-    name: str  # file name of the download, without .csv
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-    numeric: set[int] = field(default_factory=set)  # column positions aligned right
-
-    @property
-    def csv_text(self) -> str:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(self.columns)
-        writer.writerows(["" if v is None else v for v in row] for row in self.rows)
-        return buffer.getvalue()
-
-    @property
-    def csv_href(self) -> str:
-        return "data:text/csv;charset=utf-8," + quote(self.csv_text)
-
-
-@dataclass
-class Counts:
-    """Required trainings (learner x course family) by compliance state, and the share compliant."""
-
-    by_state: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def required(self) -> int:
-        return sum(self.by_state.values())
-
-    @property
-    def compliant(self) -> int:
-        return self.by_state.get("compliant", 0)
-
-    @property
-    def rate(self) -> float | None:
-        return self.compliant / self.required if self.required else None
-
-
-@dataclass
-class Section:
-    """A group's or a manager's people on a page of their own: their figures and their open required training.
-
-    counts: every training required of the people (whichever group requires it);
-    own_counts (groups only): the training the group itself requires of its members.
-    """
-
-    kind: str  # group or manager
-    key: Any  # group id or manager user id
-    title: str
-    subtitle: str
-    counts: Counts
-    table: Table
-    own_counts: Counts | None = None
-
-    @property
-    def slug(self) -> str:
-        return f"{self.kind}-{self.key}"
-
-
-@dataclass
-class Page:
-    """A page of a long list, in the folder beside the main file."""
-
-    number: int
-    of: int
-    first_row: int  # its first row's position in the whole list, from 1
-    table: Table
-
-    @property
-    def file_name(self) -> str:
-        return f"overdue-{self.number}.html"
-
-
-HEADLINE_KEYS = (
-    "required", "learners", *[state for state, _ in STATES], "certificates_expired", "certificates_30_days",
-    "inactive_with_open_training", "no_shows",
-)
-
-
-@dataclass
-class ReportData:
-    as_of: date
-    headline: dict[str, Any] = field(default_factory=lambda: {"compliance_rate": None, **dict.fromkeys(HEADLINE_KEYS, 0)})
-    missing: set[str] = field(default_factory=set)
-    last_load: datetime | None = None
-    stale: list[dict[str, Any]] = field(default_factory=list)
-    trend: list[tuple[str, float | None, int]] = field(default_factory=list)  # (label, rate, required)
-    by_group: list[tuple[str, dict[str, float]]] = field(default_factory=list)  # the group's own required training
-    ageing: list[tuple[str, float]] = field(default_factory=list)
-    expiring: list[tuple[str, float]] = field(default_factory=list)
-    hardest: list[tuple[str, float, str]] = field(default_factory=list)
-    exams: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # the portal's verdicts per exam
-    verdicts_below_threshold: int = 0  # passes the portal gives below the exam's threshold, and the reverse
-    sessions: list[tuple[str, dict[str, float]]] = field(default_factory=list)
-    overdue: Table | None = None  # every row; the pages below split it
-    overdue_pages: list[Page] = field(default_factory=list)
-    groups: list[Section] = field(default_factory=list)
-    managers: list[Section] = field(default_factory=list)
-    audit_gaps: list[tuple[Any, ...]] = field(default_factory=list)
-
-
-def rate_thresholds() -> tuple[float, float]:
-    """(good, warn): shares at or above which a compliance rate shows green, amber."""
-    values = []
-    for name, default in ((GOOD_RATE_ENV, 0.9), (WARN_RATE_ENV, 0.7)):
-        raw = os.environ.get(name)
-        try:
-            value = float(raw) if raw else default
-        except ValueError:
-            raise ConfigError(f"{name} must be a share between 0 and 1, got {raw!r}") from None
-        if not 0 <= value <= 1:
-            raise ConfigError(f"{name} must be a share between 0 and 1, got {raw!r}")
-        values.append(value)
-    good, warn = values
-    if warn > good:
-        raise ConfigError(f"{WARN_RATE_ENV} ({warn}) must not be above {GOOD_RATE_ENV} ({good})")
-    return good, warn
-
-
-def write_report(
-    warehouse: Any, path: Path, as_of: date | None = None, *, build: bool = True, marts_schema: str = "reporting",
-    now: datetime | None = None,
-) -> Path:
-    """Write the compliance report to path and return it.
-
-    build: build the models for as_of first (default); False reads the marts as they are.
-    marts_schema: the schema of the marts read (reporting_pseudonymised: the report without names).
-    now: the moment the loads' freshness is judged at (default: the clock; a test states its own).
-    """
-    as_of = as_of or datetime.now(timezone.utc).date()
-    thresholds = rate_thresholds()
-    if build:
-        build_models(warehouse, as_of=as_of)
-    with reporting_connection(warehouse, warehouse.backend.report_relations(marts_schema)) as con:
-        data = collect(con, as_of, raw_schema=warehouse.dataset, marts_schema=marts_schema, now=now)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    folder = pages_folder(path)
-    pages = render_pages(data, path.name, thresholds)
-    # the pages first, swapped in whole, then the main file: a reader never sees half a report
-    staging = path.with_name(f".{folder.name}.tmp")
-    retired = path.with_name(f".{folder.name}.old")
-    for leftover in (staging, retired):
-        shutil.rmtree(leftover, ignore_errors=True)
-    staging.mkdir()
-    for name, text in pages.items():
-        (staging / name).write_text(text, encoding="utf-8")
-    if folder.exists():
-        folder.replace(retired)
-    staging.replace(folder)
-    shutil.rmtree(retired, ignore_errors=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render(data, thresholds, folder.name), encoding="utf-8")
-    tmp.replace(path)
-    return path
-
-
-def pages_folder(path: Path) -> Path:
-    """The folder of a report's group, manager and list pages: beside it, named after it."""
-    return path.with_name(f"{path.stem}_files")
-
-
-# ---- data -----------------------------------------------------------------------------------
+def read_relations(warehouse: Any, marts_schema: str = "reporting") -> list[str]:
+    """What the report reads: every table of `marts_schema`, the audit gaps and the run records (PostgreSQL copies them)."""
+    return warehouse.backend.report_relations(marts_schema)
 
 
 def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
@@ -230,6 +30,8 @@ def collect(
     con: duckdb.DuckDBPyConnection, as_of: date, raw_schema: str = "learnupon", marts_schema: str = "reporting",
     now: datetime | None = None,
 ) -> ReportData:
+    """The report's figures. marts_schema: another build of the marts (reporting_pseudonymised); now: the moment
+    the loads' freshness is judged at (default: the clock; a test states its own)."""
     data = ReportData(as_of=as_of)
 
     def q(relation: str, sql: str) -> list[tuple[Any, ...]]:
@@ -496,72 +298,3 @@ def _age(hours: float) -> str:
     if hours < 48:
         return f"{hours:.0f} h"
     return f"{hours / 24:.0f} days"
-
-
-# ---- page -----------------------------------------------------------------------------------
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pipelines", "report_assets"),
-        autoescape=True,  # every portal text is escaped
-        extensions=["jinja2.ext.do"],
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["number"] = _number
-    env.filters["percent"] = lambda v: "n/a" if v is None else f"{v * 100:.1f}%"
-    env.filters["cell"] = lambda v: "" if v is None else str(v)
-    return env
-
-
-def _number(value: Any) -> str:
-    if value is None:
-        return ""
-    value = float(value)
-    return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
-
-
-def _context(data: ReportData, thresholds: tuple[float, float] | None) -> dict[str, Any]:
-    good, warn = thresholds or rate_thresholds()
-
-    def tone(rate: float | None) -> str:
-        if rate is None:
-            return ""
-        return "good" if rate >= good else "warn" if rate >= warn else "bad"
-
-    def share(part: float, whole: float) -> float:
-        return 100.0 * part / whole if whole else 0.0
-
-    return dict(
-        data=data,
-        h=data.headline,
-        states=STATES,
-        attendance=ATTENDANCE,
-        verdicts=VERDICTS,
-        good=good,
-        warn=warn,
-        tone=tone,
-        share=share,
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        css=resources.files("pipelines.report_assets").joinpath("report.css").read_text(encoding="utf-8"),
-    )
-
-
-def render(data: ReportData, thresholds: tuple[float, float] | None = None, folder: str = "compliance_report_files") -> str:
-    """The main page; `folder` is where its group, manager and list pages are (relative to it)."""
-    return _environment().get_template("report.html.j2").render(folder=folder, **_context(data, thresholds))
-
-
-def render_pages(data: ReportData, main: str, thresholds: tuple[float, float] | None = None) -> dict[str, str]:
-    """{file name: content} for the folder beside the main page `main`: a page per group, per manager and per
-    page of the overdue list, and the overdue list's complete CSV."""
-    context = {**_context(data, thresholds), "main": main}
-    template = _environment().get_template("person.html.j2")
-    pages = {f"{s.slug}.html": template.render(section=s, page=None, **context) for s in [*data.groups, *data.managers]}
-    for page in data.overdue_pages:
-        pages[page.file_name] = template.render(section=None, page=page, **context)
-    if data.overdue is not None:
-        pages[f"{data.overdue.name}.csv"] = data.overdue.csv_text
-    return pages

@@ -11,6 +11,7 @@ extract pipeline left pending is never loaded by this small write behind its bac
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import datetime
 from typing import Any
@@ -33,12 +34,12 @@ def new_build_id() -> str:
 
 
 def record_build(warehouse: Any, result: Any, build_id: str, started_at: datetime, finished_at: datetime) -> None:
-    """Append one row per model `result` (pipelines.models.BuildResult) built."""
+    """Append one row per model `result` (pipelines.models.build.BuildResult) built."""
     if not len(result):
         return
     import dlt
 
-    from .learnupon.arrow import IssueLog, to_arrow
+    from ..learnupon.arrow import IssueLog, to_arrow
 
     rows = [
         {
@@ -52,6 +53,9 @@ def record_build(warehouse: Any, result: Any, build_id: str, started_at: datetim
         }
         for name, rows in result.items()
     ]
+    # the table has the `_dlt_load_id` of every raw table (pipelines/run/runner.py): a process that ran no load
+    # (`lms-warehouse models` alone) must add it too, or the NOT NULL column refuses the rows
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     table = to_arrow(rows, MODEL_BUILDS_COLUMNS, table=MODEL_BUILDS, key=[], issues=IssueLog())
     pipeline = warehouse.pipeline(RECORDS_PIPELINE)
     resource = dlt.resource([table], name=MODEL_BUILDS, write_disposition="append")

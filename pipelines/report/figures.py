@@ -1,0 +1,130 @@
+"""What the compliance report shows: its tables, counts, sections and pages, and the labels of each state.
+
+The marts are read into these (reading.py) and rendered from them (rendering.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote
+
+STATES = [
+    ("compliant", "Compliant"),
+    ("due_soon", "Due within 30 days"),
+    ("overdue", "Overdue"),
+    ("expired", "Certificate expired"),
+    ("not_started", "Not started"),
+]
+VERDICTS = [("passed", "Passed"), ("failed", "Failed"), ("no_verdict", "No verdict yet")]
+ATTENDANCE = [("present", "Present"), ("absent", "Absent"), ("no_show", "No-show"), ("unmarked", "Not marked yet")]
+OVERDUE_BUCKETS = ("1-30", "31-60", "61-90", "90+")
+GOOD_RATE_ENV, WARN_RATE_ENV = "LMS_REPORT_GOOD_RATE", "LMS_REPORT_WARN_RATE"
+PAGE_ROWS = 500  # rows of the overdue list per page; the main page shows the first page
+
+
+@dataclass
+class Table:
+    """A table shown in the report, with its CSV download."""
+
+    name: str  # file name of the download, without .csv
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    numeric: set[int] = field(default_factory=set)  # column positions aligned right
+
+    @property
+    def csv_text(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(self.columns)
+        writer.writerows(["" if v is None else v for v in row] for row in self.rows)
+        return buffer.getvalue()
+
+    @property
+    def csv_href(self) -> str:
+        return "data:text/csv;charset=utf-8," + quote(self.csv_text)
+
+
+@dataclass
+class Counts:
+    """Required trainings (learner x course family) by compliance state, and the share compliant."""
+
+    by_state: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def required(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def compliant(self) -> int:
+        return self.by_state.get("compliant", 0)
+
+    @property
+    def rate(self) -> float | None:
+        return self.compliant / self.required if self.required else None
+
+
+@dataclass
+class Section:
+    """A group's or a manager's people on a page of their own: their figures and their open required training.
+
+    counts: every training required of the people (whichever group requires it);
+    own_counts (groups only): the training the group itself requires of its members.
+    """
+
+    kind: str  # group or manager
+    key: Any  # group id or manager user id
+    title: str
+    subtitle: str
+    counts: Counts
+    table: Table
+    own_counts: Counts | None = None
+
+    @property
+    def slug(self) -> str:
+        return f"{self.kind}-{self.key}"
+
+
+@dataclass
+class Page:
+    """A page of a long list, in the folder beside the main file."""
+
+    number: int
+    of: int
+    first_row: int  # its first row's position in the whole list, from 1
+    table: Table
+
+    @property
+    def file_name(self) -> str:
+        return f"overdue-{self.number}.html"
+
+
+HEADLINE_KEYS = (
+    "required", "learners", *[state for state, _ in STATES], "certificates_expired", "certificates_30_days",
+    "inactive_with_open_training", "no_shows",
+)
+
+
+@dataclass
+class ReportData:
+    as_of: date
+    headline: dict[str, Any] = field(default_factory=lambda: {"compliance_rate": None, **dict.fromkeys(HEADLINE_KEYS, 0)})
+    missing: set[str] = field(default_factory=set)
+    last_load: datetime | None = None
+    stale: list[dict[str, Any]] = field(default_factory=list)
+    trend: list[tuple[str, float | None, int]] = field(default_factory=list)  # (label, rate, required)
+    by_group: list[tuple[str, dict[str, float]]] = field(default_factory=list)  # the group's own required training
+    ageing: list[tuple[str, float]] = field(default_factory=list)
+    expiring: list[tuple[str, float]] = field(default_factory=list)
+    hardest: list[tuple[str, float, str]] = field(default_factory=list)
+    exams: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # the portal's verdicts per exam
+    verdicts_below_threshold: int = 0  # passes the portal gives below the exam's threshold, and the reverse
+    sessions: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+    overdue: Table | None = None  # every row; the pages below split it
+    overdue_pages: list[Page] = field(default_factory=list)
+    groups: list[Section] = field(default_factory=list)
+    managers: list[Section] = field(default_factory=list)
+    audit_gaps: list[tuple[Any, ...]] = field(default_factory=list)
