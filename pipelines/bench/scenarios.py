@@ -12,7 +12,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.fanout import fan_out
@@ -410,19 +411,25 @@ def parquet(host: PortalHost, work: Path, sizes: Sizes) -> dict[str, Any]:
 
 
 def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None, destination: str = "duckdb") -> dict[str, Any]:
-    """Peak RSS and throughput of a pipeline process (core resources into `destination`) per portal size, each in its own subprocess."""
+    """Peak RSS and throughput of a pipeline process (core resources into `destination`) per portal size, each
+    run in its own subprocess: a first load, then 1% churn on the portal and an incremental run into the same
+    warehouse (a merge into tables of that size). PostgreSQL: a throwaway server, as the destinations scenario."""
     results = []
-    for users in sizes.memory_users:
-        reuse = big_host is not None and users == sizes.users
-        host = big_host if reuse else PortalHost(users=users, seed=sizes.seed, page_size=sizes.page_size,
-                                                  enrollments_per_user=sizes.enrollments_per_user)
-        try:
-            figures = child_run(host, fresh(work / f"memory_{destination}_{users}"), sizes.workers, destination)
-            results.append({"users": users, **figures})
-        finally:
-            if not reuse:
-                host.stop()
-    peaks = [r["peak_rss_mib"] for r in results]
+    with _destination_env(destination) as env:
+        for users in sizes.memory_users:
+            reuse = big_host is not None and users == sizes.users
+            host = big_host if reuse else PortalHost(users=users, seed=sizes.seed, page_size=sizes.page_size,
+                                                      enrollments_per_user=sizes.enrollments_per_user)
+            try:
+                out = fresh(work / f"memory_{destination}_{users}")
+                figures = child_run(host, out, sizes.workers, destination, env(users))
+                host.churn(days=1, share=0.01)
+                figures["incremental"] = child_run(host, out, sizes.workers, destination, env(users))
+                results.append({"users": users, **figures})
+            finally:
+                if not reuse:
+                    host.stop()
+    peaks = [max(r["peak_rss_mib"], r["incremental"]["peak_rss_mib"]) for r in results]
     return {
         "resources": CORE,
         "destination": destination,
@@ -430,3 +437,26 @@ def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None, destina
         "growth": round(max(peaks) / min(peaks), 2),
         "largest_mib": max(peaks),
     }
+
+
+@contextmanager
+def _destination_env(destination: str) -> Iterator[Callable[[int], dict[str, str]]]:
+    """The environment of a size's runs: for PostgreSQL an empty database of its own (a first load each)."""
+    if destination != "postgres":
+        yield lambda users: {}
+        return
+    from pipelines.destinations.postgres_server import start_postgres
+    from pipelines.destinations.postgres_warehouse import ENV_NAME
+
+    server = start_postgres()
+    databases: dict[int, str] = {}
+
+    def env(users: int) -> dict[str, str]:
+        if users not in databases:
+            databases[users] = server.dsn(server.create_database(f"memory_{users}"))
+        return {ENV_NAME: databases[users]}
+
+    try:
+        yield env
+    finally:
+        server.stop()
