@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ...malloc import release_free_memory
 from ...run.resumed_load import unrecorded_started_jobs
 from .history import LOAD_ID, finish_history
 from .lake import DeltaLake
@@ -18,7 +19,9 @@ def finish_loads(pipeline: Any, lake: DeltaLake) -> dict[str, int]:
 
     Returns rows retired per table. Every step is idempotent, so calling it again after a kill is safe.
     """
+    release_free_memory()  # what dlt's Delta writes and merges freed, before the merges here
     finish_history(pipeline, lake)
+    release_free_memory()
     return retire_vanished_rows(pipeline, lake)
 
 
