@@ -1,4 +1,4 @@
-"""Keep the process's resident memory flat on glibc.
+"""Keep the process's resident memory flat on glibc (and give back Arrow's and glibc's free memory between steps).
 
 glibc gives each thread that allocates its own heap arena (64 MiB apiece, up to
 eight per core). The fan-out threads each parse whole pages of JSON, so several
@@ -26,3 +26,19 @@ def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
         return bool(libc.mallopt(M_ARENA_MAX, arenas))
     except (OSError, AttributeError):  # musl and others have no mallopt
         return False
+
+
+def release_free_memory() -> None:
+    """Hand memory the process has freed back to the system: Arrow's pool, then glibc's heaps.
+
+    Between the steps after a Delta load: each step's Arrow buffers and merge state are freed when it
+    ends, but the allocators keep the pages, so the next step's peak would sit on top of the last one's.
+    """
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass

@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--call-latency-ms", type=int, default=None, help="latency scenario: latency per call (100)")
     parser.add_argument("--memory-users", default=None, help="memory scenario portal sizes, e.g. 1000,10000,100000")
     parser.add_argument("--no-peer", action="store_true", help="skip dlt's rest_api peer (slowest part)")
-    parser.add_argument("--destination", default="duckdb", help="memory scenario: the warehouse loaded (duckdb, parquet, delta)")
+    parser.add_argument("--destination", default="duckdb", help="memory scenario: the warehouse loaded (duckdb, parquet, delta, postgres)")
     parser.add_argument("--work-dir", type=Path, default=None, help="keep warehouses here (default: a temp folder)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
 
@@ -104,18 +104,19 @@ def run_benchmark(sizes: Sizes, scenarios: Sequence[str], work: Path, peer: bool
         if "destinations" in scenarios:
             say(f"destinations: {', '.join(destinations)}")
             result["destinations"] = sc.destinations(big, sizes, work, destinations)
-        if "memory" in scenarios:
-            say(f"memory: {', '.join(f'{u:,}' for u in sizes.memory_users)} users into {destination}")
-            result["memory"] = sc.memory(sizes, work, big_host=big, destination=destination)
         if "fixed" in scenarios:  # before frugality's churn: the portal is unchanged since the first load
             say(f"fixed cost: a first load, then {len(sc.FIXED_COST_RESOURCES)} resource(s) incremental, unchanged portal")
             result["fixed"] = sc.fixed_cost(big, sizes, work)
         if "frugality" in scenarios:
             say("frugality: churn 1%, incremental run")
             result["frugality"] = sc.frugality(big, sizes, state)
-            if big is not None:
-                big.stop()
-                big = None
+        if "memory" in scenarios:  # after frugality's incremental run: memory's own churn the portal again
+            say(f"memory: {', '.join(f'{u:,}' for u in sizes.memory_users)} users into {destination}, first and incremental")
+            result["memory"] = sc.memory(sizes, work, big_host=big, destination=destination)
+        if big is not None:
+            big.stop()
+            big = None
+        if "frugality" in scenarios:
             say(f"frugality: every resource on {sizes.all_users:,} users")
             result["frugality"]["all_resources"] = sc.frugality_all(sizes, work)
     finally:
@@ -220,6 +221,8 @@ def format_table(result: dict[str, Any]) -> str:
         for s in m["sizes"]:
             rate = f", {s['records_per_second']:,} records/s" if s.get("records_per_second") else ""
             lines.append(f"  {s[ENROLLMENTS]:>10,} enrollments  {s['peak_rss_mib']:>8.0f} MiB  ({s['seconds']:.0f} s{rate})")
+            if inc := s.get("incremental"):
+                lines.append(f"  {'incremental':>22}  {inc['peak_rss_mib']:>8.0f} MiB  ({inc['seconds']:.0f} s)")
         lines.append(f"  largest / smallest: {m['growth']:.2f}x")
     if fx := result.get("fixed"):
         p = fx["portal"]

@@ -4,6 +4,8 @@ python -m pipelines.bench.memory_child BASE_URL USERNAME OUT_DIR WORKERS [DESTIN
 (the password comes from the BENCH_PORTAL_PASSWORD environment variable, never argv; a
 PostgreSQL destination's credentials from DESTINATION__POSTGRES__CREDENTIALS)
 
+The peak is also given per step of the run (`peak_by_step_mib`: extract, normalizing, loading,
+retiring, as the run reports its steps), so a peak can be traced to the step that holds it.
 For parquet the figures also give the publication alone: the peak is reset (Linux's
 clear_refs) and the run's first publication is done again.
 """
@@ -61,6 +63,32 @@ def publication_alone(backend: Any, peak: list[int]) -> dict[str, float]:
     }
 
 
+class StepPeaks:
+    """The run's progress (only its steps): the peak RSS seen while each step ran."""
+
+    def __init__(self) -> None:
+        self.current = "extract"
+        self.peaks: dict[str, int] = {}
+
+    def sample(self, rss: int) -> None:
+        self.peaks[self.current] = max(self.peaks.get(self.current, 0), rss)
+
+    def step(self, text: str) -> None:
+        self.current = text
+
+    def update(self, resource: str, **counts: int) -> None:
+        pass
+
+    def done(self, resource: str, **counts: int) -> None:
+        pass
+
+    def failed(self, resource: str, cause: str) -> None:
+        pass
+
+    def as_mib(self) -> dict[str, float]:
+        return {step: round(rss / 2**20, 1) for step, rss in self.peaks.items()}
+
+
 def main(argv: list[str]) -> int:
     base_url, username, out_dir, workers = argv[0], argv[1], argv[2], int(argv[3])
     destination = argv[4] if len(argv) > 4 else "duckdb"
@@ -70,11 +98,13 @@ def main(argv: list[str]) -> int:
     peak = [me.memory_info().rss]
     baseline = peak[0]
     stop = threading.Event()
+    steps = StepPeaks()
 
     def poll() -> None:  # RSS now and then, so the figure also covers child processes dlt may start
         while not stop.wait(0.05):
             rss = me.memory_info().rss + sum(c.memory_info().rss for c in me.children(recursive=True))
             peak[0] = max(peak[0], rss)
+            steps.sample(rss)
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
@@ -89,6 +119,7 @@ def main(argv: list[str]) -> int:
     context = ExtractContext(
         client_factory=client_factory(base_url, username, os.environ["BENCH_PORTAL_PASSWORD"], workers),
         options=ExtractOptions(workers=workers),
+        progress=steps,
     )
     warehouse = Warehouse(destination=destination, out_dir=out_dir)
     started = time.perf_counter()
@@ -106,6 +137,7 @@ def main(argv: list[str]) -> int:
         "records_per_second": round(records / seconds) if seconds else None,
         "peak_rss_mib": round(peak_bytes / 2**20, 1),
         "baseline_rss_mib": round(baseline / 2**20, 1),
+        "peak_by_step_mib": steps.as_mib(),
     }
     figures.update(publication_alone(warehouse.backend, peak))
     stop.set()

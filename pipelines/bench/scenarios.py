@@ -443,19 +443,28 @@ def parquet(host: PortalHost, work: Path, sizes: Sizes) -> dict[str, Any]:
 
 
 def memory(sizes: Sizes, work: Path, big_host: PortalHost | None = None, destination: str = "duckdb") -> dict[str, Any]:
-    """Peak RSS and throughput of a pipeline process (core resources into `destination`) per portal size, each in its own subprocess."""
+    """Peak RSS and throughput of a pipeline process (core resources into `destination`) per portal size, each
+    run in its own subprocess: a first load, then 1% churn on the portal and an incremental run into the same
+    warehouse (a merge into tables of that size). PostgreSQL: a throwaway server, as the destinations scenario."""
     results = []
+    from pipelines.destinations import KINDS
+
     for users in sizes.memory_users:
         reuse = big_host is not None and users == sizes.users
         host = big_host if reuse else PortalHost(users=users, seed=sizes.seed, page_size=sizes.page_size,
                                                   enrollments_per_user=sizes.enrollments_per_user)
         try:
-            figures = child_run(host, fresh(work / f"memory_{destination}_{users}"), sizes.workers, destination)
+            # each size its own empty warehouse (PostgreSQL: a database of its own), a first load each
+            with KINDS[destination].benchmark_environment() as (env, _server):
+                out = fresh(work / f"memory_{destination}_{users}")
+                figures = child_run(host, out, sizes.workers, destination, env)
+                host.churn(days=1, share=0.01)
+                figures["incremental"] = child_run(host, out, sizes.workers, destination, env)
             results.append({USERS: users, **figures})
         finally:
             if not reuse:
                 host.stop()
-    peaks = [r["peak_rss_mib"] for r in results]
+    peaks = [max(r["peak_rss_mib"], r["incremental"]["peak_rss_mib"]) for r in results]
     return {
         "resources": CORE,
         "destination": destination,

@@ -13,6 +13,9 @@ from ..learnupon.errors import ConfigError
 from .base import Destination
 
 
+LOAD_PARALLELISM = "sequential"
+
+
 class Delta(Destination):
     name = "delta"
     table_format = "delta"
@@ -23,7 +26,12 @@ class Delta(Destination):
         from .delta_lake.lake import bucket_url
 
         warehouse = self.warehouse
-        return dlt.destinations.filesystem(bucket_url=bucket_url(warehouse.delta_url, warehouse.out_dir / "delta"))
+        return dlt.destinations.filesystem(
+            bucket_url=bucket_url(warehouse.delta_url, warehouse.out_dir / "delta"),
+            # one table's Delta write or merge at a time: each holds its own Arrow batches and merge state,
+            # so dlt's parallel jobs added their peaks (docs/benchmarks.md, memory); LOAD__PARALLELISM_STRATEGY wins
+            loader_parallelism_strategy=LOAD_PARALLELISM,
+        )
 
     @cached_property
     def lake(self) -> Any:
@@ -61,9 +69,12 @@ class Delta(Destination):
 
     def retire(self, pipeline: Any) -> dict[str, int]:
         """SCD2 histories and replaced days first (what dlt's Delta merge cannot do), then retirement."""
+        from ..malloc import release_free_memory
         from .delta_lake.history import finish_history
 
+        release_free_memory()  # what dlt's Delta writes and merges freed, before the merges here
         finish_history(pipeline, self.lake)
+        release_free_memory()
         return super().retire(pipeline)
 
     def retiring_tables(self, pipeline: Any) -> Any:

@@ -338,6 +338,7 @@ def extract_and_load(
             for table, count in _row_counts(pipeline.last_trace.last_normalize_info).items():
                 rows[table] = rows.get(table, 0) + count
         backend.check_writable(READ_IS_KEPT, in_run=True)
+        context.progress.step("retiring vanished rows")
         t4 = time.perf_counter()
         retired = backend.retire(pipeline)  # Delta: SCD2 histories and replaced days first
         timings["retire"] = time.perf_counter() - t4

@@ -97,6 +97,11 @@ def test_bench_tiny_reports_every_figure(tmp_path):
     m = result["memory"]
     assert len(m["sizes"]) == 3
     assert all(s["peak_rss_mib"] > 0 and s["enrollments"] > 0 for s in m["sizes"])
+    # each size: an incremental run after 1% churn, and the peak of every step of both runs
+    assert all(s["incremental"]["peak_rss_mib"] > 0 and s["incremental"]["records"] > 0 for s in m["sizes"])
+    steps = {"extract", "normalizing", "loading into the warehouse", "retiring vanished rows"}
+    assert all(steps <= set(run["peak_by_step_mib"]) for s in m["sizes"] for run in (s, s["incremental"]))
+    assert m["largest_mib"] == max(max(s["peak_rss_mib"], s["incremental"]["peak_rss_mib"]) for s in m["sizes"])
     assert m["growth"] >= 1.0
 
     fx = result["fixed"]  # the light run's own time, taken apart
