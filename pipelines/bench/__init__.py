@@ -226,7 +226,7 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"  largest / smallest: {m['growth']:.2f}x")
     if fx := result.get("fixed"):
         p = fx["portal"]
-        lines += ["", f"Fixed cost: `run --resources {','.join(fx['resources'])}` on an unchanged portal ({p['users']:,} users,"
+        lines += ["", f"Fixed cost: `run --resources {','.join(fx['resources'])}` on an unchanged portal ({p[USERS]:,} users,"
                   f" {p['enrollments_per_user']:g} enrollments per user; warehouse {fx['warehouse_mib']:,.0f} MiB), each run in its own process",
                   f"  {'run':<5}{'wall s':>8}{'calls':>7}{'waiting s':>11}{'own s':>7}{'CPU s':>7}{'snapshot s':>12}{'rows rewritten':>16}"]
         for number, run in enumerate(fx["runs"], 1):

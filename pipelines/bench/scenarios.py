@@ -524,7 +524,7 @@ def fixed_cost(host: PortalHost, sizes: Sizes, work: Path, warehouse_dir: Path |
         whole = publish_snapshot(warehouse)
     last = results[-1]
     return {
-        "portal": {"users": sizes.users, "enrollments_per_user": sizes.enrollments_per_user},
+        "portal": {USERS: sizes.users, "enrollments_per_user": sizes.enrollments_per_user},
         "resources": list(FIXED_COST_RESOURCES),
         "warehouse_mib": round(warehouse.duckdb_path.stat().st_size / 2**20, 1),
         "runs": results,
