@@ -132,4 +132,3 @@ def test_a_relative_out_keeps_dbt_out_of_the_project_folder(tmp_path: Path, monk
 
     monkeypatch.chdir(tmp_path)
     assert dbt_dir(Warehouse(out_dir=Path("data"))) == tmp_path / "data" / ".dbt"
-
