@@ -38,6 +38,7 @@ def record_build(warehouse: Any, result: Any, build_id: str, started_at: datetim
     if not len(result):
         return
     import dlt
+    from dlt.common.schema.typing import C_DLT_LOAD_ID
 
     from ..learnupon.arrow import IssueLog, to_arrow
 
@@ -58,5 +59,8 @@ def record_build(warehouse: Any, result: Any, build_id: str, started_at: datetim
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     table = to_arrow(rows, MODEL_BUILDS_COLUMNS, table=MODEL_BUILDS, key=[], issues=IssueLog())
     pipeline = warehouse.pipeline(RECORDS_PIPELINE)
-    resource = dlt.resource([table], name=MODEL_BUILDS, write_disposition="append")
+    # nullable: a warehouse whose model_builds a build of an earlier version made without the column gets it
+    # added, NULL in those rows (a NOT NULL column could not be added to them)
+    load_id = {C_DLT_LOAD_ID: {"name": C_DLT_LOAD_ID, "data_type": "text", "nullable": True}}
+    resource = dlt.resource([table], name=MODEL_BUILDS, write_disposition="append", columns=load_id)
     pipeline.run(resource, table_format=warehouse.backend.table_format)

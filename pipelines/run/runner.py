@@ -134,6 +134,10 @@ class Warehouse:
 
     def pipeline(self, name: str = PIPELINE_NAME) -> dlt.Pipeline:
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        # Arrow tables get _dlt_load_id too: which load wrote a row (retirement compares it). Set for every
+        # pipeline, not only once a run started: a table's first write decides whether the column is NOT NULL,
+        # and a process that loaded nothing (`lms-warehouse models`) must write its records the same way
+        os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
         return dlt.pipeline(
             pipeline_name=name,
             destination=self.dlt_destination(),
@@ -296,8 +300,6 @@ def extract_and_load(
     # resources run one after another, so lists one fetched are reused by the next (see the source's docstring),
     # and a failed resource's dlt state can be put back before the next one starts
     os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")
-    # Arrow tables get _dlt_load_id too: which load wrote a row (retirement compares it)
-    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     timings: dict[str, float] = {}
     rows: dict[str, int] = {}
     failed: dict[str, str] = {}
