@@ -11,7 +11,6 @@ extract pipeline left pending is never loaded by this small write behind its bac
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import datetime
 from typing import Any
@@ -54,9 +53,6 @@ def record_build(warehouse: Any, result: Any, build_id: str, started_at: datetim
         }
         for name, rows in result.items()
     ]
-    # the table has the `_dlt_load_id` of every raw table (pipelines/run/runner.py): a process that ran no load
-    # (`lms-warehouse models` alone) must add it too, or the NOT NULL column refuses the rows
-    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     table = to_arrow(rows, MODEL_BUILDS_COLUMNS, table=MODEL_BUILDS, key=[], issues=IssueLog())
     pipeline = warehouse.pipeline(RECORDS_PIPELINE)
     # nullable: a warehouse whose model_builds a build of an earlier version made without the column gets it
