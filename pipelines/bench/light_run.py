@@ -30,10 +30,10 @@ def main(argv: list[str]) -> int:
     # what `lms-warehouse run` imports before it runs (pipelines/cli.py), then the benchmark's timed client
     from pipelines.learnupon.context import ExtractContext
     from pipelines.learnupon.settings import ExtractOptions
-    from pipelines.run.runner import Warehouse, run_extract
+    from pipelines.run.runner import Warehouse
     from pipelines.run.summary import print_summary
 
-    from .timing import TimedClient, client_factory
+    from .timing import client_factory, timed_run
 
     logging.getLogger("dlt").setLevel(logging.ERROR)
     imported = time.perf_counter()
@@ -43,12 +43,7 @@ def main(argv: list[str]) -> int:
     )
     warehouse = Warehouse(out_dir=out_dir)
     started = time.perf_counter()
-    try:
-        summary = run_extract(context, warehouse, resources)
-        client: TimedClient = context.client  # type: ignore[assignment]
-        fetch = client.fetch_seconds()
-    finally:
-        context.close()
+    summary, _client, fetch = timed_run(context, warehouse, resources)
     ran = time.perf_counter()
     print_summary(summary, warehouse, ran - started, header="bench", out=io.StringIO())
     printed = time.perf_counter()

@@ -32,7 +32,7 @@ from pipelines.learnupon.settings import (
 
 from .portal_host import PortalHost
 from .sizes import Sizes
-from .timing import TimedClient, client_factory, per_minute
+from .timing import TimedClient, client_factory, per_minute, timed_run
 
 CORE = [USERS, COURSES, ENROLLMENTS]
 # endpoint (as the client counts calls) -> core resource: each table's endpoint in the registry
@@ -78,17 +78,12 @@ def run_ours(
     host: PortalHost, out_dir: Path, workers: int, resources: list[str] | None = CORE, destination: str = "duckdb"
 ) -> dict[str, Any]:
     """One run of the project's pipeline (core resources unless told; None: every resource), fetch time measured."""
-    from pipelines.run.runner import Warehouse, run_extract
+    from pipelines.run.runner import Warehouse
 
     context = _context(host, workers)
     warehouse = Warehouse(destination=destination, out_dir=out_dir)
     started = time.perf_counter()
-    try:
-        summary = run_extract(context, warehouse, resources)
-        client: TimedClient = context.client  # type: ignore[assignment]
-        fetch = client.fetch_seconds()
-    finally:
-        context.close()
+    summary, client, fetch = timed_run(context, warehouse, resources)
     seconds = time.perf_counter() - started
     return {"summary": summary, "seconds": seconds, "fetch": fetch, "warehouse": warehouse, "client": client}
 

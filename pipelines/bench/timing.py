@@ -83,6 +83,20 @@ def client_factory(base_url: str, username: str, password: str, workers: int, **
     return make
 
 
+def timed_run(context: Any, warehouse: Any, resources: list[str] | None) -> tuple[Any, "TimedClient", dict[str, Any]]:
+    """`run_extract` on a context whose client is a TimedClient, then the context closed: the run's summary,
+    its client and the time it spent waiting on the portal (not ours)."""
+    from pipelines.run.runner import run_extract
+
+    try:
+        summary = run_extract(context, warehouse, resources)
+        client: TimedClient = context.client
+        fetch = client.fetch_seconds()
+    finally:
+        context.close()
+    return summary, client, fetch
+
+
 def per_minute(exchanges: list[tuple[float, int]], started: float, finished: float) -> dict[str, Any]:
     """Calls and 429s per calendar minute (the portal's window); full minutes are those the run spans wholly."""
     buckets: dict[int, list[int]] = {}
