@@ -31,17 +31,23 @@ def test_429s_from_a_shared_rate_limit_are_waited_out(portal_factory, tmp_path: 
     """Another integration drains the per-minute budget mid-run; the run backs off and finishes correctly."""
     portal = portal_factory(users=60, page_size=25, rate_per_minute=45)
     stop = threading.Event()
+    drained = threading.Event()  # the neighbour has met a 429: the minute's budget is spent
 
     def neighbour() -> None:
-        with httpx.Client(auth=(portal.config.username, portal.config.password)) as http:
+        # keeps spending the budget as each minute refills it; a slow or failed call must not end it
+        with httpx.Client(auth=(portal.config.username, portal.config.password), timeout=60) as http:
             while not stop.is_set():
-                http.get(portal.base_url + "/courses")
+                try:
+                    if http.get(portal.base_url + "/courses").status_code == 429:
+                        drained.set()
+                except httpx.HTTPError:
+                    pass
                 time.sleep(0.02)
 
     thread = threading.Thread(target=neighbour, daemon=True)
     thread.start()
     try:
-        time.sleep(0.3)
+        wait_until(drained.is_set, "the neighbour spending the minute's budget")
         # the core resources: enough calls to meet the neighbour, few enough to finish within two minute windows
         summary = run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
     finally:
