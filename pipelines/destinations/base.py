@@ -76,7 +76,7 @@ class Destination(ABC):
         """The facts the extract reads from the warehouse (pipelines/run/warehouse_facts.py), into `context`."""
         from ..run.warehouse_facts import read_facts
 
-        context.facts = read_facts(pipeline)
+        context.facts = read_facts(pipeline, context.portal_name)
 
     def adapt_source(self, source: Any) -> Any:
         """The source with its tables' hints as this destination needs them."""

@@ -59,7 +59,7 @@ class Delta(Destination):
         from ..run.warehouse_facts import read_facts
 
         context.warehouse_reader = self.lake  # dlt's filesystem SQL client needs DuckDB's delta extension
-        context.facts = read_facts(self.lake)  # the same SQL, over DuckDB views of the Delta tables
+        context.facts = read_facts(self.lake, context.portal_name)  # the same SQL, over DuckDB views of the Delta tables
 
     def adapt_source(self, source: Any) -> Any:
         """Tables' hints as Delta merges need them (pipelines/destinations/delta_lake/strategy.py)."""
