@@ -78,6 +78,12 @@ class Destination(ABC):
 
         context.facts = read_facts(pipeline, context.portal_name)
 
+    def adopt_rows_without_portal(self, pipeline: Any, portal: str, alone: bool) -> dict[str, int]:
+        """Rows written before raw tables had a portal column become `portal`'s (pipelines/run/portal_adoption.py)."""
+        from ..run.portal_adoption import adopt_rows_without_portal
+
+        return adopt_rows_without_portal(pipeline, portal, alone)
+
     def adapt_source(self, source: Any) -> Any:
         """The source with its tables' hints as this destination needs them."""
         return source
