@@ -154,6 +154,7 @@ class PortalSettings:
     minute_reserve: int = default("minute_reserve")
     max_calls_per_minute: int | None = default("max_calls_per_minute")
     workers: int = default("workers")
+    name: str = ""  # the portal's name (Portal.name); "": the base URL's host
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> PortalSettings:
@@ -162,7 +163,8 @@ class PortalSettings:
         base = base_url_for(values.get("subdomain"), values.get("base_url"), values["domain"])
         if missing:
             raise ConfigError(f"{' and '.join(missing)} not set (environment or [sources.learnupon] in .dlt/secrets.toml)")
-        return cls(base_url=base, **{f.name: values[f.name] for f in fields(cls) if f.name != "base_url"})
+        name = portal_name_for(values.get("subdomain"), values.get("base_url"))
+        return cls(base_url=base, name=name, **{f.name: values[f.name] for f in fields(cls) if f.name not in ("base_url", "name")})
 
     @classmethod
     def from_environment(cls, **explicit: Any) -> PortalSettings:
@@ -177,6 +179,7 @@ class PortalSettings:
             weekly_reserve=self.weekly_reserve,
             minute_reserve=self.minute_reserve,
             max_calls_per_minute=self.max_calls_per_minute,
+            portal=self.name,
         )
 
 
@@ -282,7 +285,7 @@ def _portal(name: str, keys: dict[str, tuple[Any, str]], budget: Mapping[str, An
         base = base_url_for(values.get("subdomain"), values.get("base_url"), values.get("domain") or default("domain"))
     except ConfigError as exc:
         raise ConfigError(f"portal {name}: {exc}") from None
-    settings = PortalSettings(base_url=base, username=values["username"], password=values["password"], **budget)
+    settings = PortalSettings(base_url=base, username=values["username"], password=values["password"], name=name, **budget)
     return Portal(name, settings)
 
 

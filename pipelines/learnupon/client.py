@@ -181,7 +181,10 @@ class LearnUponClient:
         weekly_reserve: int = 0,
         max_calls_per_minute: int | None = None,
         transport: httpx.BaseTransport | None = None,
+        portal: str = "",
     ) -> None:
+        # the configured portal's name (pipelines/config.py), in every row it reads; "": its host
+        self.portal = portal or portal_name_for(None, base_url)
         if not username or not password:
             raise ConfigError("LearnUpon API username and password are both required")
         self.base_url = base_url.rstrip("/")

@@ -48,7 +48,7 @@ class NullProgress:
 @dataclass
 class ExtractContext:
     client_factory: Callable[[], LearnUponClient]
-    # the configured portal's name (pipelines/config.py), in every row's `portal` column; "": the client's host
+    # the configured portal's name (pipelines/config.py), in every row's `portal` column; "": the client's
     portal: str = ""
     options: ExtractOptions = field(default_factory=ExtractOptions)
     issues: IssueLog = field(default_factory=IssueLog)
@@ -90,7 +90,7 @@ class ExtractContext:
     def portal_name(self) -> str:
         """The portal every row of this extract belongs to."""
         if not self.portal:
-            self.portal = portal_name_for(None, self.client.base_url)
+            self.portal = getattr(self.client, "portal", "") or portal_name_for(None, self.client.base_url)
         return self.portal
 
     @property
