@@ -29,6 +29,7 @@ from pipelines.learnupon import schema
 from pipelines.run.runner import PIPELINE_RUNS
 
 AS_OF_TEXT = "2026-06-15"
+PORTAL = "acme"  # every row's portal (the raw tables' portal column)
 LOAD_1 = "1767225600.0"  # 2026-01-01T00:00:00Z
 LOAD_2 = "1777593600.0"  # 2026-05-01T00:00:00Z: the load that noticed Dan's deletion
 LOAD_1_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -188,7 +189,7 @@ TABLES: dict[str, list[dict[str, Any]]] = {
 }
 
 def _columns(table: str) -> dict[str, str]:
-    columns = {name: KINDS[kind] for name, kind in spec(table).items()}
+    columns = {"portal": "varchar", **{name: KINDS[kind] for name, kind in spec(table).items()}}
     columns["_dlt_load_id"] = "varchar"
     columns["_dlt_id"] = "varchar"
     if table in SCD2_TABLES:
@@ -212,6 +213,7 @@ def _versions(table: str, rows: list[dict[str, Any]], load_id: str) -> list[dict
     for row in rows:
         row = dict(row)
         retired = row.pop("retired", False)
+        row.setdefault("portal", PORTAL)
         row.setdefault("_dlt_load_id", load_id)
         if table in SCD2_TABLES:
             row["_dlt_valid_from"] = LOAD_1_AT
