@@ -89,11 +89,12 @@ def read_field_choices(warehouse: Warehouse, client: LearnUponClient) -> None:
 
 
 def plan_roster(warehouse: Warehouse, mapping: Mapping, roster_run_id: str, columns: list[str],
-                csv_path: Path | None) -> tuple[Plan, Path | None]:
-    """Build sync.sync_plan (the dbt models tagged `sync`) for the roster loaded by `roster_run_id`; export its CSV."""
+                csv_path: Path | None, portal: str | None = None) -> tuple[Plan, Path | None]:
+    """Build sync.sync_plan (the dbt models tagged `sync`) for the roster loaded by `roster_run_id`, against the
+    users of `portal` (default: the warehouse's only portal); export its CSV."""
     with connect(warehouse) as con:
-        check_inputs(con, mapping, columns)
-    build_plan(warehouse, mapping, roster_run_id, columns)  # dbt opens the warehouse itself: no connection of ours is open
+        portal = check_inputs(con, mapping, columns, portal)
+    build_plan(warehouse, mapping, roster_run_id, columns, portal=portal)  # dbt opens the warehouse itself: no connection of ours is open
     with connect(warehouse) as con:
         plan = read_plan(con)
         written = export_csv(con, csv_path) if csv_path is not None else None
@@ -169,8 +170,10 @@ def run_sync(
     force: bool = False,
     extract: bool = True,
     csv_path: Path | None = None,
+    portal: str | None = None,
 ) -> Outcome:
-    """`mode` plan (a dry run) or apply. The client is needed to extract and to apply."""
+    """`mode` plan (a dry run) or apply. The client is needed to extract and to apply. portal: the portal the
+    roster is for (the client's); default the warehouse's only one."""
     if mode not in ("plan", "apply"):
         raise ValueError(mode)
     check_warehouse(warehouse)
@@ -183,7 +186,7 @@ def run_sync(
             extract_users(warehouse, client, workers)  # type: ignore[arg-type]
         load_roster(warehouse, roster, run_id)
         plan, written = plan_roster(warehouse, mapping, run_id, roster.columns,
-                                    csv_path if csv_path is not None else warehouse.out_dir / PLAN_CSV)
+                                    csv_path if csv_path is not None else warehouse.out_dir / PLAN_CSV, portal)
     except BaseException as exc:
         if not resumed:  # an interrupted apply stays open for the next apply to resume
             with connect(warehouse) as con:
