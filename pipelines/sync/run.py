@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from ..destinations.duckdb_storage import storage_config
-from ..learnupon.client import LearnUponClient
+from ..learnupon.client import LearnUponClient, portal_name_for
 from ..learnupon.context import ExtractContext
 from ..learnupon.errors import ConfigError
 from ..learnupon.records import extract_records
@@ -72,10 +72,13 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def extract_users(warehouse: Warehouse, client: LearnUponClient, workers: int) -> None:
-    """Load users, custom data, groups and memberships as they are now (one extractor run)."""
-    context = ExtractContext(client_factory=lambda: client, options=ExtractOptions(workers=workers))
-    run_extract(context, warehouse, list(SYNC_RESOURCES))  # the client is ours to close, not the context's
+def extract_users(warehouse: Warehouse, client: LearnUponClient, workers: int, portal: str | None = None,
+                  pipeline_name: str | None = None) -> None:
+    """Load users, custom data, groups and memberships as they are now (one extractor run of the portal's
+    pipeline: `portal` names its rows; None: the client's host, as a single-portal run names it)."""
+    context = ExtractContext(client_factory=lambda: client, portal=portal or "", options=ExtractOptions(workers=workers))
+    # the client is ours to close, not the context's
+    run_extract(context, warehouse, list(SYNC_RESOURCES), *([pipeline_name] if pipeline_name else []))
     read_field_choices(warehouse, client)
 
 
@@ -171,6 +174,7 @@ def run_sync(
     extract: bool = True,
     csv_path: Path | None = None,
     portal: str | None = None,
+    pipeline_name: str | None = None,
 ) -> Outcome:
     """`mode` plan (a dry run) or apply. The client is needed to extract and to apply. portal: the portal the
     roster is for (the client's); default the warehouse's only one."""
@@ -183,7 +187,8 @@ def run_sync(
     run_id, resumed = begin(warehouse, mode, roster.source)
     try:
         if extract:
-            extract_users(warehouse, client, workers)  # type: ignore[arg-type]
+            extract_users(warehouse, client, workers, portal, pipeline_name)  # type: ignore[arg-type]
+            portal = portal or _client_portal(client)
         load_roster(warehouse, roster, run_id)
         plan, written = plan_roster(warehouse, mapping, run_id, roster.columns,
                                     csv_path if csv_path is not None else warehouse.out_dir / PLAN_CSV, portal)
@@ -204,6 +209,11 @@ def run_sync(
             outcome = apply_plan(warehouse, client, run_id, plan, mapping, force=force, resumed=resumed)  # type: ignore[arg-type]
     outcome.csv_path, outcome.notes = written, notes
     return outcome
+
+
+def _client_portal(client: LearnUponClient | None) -> str | None:
+    """The name a single-portal run gives the client's portal (the rows it just loaded)."""
+    return portal_name_for(None, client.base_url) if client is not None else None
 
 
 def _note_api(outcome: Outcome, client: LearnUponClient | None) -> None:
