@@ -164,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
         " default output <out>/compliance_report_pseudonymised.html",
     )
     sub.choices["report"].add_argument(
+        "--portal", metavar="NAME", default=None,
+        help="the report of that portal alone (default: every portal in the warehouse, the realm's totals and each"
+        " portal's figures): default output <out>/compliance_report_NAME.html",
+    )
+    sub.choices["report"].add_argument(
         "--output", type=Path, default=None,
         help="default: <out>/compliance_report.html (<out>/compliance_report_pseudonymised.html with --pseudonymised)",
     )
@@ -406,7 +411,7 @@ def _models(args: argparse.Namespace) -> int:
     from .models import build_models
     from .privacy.reporting import MARTS_SCHEMA, PseudonymisedBuild
     from .privacy.settings import pseudonymised_reporting
-    from .report import pages_folder, write_report
+    from .report import pages_folder, portal_slug, write_report
     from .run.lock import run_lock
     from .run.runner import Warehouse
 
@@ -436,10 +441,11 @@ def _models(args: argparse.Namespace) -> int:
 
             print(f"dbt docs: {generate_docs(warehouse)}")
         return EXIT_OK
-    default_name = "compliance_report_pseudonymised.html" if pseudonymised_report else "compliance_report.html"
-    output = args.output or args.out / default_name
+    portal = getattr(args, "portal", None)
+    stem = "compliance_report" + ("_pseudonymised" if pseudonymised_report else "") + (f"_{portal_slug(portal)}" if portal else "")
+    output = args.output or args.out / f"{stem}.html"
     marts_schema = MARTS_SCHEMA if pseudonymised_report else "reporting"
-    path = write_report(warehouse, output, as_of=built.as_of, build=False, marts_schema=marts_schema)
+    path = write_report(warehouse, output, as_of=built.as_of, build=False, marts_schema=marts_schema, portal=portal)
     print(f"Compliance report as of {built.as_of}: {path} (its group, manager and list pages: {pages_folder(path)}/)")
     return EXIT_OK
 

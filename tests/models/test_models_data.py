@@ -29,6 +29,7 @@ from pipelines.learnupon import schema
 from pipelines.run.runner import PIPELINE_RUNS
 
 AS_OF_TEXT = "2026-06-15"
+PORTAL = "acme"  # every row's portal (the raw tables' portal column)
 LOAD_1 = "1767225600.0"  # 2026-01-01T00:00:00Z
 LOAD_2 = "1777593600.0"  # 2026-05-01T00:00:00Z: the load that noticed Dan's deletion
 LOAD_1_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -188,7 +189,7 @@ TABLES: dict[str, list[dict[str, Any]]] = {
 }
 
 def _columns(table: str) -> dict[str, str]:
-    columns = {name: KINDS[kind] for name, kind in spec(table).items()}
+    columns = {"portal": "varchar", **{name: KINDS[kind] for name, kind in spec(table).items()}}
     columns["_dlt_load_id"] = "varchar"
     columns["_dlt_id"] = "varchar"
     if table in SCD2_TABLES:
@@ -207,11 +208,12 @@ def _insert(con: duckdb.DuckDBPyConnection, relation: str, table: str, rows: lis
         con.execute(f"insert into {relation} values ({', '.join('?' for _ in names)})", values)
 
 
-def _versions(table: str, rows: list[dict[str, Any]], load_id: str) -> list[dict[str, Any]]:
+def _versions(table: str, rows: list[dict[str, Any]], load_id: str, portal: str = PORTAL) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         row = dict(row)
         retired = row.pop("retired", False)
+        row.setdefault("portal", portal)
         row.setdefault("_dlt_load_id", load_id)
         if table in SCD2_TABLES:
             row["_dlt_valid_from"] = LOAD_1_AT
@@ -220,14 +222,15 @@ def _versions(table: str, rows: list[dict[str, Any]], load_id: str) -> list[dict
     return out
 
 
-def make_duckdb_warehouse(out_dir: Path, skip: tuple[str, ...] = ()) -> Path:
-    """A DuckDB warehouse as dlt leaves it: merged tables, SCD2 history with retired versions."""
+def make_duckdb_warehouse(out_dir: Path, skip: tuple[str, ...] = (), portals: tuple[str, ...] = (PORTAL,)) -> Path:
+    """A DuckDB warehouse as dlt leaves it: merged tables, SCD2 history with retired versions. portals: each
+    holds the story's rows, ids and all (ids repeat across a realm's portals)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
         con.execute("create schema learnupon")
         for table, rows in TABLES.items():
             if table not in skip:
-                _insert(con, f"learnupon.{table}", table, _versions(table, rows, LOAD_2))
+                _insert(con, f"learnupon.{table}", table, [v for p in portals for v in _versions(table, rows, LOAD_2, p)])
     return path
 
