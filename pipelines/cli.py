@@ -273,7 +273,7 @@ def _failed(exc: Exception, out_dir: Path | None) -> int:
 
 def _run(args: argparse.Namespace, portal: Any = None, header: str = "") -> int:
     """`portal`: the demo's simulated portal settings (its address and keys); otherwise they are resolved too."""
-    from .config import run_settings
+    from .config import configured_subdomains, run_settings
     from .learnupon.context import ExtractContext
     from .run.progress import Progress
     from .run.runner import Warehouse, run_extract
@@ -281,7 +281,8 @@ def _run(args: argparse.Namespace, portal: Any = None, header: str = "") -> int:
 
     warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
     settings, options = run_settings(explicit_settings(args), portal=portal)
-    context = ExtractContext(client_factory=settings.client, options=options)
+    context = ExtractContext(client_factory=settings.client, options=options,
+                             configured_subdomains=configured_subdomains(explicit_settings(args)))
     progress = Progress(client=lambda: context.started_client)
     context.progress = progress
     started = time.perf_counter()

@@ -140,6 +140,13 @@ def setting_value(name: str) -> Any:
     return setting.default if found is None else found
 
 
+def configured_subdomains(explicit: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    """The subdomains of the portals this configuration has keys for: sub-portals a realm lists beyond them are
+    reported, never keyed (`portals`). A portal addressed by `base_url` alone has none."""
+    subdomain = (explicit or {}).get("subdomain") or setting_value("subdomain")
+    return (subdomain,) if subdomain else ()
+
+
 def keys_configured() -> bool:
     """Whether the portal's API keys are set (environment or dlt secrets); Dagster's schedules start only then."""
     return bool(_lookup(BY_NAME["username"]) and _lookup(BY_NAME["password"]))

@@ -111,15 +111,18 @@ def run_pipeline(
     destination: str = "duckdb",
     options: ExtractOptions | None = None,
     credentials: str | None = None,
+    configured_subdomains: tuple[str, ...] = (),
     **settings: Any,
 ) -> RunSummary:
     """One real run: HTTP to the simulated portal, dlt, and a DuckDB file (or Parquet folders, a Delta lake)
     under out_dir, or a PostgreSQL database (`destination="postgres"`, `credentials` its URL; dlt's
     working files under out_dir). `out_dir` may be a Warehouse (a Delta lake in a bucket, say);
-    `destination` is then its own."""
+    `destination` is then its own. `configured_subdomains`: the portals the configuration has keys for
+    (a realm's other sub-portals are reported)."""
     portal_settings = settings_for(portal, **settings)
     options = options or ExtractOptions(workers=portal_settings.workers)
-    context = ExtractContext(client_factory=portal_settings.client, options=options)
+    context = ExtractContext(client_factory=portal_settings.client, options=options,
+                             configured_subdomains=configured_subdomains)
     if isinstance(out_dir, Warehouse):
         warehouse = out_dir
     else:

@@ -65,6 +65,12 @@ def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float
             f"Contract drift: {len(summary.drift)} field(s) differ from the documented schema in"
             f" {', '.join(tables)}; see the contract_drift table (run_id {summary.run_id})"
         )
+    unconfigured = summary.extra.get("unconfigured_portals") or []
+    if unconfigured:
+        write(
+            f"Sub-portals not configured (not loaded, no keys generated): {', '.join(unconfigured)};"
+            f" see the data_issues table (run_id {summary.run_id})"
+        )
     for resource, cause in summary.failed.items():
         write(f"FAILED: {resource} was not loaded: {cause}")
     if summary.data_issues:
