@@ -21,6 +21,7 @@ import logging
 from typing import Any, Protocol
 
 from ..learnupon.lifecycle import LIFECYCLES, LISTING_SCOPES, VALID_TO
+from ..learnupon.tables import PORTAL
 
 log = logging.getLogger("lms_warehouse.retirement")
 
@@ -74,35 +75,33 @@ def _apply_listing_markers(target: RetiringTables, tables: set[str], retired: di
     markers = target.qualified(LISTING_SCOPES)
     has_keep = "keep" in target.columns(LISTING_SCOPES)
     not_keep = "keep is not true" if has_keep else "true"
+    # a marker speaks for its own portal's rows only (a load package holds one portal's rows)
     pending = target.rows(
-        f"select table_name, scope_column, {LOAD_ID}, min(noticed_at) from {markers}"
-        f" where applied_at is null and {not_keep} group by 1, 2, 3 order by 3"
+        f"select table_name, scope_column, {LOAD_ID}, {PORTAL}, min(noticed_at) from {markers}"
+        f" where applied_at is null and {not_keep} group by 1, 2, 3, 4 order by 3"
     )
     applied: dict[tuple[str, str], Any] = {}
-    for table, scope_column, load_id, noticed_at in pending:
+    for table, scope_column, load_id, portal, noticed_at in pending:
         applied[(table, load_id)] = min(noticed_at, applied.get((table, load_id), noticed_at))
         if LIFECYCLES.get(table) is None or table not in tables:
             continue
-        where = f"{VALID_TO} is null and {LOAD_ID} < {p}"
-        args: list[Any] = [load_id]
+        where = f"{VALID_TO} is null and {LOAD_ID} < {p} and {PORTAL} = {p}"
+        args: list[Any] = [load_id, portal]
+        mine = f"table_name = {p} and {LOAD_ID} = {p} and {PORTAL} = {p}"
         if scope_column:
             # only the scope values this load listed completely
-            where += (
-                f" and cast({scope_column} as varchar) in (select scope_value from {markers}"
-                f" where table_name = {p} and {LOAD_ID} = {p} and {not_keep})"
-            )
-            args += [table, load_id]
+            where += f" and cast({scope_column} as varchar) in (select scope_value from {markers} where {mine} and {not_keep})"
+            args += [table, load_id, portal]
         elif has_keep:
             # rows the listing deliberately did not read again stay current
             for (column,) in target.rows(
-                f"select distinct scope_column from {markers} where table_name = {p} and {LOAD_ID} = {p} and keep",
-                table, load_id,
+                f"select distinct scope_column from {markers} where {mine} and keep", table, load_id, portal
             ):
                 where += (
                     f" and cast({column} as varchar) not in (select scope_value from {markers}"
-                    f" where table_name = {p} and {LOAD_ID} = {p} and keep and scope_column = {p})"
+                    f" where {mine} and keep and scope_column = {p})"
                 )
-                args += [table, load_id, column]
+                args += [table, load_id, portal, column]
         _add(retired, table, target.retire(table, where, args, p, [noticed_at]))
     if applied:
         target.mark_applied(applied)
@@ -118,13 +117,16 @@ def _apply_owners(target: RetiringTables, tables: set[str], retired: dict[str, i
             if owner.table not in tables:
                 continue
             parent = target.qualified(owner.table)
-            # retired everywhere: rows exist for the id, none of them current
+            # retired everywhere in its portal: rows exist for the (portal, id), none of them current
             gone = (
-                f"select {owner.table_column} from {parent} group by {owner.table_column}"
+                f"select {PORTAL}, {owner.table_column} from {parent} group by {PORTAL}, {owner.table_column}"
                 f" having count(*) = count({VALID_TO})"
             )
-            where = f"{VALID_TO} is null and {owner.column} in ({gone})"
-            when = f"(select max(p.{VALID_TO}) from {parent} p where p.{owner.table_column} = {row}.{owner.column})"
+            where = f"{VALID_TO} is null and ({PORTAL}, {owner.column}) in ({gone})"
+            when = (
+                f"(select max(p.{VALID_TO}) from {parent} p"
+                f" where p.{PORTAL} = {row}.{PORTAL} and p.{owner.table_column} = {row}.{owner.column})"
+            )
             _add(retired, lifecycle.table, target.retire(lifecycle.table, where, [], when, []))
 
 
