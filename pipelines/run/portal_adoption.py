@@ -4,7 +4,8 @@ The next run of that portal adds the column to each raw table that lacks it and 
 with the portal in SCD2 row hashes as new rows carry it (tables.with_portal), so that the merge and SCD2
 keys (portal first, pipelines/learnupon/tables.py) find the old rows as that portal's: nothing is loaded
 twice, no version is retired for its new hash. It happens after a pending load of the old layout has
-loaded, before anything reads the warehouse for the extract, in one transaction.
+loaded, before anything reads the warehouse for the extract, in one transaction. dlt's staging copies of
+the merge tables get the column too (they hold no rows a load keeps).
 
 Old rows carry no hint of their portal, so only a run of one portal adopts them; a run of several portals
 over such a warehouse stops before any API call, saying which command adopts them.
@@ -47,6 +48,10 @@ def adopt_rows_without_portal(pipeline: Any, portal: str, alone: bool) -> dict[s
         log.debug("no warehouse to adopt rows in: %s", exc)
         return {}
     try:
+        with client.with_staging_dataset():
+            staged = unlabelled_tables(client)
+            for table in staged:  # dlt's merge copies, emptied by every load: the column only (dlt would add it NOT NULL)
+                client.execute_sql(f"alter table {client.make_qualified_table_name(table)} add column {PORTAL} varchar")
         tables = unlabelled_tables(client)
         if not tables:
             return {}
@@ -72,7 +77,10 @@ def adopt_rows_without_portal(pipeline: Any, portal: str, alone: bool) -> dict[s
                 client.execute_sql(f"update {name} set {assignments} where {PORTAL} is null", *args)
                 counted = client.execute_sql(f"select count(*) from {name} where {PORTAL} = %s", portal)
                 adopted[table] = int(counted[0][0]) if counted else 0
-        log.warning("rows from before portals were recorded now belong to portal %s: %s", portal, adopted)
+        log.warning(
+            "%s rows in %s tables, written before portals were recorded, now belong to portal %s",
+            sum(adopted.values()), len(adopted), portal,
+        )
         return adopted
     finally:
         client_context.__exit__(None, None, None)
