@@ -85,3 +85,26 @@ def test_a_sub_portal_configured_top_level_fails_that_resource_alone(portal_fact
     assert "answered 403" in summary.failed["portals"] and "set top_level off" in summary.failed["portals"]
     assert query(tmp_path, "select count(*) n from learnupon.groups")[0]["n"] > 0  # the others loaded
     assert realm.generate_keys_calls() == 0
+
+
+def test_a_configured_realm_loads_its_listing_from_the_top_level_portal_only(portal_factory, tmp_path: Path) -> None:
+    """[sources.learnupon.portals.<name>]: hq (top_level = true) and emea configured, apac listed but not."""
+    realm = portal_factory.realm(["emea", "apac"], users=20, sub_users=15)
+    env = {}
+    for name, portal, subdomain in (("hq", realm.top, "realm-hq"), ("emea", realm.subs["emea"], "emea")):
+        prefix = f"SOURCES__LEARNUPON__PORTALS__{name.upper()}__"
+        env.update({prefix + "SUBDOMAIN": subdomain, prefix + "BASE_URL": portal.base_url,
+                    prefix + "USERNAME": portal.keys[0], prefix + "PASSWORD": portal.keys[1]})
+    env["SOURCES__LEARNUPON__PORTALS__HQ__TOP_LEVEL"] = "true"
+    done = cli("run", "--resources", "portals,groups", "--out", str(tmp_path), env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if "Sub-portals not configured" in line]
+    assert len(lines) == 1 and "generated): apac;" in lines[0], done.stdout  # one line, from the hq portal
+    listed = query(tmp_path, "select portal, subdomain from learnupon.portals where _dlt_valid_to is null order by id")
+    assert listed == [{"portal": "hq", "subdomain": "emea"}, {"portal": "hq", "subdomain": "apac"}]
+    issues = query(tmp_path, "select portal, raw_value from learnupon.data_issues where table_name = 'portals'")
+    assert issues == [{"portal": "hq", "raw_value": "apac"}]
+    assert "GET /portals" not in realm.subs["emea"].calls and sum(realm.subs["apac"].calls.values()) == 0
+    assert realm.generate_keys_calls() == 0
+    groups = query(tmp_path, "select portal, count(*) n from learnupon.groups group by 1 order by 1")
+    assert [g["portal"] for g in groups] == ["emea", "hq"]  # both configured portals loaded side by side
