@@ -290,7 +290,7 @@ def _failed(exc: Exception, out_dir: Path | None) -> int:
 def _run(args: argparse.Namespace, portal: Any = None, header: str = "") -> int:
     """`portal`: the demo's simulated portal settings (its address and keys); otherwise the configured portals
     (pipelines/config.py), those `--portals` names or every one."""
-    from .config import Portal, configured_portals, extract_options, resolve, run_settings
+    from .config import Portal, choose_portals, configured_portals, extract_options, realm_members, resolve, run_settings
     from .learnupon.client import portal_name_for
     from .learnupon.context import ExtractContext
     from .run.portals import pipeline_name
@@ -301,15 +301,19 @@ def _run(args: argparse.Namespace, portal: Any = None, header: str = "") -> int:
     warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
     explicit = explicit_settings(args)
     if portal is None:
-        portals = configured_portals(explicit, names=getattr(args, "portals", None))
+        every = configured_portals(explicit)
+        portals = choose_portals(every, getattr(args, "portals", None))
         options = extract_options(resolve(explicit))
     else:
         settings, options = run_settings(explicit, portal=portal)
-        portals = [Portal(portal_name_for(None, settings.base_url), settings, single=True)]
+        every = portals = [Portal(portal_name_for(None, settings.base_url), settings, single=True)]
+    # a realm's listing (`portals`) is compared with every configured portal, whichever this run loads
+    members = realm_members(every)
     if len(portals) > 1:
-        return _run_portals(args, portals, options, warehouse, header)
+        return _run_portals(args, portals, options, warehouse, header, members)
     (one,) = portals
-    context = ExtractContext(client_factory=one.client, portal=one.name, options=options)
+    context = ExtractContext(client_factory=one.client, portal=one.name, options=one.options(options),
+                             configured_subdomains=members)
     progress = Progress(client=lambda: context.started_client)
     context.progress = progress
     started = time.perf_counter()
@@ -322,7 +326,9 @@ def _run(args: argparse.Namespace, portal: Any = None, header: str = "") -> int:
     return report_failed_resources(summary)
 
 
-def _run_portals(args: argparse.Namespace, portals: Sequence[Any], options: Any, warehouse: Any, header: str) -> int:
+def _run_portals(
+    args: argparse.Namespace, portals: Sequence[Any], options: Any, warehouse: Any, header: str, members: tuple[str, ...]
+) -> int:
     """Several portals side by side (pipelines/run/portals.py): a summary line per portal; exit 2 when a portal's
     keys or settings were refused, 1 when any portal or resource failed (the others loaded), else 0."""
     from .learnupon.context import ExtractContext
@@ -331,7 +337,11 @@ def _run_portals(args: argparse.Namespace, portals: Sequence[Any], options: Any,
     from .run.progress import Progress
     from .run.summary import print_portals_summary
 
-    contexts = [(ExtractContext(client_factory=p.client, portal=p.name, options=options), pipeline_name(p.name, p.single)) for p in portals]
+    contexts = [
+        (ExtractContext(client_factory=p.client, portal=p.name, options=p.options(options), configured_subdomains=members),
+         pipeline_name(p.name, p.single))
+        for p in portals
+    ]
     for context, _ in contexts:
         context.progress = Progress(client=lambda c=context: c.started_client, label=context.portal)
     started = time.perf_counter()

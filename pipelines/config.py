@@ -222,9 +222,21 @@ class Portal:
     name: str
     settings: PortalSettings
     single: bool = False  # configured by the single-portal settings (LEARNUPON_SUBDOMAIN ...), not the portals section
+    subdomain: str = ""  # as configured ("": addressed by base_url alone)
+    top_level: bool = False  # its realm's top-level portal: its runs load the realm's listing (`portals`)
 
     def client(self) -> LearnUponClient:
         return self.settings.client()
+
+    def options(self, shared: ExtractOptions) -> ExtractOptions:
+        """The run's extract options for this portal: whether it is top-level is the portal's own."""
+        return replace(shared, top_level=self.top_level)
+
+
+def realm_members(portals: Sequence[Portal]) -> tuple[str, ...]:
+    """What a realm's listing is compared with: each configured portal's subdomain, or its name when it is
+    addressed by base_url alone. A listed sub-portal that matches none is reported, never keyed (`portals`)."""
+    return tuple((p.subdomain or p.name).lower() for p in portals)
 
 
 def _portal_tables() -> dict[str, dict[str, tuple[Any, str]]]:
@@ -270,6 +282,9 @@ def _portal(name: str, keys: dict[str, tuple[Any, str]], budget: Mapping[str, An
         raise ConfigError(f"{keys[unknown[0]][1]}: no such portal key; a portal takes {', '.join(PORTAL_KEYS)}")
     values: dict[str, Any] = {}
     for key, (value, where) in keys.items():
+        if BY_NAME[key].kind is bool and isinstance(value, bool):  # top_level = true
+            values[key] = value
+            continue
         if not isinstance(value, str):
             raise ConfigError(f'{where} must be text in quotes (key = "..."), not {_kind_of(value)}')
         values[key] = parse(BY_NAME[key], value, where)
@@ -286,7 +301,7 @@ def _portal(name: str, keys: dict[str, tuple[Any, str]], budget: Mapping[str, An
     except ConfigError as exc:
         raise ConfigError(f"portal {name}: {exc}") from None
     settings = PortalSettings(base_url=base, username=values["username"], password=values["password"], name=name, **budget)
-    return Portal(name, settings)
+    return Portal(name, settings, subdomain=values.get("subdomain") or "", top_level=bool(values.get("top_level")))
 
 
 def configured_portals(
@@ -303,7 +318,7 @@ def configured_portals(
     tables = _portal_tables()
     section = ".".join((*FILE_SECTION, PORTALS_KEY))
     if tables:
-        single = [BY_NAME[key].env for key in ("subdomain", "base_url", "username", "password") if values.get(key)]
+        single = [BY_NAME[key].env for key in ("subdomain", "base_url", "username", "password", "top_level") if values.get(key)]
         if single:
             raise ConfigError(
                 f"{' and '.join(single)} set as well as [{section}.<name>]: configure every portal in that section,"
@@ -312,7 +327,8 @@ def configured_portals(
         portals = [_portal(name, tables[name], budget) for name in sorted(tables)]
     else:
         settings = PortalSettings.from_values(values)
-        portals = [Portal(portal_name_for(values.get("subdomain"), values.get("base_url")), settings, single=True)]
+        portals = [Portal(portal_name_for(values.get("subdomain"), values.get("base_url")), settings, single=True,
+                          subdomain=values.get("subdomain") or "", top_level=values["top_level"])]
     return choose_portals(portals, names)
 
 

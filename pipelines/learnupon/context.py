@@ -66,6 +66,8 @@ class ExtractContext:
     # what a run found worth reporting beside its calls per endpoint (the runner copies it to the summary):
     # "reconciliations" (what each reconciliation re-read and its calls), "modules_reread" (courses re-read, why)
     costs: dict[str, Any] = field(default_factory=dict)
+    # the subdomains of every portal the configuration has keys for (a realm's other sub-portals are reported)
+    configured_subdomains: tuple[str, ...] = ()
     # resources that failed this run -> the cause (see `contained`)
     failed: dict[str, str] = field(default_factory=dict)
     # per resource run: API calls it made and rows it wrote to its own table (a failed one: what it yielded)

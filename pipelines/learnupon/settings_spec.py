@@ -93,6 +93,12 @@ SETTINGS: tuple[Setting, ...] = (
         "the API key's password: environment or .dlt/secrets.toml only, in Dagster an EnvVar; never logged, never stored",
         PORTAL, secret=True, on_demo=False,
     ),
+    Setting(
+        "top_level", bool, False,
+        "the portal is its realm's top-level portal: each run loads its sub-portals (GET /portals: members, licences)"
+        " into `portals` and reports the ones not configured here; off: GET /portals is never called",
+        PORTAL, on_demo=False,
+    ),
     # the API budget
     Setting(
         "weekly_reserve", int, 0,

@@ -42,6 +42,7 @@ from .settings import (
     LISTINGS,
     LP_ENROLLMENTS_SEARCH_PATH,
     MODULES_PATH,
+    PORTALS_PATH,
     SESSIONS_SEARCH_PATH,
     USERS_PATH,
 )
@@ -72,6 +73,7 @@ AUDIT_TRAILS = "audit_trails"
 AUDIT_GAPS = "audit_gaps"
 SESSIONS = "sessions"
 SESSION_ATTENDANCE = "session_attendance"
+PORTALS = "portals"
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,12 @@ _TABLES: tuple[Table, ...] = (
         ("snapshot_date", "user_id"), {"disposition": "merge", "strategy": "delete-insert"},
         "The leaderboard as each day's load saw it.", merge_key="snapshot_date",
         personal={DIRECT: ("login", "name"), QUASI: ("user_id",)},
+    ),
+    # read from a top-level portal only (the `top_level` setting); SCD2, so licence use has a history
+    Table(
+        PORTALS, PORTALS, f"GET {PORTALS_PATH}", schema.PORTALS, ("id",), SCD2,
+        "The realm's sub-portals as the top-level portal lists them: members, licences purchased and used (SCD2:"
+        " a version per change).",
     ),
     # written whole each run, from the codes the reference documents (merged: every portal has its copy)
     Table(

@@ -201,6 +201,7 @@ class RunSummary:
                     "state_reset": self.extra.get("state_reset"),
                     "reconciliations": self.extra.get("reconciliations") or {},
                     "modules_reread": self.extra.get("modules_reread") or {},
+                    "unconfigured_portals": self.extra.get("unconfigured_portals") or [],
                     # per resource run: API calls it made, rows it wrote to its own table
                     "resources": self.extra.get("resources") or {},
                     "resumed": self.extra.get("resumed") or [],

@@ -66,6 +66,8 @@ def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float
             f"Contract drift: {len(summary.drift)} field(s) differ from the documented schema in"
             f" {', '.join(tables)}; see the contract_drift table (run_id {summary.run_id})"
         )
+    if unconfigured_line(summary):
+        write(unconfigured_line(summary))
     for resource, cause in summary.failed.items():
         write(f"FAILED: {resource} was not loaded: {cause}")
     if summary.data_issues:
@@ -73,6 +75,17 @@ def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float
             f"Data issues: {summary.data_issues} malformed values were set to NULL or records skipped;"
             f" see the data_issues table (run_id {summary.run_id})"
         )
+
+
+def unconfigured_line(summary: RunSummary) -> str | None:
+    """The line naming the sub-portals a realm lists that no configured portal is (resources/realm.py)."""
+    unconfigured = summary.extra.get("unconfigured_portals") or []
+    if not unconfigured:
+        return None
+    return (
+        f"Sub-portals not configured (not loaded, no keys generated): {', '.join(unconfigured)};"
+        f" see the data_issues table (run_id {summary.run_id})"
+    )
 
 
 def print_portals_summary(outcomes: Any, warehouse: Warehouse, wall_seconds: float, header: str = "", out: TextIO | None = None) -> None:
@@ -102,6 +115,8 @@ def print_portals_summary(outcomes: Any, warehouse: Warehouse, wall_seconds: flo
         elif summary.status == "failed" and summary.error:
             line += f"; {summary.error}"
         write(line)
+        if unconfigured_line(summary):
+            write(f"    {unconfigured_line(summary)}")
     note = warehouse.backend.reader_note()
     if note:
         write(note)

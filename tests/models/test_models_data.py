@@ -56,6 +56,8 @@ def ts(text: str) -> datetime:
 def spec(table: str) -> dict[str, str]:
     if table == "pipeline_runs":
         return PIPELINE_RUNS
+    if table == "portals":  # its versions are written as given: each with its own load times
+        return {"portal": "text", **schema.PORTALS, "_dlt_valid_from": "timestamp", "_dlt_valid_to": "timestamp"}
     return getattr(schema, table.upper())
 
 
@@ -183,6 +185,15 @@ TABLES: dict[str, list[dict[str, Any]]] = {
         {"snapshot_date": "2026-06-16", "user_id": 1, "login": "ada", "name": "Ada Active", "position": 1, "total_points": 200, "total_badges": 1, "taken_at": ts("2026-06-16 06:00")},
     ],
     "audit_gaps": [],
+    # the realm acme's top-level portal lists: emea (over its licences since LOAD_2), apac, old (gone at LOAD_2),
+    # free (no licences purchased)
+    "portals": [
+        {"portal": "acme", "id": 12871, "title": "EMEA", "subdomain": "emea", "number_of_members": 90, "number_licenses_purchased": 100, "number_licenses_used": 80, "_dlt_valid_from": LOAD_1_AT, "_dlt_valid_to": LOAD_2_AT},
+        {"portal": "acme", "id": 12871, "title": "EMEA", "subdomain": "emea", "number_of_members": 120, "number_licenses_purchased": 100, "number_licenses_used": 110, "_dlt_valid_from": LOAD_2_AT},
+        {"portal": "acme", "id": 12872, "title": "APAC", "subdomain": "apac", "number_of_members": 25, "number_licenses_purchased": 50, "number_licenses_used": 20, "_dlt_valid_from": LOAD_1_AT},
+        {"portal": "acme", "id": 12873, "title": "Old", "subdomain": "old", "number_of_members": 10, "number_licenses_purchased": 10, "number_licenses_used": 10, "_dlt_valid_from": LOAD_1_AT, "_dlt_valid_to": LOAD_2_AT},
+        {"portal": "acme", "id": 12874, "title": "Free", "subdomain": "free", "number_of_members": 3, "number_licenses_purchased": 0, "number_licenses_used": 3, "_dlt_valid_from": LOAD_2_AT},
+    ],
     "pipeline_runs": [
         {"run_id": "r1", "status": "succeeded", "started_at": ts("2026-06-15 01:00"), "finished_at": ts("2026-06-15 01:05"), "api_calls": 42},
     ],

@@ -163,6 +163,9 @@ COLUMNS: dict[str, dict[str, Kind]] = {
     "user_awards": {"user_id": int, "badge_id": int, "badge_name": str, "badge_count": int, "total_points": int},
     "leaderboard_snapshots": {"snapshot_date": str, "user_id": int, "login": str, "name": str, "position": int,
                               "level": str, "total_points": int, "total_badges": int},
+    "portals": {"id": int, "title": str, "subdomain": str, "created_at": datetime, "updated_at": datetime,
+                "allow_course_authoring": bool, "number_of_members": int, "number_licenses_purchased": int,
+                "number_licenses_used": int, "logo_image_url": str, "header_color": str, "navigation_color": str},
     "audit_trails": {"action": int, "action_label": str, "initiated_by_user": str, "initiated_by_user_email": str,
                      "impacted_user": str, "impacted_user_email": str, "impacted_data": str,
                      "date_and_time_utc": datetime},
@@ -183,7 +186,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "session_attendance_enrollments": ("session_id", "user_id", "enrollment_id"),
     "ilt_sessions": ("course_id", "component_title", "start_date"), "locations": ("id",), "timezones": ("id",),
     "badges": ("id",), "certifications": ("guid",), "user_awards": ("user_id", "badge_id"),
-    "leaderboard_snapshots": ("user_id",), "audit_trails": ("action", "impacted_user_email", "date_and_time_utc"),
+    "leaderboard_snapshots": ("user_id",), "portals": ("id",), "audit_trails": ("action", "impacted_user_email", "date_and_time_utc"),
 }
 
 # tables whose rows the portal stops listing stay as they were last loaded (no `_dlt_valid_to` to retire them):
@@ -458,6 +461,7 @@ EXPECTED: dict[str, Callable[[Model], list[dict]]] = {
     "certifications": _same_name("certifications"),
     "user_awards": _user_awards,
     "leaderboard_snapshots": _leaderboard,
+    "portals": _same_name("portals"),
     "audit_trails": lambda m: [row(r, "audit_trails", action_label=AUDIT_ACTIONS.get(r["action"])) for r in m.truth["audit_trails"]],
 }
 
