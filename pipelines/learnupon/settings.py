@@ -45,6 +45,7 @@ class ExtractOptions:
     attendance_reconcile_days: int | None = default("attendance_reconcile_days")
     lp_backfill: bool = default("lp_backfill")
     lp_backfill_batch: int = default("lp_backfill_batch")
+    allow_mass_retirement: bool = default("allow_mass_retirement")
 
 
 @dataclass(frozen=True)

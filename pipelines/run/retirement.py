@@ -13,14 +13,24 @@ retired, so a run killed half-way is finished by the next one.
 2. Owners: rows whose owner row is no longer current anywhere (a deleted user's
    enrollments, exam results and attendance; a retired exam enrollment's answers)
    are retired with it.
+
+The tables the mass-retirement guard watches after the load (pipelines/run/mass_retirement.py:
+enrollments) are weighed before they are touched: what their markers and owners would retire is
+counted once every other table's markers are applied (a course retired now retires its
+enrollments); a table that would lose most of its current rows keeps them, and its markers are set
+aside (applied without retiring: a later complete listing decides again).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..learnupon.lifecycle import LIFECYCLES, LISTING_SCOPES, VALID_TO
+
+if TYPE_CHECKING:
+    from .mass_retirement import MassRetirementGuard
 
 log = logging.getLogger("lms_warehouse.retirement")
 
@@ -52,16 +62,48 @@ class RetiringTables(Protocol):
         """(table, load id) -> when: the markers of that table and load are applied as of then."""
 
 
-def retire_vanished_rows(target: RetiringTables) -> dict[str, int]:
-    """Apply every pending retirement; returns rows retired per table (only tables that changed)."""
+def retire_vanished_rows(target: RetiringTables, guard: MassRetirementGuard | None = None) -> dict[str, int]:
+    """Apply every pending retirement; returns rows retired per table (only tables that changed).
+
+    `guard`: tables it stops keep their rows (the reason is in `guard.stopped`).
+    """
+    from .mass_retirement import GUARDED_AFTER_LOAD
+
     retired: dict[str, int] = {}
     tables = target.tables()
-    if LISTING_SCOPES in tables:
-        _apply_listing_markers(target, tables, retired)
-    _apply_owners(target, tables, retired)
+    steps, applied = _listing_marker_steps(target, tables) if LISTING_SCOPES in tables else ([], {})
+    guarded = set(GUARDED_AFTER_LOAD) if guard is not None else set()
+    for step in steps:
+        if step.table not in guarded:
+            _add(retired, step.table, step.apply(target))
+    kept: set[str] = set()
+    for table in sorted(guarded & tables):
+        if _may_retire(target, tables, table, [s for s in steps if s.table == table], guard):
+            for step in steps:
+                if step.table == table:
+                    _add(retired, table, step.apply(target))
+        else:
+            kept.add(table)
+    if applied:
+        target.mark_applied(applied)  # a stopped table's markers too: set aside, not left to apply later
+    _apply_owners(target, tables, retired, skip=kept)
     if retired:
         log.info("retired rows that vanished upstream: %s", retired)
     return retired
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One retirement statement: rows of `table` that `where` selects (still current) get `_dlt_valid_to`."""
+
+    table: str
+    where: str
+    args: tuple[Any, ...]
+    valid_to: str
+    valid_to_args: tuple[Any, ...] = ()
+
+    def apply(self, target: RetiringTables) -> int:
+        return target.retire(self.table, self.where, list(self.args), self.valid_to, list(self.valid_to_args))
 
 
 def _add(retired: dict[str, int], table: str, count: int) -> None:
@@ -69,7 +111,8 @@ def _add(retired: dict[str, int], table: str, count: int) -> None:
         retired[table] = retired.get(table, 0) + count
 
 
-def _apply_listing_markers(target: RetiringTables, tables: set[str], retired: dict[str, int]) -> None:
+def _listing_marker_steps(target: RetiringTables, tables: set[str]) -> tuple[list[_Step], dict[tuple[str, str], Any]]:
+    """The statements the pending listing markers call for, and the markers to mark applied after them."""
     p = target.param
     markers = target.qualified(LISTING_SCOPES)
     has_keep = "keep" in target.columns(LISTING_SCOPES)
@@ -78,6 +121,7 @@ def _apply_listing_markers(target: RetiringTables, tables: set[str], retired: di
         f"select table_name, scope_column, {LOAD_ID}, min(noticed_at) from {markers}"
         f" where applied_at is null and {not_keep} group by 1, 2, 3 order by 3"
     )
+    steps: list[_Step] = []
     applied: dict[tuple[str, str], Any] = {}
     for table, scope_column, load_id, noticed_at in pending:
         applied[(table, load_id)] = min(noticed_at, applied.get((table, load_id), noticed_at))
@@ -103,28 +147,49 @@ def _apply_listing_markers(target: RetiringTables, tables: set[str], retired: di
                     f" where table_name = {p} and {LOAD_ID} = {p} and keep and scope_column = {p})"
                 )
                 args += [table, load_id, column]
-        _add(retired, table, target.retire(table, where, args, p, [noticed_at]))
-    if applied:
-        target.mark_applied(applied)
+        steps.append(_Step(table, where, tuple(args), p, (noticed_at,)))
+    return steps, applied
 
 
-def _apply_owners(target: RetiringTables, tables: set[str], retired: dict[str, int]) -> None:
+def _owner_conditions(target: RetiringTables, tables: set[str], table: str) -> list[tuple[str, str]]:
+    """(where, valid_to) per owner of `table`: its current rows whose owner is retired everywhere."""
+    lifecycle = LIFECYCLES.get(table)
+    conditions = []
+    row = target.qualified(table)
+    for owner in lifecycle.owners if lifecycle else ():
+        if owner.table not in tables:
+            continue
+        parent = target.qualified(owner.table)
+        # retired everywhere: rows exist for the id, none of them current
+        gone = (
+            f"select {owner.table_column} from {parent} group by {owner.table_column}"
+            f" having count(*) = count({VALID_TO})"
+        )
+        where = f"{VALID_TO} is null and {owner.column} in ({gone})"
+        when = f"(select max(p.{VALID_TO}) from {parent} p where p.{owner.table_column} = {row}.{owner.column})"
+        conditions.append((where, when))
+    return conditions
+
+
+def _may_retire(target: RetiringTables, tables: set[str], table: str, steps: list[_Step], guard: MassRetirementGuard) -> bool:
+    """Whether the guard lets `steps` and the owner rules retire what they would of `table` (counted first)."""
+    conditions = [(s.where, s.args) for s in steps] + [(w, ()) for w, _ in _owner_conditions(target, tables, table)]
+    if not conditions:
+        return True
+    qualified = target.qualified(table)
+    ((current,),) = target.rows(f"select count(*) from {qualified} where {VALID_TO} is null")
+    either = " or ".join(f"({where})" for where, _ in conditions)
+    args = [a for _, condition_args in conditions for a in condition_args]
+    ((retiring,),) = target.rows(f"select count(*) from {qualified} where {VALID_TO} is null and ({either})", *args)
+    return guard.check(table, int(current or 0), int(retiring or 0))
+
+
+def _apply_owners(target: RetiringTables, tables: set[str], retired: dict[str, int], skip: set[str] = frozenset()) -> None:
     # owners first: a user retires exam enrollments, which then retire their answers
     for lifecycle in owner_order():
-        if lifecycle.table not in tables:
+        if lifecycle.table not in tables or lifecycle.table in skip:
             continue
-        row = target.qualified(lifecycle.table)
-        for owner in lifecycle.owners:
-            if owner.table not in tables:
-                continue
-            parent = target.qualified(owner.table)
-            # retired everywhere: rows exist for the id, none of them current
-            gone = (
-                f"select {owner.table_column} from {parent} group by {owner.table_column}"
-                f" having count(*) = count({VALID_TO})"
-            )
-            where = f"{VALID_TO} is null and {owner.column} in ({gone})"
-            when = f"(select max(p.{VALID_TO}) from {parent} p where p.{owner.table_column} = {row}.{owner.column})"
+        for where, when in _owner_conditions(target, tables, lifecycle.table):
             _add(retired, lifecycle.table, target.retire(lifecycle.table, where, [], when, []))
 
 

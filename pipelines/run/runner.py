@@ -35,6 +35,8 @@ from ..destinations import DESTINATIONS, Destination, destination_for  # noqa: F
 from .lock import READ_IS_KEPT, busy_warehouse, run_lock
 from ..destinations.duckdb_snapshot import remove_partial_files
 from .state_match import match_state_to_warehouse
+from .mass_retirement import MassRetirementGuard
+from ..learnupon.tables import TABLES
 
 log = logging.getLogger("lms_warehouse.runner")
 
@@ -342,8 +344,11 @@ def extract_and_load(
         backend.check_writable(READ_IS_KEPT, in_run=True)
         context.progress.step("retiring vanished rows")
         t4 = time.perf_counter()
-        retired = backend.retire(pipeline)  # Delta: SCD2 histories and replaced days first
+        guard = MassRetirementGuard(allowed=context.options.allow_mass_retirement)
+        retired = backend.retire(pipeline, guard)  # Delta: SCD2 histories and replaced days first
         timings["retire"] = time.perf_counter() - t4
+        for table, reason in guard.stopped.items():  # kept its rows: its resource failed, the run exits 1
+            failed.setdefault(TABLES[table].resource, reason)
         if context.stopped is not None:
             raise context.stopped  # loaded what was read; the run itself stopped at the reserve
         if failed:

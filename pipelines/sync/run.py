@@ -25,7 +25,7 @@ import duckdb
 from ..destinations.duckdb_storage import storage_config
 from ..learnupon.client import LearnUponClient
 from ..learnupon.context import ExtractContext
-from ..learnupon.errors import ConfigError
+from ..learnupon.errors import ConfigError, LearnUponError
 from ..learnupon.records import extract_records
 from ..learnupon.settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, ExtractOptions
 from ..learnupon.settings_spec import default
@@ -75,7 +75,9 @@ class Outcome:
 def extract_users(warehouse: Warehouse, client: LearnUponClient, workers: int) -> None:
     """Load users, custom data, groups and memberships as they are now (one extractor run)."""
     context = ExtractContext(client_factory=lambda: client, options=ExtractOptions(workers=workers))
-    run_extract(context, warehouse, list(SYNC_RESOURCES))  # the client is ours to close, not the context's
+    summary = run_extract(context, warehouse, list(SYNC_RESOURCES))  # the client is ours to close, not the context's
+    if USERS in summary.failed:  # a plan on users that did not load (another portal's, say) would be wrong
+        raise LearnUponError(f"the users did not load, so nothing was planned: {summary.failed[USERS]}")
     read_field_choices(warehouse, client)
 
 
