@@ -296,12 +296,17 @@ def _run(args: argparse.Namespace, portal: Any = None, header: str = "") -> int:
 
 def report_failed_resources(summary: Any) -> int:
     """One line per resource that failed (the others loaded); exit 1 if any did."""
+    from .run.mass_retirement import stopped_line
+
+    stopped = summary.stopped_by_guard
     for resource, cause in summary.failed.items():
-        print(f"lms-warehouse: resource {resource} failed and was not loaded: {cause}", file=sys.stderr)
-    if summary.failed:
+        if resource not in stopped:
+            print(f"lms-warehouse: resource {resource} failed and was not loaded: {cause}", file=sys.stderr)
+    if stopped:  # the next run would stop the same way: one line says why and how to confirm
+        print(f"lms-warehouse: {stopped_line(stopped)}", file=sys.stderr)
+    if set(summary.failed) - set(stopped):
         print("lms-warehouse: the other resources loaded; the next run retries the failed ones.", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    return EXIT_FAILED if summary.failed else EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ retire nearly every current row and call that a success. So a resource whose loa
 - retire more than half of the table's current rows, or
 - change every one of them (no current row keeps its content: every row's hash differs),
 
-is stopped before it changes anything, with one line saying why and how to confirm; the run's
+is stopped before it changes anything, with one line saying why and how to confirm (`how_to_confirm`); the run's
 other resources load as usual and the run exits 1. A warehouse with fewer than `MIN_CURRENT_ROWS`
 current rows is never guarded (the first load of an empty warehouse included).
 
@@ -26,6 +26,7 @@ Dagster's `allow_mass_retirement` (one setting of settings_spec.SETTINGS).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..learnupon.errors import LearnUponError
@@ -36,12 +37,24 @@ MIN_CURRENT_ROWS = 10
 # the tables whose rows retire after the load (the retirement step guards them); users are guarded at extract
 GUARDED_AFTER_LOAD = (ENROLLMENTS, LEARNING_PATH_ENROLLMENTS)
 GUARDED_AT_EXTRACT = (USERS,)
-# how to confirm: the flag; tables retired after the load also need their complete listing read again
+# how to confirm, said once where the stop is reported (the CLI's line, Dagster's failure)
 CONFIRM = (
     "If the portal really lost them, confirm with `lms-warehouse run --allow-mass-retirement{again}`"
-    " (LEARNUPON_ALLOW_MASS_RETIREMENT=true; Dagster: allow_mass_retirement); otherwise check the portal's"
-    " address and keys, and that --out is this portal's warehouse"
+    " (LEARNUPON_ALLOW_MASS_RETIREMENT=true; Dagster: allow_mass_retirement: true in the learnupon resource's"
+    " config); otherwise check the portal's address and keys, and that --out is this portal's warehouse."
 )
+
+
+def how_to_confirm(resources: Iterable[str]) -> str:
+    """The sentence that says how to let stopped resources' loads go ahead; tables retired after the
+    load need their complete listing read again (a reconciliation), since the stopped one was set aside."""
+    return CONFIRM.format(again=" --reconcile" if set(resources) & set(GUARDED_AFTER_LOAD) else "")
+
+
+def stopped_line(stopped: dict[str, str]) -> str:
+    """One line for every resource a run's guard stopped (resource -> why): why each, then how to confirm."""
+    why = "; ".join(f"{resource} ({reason})" for resource, reason in stopped.items())
+    return f"stopped by the mass-retirement guard: {why}. {how_to_confirm(stopped)}"
 
 
 class MassRetirement(LearnUponError):
@@ -58,8 +71,7 @@ def refusal(table: str, current: int, retiring: int, changed: int = 0) -> str | 
         what = f"would change every one of the {current:,} current {table} ({retiring:,} retired, {changed:,} changed)"
     else:
         return None
-    again = " --reconcile" if table in GUARDED_AFTER_LOAD else ""
-    return f"{table}: this load {what}; nothing of it was retired. {CONFIRM.format(again=again)}"
+    return f"this load {what}, so nothing of it was retired"
 
 
 @dataclass

@@ -170,6 +170,11 @@ class RunSummary:
         return dict(self.extra.get("failed") or {})
 
     @property
+    def stopped_by_guard(self) -> dict[str, str]:
+        """Resources the mass-retirement guard stopped, with the reason (they are in `failed` too)."""
+        return dict(self.extra.get("mass_retirement") or {})
+
+    @property
     def seconds(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
 
@@ -202,6 +207,8 @@ class RunSummary:
                     # per resource run: API calls it made, rows it wrote to its own table
                     "resources": self.extra.get("resources") or {},
                     "resumed": self.extra.get("resumed") or [],
+                    # resources the mass-retirement guard stopped, and why
+                    "mass_retirement": self.extra.get("mass_retirement") or {},
                 },
                 default=str,
             ).decode(),
@@ -311,6 +318,8 @@ def extract_and_load(
     state_reset: str | None = None
     resumed: list[str] = []
     records = RunRecords(context, run_id)
+    # users stop at their extract, enrollments at the retirement step (pipelines/run/mass_retirement.py)
+    guard = context.retirement_guard = MassRetirementGuard(allowed=context.options.allow_mass_retirement)
     backend = warehouse.backend  # one for the run (Delta: one lake)
     try:
         resumed = finish_pending(pipeline, backend)
@@ -344,7 +353,6 @@ def extract_and_load(
         backend.check_writable(READ_IS_KEPT, in_run=True)
         context.progress.step("retiring vanished rows")
         t4 = time.perf_counter()
-        guard = MassRetirementGuard(allowed=context.options.allow_mass_retirement)
         retired = backend.retire(pipeline, guard)  # Delta: SCD2 histories and replaced days first
         timings["retire"] = time.perf_counter() - t4
         for table, reason in guard.stopped.items():  # kept its rows: its resource failed, the run exits 1
@@ -376,6 +384,8 @@ def extract_and_load(
             extra["resources"] = {name: dict(counts) for name, counts in context.resource_counts.items()}
         if resumed:
             extra["resumed"] = resumed
+        if guard.stopped:
+            extra["mass_retirement"] = {TABLES[table].resource: reason for table, reason in guard.stopped.items()}
         summary = RunSummary(
             run_id=run_id,
             status=status,

@@ -77,7 +77,11 @@ def extract_users(warehouse: Warehouse, client: LearnUponClient, workers: int) -
     context = ExtractContext(client_factory=lambda: client, options=ExtractOptions(workers=workers))
     summary = run_extract(context, warehouse, list(SYNC_RESOURCES))  # the client is ours to close, not the context's
     if USERS in summary.failed:  # a plan on users that did not load (another portal's, say) would be wrong
-        raise LearnUponError(f"the users did not load, so nothing was planned: {summary.failed[USERS]}")
+        from ..run.mass_retirement import stopped_line
+
+        stopped = summary.stopped_by_guard
+        cause = stopped_line(stopped) if stopped else summary.failed[USERS]
+        raise LearnUponError(f"the users did not load, so nothing was planned; {cause}")
     read_field_choices(warehouse, client)
 
 

@@ -107,9 +107,8 @@ def guard_users(context: ExtractContext, listed: dict[int, str]) -> None:
     current = context.facts.current_user_hashes
     retiring = sum(1 for user_id in current if user_id not in listed)
     changed = sum(1 for user_id, row_hash in current.items() if user_id in listed and listed[user_id] != row_hash)
-    MassRetirementGuard(allowed=context.options.allow_mass_retirement).raise_if_refused(
-        tables.USERS, len(current), retiring, changed
-    )
+    guard = context.retirement_guard or MassRetirementGuard(allowed=context.options.allow_mass_retirement)
+    guard.raise_if_refused(tables.USERS, len(current), retiring, changed)
 
 
 def read_definitions(client: Any) -> list[dict[str, Any]]:
