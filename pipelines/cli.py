@@ -314,7 +314,9 @@ def _demo(args: argparse.Namespace) -> int:
     from .simulator import PortalConfig, SimulatedPortal
 
     config = PortalConfig(users=args.users, seed=args.seed, page_size=args.page_size)
-    print(f"Starting the simulated portal ({args.users:,} users, seed {args.seed}) on 127.0.0.1 ...", file=sys.stderr)
+    # which warehouse the demo changes, first: `data` is also `run`'s default --out
+    print(f"Starting the simulated portal ({args.users:,} users, seed {args.seed}) on 127.0.0.1; the demo loads it into"
+          f" {args.out}/ (--out) ...", file=sys.stderr)
     with SimulatedPortal(config) as portal:
         keys = PortalSettings(base_url=portal.base_url, username=config.username, password=config.password)
         status = _run(args, portal=keys, header=f"Demo against the simulated portal at {portal.base_url}")

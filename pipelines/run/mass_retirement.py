@@ -39,7 +39,7 @@ GUARDED_AFTER_LOAD = (ENROLLMENTS, LEARNING_PATH_ENROLLMENTS)
 GUARDED_AT_EXTRACT = (USERS,)
 # how to confirm, said once where the stop is reported (the CLI's line, Dagster's failure)
 CONFIRM = (
-    "If the portal really lost them, confirm with `lms-warehouse run --allow-mass-retirement{again}`"
+    "If the portal really lost them, run again with `--allow-mass-retirement{again}`"
     " (LEARNUPON_ALLOW_MASS_RETIREMENT=true; Dagster: allow_mass_retirement: true in the learnupon resource's"
     " config); otherwise check the portal's address and keys, and that --out is this portal's warehouse."
 )
