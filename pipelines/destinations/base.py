@@ -77,7 +77,13 @@ class Destination(ABC):
         """The facts the extract reads from the warehouse (pipelines/run/warehouse_facts.py), into `context`."""
         from ..run.warehouse_facts import read_facts
 
-        context.facts = read_facts(pipeline)
+        context.facts = read_facts(pipeline, context.portal_name)
+
+    def adopt_rows_without_portal(self, pipeline: Any, portal: str, alone: bool) -> dict[str, int]:
+        """Rows written before raw tables had a portal column become `portal`'s (pipelines/run/portal_adoption.py)."""
+        from ..run.portal_adoption import adopt_rows_without_portal
+
+        return adopt_rows_without_portal(pipeline, portal, alone)
 
     def adapt_source(self, source: Any) -> Any:
         """The source with its tables' hints as this destination needs them."""

@@ -43,7 +43,7 @@ from .resources.live_learning import ilt_sessions_resource, session_attendance_r
 from .resources.lookups import code_lookups_resource
 from .resources.people import users_resource
 from .settings import LISTINGS
-from .tables import ALL_RESOURCES, TABLE_RESOURCES
+from .tables import ALL_RESOURCES, TABLE_RESOURCES, with_portal
 
 
 # each builds one resource; the registry (tables.py) names them and gives their order
@@ -72,7 +72,8 @@ _BUILDERS = (
 def _resources(context: ExtractContext) -> list[DltResource]:
     built = [build(context) for build in _BUILDERS] + [listing_resource(context, listing) for listing in LISTINGS]
     by_name = {resource.name: resource for resource in built}
-    return [by_name[name] for name in ALL_RESOURCES]
+    # every table a resource writes gets the portal column here, once (tables.PORTAL)
+    return [by_name[name].add_map(lambda item: with_portal(item, context.portal_name)) for name in ALL_RESOURCES]
 
 
 @dlt.source(name="learnupon", max_table_nesting=0)

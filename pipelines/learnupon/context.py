@@ -20,7 +20,7 @@ import dlt
 import pyarrow as pa
 
 from .arrow import IssueLog
-from .client import LearnUponClient
+from .client import LearnUponClient, portal_name_for
 from .deletions import WarehouseFacts
 from .errors import ConfigError, LearnUponAPIError, SuspectListing, WeeklyBudgetReserved, describe_error
 
@@ -48,6 +48,8 @@ class NullProgress:
 @dataclass
 class ExtractContext:
     client_factory: Callable[[], LearnUponClient]
+    # the configured portal's name (pipelines/config.py), in every row's `portal` column; "": the client's host
+    portal: str = ""
     options: ExtractOptions = field(default_factory=ExtractOptions)
     issues: IssueLog = field(default_factory=IssueLog)
     progress: Any = field(default_factory=NullProgress)
@@ -86,6 +88,13 @@ class ExtractContext:
             if self._client is None:
                 self._client = self.client_factory()
             return self._client
+
+    @property
+    def portal_name(self) -> str:
+        """The portal every row of this extract belongs to."""
+        if not self.portal:
+            self.portal = portal_name_for(None, self.client.base_url)
+        return self.portal
 
     @property
     def client_started(self) -> bool:

@@ -26,11 +26,14 @@ Dagster's `allow_mass_retirement` (one setting of settings_spec.SETTINGS).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..learnupon.errors import LearnUponError
 from ..learnupon.tables import ENROLLMENTS, LEARNING_PATH_ENROLLMENTS, USERS
+
+log = logging.getLogger("lms_warehouse.mass_retirement")
 
 # below this many current rows a table is too small for "most of it" to mean a mistake
 MIN_CURRENT_ROWS = 10
@@ -76,17 +79,26 @@ def refusal(table: str, current: int, retiring: int, changed: int = 0) -> str | 
 
 @dataclass
 class MassRetirementGuard:
-    """One run's guard: whether mass retirement is confirmed, and what it stopped (table -> the line why)."""
+    """One portal's run's guard: whether mass retirement is confirmed, and what it stopped (table -> the line why).
+
+    The retirement step weighs every portal's rows (a pending retirement of another portal is not this run's to
+    confirm or report: it is kept, and that portal's own run reports it)."""
 
     allowed: bool = False
+    portal: str = ""
     stopped: dict[str, str] = field(default_factory=dict)
 
-    def check(self, table: str, current: int, retiring: int, changed: int = 0) -> bool:
-        """True when the load may go ahead; otherwise the reason is kept in `stopped`."""
-        reason = None if self.allowed else refusal(table, current, retiring, changed)
-        if reason is not None:
+    def check(self, table: str, current: int, retiring: int, changed: int = 0, portal: str | None = None) -> bool:
+        """True when the load may go ahead; otherwise the reason is kept in `stopped` (this run's portal)."""
+        own = portal is None or portal == self.portal
+        reason = None if self.allowed and own else refusal(table, current, retiring, changed)
+        if reason is None:
+            return True
+        if own:
             self.stopped[table] = reason
-        return reason is None
+        else:
+            log.warning("portal %s: %s: %s; its own run reports it", portal, table, reason)
+        return False
 
     def raise_if_refused(self, table: str, current: int, retiring: int, changed: int = 0) -> None:
         """The extract-time form: the resource fails with the reason (ExtractContext.contained)."""

@@ -546,26 +546,30 @@ def known(reading: str | None, phase: str | None, table: str, column: str | None
 
 # --- comparison --------------------------------------------------------------------------------
 
-def loaded(out_dir: Any, table: str, destination: str) -> tuple[list[dict], set[str]]:
-    """The table's current rows as readers see them, and its column names."""
+def loaded(out_dir: Any, table: str, destination: str, portal: str | None = None) -> tuple[list[dict], set[str]]:
+    """The table's current rows as readers see them (of one portal, when given), and its column names."""
     query = lambda sql: query_warehouse(out_dir, sql, destination=destination)  # noqa: E731
     names = {r["column_name"] for r in query(
         "select column_name from information_schema.columns"
         f" where table_schema = 'learnupon' and table_name = '{table}'")}
-    where = " where _dlt_valid_to is null" if "_dlt_valid_to" in names else ""
+    mine = "true" if portal is None else f"portal = '{portal}'"
+    where = f" where {mine}" + (" and _dlt_valid_to is null" if "_dlt_valid_to" in names else "")
     if table == "leaderboard_snapshots":
-        where = " where snapshot_date = (select max(snapshot_date) from learnupon.leaderboard_snapshots)"
+        where = f" where {mine} and snapshot_date = (select max(snapshot_date) from learnupon.leaderboard_snapshots where {mine})"
     return query(f"select * from learnupon.{table}{where}"), names
 
 
 Problem = tuple[str | None, str]  # (the column it is about, or None for a whole row or the table; what differs)
 
 
-def differences(out_dir: Any, portal: SimulatedPortal, destination: str = "duckdb") -> dict[str, list[Problem]]:
+def differences(
+    out_dir: Any, portal: SimulatedPortal, destination: str = "duckdb", name: str | None = None
+) -> dict[str, list[Problem]]:
     """table -> every difference from the portal's model: a stated column missing or of another type, a row
-    missing, unexpected or current twice, a field whose value differs. Every table in EXPECTED is a key."""
+    missing, unexpected or current twice, a field whose value differs. Every table in EXPECTED is a key.
+    `name`: the portal's rows only, where one warehouse holds several portals."""
     expected = expected_rows(portal)
-    return {table: table_differences(table, expected[table], *loaded(out_dir, table, destination))
+    return {table: table_differences(table, expected[table], *loaded(out_dir, table, destination, name))
             for table in EXPECTED}
 
 

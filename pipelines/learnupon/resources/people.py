@@ -34,8 +34,9 @@ def users_resource(context: ExtractContext) -> DltResource:
         # another) is not held up by the work done on each page; dlt gets finished Arrow tables
         listed: dict[int, str] = {}
         for item in read_ahead(arrow_tables()):
-            if tables.item_table(item, tables.USERS) == tables.USERS:
-                listed.update(zip(item.column("id").to_pylist(), item.column("row_hash").to_pylist()))
+            if tables.item_table(item, tables.USERS) == tables.USERS:  # its row hashes as the warehouse keeps them
+                stored = tables.with_portal(item, context.portal_name)
+                listed.update(zip(stored.column("id").to_pylist(), stored.column(tables.ROW_HASH).to_pylist()))
             yield item
         # the whole listing was read and is held (SCD2 retires at the load): stop here if it would retire most users
         guard_users(context, listed)
