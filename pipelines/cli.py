@@ -353,8 +353,7 @@ def _run_portals(
             print(f"lms-warehouse: portal {outcome.portal} failed and was not loaded: {describe_error(outcome.error)}", file=sys.stderr)
             status = max(status, EXIT_CONFIG if isinstance(outcome.error, ConfigError) else EXIT_FAILED)
         elif outcome.summary is not None and outcome.summary.failed:
-            for resource, cause in outcome.summary.failed.items():
-                print(f"lms-warehouse: portal {outcome.portal}: resource {resource} failed and was not loaded: {cause}", file=sys.stderr)
+            failed_resources_lines(outcome.summary, f"portal {outcome.portal}: ")
             status = max(status, EXIT_FAILED)
     if status != EXIT_OK:
         print("lms-warehouse: the other portals loaded; the next run retries the failed ones.", file=sys.stderr)
@@ -363,12 +362,23 @@ def _run_portals(
 
 def report_failed_resources(summary: Any) -> int:
     """One line per resource that failed (the others loaded); exit 1 if any did."""
-    for resource, cause in summary.failed.items():
-        print(f"lms-warehouse: resource {resource} failed and was not loaded: {cause}", file=sys.stderr)
-    if summary.failed:
+    if failed_resources_lines(summary):
         print("lms-warehouse: the other resources loaded; the next run retries the failed ones.", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def failed_resources_lines(summary: Any, prefix: str = "") -> bool:
+    """A line per failed resource, and one for every resource the mass-retirement guard stopped (why, and how
+    to confirm: the next run would stop the same way); whether any failed for another reason."""
+    from .run.mass_retirement import stopped_line
+
+    stopped = summary.stopped_by_guard
+    for resource, cause in summary.failed.items():
+        if resource not in stopped:
+            print(f"lms-warehouse: {prefix}resource {resource} failed and was not loaded: {cause}", file=sys.stderr)
+    if stopped:
+        print(f"lms-warehouse: {prefix}{stopped_line(stopped)}", file=sys.stderr)
+    return bool(set(summary.failed) - set(stopped))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -376,7 +386,9 @@ def _demo(args: argparse.Namespace) -> int:
     from .simulator import PortalConfig, SimulatedPortal
 
     config = PortalConfig(users=args.users, seed=args.seed, page_size=args.page_size)
-    print(f"Starting the simulated portal ({args.users:,} users, seed {args.seed}) on 127.0.0.1 ...", file=sys.stderr)
+    # which warehouse the demo changes, first: `data` is also `run`'s default --out
+    print(f"Starting the simulated portal ({args.users:,} users, seed {args.seed}) on 127.0.0.1; the demo loads it into"
+          f" {args.out}/ (--out) ...", file=sys.stderr)
     with SimulatedPortal(config) as portal:
         keys = PortalSettings(base_url=portal.base_url, username=config.username, password=config.password)
         status = _run(args, portal=keys, header=f"Demo against the simulated portal at {portal.base_url}")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..learnupon.errors import ConfigError
 
 if TYPE_CHECKING:
+    from ..run.mass_retirement import MassRetirementGuard
     from ..run.resumed_load import ResumedTables
     from ..run.retirement import RetiringTables
 
@@ -88,12 +89,13 @@ class Destination(ABC):
         """The source with its tables' hints as this destination needs them."""
         return source
 
-    def retire(self, pipeline: Any) -> dict[str, int]:
-        """After the load: rows that vanished upstream retired (pipelines/run/retirement.py); rows per table."""
+    def retire(self, pipeline: Any, guard: MassRetirementGuard | None = None) -> dict[str, int]:
+        """After the load: rows that vanished upstream retired (pipelines/run/retirement.py); rows per table.
+        `guard`: the tables it stops keep their rows (pipelines/run/mass_retirement.py)."""
         from ..run.retirement import retire_vanished_rows
 
         with self.retiring_tables(pipeline) as tables:
-            return retire_vanished_rows(tables)
+            return retire_vanished_rows(tables, guard)
 
     def retiring_tables(self, pipeline: Any) -> AbstractContextManager[RetiringTables]:
         """The raw tables as retirement reads and changes them: dlt's SQL client by default."""

@@ -71,7 +71,7 @@ class Delta(Destination):
 
         return adapt_source(source)
 
-    def retire(self, pipeline: Any) -> dict[str, int]:
+    def retire(self, pipeline: Any, guard: Any = None) -> dict[str, int]:
         """SCD2 histories and replaced days first (what dlt's Delta merge cannot do), then retirement."""
         from ..malloc import release_free_memory
         from .delta_lake.history import finish_history
@@ -79,7 +79,7 @@ class Delta(Destination):
         release_free_memory()  # what dlt's Delta writes and merges freed, before the merges here
         finish_history(pipeline, self.lake)
         release_free_memory()
-        return super().retire(pipeline)
+        return super().retire(pipeline, guard)
 
     def retiring_tables(self, pipeline: Any) -> Any:
         from .delta_lake.retirement import DeltaRetiringTables

@@ -73,6 +73,9 @@ class ExtractContext:
     # per resource run: API calls it made and rows it wrote to its own table (a failed one: what it yielded)
     # (see `contained`); the progress line and the run summary both show these figures
     resource_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    # the run's mass-retirement guard (pipelines/run/mass_retirement.py; the runner sets it): whether a load may
+    # retire most users or enrollments, and which resources it stopped
+    retirement_guard: Any = None
     # set when the weekly API reserve is reached: the run stops there (what was read still loads)
     stopped: WeeklyBudgetReserved | None = None
     # what one resource hands to another this run: every shared value, named and typed, in run_cache.py

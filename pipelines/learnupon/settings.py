@@ -46,6 +46,7 @@ class ExtractOptions:
     lp_backfill: bool = default("lp_backfill")
     lp_backfill_batch: int = default("lp_backfill_batch")
     top_level: bool = default("top_level")
+    allow_mass_retirement: bool = default("allow_mass_retirement")
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ from ..destinations import DESTINATIONS, Destination, destination_for  # noqa: F
 from .lock import READ_IS_KEPT, busy_warehouse, run_lock
 from ..destinations.duckdb_snapshot import remove_partial_files
 from .state_match import match_state_to_warehouse
+from .mass_retirement import MassRetirementGuard
+from ..learnupon.tables import TABLES
 
 log = logging.getLogger("lms_warehouse.runner")
 
@@ -171,6 +173,11 @@ class RunSummary:
         return dict(self.extra.get("failed") or {})
 
     @property
+    def stopped_by_guard(self) -> dict[str, str]:
+        """Resources the mass-retirement guard stopped, with the reason (they are in `failed` too)."""
+        return dict(self.extra.get("mass_retirement") or {})
+
+    @property
     def seconds(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
 
@@ -205,6 +212,8 @@ class RunSummary:
                     # per resource run: API calls it made, rows it wrote to its own table
                     "resources": self.extra.get("resources") or {},
                     "resumed": self.extra.get("resumed") or [],
+                    # resources the mass-retirement guard stopped, and why
+                    "mass_retirement": self.extra.get("mass_retirement") or {},
                     # rows written before portals were recorded, given this run's portal (portal_adoption.py)
                     "adopted": self.extra.get("adopted") or {},
                 },
@@ -348,6 +357,8 @@ def extract_and_load(
     records = RunRecords(context, run_id)
     backend = warehouse.backend  # one for the run (Delta: one lake)
     portal = context.portal_name
+    # users stop at their extract, enrollments at the retirement step (pipelines/run/mass_retirement.py)
+    guard = context.retirement_guard = MassRetirementGuard(context.options.allow_mass_retirement, portal)
     try:
         turn.take()
         resumed = finish_pending(pipeline, backend)
@@ -383,8 +394,10 @@ def extract_and_load(
         backend.check_writable(READ_IS_KEPT, in_run=True)
         context.progress.step("retiring vanished rows")
         t4 = time.perf_counter()
-        retired = backend.retire(pipeline)  # Delta: SCD2 histories and replaced days first
+        retired = backend.retire(pipeline, guard)  # Delta: SCD2 histories and replaced days first
         timings["retire"] = time.perf_counter() - t4
+        for table, reason in guard.stopped.items():  # kept its rows: its resource failed, the run exits 1
+            failed.setdefault(TABLES[table].resource, reason)
         if context.stopped is not None:
             raise context.stopped  # loaded what was read; the run itself stopped at the reserve
         if failed:
@@ -413,6 +426,8 @@ def extract_and_load(
             extra["resources"] = {name: dict(counts) for name, counts in context.resource_counts.items()}
         if resumed:
             extra["resumed"] = resumed
+        if guard.stopped:
+            extra["mass_retirement"] = {TABLES[table].resource: reason for table, reason in guard.stopped.items()}
         if adopted:
             extra["adopted"] = adopted
         summary = RunSummary(

@@ -46,6 +46,10 @@ def read_facts(pipeline: Any, portal: str) -> WarehouseFacts:
                     portal,
                 ) or []:
                     facts.user_ids_by_email.setdefault(email, int(user_id))  # the current version wins
+                for user_id, row_hash in client.execute_sql(
+                    f"select id, row_hash from {q(USERS)} where {VALID_TO} is null and {PORTAL} = %s", portal
+                ) or []:
+                    facts.current_user_hashes[int(user_id)] = row_hash
             if {AUDIT_TRAILS, USERS} <= tables:
                 for user_id, name, at in client.execute_sql(
                     f"select distinct u.id, a.impacted_data, a.date_and_time_utc from {q(AUDIT_TRAILS)} a"

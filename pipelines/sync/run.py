@@ -25,7 +25,7 @@ import duckdb
 from ..destinations.duckdb_storage import storage_config
 from ..learnupon.client import LearnUponClient, portal_name_for
 from ..learnupon.context import ExtractContext
-from ..learnupon.errors import ConfigError
+from ..learnupon.errors import ConfigError, LearnUponError
 from ..learnupon.records import extract_records
 from ..learnupon.settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, ExtractOptions
 from ..learnupon.settings_spec import default
@@ -78,7 +78,13 @@ def extract_users(warehouse: Warehouse, client: LearnUponClient, workers: int, p
     pipeline: `portal` names its rows; None: the client's host, as a single-portal run names it)."""
     context = ExtractContext(client_factory=lambda: client, portal=portal or "", options=ExtractOptions(workers=workers))
     # the client is ours to close, not the context's
-    run_extract(context, warehouse, list(SYNC_RESOURCES), *([pipeline_name] if pipeline_name else []))
+    summary = run_extract(context, warehouse, list(SYNC_RESOURCES), *([pipeline_name] if pipeline_name else []))
+    if USERS in summary.failed:  # a plan on users that did not load (another portal's, say) would be wrong
+        from ..run.mass_retirement import stopped_line
+
+        stopped = summary.stopped_by_guard
+        cause = stopped_line(stopped) if stopped else summary.failed[USERS]
+        raise LearnUponError(f"the users did not load, so nothing was planned; {cause}")
     read_field_choices(warehouse, client)
 
 
