@@ -48,6 +48,8 @@ class WarehouseFacts:
     user_ids: list[int] = field(default_factory=list)
     # lower-cased email -> user id, to read audit events (they name people by email)
     user_ids_by_email: dict[str, int] = field(default_factory=dict)
+    # the tables that hold a row (a first load of the others needs no merge: pipelines/run/first_loads.py); None: unknown
+    tables_with_rows: set[str] | None = None
 
     def add_unenrolments(self, events: list[dict[str, Any]]) -> None:
         """Audit rows (as the API gives them) of action 2 whose user the warehouse knows."""
