@@ -100,16 +100,20 @@ def floor(host: PortalHost, workers: int) -> dict[str, Any]:
         client.get_json(CUSTOM_USER_FIELDS_PATH)
         courses = [r for page in client.paginate(COURSES_PATH, ALL_COURSES, record_keys=COURSES_KEYS) for r in page.records]
         records += len(courses)
-        ids = sorted(
-            int(c["id"])
+        enrolled = {
+            int(c["id"]): int(c.get("num_enrolled") or 0)
             for c in courses
             if str(c.get("published_status_id") or "").lower() in ENROLLABLE_STATUSES
             or not c.get("published_status_id")
             or int(c.get("num_enrolled") or 0) > 0
-        )
+        }
+        ids = sorted(enrolled)
 
         def search(course_id: int) -> Any:
-            for page in client.paginate(ENROLLMENTS_SEARCH_PATH, {"course_id": course_id}, record_keys=ENROLLMENTS_KEYS):
+            # each course's pages asked for together, as ours asks for a whole search's (its num_enrolled)
+            pages = client.paginate(ENROLLMENTS_SEARCH_PATH, {"course_id": course_id}, record_keys=ENROLLMENTS_KEYS,
+                                    ahead=workers if enrolled[course_id] else 1, expected_records=enrolled[course_id])
+            for page in pages:
                 yield len(page.records)
 
         records += sum(fan_out(ids, search, workers))

@@ -27,6 +27,9 @@ class Destination(ABC):
     name: ClassVar[str]
     # dlt's table_format for every load of this destination (Delta tables on dlt's filesystem destination)
     table_format: ClassVar[str | None] = None
+    # a merge table's first load may be an append (pipelines/run/first_loads.py): dlt's SQL merge would
+    # copy the rows from a staging table into an empty one
+    appends_first_loads: ClassVar[bool] = True
     # the engine the SQL models are built in (Dagster's kind tag: display only)
     models_kind: ClassVar[str] = "duckdb"
 

@@ -19,6 +19,7 @@ LOAD_PARALLELISM = "sequential"
 class Delta(Destination):
     name = "delta"
     table_format = "delta"
+    appends_first_loads = False  # its merges are its own (delta_lake/strategy.py): SCD2 lands in a listing table
 
     def dlt_destination(self) -> Any:
         import dlt

@@ -419,6 +419,7 @@ class LearnUponClient:
         max_pages: int = 1_000_000,
         unique_key: str | tuple[str, ...] | None = "id",
         ahead: int = 1,
+        expected_records: int = 0,
     ) -> Iterator[Page]:
         """Yield every page of a list endpoint, following LU-Has-Next-Page.
 
@@ -439,11 +440,18 @@ class LearnUponClient:
         `ahead - 1` per listing and never more than half its pages (the number of pages
         asked for beyond those known to exist grows with the pages read); they are counted as
         `unused` in the endpoint's stats, and their answers, errors included, are ignored.
+
+        `expected_records`: how many records the caller was told the listing holds (a course's
+        `num_enrolled` for a search without `date_from`). The pages they fill, at the page size the
+        portal reports (LU-Records-Per-Page), are asked for at once, `ahead` at a time, rather than
+        as the pages read prove they exist. A count that was too high costs at most `ahead - 1`
+        calls past the end (unused, as above); one too low only means the rest come as without it.
         """
         endpoint = endpoint or endpoint_template("GET", path)
         base = dict(params or {})
         seen: set[str] | None = set() if unique_key else None
         responses = PagesAhead(lambda n: self.get(path, {**base, "page": n}, endpoint=endpoint), ahead, max_pages)
+        responses.expect(expected_records, self.page_size)
         finished = False
         try:
             yield from self._pages(responses, endpoint, record_keys, seen, unique_key, max_pages)
@@ -464,6 +472,8 @@ class LearnUponClient:
             per_page = _int_header(response.headers, "LU-Records-Per-Page")
             if per_page:
                 self.page_size = per_page
+                if number == 1:
+                    responses.page_size_known(per_page)  # this listing's own page size: the expected pages again
             has_next = parse_bool(response.headers.get("LU-Has-Next-Page"))
             if has_next is None:
                 has_next = bool(records) and (per_page is None or len(records) >= per_page)
@@ -490,15 +500,29 @@ class PagesAhead:
     Page n is known to exist once page n - 1 said there is a next (`needed`); up to
     `ahead` pages are in flight, but only as many beyond the known ones as half the pages
     known so far (at most `ahead - 1`), so a short listing costs few calls past its end.
+    Pages the caller expects (`expect`: a record count it was told) are asked for as if known;
+    whatever the count, no more than `ahead - 1` pages past those known to exist are asked for.
     With `ahead` 1 every page is fetched by the caller itself, on demand, as plain paging does.
     """
 
     def __init__(self, fetch: Callable[[int], Any], ahead: int, last: int) -> None:
         self.fetch, self.ahead, self.last = fetch, max(1, ahead), last
         self.known = 1  # pages known to exist
+        self.expected_records = 0
+        self.expected = 1  # pages the expected records fill
         self.issued = 0  # pages asked for (1..issued)
         self.taken = 0  # pages handed to the caller (1..taken)
         self.futures: dict[int, Future] = {}
+
+    def expect(self, records: int, page_size: int | None) -> None:
+        """The listing is said to hold `records`: the pages they fill at `page_size` are asked for as if known."""
+        self.expected_records = max(0, records)
+        self.page_size_known(page_size)
+
+    def page_size_known(self, page_size: int | None) -> None:
+        # a count without a page size tells nothing: one page, as without it
+        self.expected = max(1, -(-self.expected_records // page_size)) if page_size else 1
+        self._issue()
 
     def needed(self, number: int) -> None:
         self.known = max(self.known, number)
@@ -507,8 +531,12 @@ class PagesAhead:
     def _issue(self) -> None:
         if self.ahead == 1:
             return
-        beyond = min(self.ahead - 1, self.known // 2)
-        while self.issued < min(self.known + beyond, self.last) and self.issued - self.taken < self.ahead:
+        # pages past those known: none while the expected pages cover them (the count is the guess),
+        # else half the pages known so far (at most ahead - 1)
+        beyond = 0 if self.known <= self.expected else min(self.ahead - 1, self.known // 2)
+        # never more than ahead - 1 pages past those known to exist: the most a listing can cost past its end
+        wanted = min(max(self.known + beyond, self.expected), self.known + self.ahead - 1)
+        while self.issued < min(wanted, self.last) and self.issued - self.taken < self.ahead:
             self.issued += 1
             future: Future = Future()
             self.futures[self.issued] = future

@@ -50,6 +50,8 @@ class WarehouseFacts:
     user_ids_by_email: dict[str, int] = field(default_factory=dict)
     # current user id -> its row hash: what a users listing would retire or change (pipelines/run/mass_retirement.py)
     current_user_hashes: dict[int, str] = field(default_factory=dict)
+    # the tables that hold a row (a first load of the others needs no merge: pipelines/run/first_loads.py); None: unknown
+    tables_with_rows: set[str] | None = None
 
     def add_unenrolments(self, events: list[dict[str, Any]]) -> None:
         """Audit rows (as the API gives them) of action 2 whose user the warehouse knows."""

@@ -110,8 +110,9 @@ SETTINGS: tuple[Setting, ...] = (
         "max_calls_per_minute", int, None, "a hard cap of our own on calls per minute (unset: what the portal allows)",
         BUDGET, minimum=1,
     ),
-    Setting("workers", int, 4, "calls in flight at most: the fan-out resources' parallel calls and the users listing's pages asked"
-            " for ahead (up to workers - 1 calls past its end, counted as unused in pipeline_runs.details)", BUDGET, minimum=1),
+    Setting("workers", int, 4, "calls in flight at most: the fan-out resources' parallel calls, the users listing's pages asked"
+            " for ahead and the pages of a course's whole enrollment search (its num_enrolled) asked for together (up to"
+            " workers - 1 calls past a listing's end, counted as unused in pipeline_runs.details)", BUDGET, minimum=1),
     # what a run extracts and how far back it looks
     Setting(
         "enrollment_lookback_days", int, 1,

@@ -31,6 +31,7 @@ from ..learnupon.arrow import to_arrow
 from ..learnupon.context import ExtractContext
 from ..learnupon.errors import ConfigError, describe_error
 from ..learnupon.tables import PORTAL
+from .first_loads import append_first_loads
 from .records import RUN_RECORD_TABLES, RunRecords
 from .failures import check_reachable, diagnose, state_unreadable
 from ..destinations import DESTINATIONS, Destination, destination_for  # noqa: F401 - DESTINATIONS: also read from here
@@ -73,6 +74,8 @@ class Warehouse:
     models_memory_limit: str = field(
         default_factory=lambda: os.environ.get(MODELS_MEMORY_LIMIT_ENV, DEFAULT_MODELS_MEMORY_LIMIT)
     )
+    # a merge table's first load written as an append (pipelines/run/first_loads.py); False: through dlt's merge
+    first_load_append: bool = True
 
     def __post_init__(self) -> None:
         backend = self.backend  # an unknown --destination: one line, first
@@ -369,8 +372,11 @@ def extract_and_load(
         t0 = time.perf_counter()
         # one extract, one load package; each resource contains its own failure (ExtractContext.contained)
         # the run's records last, in the same package as the rows they describe (pipelines/run/records.py)
+        source = records.with_records(learnupon_source(context).with_resources(*resources))
+        if warehouse.first_load_append and backend.appends_first_loads:
+            append_first_loads(source, context.facts.tables_with_rows)  # an empty table needs no merge
         with turn.given_up():  # the API is read while other portals write
-            pipeline.extract(backend.adapt_source(records.with_records(learnupon_source(context).with_resources(*resources))))
+            pipeline.extract(backend.adapt_source(source))
         failed = context.failed
         t1 = time.perf_counter()
         backend.check_writable(READ_IS_KEPT, in_run=True)  # a program that opened the file since the run began stops it here, the extract kept

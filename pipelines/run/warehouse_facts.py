@@ -8,6 +8,7 @@ from typing import Any
 
 from ..learnupon.deletions import Unenrolment, WarehouseFacts
 from ..learnupon.lifecycle import VALID_TO
+from .first_loads import appendable
 from ..learnupon.tables import AUDIT_TRAILS, ENROLLMENTS, LEARNING_PATH_ENROLLMENTS, PORTAL, USERS
 
 log = logging.getLogger("lms_warehouse.facts")
@@ -24,6 +25,9 @@ def read_facts(pipeline: Any, portal: str) -> WarehouseFacts:
             )
             tables = {r[0] for r in rows or []}
             q = client.make_qualified_table_name
+            facts.tables_with_rows = {
+                t for t in sorted(tables) if appendable(t) and client.execute_sql(f"select 1 from {q(t)} limit 1")
+            }
             if ENROLLMENTS in tables:
                 for course_id, count in client.execute_sql(
                     f"select course_id, count(*) from {q(ENROLLMENTS)} where {VALID_TO} is null and {PORTAL} = %s group by 1",

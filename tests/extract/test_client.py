@@ -131,6 +131,73 @@ def test_pages_read_ahead_are_in_flight_together() -> None:
         assert [p.number for p in client.paginate("/users", record_keys=("users",), ahead=4)] == [1, 2, 3, 4, 5, 6]
 
 
+def counted_listing(pages: int, per_page: int = 3, together: int = 0):
+    """A listing of `pages` full pages of `per_page` (LU-Records-Per-Page stated); the calls in flight at
+    once are counted (`peak`); pages 1..`together` answer only once all of them were asked for."""
+    state = {"now": 0, "peak": 0, "asked": []}
+    lock = threading.Lock()
+    barrier = threading.Barrier(together, timeout=60) if together else None
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+            state["asked"].append(page)
+        try:
+            if barrier is not None and page <= together:
+                try:
+                    barrier.wait()
+                except threading.BrokenBarrierError:
+                    return httpx.Response(400, json={"message": f"page {page} was asked for alone"})
+            records = page_of(per_page, page * 100) if page <= pages else []
+            headers = {"LU-Has-Next-Page": str(page < pages).lower(), "LU-Records-Per-Page": str(per_page)}
+            return httpx.Response(200, json={"enrollments": records}, headers=headers)
+        finally:
+            with lock:
+                state["now"] -= 1
+
+    return handler, state
+
+
+def test_the_pages_of_an_expected_count_are_asked_together_within_the_calls_in_flight() -> None:
+    handler, state = counted_listing(pages=9, together=3)
+    client = LearnUponClient("https://acme.learnupon.com/api/v1", "key", SECRET, transport=httpx.MockTransport(handler),
+                             max_in_flight=3)
+    with client:
+        client.page_size = 3  # as the listings before this one reported it
+        pages = list(client.paginate("/enrollments/search", {"course_id": 1}, record_keys=("enrollments",),
+                                     ahead=8, expected_records=27))
+        stats = client.stats.endpoints["GET /enrollments/search"]
+    # pages 1-3 were in flight together (else the barrier breaks and the listing fails), never more than allowed
+    assert [p.number for p in pages] == list(range(1, 10)) and state["peak"] == 3
+    assert sorted(state["asked"]) == list(range(1, 10)) and stats.unused == 0 and stats.calls == 9
+
+
+@pytest.mark.parametrize("expected_records, pages", [(60, 4), (6, 7), (0, 3)])
+def test_a_wrong_count_gives_the_same_pages_at_a_few_calls_past_the_end(expected_records: int, pages: int) -> None:
+    handler, state = counted_listing(pages=pages)
+    with serve(handler) as client:
+        client.page_size = 3
+        got = [p.number for p in client.paginate("/enrollments/search", record_keys=("enrollments",), ahead=4,
+                                                 expected_records=expected_records)]
+        unused = client.stats.endpoints["GET /enrollments/search"].unused
+    assert got == list(range(1, pages + 1))
+    assert sorted(state["asked"]) == list(range(1, len(state["asked"]) + 1)) and len(state["asked"]) == pages + unused
+    assert unused <= 3  # a count too high: at most ahead - 1 pages past the end; too low: paging as without it
+
+
+def test_an_expected_count_is_paged_at_the_listings_own_page_size() -> None:
+    handler, state = counted_listing(pages=2, per_page=5)
+    with serve(handler) as client:
+        client.page_size = 1  # another listing's page size: 10 records would be 10 pages
+        got = [p.number for p in client.paginate("/enrollments/search", record_keys=("enrollments",), ahead=2,
+                                                 expected_records=10)]
+        unused = client.stats.endpoints["GET /enrollments/search"].unused
+    # pages 1 and 2 asked at once (2 in flight); once page 1 states 5 a page, no page past the second is asked
+    assert got == [1, 2] and unused == 0 and sorted(state["asked"]) == [1, 2]
+
+
 def test_a_400_carries_the_apis_own_message_and_no_credentials() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(400, json={"response_type": "ERROR", "response_code": 400, "message": "You must provide a course_id"})

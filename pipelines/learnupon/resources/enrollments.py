@@ -91,10 +91,18 @@ def incremental_search_resource(
         from_users: set[str] = set()  # ids a user's search gave: written once, from there
         found_parents: set[int] = set()  # courses / paths a user's search named
 
+        # records per id as the portal states them (a course's num_enrolled), else as loaded
+        size = {**loaded_counts(), **expected_sizes()}
+
         def search(item: tuple[str, int]) -> Iterator[pa.Table]:
             param, item_id = item
-            query = {param: item_id} if (param != id_param or item_id in whole_ids) else {param: item_id, **params}
-            for page in client.paginate(path, query, record_keys=keys):  # each id once per search
+            whole = param != id_param or item_id in whole_ids or not params  # no date_from
+            query = {param: item_id} if whole else {param: item_id, **params}
+            # a course's whole search holds about its num_enrolled: those pages are asked for together (within
+            # the calls in flight the client allows), not one after another; a date_from search's size is unknown
+            expected = size.get(item_id, 0) if whole and param == id_param else 0
+            ahead = context.options.workers if expected else 1
+            for page in client.paginate(path, query, record_keys=keys, ahead=ahead, expected_records=expected):  # each id once per search
                 context.progress.update(name, pages=1, rows=len(page.records))
                 records = page.records
                 if param == "user_id":
@@ -113,7 +121,6 @@ def incremental_search_resource(
         yield from batched(fan_out(work, search, threads))
         # the longest searches first (a search's pages come one after another): a long one started last
         # would page on alone at the end, with the other threads idle
-        size = {**loaded_counts(), **expected_sizes()}
         largest_first = sorted(all_ids, key=lambda i: -(size.get(i) or 0))
         yield from batched(fan_out([(id_param, i) for i in largest_first], search, threads))
         # every search answered: mark what was read whole, so rows it did not return are retired
