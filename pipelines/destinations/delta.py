@@ -24,7 +24,7 @@ class Delta(Destination):
     def dlt_destination(self) -> Any:
         import dlt
 
-        from .delta_lake.lake import bucket_url
+        from .delta_lake.lake import TABLE_PROPERTIES, bucket_url
 
         warehouse = self.warehouse
         return dlt.destinations.filesystem(
@@ -32,6 +32,7 @@ class Delta(Destination):
             # one table's Delta write or merge at a time: each holds its own Arrow batches and merge state,
             # so dlt's parallel jobs added their peaks (docs/benchmarks.md, memory); LOAD__PARALLELISM_STRATEGY wins
             loader_parallelism_strategy=LOAD_PARALLELISM,
+            deltalake_configuration=TABLE_PROPERTIES,  # the tables dlt creates: smaller files, less memory per write
         )
 
     @cached_property
@@ -54,6 +55,7 @@ class Delta(Destination):
         return DeltaResumedTables(self.lake)
 
     def finish_interrupted(self, pipeline: Any) -> None:
+        self.lake.ensure_properties()  # a lake made before TABLE_PROPERTIES: its merges then buffer smaller files
         self.retire(pipeline)  # every step after a load is idempotent, so finishing a killed one is running it again
 
     def prepare_extract(self, pipeline: Any, context: Any) -> None:

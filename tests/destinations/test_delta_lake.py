@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines.destinations.delta_lake.lake import MARTS
+from pipelines.destinations.delta_lake.lake import MARTS, TABLE_PROPERTIES
 from pipelines.learnupon.lifecycle import LIFECYCLES
 from pipelines.learnupon.records import parse_int
 from pipelines.models import build_models
@@ -121,6 +121,25 @@ def test_delta_holds_the_same_rows_as_duckdb_and_the_portal(portal_factory, tmp_
             # taken_at, deleted_at: when each run read the leaderboard, noticed a deletion
             same = [c for c in expected.column_names if c not in RUN_COLUMNS | {"deleted_at"}]
             assert _rows_of(published.select(same)) == _rows_of(expected.select(same)), mart
+
+
+def test_delta_tables_carry_the_table_properties_and_an_older_lake_gets_them(portal_factory, tmp_path: Path) -> None:
+    """Every table dlt or the pipeline creates has TABLE_PROPERTIES (smaller files: less memory per write and
+    merge); a table made before they were declared is altered by the next run, and its merge still loads."""
+    portal = portal_factory()
+    lake = Warehouse(destination="delta", out_dir=tmp_path / "lake")
+    assert run_pipeline(portal, lake, CORE_RESOURCES).status == "succeeded"
+    names = lake.delta_lake.table_names()
+    assert {"users", "enrollments", "pipeline_runs"} <= set(names)
+    for name in names:
+        assert lake.delta_lake.open(name).metadata().configuration == TABLE_PROPERTIES, name
+
+    older = lake.delta_lake.open("enrollments")
+    older.alter.set_table_properties({"delta.targetFileSize": str(100 * 2**20)})  # delta-rs's default, as before
+    portal.churn(days=1, share=0.05)
+    assert run_pipeline(portal, lake, CORE_RESOURCES).status == "succeeded"
+    assert lake.delta_lake.open("enrollments").metadata().configuration == TABLE_PROPERTIES
+    assert_matches_truth(lake, portal.ground_truth())
 
 
 def _rows_of(table: Any) -> list[str]:

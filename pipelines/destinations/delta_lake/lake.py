@@ -29,6 +29,11 @@ log = logging.getLogger("lms_warehouse.delta")
 
 MARTS = "marts"  # the folder of the reporting tables, beside the dataset's
 BUCKET_URL_KEY = "destination.filesystem.bucket_url"  # dlt's config key (env DESTINATION__FILESYSTEM__BUCKET_URL)
+# Every table's Delta properties. delta-rs buffers a whole data file before it writes it, in a write and in a
+# MERGE's rewrite alike: at its default (100 MiB files) a million-row table's first write added about 390 MiB
+# and a merge into it about 800 MiB; with 16 MiB files about 140 and 560 (docs/benchmarks.md, Delta's memory).
+# Given to dlt's writes (deltalake_configuration) and ours; a table made before is altered once (ensure_properties).
+TABLE_PROPERTIES = {"delta.targetFileSize": str(16 * 2**20)}
 
 
 def bucket_url(explicit: str | None, default_folder: Path) -> str:
@@ -162,7 +167,27 @@ class DeltaLake:
             mode=mode,
             schema_mode="overwrite" if mode == "overwrite" else "merge",
             storage_options=self.storage_options,
+            configuration=TABLE_PROPERTIES,  # taken when the table is created
         )
+
+    def ensure_properties(self) -> list[str]:
+        """Give every table of the dataset made without them TABLE_PROPERTIES (one commit each); return their names.
+
+        Delta takes a table's properties when it is created, so a lake loaded before they were declared keeps
+        its 100 MiB files, and its merges their memory, until altered. A table already right costs one read
+        of its log."""
+        altered = []
+        for name in self.table_names():
+            dt = self.open(name)
+            if dt is None:
+                continue
+            configuration = dt.metadata().configuration
+            if any(configuration.get(key) != value for key, value in TABLE_PROPERTIES.items()):
+                dt.alter.set_table_properties(TABLE_PROPERTIES)
+                altered.append(name)
+        if altered:
+            log.info("Delta table properties %s set on %s", TABLE_PROPERTIES, ", ".join(altered))
+        return altered
 
     # ---- reading with SQL ----------------------------------------------------------------------
 
