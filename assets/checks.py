@@ -6,6 +6,11 @@
 - no_audit_gap            no audit events lost (audit_gaps empty) and the last audit load is under 30 days old
 - enrollments_match_course_counts  courses' num_enrolled vs the current enrollments loaded per course version
 
+Per portal: run with a partition (a portal's load), a check reads that portal's rows alone (`where portal =
+...`, assets/portals.py); run without one (from the UI, or a run without a partition), it reads every
+portal's, and the checks that look at the latest load (freshness, budget, audit) judge each portal's
+own latest load and report the worst.
+
 They read the warehouse through `WarehouseResource.raw()`, on every destination a connection with
 DuckDB's `execute(sql, params)`; their SQL is written in what DuckDB and PostgreSQL both speak, so
 it runs where the tables are (a DuckDB file, a Delta lake read by DuckDB, a PostgreSQL database).
@@ -28,11 +33,12 @@ from dagster import (
 )
 
 from pipelines.learnupon import ALL_RESOURCES, TABLE_RESOURCES
-from pipelines.learnupon.tables import AUDIT_GAPS, AUDIT_TRAILS, COURSES, ENROLLMENTS, TABLES
+from pipelines.learnupon.tables import AUDIT_GAPS, AUDIT_TRAILS, COURSES, ENROLLMENTS, PORTAL, TABLES
 from pipelines.learnupon.settings import AUDIT_WINDOW_DAYS
 
 from . import settings
 from .extract import WAREHOUSE_POOL, resource_key
+from .portals import run_portal
 from .resources import WarehouseResource
 
 RAW = "learnupon"
@@ -57,18 +63,33 @@ def _quote(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
+def portal_filter(portal: str | None) -> tuple[list[str], list[Any]]:
+    """The conditions and parameters that keep one portal's rows (none: every portal's)."""
+    return ([f"{PORTAL} = ?"], [portal]) if portal else ([], [])
+
+
+def _where(conditions: list[str]) -> str:
+    return f" where {' and '.join(conditions)}" if conditions else ""
+
+
+def scope_of(portal: str | None) -> str:
+    return f"portal {portal}" if portal else "every portal"
+
+
 def key_report(
-    con: Any, relation: str, keys: tuple[str, ...], where: str = ""
+    con: Any, relation: str, keys: tuple[str, ...], conditions: list[str] | None = None, params: list[Any] | None = None
 ) -> dict[str, Any]:
-    """Rows, duplicate keys (with a sample) and null keys of `relation` on `keys`."""
+    """Rows, duplicate keys (with a sample) and null keys of `relation` on `keys`, among the rows `conditions`
+    (with `params`, `?` placeholders) keep."""
+    conditions, params = list(conditions or []), list(params or [])
     cols = ", ".join(_quote(k) for k in keys)
-    filt = f" where {where}" if where else ""
-    rows = con.execute(f"select count(*) from {relation}{filt}").fetchone()[0]
+    filt = _where(conditions)
+    rows = con.execute(f"select count(*) from {relation}{filt}", params).fetchone()[0]
     nulls_where = " or ".join(f"{_quote(k)} is null" for k in keys)
-    nulls = con.execute(f"select count(*) from {relation}{filt}{' and' if filt else ' where'} ({nulls_where})").fetchone()[0]
+    nulls = con.execute(f"select count(*) from {relation}{_where([*conditions, f'({nulls_where})'])}", params).fetchone()[0]
     dup_sql = f"select {cols}, count(*) as n from {relation}{filt} group by {cols} having count(*) > 1"
-    duplicates, extra = con.execute(f"select count(*), coalesce(sum(n - 1), 0) from ({dup_sql}) as dup").fetchone()
-    sample = con.execute(f"{dup_sql} order by n desc limit {SAMPLE}").fetchall() if duplicates else []
+    duplicates, extra = con.execute(f"select count(*), coalesce(sum(n - 1), 0) from ({dup_sql}) as dup", params).fetchone()
+    sample = con.execute(f"{dup_sql} order by n desc limit {SAMPLE}", params).fetchall() if duplicates else []
     return {
         "rows": int(rows),
         "duplicate_keys": int(duplicates),
@@ -78,11 +99,14 @@ def key_report(
     }
 
 
-def _key_result(check: AssetCheckKey, report: dict[str, Any], keys: tuple[str, ...], scope: str) -> AssetCheckResult:
+def _key_result(
+    check: AssetCheckKey, report: dict[str, Any], keys: tuple[str, ...], scope: str, portal: str | None
+) -> AssetCheckResult:
     passed = report["duplicate_keys"] == 0 and report["null_keys"] == 0
     metadata: dict[str, Any] = {
         "key": ", ".join(keys),
         "scope": scope,
+        "portals": scope_of(portal),
         "rows_checked": report["rows"],
         "duplicate_keys": report["duplicate_keys"],
         "extra_rows": report["extra_rows"],
@@ -118,6 +142,7 @@ RAW_KEY_SPECS = [
 
 @multi_asset_check(specs=RAW_KEY_SPECS, can_subset=True, name="raw_key_checks", pool=WAREHOUSE_POOL)
 def raw_key_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
+    portal = run_portal(context)
     with warehouse.raw() as con:
         for check in sorted(context.selected_asset_check_keys, key=lambda k: k.name):
             table = check.name[len(KEY_CHECK_PREFIX):]
@@ -125,9 +150,11 @@ def raw_key_checks(context: AssetCheckExecutionContext, warehouse: WarehouseReso
             if not _exists(con, RAW, table):
                 yield _not_there(check, f"{RAW}.{table} does not exist yet: the resource has loaded no rows into it")
                 continue
-            where = "_dlt_valid_to is null" if scd2 else ""
-            report = key_report(con, f"{RAW}.{table}", keys, where)
-            yield _key_result(check, report, keys, "current rows" if scd2 else "all rows")
+            conditions, params = portal_filter(portal)
+            if scd2:
+                conditions.append("_dlt_valid_to is null")
+            report = key_report(con, f"{RAW}.{table}", keys, conditions, params)
+            yield _key_result(check, report, keys, "current rows" if scd2 else "all rows", portal)
 
 
 # ---- freshness and the API budget, from pipeline_runs -------------------------------------------------
@@ -152,16 +179,22 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def last_success(con: Any, resource: str) -> tuple[datetime | None, str | None]:
-    """When the newest succeeded run that included `resource` finished, and its run id."""
+# `resources` is a comma-separated list: the resource (the parameter, ",<name>,") is one of its items
+LISTS_RESOURCE = "position(? in ',' || resources || ',') > 0"
+
+
+def last_success(con: Any, resource: str, portal: str | None = None) -> tuple[datetime | None, str | None]:
+    """When the newest succeeded run of `portal` that included `resource` finished, and its run id; without a
+    portal, the stalest portal's (each portal's newest such run, the oldest of those)."""
     if not _exists(con, RAW, "pipeline_runs"):
         return None, None
+    conditions, params = portal_filter(portal)
     row = con.execute(
-        f"select finished_at, run_id from {RAW}.pipeline_runs"
-        # `resources` is a comma-separated list: the resource is one of its items
-        " where status = 'succeeded' and position(',' || ? || ',' in ',' || resources || ',') > 0"
-        " order by finished_at desc limit 1",
-        [resource],
+        f"select finished_at, run_id from (select finished_at, run_id,"
+        f" row_number() over (partition by {PORTAL} order by finished_at desc) as newest from {RAW}.pipeline_runs"
+        f"{_where(['status = ?', LISTS_RESOURCE, *conditions])}) as latest"
+        " where newest = 1 order by finished_at limit 1",
+        ["succeeded", f",{resource},", *params],
     ).fetchone()
     return (_aware(row[0]), row[1]) if row else (None, None)
 
@@ -170,12 +203,13 @@ def last_success(con: Any, resource: str) -> tuple[datetime | None, str | None]:
 def freshness_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
     config = settings.load_config()
     now = _now()
+    portal = run_portal(context)
     with warehouse.raw() as con:
         for check in sorted(context.selected_asset_check_keys, key=lambda k: k.asset_key.path[-1]):
             resource = check.asset_key.path[-1]
             max_age = settings.freshness_max_age_hours(resource, config)
-            finished, run_id = last_success(con, resource)
-            metadata: dict[str, Any] = {"max_age_hours": max_age}
+            finished, run_id = last_success(con, resource, portal)
+            metadata: dict[str, Any] = {"max_age_hours": max_age, "portals": scope_of(portal)}
             if finished is None:
                 metadata["note"] = "no successful load of this resource in pipeline_runs"
                 passed = False
@@ -205,18 +239,24 @@ BUDGET_SPECS = [
 @multi_asset_check(specs=BUDGET_SPECS, can_subset=True, name="api_budget_checks", pool=WAREHOUSE_POOL)
 def api_budget_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
     reserve = settings.weekly_reserve()
+    portal = run_portal(context)
     with warehouse.raw() as con:
         row = None
         if _exists(con, RAW, "pipeline_runs"):
+            # each portal's budget is its own: the portal's last run, else the portal with the least left
+            conditions, params = portal_filter(portal)
             row = con.execute(
-                f"select run_id, finished_at, remaining_week, min_remaining_minute, api_calls from {RAW}.pipeline_runs"
-                " where remaining_week is not null order by finished_at desc limit 1"
+                "select run_id, finished_at, remaining_week, min_remaining_minute, api_calls, portal from"
+                f" (select *, row_number() over (partition by {PORTAL} order by finished_at desc) as newest"
+                f" from {RAW}.pipeline_runs{_where(['remaining_week is not null', *conditions])}) as latest"
+                " where newest = 1 order by remaining_week limit 1",
+                params,
             ).fetchone()
     for check in sorted(context.selected_asset_check_keys, key=lambda k: k.asset_key.path[-1]):
         if row is None:
             yield _not_there(check, "no run has reported the weekly budget yet (no API call made)")
             continue
-        run_id, finished, remaining, min_minute, calls = row
+        run_id, finished, remaining, min_minute, calls, of_portal = row
         yield AssetCheckResult(
             asset_key=check.asset_key,
             check_name=check.name,
@@ -229,6 +269,7 @@ def api_budget_checks(context: AssetCheckExecutionContext, warehouse: WarehouseR
                 "last_run_api_calls": int(calls or 0),
                 "pipeline_run_id": run_id,
                 "last_run_finished_at": _aware(finished).isoformat(),
+                "portal": of_portal,
             },
             severity=AssetCheckSeverity.ERROR,
         )
@@ -246,19 +287,25 @@ def api_budget_checks(context: AssetCheckExecutionContext, warehouse: WarehouseR
         f" audit load is older than {AUDIT_WINDOW_DAYS} days (events are being lost now)"
     ),
 )
-def no_audit_gap(warehouse: WarehouseResource) -> AssetCheckResult:
+def no_audit_gap(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     acknowledged = os.environ.get("LMS_AUDIT_GAPS_ACKNOWLEDGED_UNTIL")  # ISO timestamp: gaps noticed up to it are known
     now = _now()
+    portal = run_portal(context)
+    conditions, params = portal_filter(portal)
     with warehouse.raw() as con:
         gaps: list[tuple[Any, ...]] = []
         if _exists(con, RAW, AUDIT_GAPS):
             gaps = con.execute(
-                f"select gap_start, gap_end, noticed_at, run_id from {RAW}.audit_gaps order by gap_start"
+                f"select gap_start, gap_end, noticed_at, run_id, {PORTAL} from {RAW}.{AUDIT_GAPS}{_where(conditions)}"
+                " order by gap_start",
+                params,
             ).fetchall()
         newest_event = None
         if _exists(con, RAW, AUDIT_TRAILS):
-            newest_event = _aware(con.execute(f"select max(date_and_time_utc) from {RAW}.audit_trails").fetchone()[0])
-        last_load, run_id = last_success(con, AUDIT_TRAILS)
+            newest_event = _aware(
+                con.execute(f"select max(date_and_time_utc) from {RAW}.{AUDIT_TRAILS}{_where(conditions)}", params).fetchone()[0]
+            )
+        last_load, run_id = last_success(con, AUDIT_TRAILS, portal)
     cutoff = _aware(datetime.fromisoformat(acknowledged)) if acknowledged else None
     open_gaps = [g for g in gaps if cutoff is None or (_aware(g[2]) or now) > cutoff]
     age_days = None if last_load is None else (now - last_load).total_seconds() / 86400
@@ -267,13 +314,15 @@ def no_audit_gap(warehouse: WarehouseResource) -> AssetCheckResult:
         AUDIT_GAPS: len(gaps),
         "unacknowledged_gaps": len(open_gaps),
         "gaps": MetadataValue.json(
-            [{"gap_start": str(g[0]), "gap_end": str(g[1]), "noticed_at": str(g[2]), "run_id": g[3]} for g in gaps[-10:]]
+            [{"gap_start": str(g[0]), "gap_end": str(g[1]), "noticed_at": str(g[2]), "run_id": g[3], "portal": g[4]}
+             for g in gaps[-10:]]
         ),
         "newest_event_at": str(newest_event) if newest_event else "none loaded",
         "last_audit_load_at": last_load.isoformat() if last_load else "never",
         "days_since_last_audit_load": None if age_days is None else round(age_days, 2),
         "days_left_before_events_are_lost": None if age_days is None else round(AUDIT_WINDOW_DAYS - age_days, 2),
         "api_window_days": AUDIT_WINDOW_DAYS,
+        "portals": scope_of(portal),
     }
     if cutoff:
         metadata["acknowledged_until"] = cutoff.isoformat()
@@ -301,40 +350,45 @@ def no_audit_gap(warehouse: WarehouseResource) -> AssetCheckResult:
         " the enrollments loaded for it that are not unenrolled"
     ),
 )
-def enrollments_match_course_counts(warehouse: WarehouseResource) -> AssetCheckResult:
+def enrollments_match_course_counts(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     absolute, relative = settings.reconciliation_tolerance()
     tolerance = (
         f"a course passes when |loaded - num_enrolled| <= max({absolute}, {relative:g} x num_enrolled). The counter"
         " counts current learners (enrollments that exist now); courses are loaded daily and enrollments hourly, so enrollments made or"
         " removed between the two loads, and removals the API does not report, make small honest differences"
     )
+    portal = run_portal(context)
+    conditions, params = portal_filter(portal)
     with warehouse.raw() as con:
         if not (_exists(con, RAW, COURSES) and _exists(con, RAW, ENROLLMENTS)):
             return AssetCheckResult(passed=True, metadata={"note": "courses or enrollments not loaded yet", "tolerance": tolerance})
+        # course ids repeat across a realm's portals: a course's enrollments are its own portal's
         rows = con.execute(
             f"""
             with loaded as (
-                select course_id, count(*) as loaded
-                from {RAW}.enrollments
+                select {PORTAL}, course_id, count(*) as loaded
+                from {RAW}.{ENROLLMENTS}
                 where not coalesce(unenrolled, false)
-                group by course_id
+                group by {PORTAL}, course_id
             )
-            select courses.id, courses.name, coalesce(courses.num_enrolled, 0), coalesce(loaded.loaded, 0)
-            from {RAW}.courses as courses
-            left join loaded on loaded.course_id = courses.id
-            where courses.num_enrolled is not null
-            order by courses.id
-            """
+            select courses.id, courses.name, coalesce(courses.num_enrolled, 0), coalesce(loaded.loaded, 0), courses.{PORTAL}
+            from {RAW}.{COURSES} as courses
+            left join loaded on loaded.{PORTAL} = courses.{PORTAL} and loaded.course_id = courses.id
+            {_where(["courses.num_enrolled is not null", *("courses." + c for c in conditions)])}
+            order by courses.{PORTAL}, courses.id
+            """,
+            params,
         ).fetchall()
     failing = []
     total_api = total_loaded = 0
-    for course_id, name, counted, loaded in rows:
+    for course_id, name, counted, loaded, of_portal in rows:
         total_api += counted
         total_loaded += loaded
         allowed = max(absolute, relative * counted)
         if abs(loaded - counted) > allowed:
-            failing.append({"course_id": course_id, "name": name, "num_enrolled": counted, "loaded": loaded})
+            failing.append({"portal": of_portal, "course_id": course_id, "name": name, "num_enrolled": counted, "loaded": loaded})
     metadata: dict[str, Any] = {
+        "portals": scope_of(portal),
         "courses_checked": len(rows),
         "courses_out_of_tolerance": len(failing),
         "num_enrolled_total": int(total_api),

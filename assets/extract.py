@@ -4,7 +4,9 @@ The specs come from dagster-dlt's translator (keys, groups and deps set delibera
 resource reads the API, not another asset). Execution is ours, not DagsterDltResource.run:
 `run_extract` finishes pending loads, loads exam answers in resumable batches and writes the
 run to `pipeline_runs`, so a Dagster run behaves exactly like `lms-warehouse run`. One
-multi-asset with can_subset: a run materializes only the resources selected.
+multi-asset with can_subset: a run materializes only the resources selected. It is partitioned by
+portal (assets/portals.py): a run of a partition loads that portal alone, as `lms-warehouse run
+--portals <name>` does; a run without a partition loads the only configured portal.
 """
 
 
@@ -12,14 +14,25 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Failure, MaterializeResult, MetadataValue, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    AssetsDefinition,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    StaticPartitionsDefinition,
+    multi_asset,
+)
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from pipelines.learnupon import ALL_RESOURCES, TABLE_RESOURCES, learnupon_source
 from pipelines.learnupon.context import ExtractContext
-from pipelines.run.runner import PIPELINE_NAME, RunSummary, Warehouse, run_extract
+from pipelines.run.runner import PIPELINE_NAME, RunSummary, Warehouse, innermost, run_extract
 
+from .portals import run_portal
 from .resources import LearnUponResource, WarehouseResource, dagster_run_id
 
 SOURCE_GROUP = "source"
@@ -93,10 +106,11 @@ SOURCE_KEYS = [spec.key for spec in SOURCE_SPECS]
 # ---- dlt state: incremental cursors before and after a run ---------------------------------------
 
 
-def cursor_values(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
-    """Per resource: each incremental's last_value and the scalar values it keeps in dlt state."""
+def cursor_values(warehouse: Warehouse, pipeline: str = PIPELINE_NAME) -> dict[str, dict[str, Any]]:
+    """Per resource: each incremental's last_value and the scalar values it keeps in the dlt state of `pipeline`
+    (each portal's own)."""
     try:
-        state = warehouse.pipeline(PIPELINE_NAME).state
+        state = warehouse.pipeline(pipeline).state
     except Exception:  # no state yet, or unreadable: the metadata just says so
         return {}
     resources = state.get("sources", {}).get(KEY_PREFIX, {}).get("resources", {})
@@ -135,6 +149,7 @@ def materialization_metadata(
         "dagster/row_count": sum(rows.values()),
         "rows_loaded": MetadataValue.json(rows),
         "pipeline_run_id": summary.run_id,
+        "portal": summary.portal,
         "run_resources": ", ".join(summary.resources),
         "api_calls_run_total": api.get("calls", 0),
         "api_calls_by_endpoint": MetadataValue.json(endpoints),
@@ -164,31 +179,46 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-@multi_asset(
-    name="learnupon_extract",
-    specs=SOURCE_SPECS,
-    can_subset=True,
-    pool=WAREHOUSE_POOL,
-    op_tags=API_TAGS,
-    description="Extract and load the selected LearnUpon resources in one dlt run (pipelines.run.runner.run_extract).",
-)
-def learnupon_extract(
-    context: AssetExecutionContext, warehouse: WarehouseResource, learnupon: LearnUponResource
-) -> Iterator[MaterializeResult]:
+def extract_asset(partitions: StaticPartitionsDefinition) -> AssetsDefinition:
+    """The source multi-asset, partitioned by portal (`partitions`: assets/portals.py)."""
+
+    @multi_asset(
+        name="learnupon_extract",
+        specs=SOURCE_SPECS,
+        can_subset=True,
+        partitions_def=partitions,
+        pool=WAREHOUSE_POOL,
+        op_tags=API_TAGS,
+        description="Extract and load the selected LearnUpon resources of the run's portal (its partition) in one dlt"
+        " run (pipelines.run.runner.run_extract).",
+    )
+    def learnupon_extract(
+        context: AssetExecutionContext, warehouse: WarehouseResource, learnupon: LearnUponResource
+    ) -> Iterator[MaterializeResult]:
+        yield from extract(context, warehouse, learnupon)
+
+    return learnupon_extract
+
+
+def extract(context: AssetExecutionContext, warehouse: WarehouseResource, learnupon: LearnUponResource) -> Iterator[MaterializeResult]:
     selected = {key.path[-1] for key in context.selected_asset_keys}
     resources = [name for name in ALL_RESOURCES if name in selected]
     target = warehouse.warehouse()
-    before = cursor_values(target)
-    extract = learnupon.extract_context(run_id=dagster_run_id(context.run.run_id))
-    context.log.info(f"extracting {len(resources)} resource(s) into {target.location}: {', '.join(resources)}")
-    try:
-        summary = run_extract(extract, target, resources)
-    finally:
-        extract.close()
-    after = cursor_values(target)
+    portal_context, pipeline = learnupon.portal_run(run_portal(context), run_id=dagster_run_id(context.run.run_id))
+    before = cursor_values(target, pipeline)
     context.log.info(
-        f"run {summary.run_id}: {sum(summary.rows.values())} rows, {summary.api.get('calls', 0)} API calls,"
-        f" {summary.rate_limit.get('remaining_week')} calls left this week"
+        f"extracting {len(resources)} resource(s) of portal {portal_context.portal_name} into {target.location}: {', '.join(resources)}"
+    )
+    try:
+        summary = run_extract(portal_context, target, resources, pipeline)
+    except Exception as exc:  # the run failed as a whole (refused keys, the portal down, the warehouse busy)
+        raise Failure(description=f"portal {portal_context.portal_name} was not loaded: {innermost(exc)}") from exc
+    finally:
+        portal_context.close()
+    after = cursor_values(target, pipeline)
+    context.log.info(
+        f"run {summary.run_id} of portal {summary.portal}: {sum(summary.rows.values())} rows,"
+        f" {summary.api.get('calls', 0)} API calls, {summary.rate_limit.get('remaining_week')} calls left this week"
     )
     if summary.data_issues:
         context.log.warning(f"{summary.data_issues} data issue(s): see learnupon.data_issues, run_id {summary.run_id}")
@@ -203,5 +233,3 @@ def learnupon_extract(
             description="; ".join(f"{name} was not loaded: {cause}" for name, cause in summary.failed.items()),
             metadata={"failed_resources": MetadataValue.json(summary.failed), "pipeline_run_id": summary.run_id},
         )
-
-

@@ -6,13 +6,15 @@ Every load, whoever starts it, writes a row to `learnupon.pipeline_runs`. The se
 `finished_at` seen) and reports a runless materialization of each resource such a run
 loaded, unless the run was a Dagster run (those materialized their assets themselves). So the
 UI shows when each resource was last loaded, not "Never materialized", and the freshness
-checks (which read `pipeline_runs`) agree with it.
+checks (which read `pipeline_runs`) agree with it. Each load is reported on its portal's partition
+(pipeline_runs.portal), as a Dagster run of that partition would have materialized it.
 
 Model builds alike: every build records the models it built in `learnupon.model_builds`
 (pipelines/models/build_records.py), and the sensor `cli_model_builds` reports a runless
 materialization of each model asset a build outside Dagster built, with its rows.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,12 +25,15 @@ from dagster import (
     MetadataValue,
     RunsFilter,
     SensorEvaluationContext,
+    SensorDefinition,
     SensorResult,
     SkipReason,
     sensor,
 )
 
+from pipelines.config import portal_names
 from pipelines.learnupon import ALL_RESOURCES
+from pipelines.learnupon.tables import PORTAL
 from pipelines.models.build_records import MODEL_BUILDS
 
 from .extract import resource_key
@@ -46,7 +51,7 @@ def loads_since(con: Any, after: str | None) -> list[dict[str, Any]]:
     if not exists:
         return []
     cursor = con.execute(
-        f"select run_id, finished_at, resources, rows_loaded, api_calls from {RAW}.pipeline_runs"
+        f"select run_id, finished_at, resources, rows_loaded, api_calls, {PORTAL} from {RAW}.pipeline_runs"
         " where status = 'succeeded' and (? is null or finished_at > cast(? as timestamptz))"
         " order by finished_at",
         [after, after],
@@ -61,11 +66,14 @@ def dagster_run_ids(context: SensorEvaluationContext, since: datetime) -> set[st
     return {dagster_run_id(run.run_id) for run in runs}
 
 
-def materializations(load: dict[str, Any]) -> list[AssetMaterialization]:
+def materializations(load: dict[str, Any], portals: Sequence[str] = ()) -> list[AssetMaterialization]:
+    """A load's resources, each on the partition of the load's portal (none when it is not one of `portals`)."""
     resources = [r for r in (load["resources"] or "").split(",") if r in ALL_RESOURCES]
+    partition = load.get(PORTAL) if load.get(PORTAL) in portals else None
     return [
         AssetMaterialization(
             asset_key=resource_key(resource),
+            partition=partition,
             description="loaded outside Dagster (lms-warehouse run); recorded in learnupon.pipeline_runs",
             metadata={
                 "pipeline_run_id": load["run_id"],
@@ -73,6 +81,7 @@ def materializations(load: dict[str, Any]) -> list[AssetMaterialization]:
                 "run_rows_loaded": int(load["rows_loaded"] or 0),
                 "run_api_calls": int(load["api_calls"] or 0),
                 "loaded_by": "outside Dagster",
+                "portal": load.get(PORTAL) or "",
             },
         )
         for resource in resources
@@ -95,20 +104,27 @@ def recorded_outside(
     return rows, dagster_run_ids(context, min(row["finished_at"] for row in rows) - timedelta(days=1))
 
 
-@sensor(
-    name="cli_loads",
-    minimum_interval_seconds=300,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Report loads made outside Dagster (from learnupon.pipeline_runs) as materializations of the source assets.",
-)
-def cli_loads(context: SensorEvaluationContext, warehouse: WarehouseResource) -> SensorResult | SkipReason:
-    loads, ours = recorded_outside(context, warehouse, loads_since)
-    if isinstance(loads, SkipReason):
-        return loads
-    if not loads:
-        return SkipReason("no new load in pipeline_runs")
-    events = [event for load in loads if load["run_id"] not in ours for event in materializations(load)]
-    return SensorResult(asset_events=events, cursor=loads[-1]["finished_at"].isoformat())
+def build_cli_loads(portals: Sequence[str] | None = None) -> SensorDefinition:
+    """The sensor `cli_loads`, reporting each load on its portal's partition (`portals`: the partitions)."""
+    partitions = list(portal_names() if portals is None else portals)
+
+    @sensor(
+        name="cli_loads",
+        minimum_interval_seconds=300,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Report loads made outside Dagster (from learnupon.pipeline_runs) as materializations of the source"
+        " assets, on the partition of the load's portal.",
+    )
+    def cli_loads(context: SensorEvaluationContext, warehouse: WarehouseResource) -> SensorResult | SkipReason:
+        loads, ours = recorded_outside(context, warehouse, loads_since)
+        if isinstance(loads, SkipReason):
+            return loads
+        if not loads:
+            return SkipReason("no new load in pipeline_runs")
+        events = [event for load in loads if load["run_id"] not in ours for event in materializations(load, partitions)]
+        return SensorResult(asset_events=events, cursor=loads[-1]["finished_at"].isoformat())
+
+    return cli_loads
 
 
 def builds_since(con: Any, after: str | None) -> list[dict[str, Any]]:

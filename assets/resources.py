@@ -12,7 +12,7 @@ it; left out, it comes from LEARNUPON_PASSWORD or dlt's secrets.toml. The wareho
 
 import os
 from contextlib import contextmanager
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,20 @@ import psycopg2
 from dagster import ConfigurableResource
 from pydantic import Field, create_model
 
-from pipelines.config import PortalSettings, run_settings
+from pipelines.config import (
+    Portal,
+    PortalSettings,
+    configured_portals,
+    extract_options,
+    realm_members,
+    resolve,
+    run_settings,
+)
 from pipelines.destinations import DESTINATIONS
 from pipelines.learnupon.context import ExtractContext
+from pipelines.learnupon.errors import ConfigError
 from pipelines.learnupon.settings_spec import SETTINGS, Setting
+from pipelines.run.portals import pipeline_name
 from pipelines.run.runner import Warehouse
 
 DEFAULT_DIR = "data"
@@ -96,6 +106,26 @@ class LearnUponSettingsResource(ConfigurableResource):
 
     def settings(self) -> PortalSettings:
         return run_settings(self.explicit(), CONFIG_ORIGIN)[0]
+
+    def portals(self, names: Sequence[str] | None = None) -> list[Portal]:
+        """The configured portals (`names` of them, else every one), checked in full: keys, names, addresses."""
+        return configured_portals(self.explicit(), CONFIG_ORIGIN, names)
+
+    def portal_run(self, portal: str | None, run_id: str) -> tuple[ExtractContext, str]:
+        """The extract context and dlt pipeline of a run of `portal` (a partition), else of the only configured
+        portal; fails here, with the setting's name, before anything runs."""
+        every = self.portals()
+        chosen = self.portals([portal]) if portal else every
+        if len(chosen) != 1:
+            raise ConfigError(
+                f"{len(chosen)} portals are configured ({', '.join(p.name for p in chosen)}): materialize one partition"
+                " per portal (a backfill of every partition loads them all)"
+            )
+        (one,) = chosen
+        options = one.options(extract_options(resolve(self.explicit(), CONFIG_ORIGIN)))
+        context = ExtractContext(client_factory=one.client, portal=one.name, options=options, run_id=run_id,
+                                 configured_subdomains=realm_members(every))
+        return context, pipeline_name(one.name, one.single)
 
     def extract_context(self, run_id: str) -> ExtractContext:
         # fails here, with the bad or missing setting's name, before anything runs

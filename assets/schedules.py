@@ -5,8 +5,13 @@ variables (assets/settings.py), so changing a schedule needs no code edit. Every
 calls the API carries the run tag `lms_warehouse/api`, and every job that writes the
 warehouse `lms_warehouse/warehouse`: dagster_home/dagster.yaml limits each to one run at a
 time (runs of one dlt pipeline race on its state; DuckDB allows one writer).
+
+The load jobs are partitioned by portal (assets/portals.py): each of their schedules asks, at every tick,
+for one run per configured portal (a RunRequest per partition), so each portal loads on its own and one
+failing portal fails only its own run. The models job is not partitioned: it builds every portal's rows.
 """
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dagster import (
@@ -18,12 +23,14 @@ from dagster import (
     RunRequest,
     RunStatusSensorContext,
     ScheduleDefinition,
+    ScheduleEvaluationContext,
     SkipReason,
     define_asset_job,
     run_status_sensor,
+    schedule,
 )
 
-from pipelines.config import keys_configured
+from pipelines.config import keys_configured, portal_names
 from pipelines.learnupon.tables import AUDIT_TRAILS
 
 from . import settings
@@ -70,26 +77,54 @@ SCHEDULED_JOBS = {
 }
 
 
-def build_schedules() -> list[ScheduleDefinition]:
-    """Running by default only where enabled and the API keys are configured: a first `make ui` on a
-    machine without keys shows every schedule stopped, instead of failing every run (start them in
-    the UI, or set the keys and reload the code location)."""
+def build_schedules(portals: Sequence[str] | None = None) -> list[ScheduleDefinition]:
+    """One schedule per entry of schedules.toml; a load job's asks for a run per portal (`portals`, else the
+    configured portals' names: the partitions). Running by default only where enabled and the API keys are
+    configured: a first `make ui` on a machine without keys shows every schedule stopped, instead of failing
+    every run (start them in the UI, or set the keys and reload the code location)."""
     config = settings.load_config()
     keys = keys_configured()
+    names = list(portal_names() if portals is None else portals)
     schedules = []
     for name, job in SCHEDULED_JOBS.items():
         setting = settings.schedule_setting(name, config)
+        status = DefaultScheduleStatus.RUNNING if setting.enabled and keys else DefaultScheduleStatus.STOPPED
+        description = f"{job.description} Cron from schedules.toml [schedules.{name}] or LMS_SCHEDULE_{name.upper()}_CRON."
+        if job in LOAD_JOBS:
+            schedules.append(per_portal_schedule(f"{name}_schedule", job, setting, status, description, names))
+            continue
         schedules.append(
             ScheduleDefinition(
                 name=f"{name}_schedule",
                 cron_schedule=setting.cron,
                 job=job,
                 execution_timezone=setting.timezone,
-                default_status=DefaultScheduleStatus.RUNNING if setting.enabled and keys else DefaultScheduleStatus.STOPPED,
-                description=f"{job.description} Cron from schedules.toml [schedules.{name}] or LMS_SCHEDULE_{name.upper()}_CRON.",
+                default_status=status,
+                description=description,
             )
         )
     return schedules
+
+
+def per_portal_schedule(
+    name: str, job: Any, setting: settings.ScheduleSetting, status: DefaultScheduleStatus, description: str,
+    portals: Sequence[str],
+) -> ScheduleDefinition:
+    """A schedule of a partitioned load job: at each tick, one run per portal, each its own partition."""
+
+    @schedule(
+        name=name,
+        cron_schedule=setting.cron,
+        job=job,
+        execution_timezone=setting.timezone,
+        default_status=status,
+        description=f"{description} One run per portal ({', '.join(portals) or 'none configured'}).",
+    )
+    def per_portal(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:
+        for portal in portals:
+            yield RunRequest(run_key=portal, partition_key=portal)
+
+    return per_portal
 
 
 def build_sensors() -> list:
@@ -138,5 +173,4 @@ def models_without(failed_resources: list[str], repository: Any) -> list[AssetKe
     return [key for key in MODEL_KEYS if key not in tainted]
 
 
-SCHEDULES = build_schedules()
 SENSORS = build_sensors()

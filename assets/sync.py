@@ -5,8 +5,9 @@
   sync/sync_plan     sync.sync_plan, downstream of the roster and of learnupon/users, groups and
                      group_memberships; two blocking checks gate the apply: leavers_within_cap (the
                      safety cap) and invalid_roster_rows (at most the mapping's max_invalid_rows)
-  sync/sync_actions  the apply, journalled in sync.sync_actions. It writes to LearnUpon only with config
-                     `apply: true`, which sync_apply_job sets: "materialize all" never changes the portal
+  sync/sync_actions  the apply, journalled in sync.sync_actions. It writes to LearnUpon only in a run of
+                     sync_apply_job (its run tag lms_warehouse/sync_apply) or with config `apply: true`:
+                     "materialize all" never changes the portal
 
 Jobs: sync_plan_job (load users, groups and memberships, the roster, then the plan) and
 sync_apply_job (the same, then the apply when both checks pass). Sensor sync_roster_file starts
@@ -67,6 +68,7 @@ PLAN_KEY = AssetKey([GROUP, "sync_plan"])
 ACTIONS_KEY = AssetKey([GROUP, "sync_actions"])
 USER_KEYS = [resource_key(name) for name in SYNC_RESOURCES]
 SENSOR = "sync_roster_file"
+APPLY_TAG = "lms_warehouse/sync_apply"  # set by sync_apply_job: its runs write to LearnUpon
 
 
 class SyncResource(ConfigurableResource):
@@ -85,7 +87,7 @@ class SyncResource(ConfigurableResource):
 
 
 class ApplyConfig(Config):
-    apply: bool = Field(default=False, description="Write to LearnUpon (sync_apply_job sets it); false: skip.")
+    apply: bool = Field(default=False, description="Write to LearnUpon (a run of sync_apply_job does); false: skip.")
     force: bool = Field(default=False, description="Apply even over the safety cap (launch sync/sync_actions alone).")
 
 
@@ -193,7 +195,7 @@ def sync_plan(
     pool=WAREHOUSE_POOL,
     op_tags=API_TAGS,
     description="The plan applied to LearnUpon through the rate-limited client, every action in sync.sync_actions"
-    " (only with config apply: true, as sync_apply_job sets it).",
+    " (only in a run of sync_apply_job, or with config apply: true).",
 )
 def sync_actions(
     context: AssetExecutionContext,
@@ -202,7 +204,7 @@ def sync_actions(
     learnupon: LearnUponResource,
     sync: SyncResource,
 ) -> Iterator[MaterializeResult]:
-    if not config.apply:
+    if not (config.apply or context.run.tags.get(APPLY_TAG) == "true"):
         context.log.info("not applied: sync_apply_job (or config apply: true) writes to LearnUpon")
         return
     target = warehouse.warehouse()
@@ -239,8 +241,9 @@ sync_plan_job = define_asset_job(
 sync_apply_job = define_asset_job(
     "sync_apply_job",
     selection=AssetSelection.assets(*USER_KEYS, ROSTER_KEY, PLAN_KEY, ACTIONS_KEY),
-    tags=API_TAGS,
-    config={"ops": {"sync__sync_actions": {"config": {"apply": True}}}},
+    # a tag, not run config: the job is partitioned by portal (its users assets), and Dagster keeps a partitioned
+    # job's own config only for runs of a partition
+    tags={**API_TAGS, APPLY_TAG: "true"},
     description="The sync plan, then its apply to LearnUpon when the plan's checks pass (cap, invalid rows).",
 )
 SYNC_JOBS = [sync_plan_job, sync_apply_job]

@@ -141,7 +141,11 @@ def setting_value(name: str) -> Any:
 
 
 def keys_configured() -> bool:
-    """Whether the portal's API keys are set (environment or dlt secrets); Dagster's schedules start only then."""
+    """Whether API keys are set (environment or dlt secrets): every portal's of the portals section, else the
+    single portal's; Dagster's schedules start only then."""
+    tables = _portal_tables()
+    if tables:
+        return all(keys.get("username") and keys.get("password") for keys in tables.values())
     return bool(_lookup(BY_NAME["username"]) and _lookup(BY_NAME["password"]))
 
 
@@ -330,6 +334,19 @@ def configured_portals(
         portals = [Portal(portal_name_for(values.get("subdomain"), values.get("base_url")), settings, single=True,
                           subdomain=values.get("subdomain") or "", top_level=values["top_level"])]
     return choose_portals(portals, names)
+
+
+def portal_names() -> list[str]:
+    """The configured portals' names in the order `configured_portals` gives them, read without their keys:
+    Dagster's partitions are laid out when its definitions load, on a machine that may hold no keys yet.
+    The portals section's names, else the single-portal settings' (subdomain, else base URL's host); none
+    when nothing names a portal. A run still checks every portal in full (`configured_portals`)."""
+    tables = _portal_tables()
+    if tables:
+        return sorted(tables)
+    values = resolve()
+    name = portal_name_for(values.get("subdomain"), values.get("base_url"))
+    return [name] if name else []
 
 
 def choose_portals(portals: Sequence[Portal], names: Sequence[str] | None) -> list[Portal]:

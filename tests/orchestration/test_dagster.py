@@ -84,7 +84,7 @@ def graph():
 def test_exact_asset_keys_groups_and_kinds() -> None:
     asset_graph = graph()
     assert set(asset_graph.get_all_asset_keys()) == EXPECTED_KEYS | SYNC_KEYS
-    assert len(EXPECTED_KEYS) == 27 + 19 + 6 + 14
+    assert len(EXPECTED_KEYS) == 28 + 20 + 6 + 16
     assert SOURCE == list(ALL_RESOURCES)
     for key in EXPECTED_KEYS:
         node = asset_graph.get(key)
@@ -144,7 +144,7 @@ def test_every_raw_table_and_mart_has_a_key_check() -> None:
     assert AssetCheckKey(AssetKey(["learnupon", "enrollments"]), "enrollments_match_course_counts") in check_keys
     model_ids = {n["unique_id"] for n in MODEL_NODES.values()}
     dbt_tests = [n for n in MANIFEST["nodes"].values() if n["resource_type"] == "test" and n["attached_node"] in model_ids]
-    assert len(check_keys) == len(TABLE_RESOURCES) + 2 * 27 + 2 + len(dbt_tests)
+    assert len(check_keys) == len(TABLE_RESOURCES) + 2 * len(SOURCE) + 2 + len(dbt_tests)
     assert sorted(t for tables in RESOURCE_TABLES.values() for t in tables) == sorted(TABLE_RESOURCES)
 
 
@@ -213,8 +213,9 @@ def test_instance_config_queues_api_runs_one_at_a_time(tmp_path: Path) -> None:
         try:
             assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
             concurrency = instance.get_concurrency_config()
-            limits = {entry["key"]: entry["limit"] for entry in concurrency.run_queue_config.tag_concurrency_limits}
-            assert limits == {"lms_warehouse/api": 1, "lms_warehouse/warehouse": 1}
+            limits = {entry["key"]: (entry["limit"], entry.get("value")) for entry in concurrency.run_queue_config.tag_concurrency_limits}
+            # one run per portal (its partition) at a time, one run writing the warehouse at a time
+            assert limits == {"dagster/partition": (1, {"applyLimitPerUniqueValue": True}), "lms_warehouse/warehouse": (1, None)}
             assert concurrency.pool_config.default_pool_limit == 1
             from dagster._core.telemetry import _get_instance_telemetry_enabled
 
@@ -379,14 +380,15 @@ def record_audit_gap(out: Path) -> None:
     with duckdb.connect(str(out / "warehouse.duckdb")) as con:
         con.execute(
             "create table if not exists learnupon.audit_gaps"
-            " (gap_start timestamptz, gap_end timestamptz, noticed_at timestamptz, run_id text)"
+            " (portal text, gap_start timestamptz, gap_end timestamptz, noticed_at timestamptz, run_id text)"
         )
         columns = {row[0] for row in con.execute("describe learnupon.audit_gaps").fetchall()}
         load_id = ", _dlt_load_id" if "_dlt_load_id" in columns else ""
+        # the portal of the warehouse's loads (the simulated portal's host)
         con.execute(
-            f"insert into learnupon.audit_gaps (gap_start, gap_end, noticed_at, run_id{load_id})"
-            " select now() - interval 40 days, now() - interval 30 days, now(), 'test'"
-            + (", '0'" if load_id else "")
+            f"insert into learnupon.audit_gaps (portal, gap_start, gap_end, noticed_at, run_id{load_id})"
+            " select (select max(portal) from learnupon.pipeline_runs), now() - interval 40 days,"
+            " now() - interval 30 days, now(), 'test'" + (", '0'" if load_id else "")
         )
 
 
@@ -450,7 +452,6 @@ def test_a_failed_resource_fails_only_its_asset_and_the_other_models_are_rebuilt
 def test_loads_made_outside_dagster_show_on_the_source_assets(portal_env: tuple[Any, Path]) -> None:
     from dagster import SensorResult, SkipReason, build_sensor_context
 
-    from assets.observations import cli_loads
     from assets.resources import WarehouseResource
 
     from tests.conftest import run_pipeline
@@ -461,7 +462,7 @@ def test_loads_made_outside_dagster_show_on_the_source_assets(portal_env: tuple[
 
     def evaluate(cursor: str | None) -> Any:
         context = build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": WarehouseResource()})
-        return cli_loads(context)
+        return defs.resolve_sensor_def("cli_loads")(context)
 
     first = evaluate(None)
     assert isinstance(first, SensorResult)

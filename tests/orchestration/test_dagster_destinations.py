@@ -13,7 +13,6 @@ import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, SensorResult, build_sensor_context, serialize_value
 
 from assets.definitions import defs
-from assets.observations import cli_loads
 from assets.resources import WarehouseResource
 from pipelines.destinations.postgres_warehouse import connect, resolve_credentials
 
@@ -77,7 +76,7 @@ def test_whole_graph_on_another_destination(
 
     # the sensor reads pipeline_runs there too: it finds this run, and knows it for a Dagster run
     context = build_sensor_context(instance=instance, cursor=None, resources={"warehouse": WarehouseResource()})
-    seen = cli_loads(context)
+    seen = defs.resolve_sensor_def("cli_loads")(context)
     assert isinstance(seen, SensorResult) and seen.asset_events == [] and seen.cursor
 
     # the checks read this warehouse: a stale load and (in PostgreSQL) a duplicated enrollment fail theirs

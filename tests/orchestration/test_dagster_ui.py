@@ -62,7 +62,7 @@ def test_webserver_serves_the_asset_graph(tmp_path: Path) -> None:
         nodes = wait_until(asset_nodes, "the webserver serving asset nodes", process, log=tmp_path / "webserver.log")
         assert nodes, f"no asset nodes served: {(tmp_path / 'webserver.log').read_text()[-3000:]}"
         keys = {tuple(node["assetKey"]["path"]) for node in nodes}
-        assert len(keys) == 27 + 19 + 6 + 14 + 3  # + the user sync's roster, plan and actions
+        assert len(keys) == 28 + 20 + 6 + 16 + 3  # + the user sync's roster, plan and actions
         assert ("learnupon", "enrollments") in keys and ("reporting", "compliance_status") in keys
         groups = {tuple(node["assetKey"]["path"]): node["groupName"] for node in nodes}
         assert groups[("learnupon", "users")] == "source"
