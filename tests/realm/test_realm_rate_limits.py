@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from pipelines.run.runner import Warehouse
 from pipelines.run.summary import print_portals_summary
 
 from tests.conftest import CORE_RESOURCES, query
+from tests.support.events import wait_until
 from tests.support.realm_runs import portal_contexts, unknown_problems
 
 SPENT, OPEN = "spent", "open"
@@ -28,7 +30,11 @@ LIMIT = 60  # calls a minute on the spent portal: more than its run needs, so it
 
 
 def _spend_the_minute(portal: Any) -> int:
-    """Another integration on the same portal spends what is left of this minute's budget: call until a 429."""
+    """Another integration on the same portal spends what is left of this minute's budget: call until a 429.
+
+    The portal's window is the calendar minute (the reference: "for the current minute of the day"), so near its
+    end this waits for the next one first: the run's first call must fall in the minute that was spent."""
+    wait_until(lambda: time.time() % 60 < 45, "a minute with time left in it")
     with httpx.Client(auth=(portal.config.username, portal.config.password), timeout=60) as http:
         for refused in range(1, LIMIT + 2):
             if http.get(portal.base_url + "/courses").status_code == 429:
