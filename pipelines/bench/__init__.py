@@ -2,7 +2,7 @@
 
 Starts simulated portals in processes of their own, runs the scenarios
 (throughput with its floor and peer, the Parquet destination, rate limit, API
-frugality, memory), prints
+frugality, memory, fixed cost, several portals), prints
 a table, and with --json the same figures as one JSON object on the last line.
 Benchmarks are measurements, not tests: nothing here fails on a slow figure.
 """
@@ -26,7 +26,7 @@ from ..learnupon.settings_spec import default
 from .goals import evaluate, format_goals
 from .sizes import Sizes
 
-SCENARIOS = ("throughput", "parquet", "latency", "ratelimit", "frugality", "memory", "fixed")
+SCENARIOS = ("throughput", "parquet", "latency", "ratelimit", "frugality", "memory", "fixed", "realm")
 # on request (--scenarios destinations): the throughput portal loaded into each of --destinations
 EXTRA_SCENARIOS = ("destinations",)
 
@@ -46,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency-ms", type=int, default=None, help="rate-limit scenario: latency per call (150)")
     parser.add_argument("--ratelimit-users", type=int, default=None, help="rate-limit scenario portal (50000)")
     parser.add_argument("--call-latency-ms", type=int, default=None, help="latency scenario: latency per call (100)")
+    parser.add_argument("--realm-users", type=int, default=None, help="realm scenario: users on each of its three portals (10000)")
     parser.add_argument("--memory-users", default=None, help="memory scenario portal sizes, e.g. 1000,10000,100000")
     parser.add_argument("--no-peer", action="store_true", help="skip dlt's rest_api peer (slowest part)")
     parser.add_argument("--destination", default="duckdb", help="memory scenario: the warehouse loaded (duckdb, parquet, delta, postgres)")
@@ -60,7 +61,8 @@ def sizes_from(args: argparse.Namespace) -> Sizes:
     for attr, value in (("enrollments_per_user", args.enrollments_per_user),
                         ("page_size", args.page_size), ("workers", args.workers),
                         ("rl_per_minute", args.rate_per_minute), ("rl_latency_ms", args.latency_ms),
-                        ("rl_users", args.ratelimit_users), ("lat_latency_ms", args.call_latency_ms)):
+                        ("rl_users", args.ratelimit_users), ("lat_latency_ms", args.call_latency_ms),
+                        ("realm_users", args.realm_users)):
         if value is not None:
             setattr(sizes, attr, value)
     if args.memory_users:
@@ -128,6 +130,9 @@ def run_benchmark(sizes: Sizes, scenarios: Sequence[str], work: Path, peer: bool
     if "ratelimit" in scenarios:
         say(f"rate limit: {sizes.rl_per_minute}/minute, {sizes.rl_latency_ms} ms per call")
         result["ratelimit"] = sc.ratelimit(sizes, work)
+    if "realm" in scenarios:
+        say(f"realm: three portals of {sizes.realm_users:,} users in one run, then one after another")
+        result["realm"] = sc.realm(sizes, work)
     result["goals"] = {row["goal"]: row for row in evaluate(result)}
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
@@ -236,6 +241,22 @@ def format_table(result: dict[str, Any]) -> str:
                          f"{run['own_seconds']:>7.2f}{run['cpu_seconds']:>7.2f}{run['steps'].get('snapshot', 0):>12.2f}{written:>16}")
         lines.append("  own time of the last run (s): " + ", ".join(f"{k} {v:.2f}" for k, v in fx["own_split"].items()))
         lines.append(f"  the same snapshot written whole: {fx['snapshot_whole_seconds']:.2f} s")
+    if rm := result.get("realm"):
+        lines += ["", f"Several portals ({len(rm['portals'])} portals, each its own server process, latency and rate limit;"
+                  f" {', '.join(rm['resources'])}, {rm['enrollments_per_user']:g} enrollments per user, page size"
+                  f" {rm['page_size']}, {rm['workers']} workers per portal)",
+                  f"  one run of all: {rm['together']['seconds']:.1f} s; one portal after another:"
+                  f" {rm['one_by_one']['seconds']:.1f} s; ratio {rm['speedup']:.2f}x",
+                  f"  portals reading the API at once in the one run: two or more {rm['together']['overlap_seconds']['two_or_more']:.1f} s,"
+                  f" all {rm['together']['overlap_seconds']['all']:.1f} s (one after another:"
+                  f" {rm['one_by_one']['overlap_seconds']['two_or_more']:.1f} s)",
+                  f"  {'portal':<8}{'users':>8}{'latency':>9}{'limit/min':>10}{'calls':>8}{'429s':>6}{'waits':>6}"
+                  f"{'API phase in the one run (s)':>30}{'alone (s)':>11}"]
+        for name, p in rm["portals"].items():
+            mine, alone = rm["together"]["portals"][name], rm["one_by_one"]["portals"][name]
+            start, end = mine["api_phase_seconds"]
+            lines.append(f"  {name:<8}{p[USERS]:>8,}{p['latency_ms']:>7}ms{p['rate_per_minute']:>10,}{mine['calls']:>8,}"
+                         f"{mine['http_429']:>6}{mine['throttle_waits']:>6}{f'{start:.1f} to {end:.1f}':>30}{alone['run_seconds']:>11.1f}")
     if g := result.get("goals"):
         lines += ["", "Goals (previous: docs/benchmarks.md)", *format_goals(list(g.values()))]
     return "\n".join(lines)

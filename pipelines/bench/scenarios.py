@@ -536,3 +536,100 @@ def fixed_cost(host: PortalHost, sizes: Sizes, work: Path, warehouse_dir: Path |
         "snapshot_rows_written": sum((last["snapshot_refresh"] or {}).get("rows", {}).values()),
         "snapshot_whole_seconds": round(whole.seconds, 2) if whole else None,
     }
+
+
+# the realm scenario's portals: a name each, its own seed (overlapping ids, different data), latency and limit
+REALM_PORTALS = ("north", "south", "east")
+
+
+def realm(sizes: Sizes, work: Path) -> dict[str, Any]:
+    """Three portals (each its own server process, latency and rate limit) loaded in one run, side by side
+    (pipelines/run/portals.py), against the same three loaded one after another as single-portal runs into one
+    warehouse. Each arm gets three fresh portal processes of the same configuration, so neither starts with a
+    minute budget the other spent. Concurrency is measured, not assumed: each portal's API phase (its first call
+    to the end of its last) on the run's timeline, and the seconds two or three portals were reading at once."""
+    from pipelines.run.portals import pipeline_name, run_portals
+    from pipelines.run.runner import Warehouse
+
+    configs = {
+        name: {"users": sizes.realm_users, "seed": sizes.seed + i, "page_size": sizes.page_size,
+               "enrollments_per_user": sizes.enrollments_per_user, "latency_ms": sizes.realm_latency_ms[i],
+               "rate_per_minute": sizes.realm_rates[i]}
+        for i, name in enumerate(REALM_PORTALS)
+    }
+
+    def arm(together: bool) -> dict[str, Any]:
+        hosts = {name: PortalHost(**config) for name, config in configs.items()}
+        try:
+            clients: dict[str, TimedClient] = {}
+
+            def context(name: str) -> ExtractContext:
+                host = hosts[name]
+                make = client_factory(host.base_url, host.username, host.password, sizes.workers)
+
+                def keep() -> TimedClient:
+                    clients[name] = make()
+                    return clients[name]
+
+                return ExtractContext(client_factory=keep, portal=name, options=ExtractOptions(workers=sizes.workers))
+
+            warehouse = Warehouse(out_dir=fresh(work / ("realm_together" if together else "realm_one_by_one")))
+            batches = [list(REALM_PORTALS)] if together else [[name] for name in REALM_PORTALS]
+            started = time.perf_counter()
+            outcomes = []
+            for batch in batches:
+                outcomes += run_portals([(context(n), pipeline_name(n, single=False)) for n in batch], warehouse, CORE)
+            wall = time.perf_counter() - started
+            failed = {o.portal: str(o.error or o.summary and o.summary.error) for o in outcomes if o.failed}
+            if failed:
+                raise RuntimeError(f"realm scenario: portal run(s) failed: {failed}")
+            served = {name: sum(host.calls().values()) for name, host in hosts.items()}
+        finally:
+            for host in hosts.values():
+                host.stop()
+        portals = {}
+        phases = {}
+        for outcome in outcomes:
+            name, summary = outcome.portal, outcome.summary
+            spans = clients[name].intervals
+            phases[name] = (min(a for a, _ in spans) - started, max(b for _, b in spans) - started)
+            portals[name] = {
+                "calls": summary.api.get("calls", 0),
+                "calls_served": served[name],  # what the portal's own server counted: the same, or the run miscounts
+                "http_429": summary.api.get("http_429", 0),
+                "throttle_waits": summary.rate_limit.get("throttle_waits", 0),
+                "min_remaining_minute": summary.rate_limit.get("min_remaining_minute"),
+                "records": _core_records(summary.api),
+                "run_seconds": round(summary.seconds, 2),
+                "api_phase_seconds": [round(phases[name][0], 2), round(phases[name][1], 2)],
+            }
+        return {"seconds": round(wall, 2), "portals": portals, "overlap_seconds": _overlap(list(phases.values()))}
+
+    together = arm(True)
+    one_by_one = arm(False)
+    return {
+        "portals": {name: {USERS: c["users"], "latency_ms": c["latency_ms"], "rate_per_minute": c["rate_per_minute"]}
+                    for name, c in configs.items()},
+        "enrollments_per_user": sizes.enrollments_per_user,
+        "page_size": sizes.page_size,
+        "workers": sizes.workers,
+        "resources": CORE,
+        "together": together,
+        "one_by_one": one_by_one,
+        "speedup": round(one_by_one["seconds"] / together["seconds"], 2),
+    }
+
+
+def _overlap(phases: list[tuple[float, float]]) -> dict[str, float]:
+    """Seconds during which at least 2, and all, of these (start, end) phases ran at once."""
+    events = sorted([(a, 1) for a, _ in phases] + [(b, -1) for _, b in phases])
+    running, last, at_least_two, all_of_them = 0, None, 0.0, 0.0
+    for at, step in events:
+        if last is not None:
+            if running >= 2:
+                at_least_two += at - last
+            if running == len(phases):
+                all_of_them += at - last
+        running += step
+        last = at
+    return {"two_or_more": round(at_least_two, 2), "all": round(all_of_them, 2)}

@@ -88,6 +88,13 @@ def unconfigured_line(summary: RunSummary) -> str | None:
     )
 
 
+def rate_limit_waits(summary: RunSummary) -> str:
+    """", N waits for the next minute's budget" when this portal's own rate limit made its run wait (each portal has
+    its own limit and its own client: one portal's waits are never another's)."""
+    waits = summary.rate_limit.get("throttle_waits") or 0
+    return f", {waits} wait{'s' if waits != 1 else ''} for the next minute's budget" if waits else ""
+
+
 def print_portals_summary(outcomes: Any, warehouse: Warehouse, wall_seconds: float, header: str = "", out: TextIO | None = None) -> None:
     """After a run of several portals (pipelines/run/portals.py): one line per portal (its status, API calls and
     429s, rows loaded, failures), then the warehouse's tables once."""
@@ -107,8 +114,8 @@ def print_portals_summary(outcomes: Any, warehouse: Warehouse, wall_seconds: flo
         api = summary.api
         line = (
             f"  portal {outcome.portal}: run {summary.run_id} {summary.status} in {summary.seconds:.1f}s,"
-            f" {api.get('calls', 0):,} API calls (429s: {api.get('http_429', 0)}, retries: {api.get('retries', 0)}),"
-            f" {sum(summary.rows.values()):,} rows loaded"
+            f" {api.get('calls', 0):,} API calls (429s: {api.get('http_429', 0)}, retries: {api.get('retries', 0)}"
+            f"{rate_limit_waits(summary)}), {sum(summary.rows.values()):,} rows loaded"
         )
         if summary.failed:
             line += "; failed: " + ", ".join(summary.failed)

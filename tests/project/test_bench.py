@@ -45,14 +45,14 @@ def test_bench_quick_prints_the_goals_table(tmp_path):
     assert lines[header + 3 + len(GOALS)] == (f"  missed: {', '.join(missed)}" if missed else "  missed: none of the goals measured")
 
 
-# the benchmark's own smoke test: about two minutes with every scenario and destination, so in the slow suite
+# the benchmark's own smoke test: about three minutes with every scenario (the realm's three portals loaded twice), so in the slow suite
 @pytest.mark.slow
 def test_bench_tiny_reports_every_figure(tmp_path):
     done = cli("bench", "--tiny", "--json", "--work-dir", str(tmp_path), timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
 
-    assert set(result["scenarios"]) == {"throughput", "parquet", "latency", "ratelimit", "frugality", "memory", "fixed"}
+    assert set(result["scenarios"]) == {"throughput", "parquet", "latency", "ratelimit", "frugality", "memory", "fixed", "realm"}
     assert {"date", "machine", "sizes", "goals"} <= set(result)
 
     t = result["throughput"]
@@ -107,6 +107,22 @@ def test_bench_tiny_reports_every_figure(tmp_path):
     fx = result["fixed"]  # the light run's own time, taken apart
     assert len(fx["runs"]) == 3 and fx["calls"] > 0 and fx["snapshot_whole_seconds"] > 0
     assert fx["runs"][0]["snapshot_refresh"]["whole"] is False or fx["runs"][1]["snapshot_refresh"]["whole"] is False
+
+    rm = result["realm"]  # three portals in one run against the same three one after another
+    assert list(rm["portals"]) == ["north", "south", "east"]
+    assert len({p["rate_per_minute"] for p in rm["portals"].values()}) == 3  # each portal its own limit
+    for arm in ("together", "one_by_one"):
+        run = rm[arm]
+        assert run["seconds"] > 0 and set(run["portals"]) == set(rm["portals"])
+        for name, portal in run["portals"].items():
+            assert portal["calls"] == portal["calls_served"] > 0, (arm, name)  # counted per portal, as each portal served
+            assert portal["records"] > 0 and portal["http_429"] >= 0
+            start, end = portal["api_phase_seconds"]
+            assert 0 <= start < end <= run["seconds"]
+        assert 0 <= run["overlap_seconds"]["all"] <= run["overlap_seconds"]["two_or_more"] <= run["seconds"]
+    assert rm["one_by_one"]["overlap_seconds"]["two_or_more"] == 0  # one after another, no two portals read at once
+    assert rm["speedup"] == round(rm["one_by_one"]["seconds"] / rm["together"]["seconds"], 2)
+    assert "Several portals (3 portals" in done.stdout
 
     goals = result["goals"]  # every declared goal; those this run measured have a figure and a verdict
     assert set(goals) == {goal.key for goal in GOALS}

@@ -14,53 +14,17 @@ from typing import Any
 
 import pytest
 
-from pipelines.config import PortalSettings
-from pipelines.learnupon.context import ExtractContext
-from pipelines.learnupon.settings import ExtractOptions
-from pipelines.learnupon.tables import LISTING_SCOPES, PORTAL, TABLES, USERS
-from pipelines.run.portals import PortalOutcome, pipeline_name, run_portals
+from pipelines.learnupon.tables import USERS
+from pipelines.run.portals import PortalOutcome, run_portals
 from pipelines.run.runner import Warehouse
 from pipelines.simulator import PortalConfig, SimulatedPortal
 from tests.conftest import CLOCK, PORTAL_MODES, cli, query
-from tests.support import raw_truth
+from tests.support.realm_runs import portal_contexts, portal_rows, unknown_problems
 
 NAMES = ("north", "south", "east")  # south is the one that churns
 # seeds whose portals both simulator modes load whole (a strict portal of seed 12, 7 or 17 lists an archived course
 # family the extractor misses, on a single portal too: reported, not this test's subject)
 SEEDS = {"north": 11, "south": 14, "east": 13}
-BOOKKEEPING = {LISTING_SCOPES}  # appended by every run of every portal: not a row of the portal
-
-
-def _contexts(portals: dict[str, SimulatedPortal], passwords: dict[str, str] | None = None) -> list[tuple[ExtractContext, str]]:
-    contexts = []
-    for name, portal in portals.items():
-        password = (passwords or {}).get(name, portal.config.password)
-        settings = PortalSettings(base_url=portal.base_url, username=portal.config.username, password=password, workers=4)
-        context = ExtractContext(client_factory=settings.client, portal=name, options=ExtractOptions(workers=4))
-        contexts.append((context, pipeline_name(name, single=False)))
-    return contexts
-
-
-def _problems(out: Path, portal: SimulatedPortal, name: str, mode: str, phase: str) -> dict[str, list[str]]:
-    found = {}
-    for table, problems in raw_truth.differences(out, portal, name=name).items():
-        unknown = [text for column, text in problems if not raw_truth.known(mode, phase, table, column)]
-        if unknown:
-            found[table] = unknown[:5]
-    return found
-
-
-def _rows_of(out: Path, names: tuple[str, ...]) -> dict[str, list[tuple]]:
-    """Every row (history included) of these portals in every raw table, but which load wrote it and when a
-    leaderboard snapshot was taken (each run takes the day's again, the same standings)."""
-    rows = {}
-    portals = ", ".join(f"'{n}'" for n in names)
-    for table in sorted(set(TABLES) - BOOKKEEPING):
-        found = query(out, f"select * from learnupon.{table} where {PORTAL} in ({portals})")
-        rows[table] = sorted(
-            (tuple(sorted((k, repr(v)) for k, v in r.items() if k not in ("_dlt_load_id", "_dlt_id", "taken_at"))) for r in found)
-        )
-    return rows
 
 
 @dataclass
@@ -89,15 +53,15 @@ def realm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     try:
         out = tmp_path_factory.mktemp(f"realm-{mode}")
         warehouse = Warehouse(out_dir=out)
-        full = run_portals(_contexts(portals), warehouse)
-        full_problems = {name: _problems(out, portals[name], name, mode, "full") for name in NAMES}
+        full = run_portals(portal_contexts(portals), warehouse)
+        full_problems = {name: unknown_problems(out, portals[name], name, mode, "full") for name in NAMES}
         others = ("north", "east")
-        before = _rows_of(out, others)
+        before = portal_rows(out, others)
         churned = portals["south"].churn(days=1, share=0.05)
-        incremental = run_portals(_contexts(portals), warehouse)
-        incremental_problems = {name: _problems(out, portals[name], name, mode, "incremental") for name in NAMES}
+        incremental = run_portals(portal_contexts(portals), warehouse)
+        incremental_problems = {name: unknown_problems(out, portals[name], name, mode, "incremental") for name in NAMES}
         yield Realm(mode, portals, out, full, full_problems, before, churned, incremental, incremental_problems,
-                    _rows_of(out, others))
+                    portal_rows(out, others))
     finally:
         for portal in portals.values():
             portal.stop()

@@ -556,6 +556,8 @@ def loaded(out_dir: Any, table: str, destination: str, portal: str | None = None
     names = {r["column_name"] for r in query(
         "select column_name from information_schema.columns"
         f" where table_schema = 'learnupon' and table_name = '{table}'")}
+    if not names:  # never written: a file destination has no folder for a resource no run gave a row
+        return [], names
     mine = "true" if portal is None else f"portal = '{portal}'"
     where = f" where {mine}" + (" and _dlt_valid_to is null" if "_dlt_valid_to" in names else "")
     if table == "leaderboard_snapshots":
@@ -573,8 +575,12 @@ def differences(
     missing, unexpected or current twice, a field whose value differs. Every table in EXPECTED is a key.
     `name`: the portal's rows only, where one warehouse holds several portals."""
     expected = expected_rows(portal)
-    return {table: table_differences(table, expected[table], *loaded(out_dir, table, destination, name))
-            for table in EXPECTED}
+    found = {}
+    for table in EXPECTED:
+        rows, names = loaded(out_dir, table, destination, name)
+        # a table no run wrote (the portals table of a realm without a top-level portal, on Delta) is right when empty
+        found[table] = table_differences(table, expected[table], rows, names) if names or expected[table] else []
+    return found
 
 
 def table_differences(table: str, expected: list[dict], loaded: list[dict], names: set[str]) -> list[Problem]:
