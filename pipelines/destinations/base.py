@@ -108,6 +108,19 @@ class Destination(ABC):
         apart; its seconds. None: readers read the loads themselves, nothing is published apart."""
         return None
 
+    # ---- erasure (pipelines/privacy/erasure.py) ------------------------------------------------------
+
+    def erase_rows(self, user_ids: set[int], values: set[str], key: bytes) -> dict[str, int]:
+        """Replace these people's personal data in every table (pipelines/privacy/erasure_sql.py); rows changed
+        per schema.table. Called with the run lock held."""
+        raise ConfigError(f"erase is not built for --destination {self.name}")
+
+    def discard_published(self) -> None:
+        """Before an erasure's rebuild: remove what readers read (it is published again from the erased warehouse)."""
+
+    def compact(self) -> None:
+        """After an erasure: rewrite the warehouse's files so no freed block, old version or dead row keeps a value."""
+
     # ---- the benchmark -------------------------------------------------------------------------------
 
     @classmethod

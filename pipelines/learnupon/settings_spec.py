@@ -29,7 +29,7 @@ ENV_PREFIX = "LEARNUPON_"
 # where dlt's providers look the settings up: [sources.learnupon] in .dlt/secrets.toml or config.toml
 FILE_SECTION = ("sources", "learnupon")
 
-PORTAL, BUDGET, EXTRACT = "portal", "API budget", "extraction"
+PORTAL, BUDGET, EXTRACT, PRIVACY = "portal", "API budget", "extraction", "personal data"
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,13 @@ SETTINGS: tuple[Setting, ...] = (
         flag_name="--backfill-learning-paths",
     ),
     Setting("lp_backfill_batch", int, 5000, "users the learning-path backfill searches per run", EXTRACT, minimum=1),
+    # personal data (docs/personal-data.md)
+    Setting(
+        "retain_deleted_days", int, None,
+        "users deleted upstream more than this many days ago are erased after each successful run (lms-warehouse"
+        " erase: their personal data replaced in every table and its history; needs LMS_PSEUDONYM_KEY); unset: never",
+        PRIVACY, minimum=0, env_name="LMS_RETAIN_DELETED_DAYS",
+    ),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -256,19 +256,31 @@ def run_extract(
     stop the run at once. A DuckDB warehouse is created (or converted once) in a format older DuckDB
     releases open.
     """
+    from ..privacy.erased import erased_people
+    from ..privacy.erasure import apply_retention
     from ..privacy.load_columns import ColumnPolicy, applied
 
     backend = warehouse.backend
     columns = ColumnPolicy.from_settings()  # columns blocked or hashed at load: a bad setting stops the run here
-    with run_lock(warehouse.out_dir), applied(columns):
+    if context.options.retain_deleted_days is not None:
+        from ..privacy.settings import pseudonym_key
+
+        pseudonym_key("LMS_RETAIN_DELETED_DAYS")  # retention erases: a missing key stops the run before it starts
+    with run_lock(warehouse.out_dir):
         remove_partial_files(warehouse.out_dir)  # what killed or failed publishes left behind
         backend.check_before_run()
-        summary = extract_and_load(context, warehouse, resources)
+        # the people erased stay erased: rows naming them load pseudonymised (needs the pseudonyms' key)
+        with applied(columns.with_erased(erased_people(warehouse))):
+            summary = extract_and_load(context, warehouse, resources)
         try:  # after the run's record, so that readers of the snapshot see it too
             summary.timings.update(backend.publish_loads())  # DuckDB's snapshot, Parquet's folders
         except BaseException as exc:  # a full disk, say: the run did not finish, so it is not `succeeded`
             record_failure_after_load(warehouse, summary, exc)
             raise
+        if summary.status == "succeeded":  # users deleted upstream long enough ago (LMS_RETAIN_DELETED_DAYS)
+            retained = apply_retention(warehouse, context.options.retain_deleted_days)
+            if retained is not None:
+                summary.extra["erased"] = retained.user_ids
         return summary
 
 
