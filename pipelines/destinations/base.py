@@ -118,8 +118,9 @@ class Destination(ABC):
     def discard_published(self) -> None:
         """Before an erasure's rebuild: remove what readers read (it is published again from the erased warehouse)."""
 
-    def compact(self) -> None:
-        """After an erasure: rewrite the warehouse's files so no freed block, old version or dead row keeps a value."""
+    def compact(self, tables: Iterable[str]) -> None:
+        """After an erasure and the models' rebuild: rewrite the warehouse's storage so no freed block, old file
+        version or dead row keeps an erased value (`tables`: the schema.tables the erasure changed)."""
 
     # ---- the benchmark -------------------------------------------------------------------------------
 

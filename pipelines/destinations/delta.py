@@ -82,6 +82,52 @@ class Delta(Destination):
 
         return DeltaRetiringTables.of(pipeline, self.lake)
 
+    # ---- erasure ----------------------------------------------------------------------------------------
+
+    def erase_rows(self, user_ids: set[int], values: set[str], key: bytes) -> dict[str, int]:
+        """The lake's tables copied into DuckDB, erased there, and each changed one written back as a new Delta
+        table (no older version keeps the values)."""
+        from ..privacy.erasure_sql import erase_people
+        from .delta_lake.lake import arrow_dataset, duckdb_connection
+        from .duckdb import DuckDbSession
+
+        lake, dataset = self.lake, self.warehouse.dataset
+        con = duckdb_connection()
+        try:
+            con.execute(f'create schema "{dataset}"')
+            schemas = {}
+            for name in lake.table_names():
+                dt = lake.open(name)
+                if dt is None:
+                    continue
+                schemas[name] = dt
+                con.register("__delta_table", arrow_dataset(dt))
+                con.execute(f'create table "{dataset}"."{name}" as select * from __delta_table')
+                con.unregister("__delta_table")
+            counts = erase_people(DuckDbSession(con), dataset, user_ids, values, key)
+            for qualified in counts:
+                name = qualified.partition(".")[2]
+                data = con.execute(f'select * from "{dataset}"."{name}"').arrow()
+                data = data.cast(arrow_dataset(schemas[name]).schema)  # the table's own types, not DuckDB's
+                lake.rewrite_whole(name, data)
+        finally:
+            con.close()
+        return counts
+
+    def compact(self, tables: Any) -> None:
+        """The raw tables were rewritten whole; the marts (written again by the rebuild, their older versions
+        hold the old values) are rewritten whole too, and the models' working file copied without freed blocks."""
+        from .delta_lake.lake import MARTS, arrow_dataset
+        from .duckdb_storage import rewrite
+
+        lake = self.lake
+        for name in lake.table_names(MARTS):
+            dt = lake.open(name, MARTS)
+            if dt is not None:
+                lake.rewrite_whole(name, arrow_dataset(dt).to_table(), MARTS)
+        if self.models_database.exists():
+            rewrite(self.models_database)
+
     # ---- the SQL models ---------------------------------------------------------------------------
 
     def check_raw(self) -> None:

@@ -48,7 +48,7 @@ class DuckDbFile(Destination):
             con.execute("commit")
         return counts
 
-    def compact(self) -> None:
+    def compact(self, tables: Any) -> None:
         from .duckdb_storage import rewrite
 
         rewrite(self.warehouse.duckdb_path)

@@ -98,7 +98,7 @@ def erase(warehouse: Any, user_ids: Iterable[int] = (), emails: Iterable[str] = 
         done = Erased(erasure_id, sorted(ids), len(values), tables)
         backend.discard_published()  # what readers read is published again below, from the erased warehouse
         done.models_rebuilt = _rebuild_models(warehouse)
-        backend.compact()  # no freed block, old file version or dead tuple keeps an erased value
+        backend.compact(tables)  # no freed block, old file version or dead tuple keeps an erased value
         remove_loaded_packages(warehouse.pipelines_dir)
         backend.publish_loads()
         done.report_rewritten = _rewrite_report(warehouse)

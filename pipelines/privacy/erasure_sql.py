@@ -61,7 +61,7 @@ def _q(name: str) -> str:
 
 
 def _text(kind: str) -> bool:
-    return kind.startswith(TEXT_TYPES)
+    return kind.startswith(TEXT_TYPES) and not kind.endswith("[]")
 
 
 def erase_people(engine: EraseEngine, dataset: str, user_ids: set[int], values: set[str], key: bytes) -> dict[str, int]:

@@ -44,7 +44,9 @@ def _person(portal: Any, out: Path) -> Person:
         own = [v for v in (user.email, user.username, user.name) if v]
         if not user.email or any(v.lower() in o for v in own for o in others):
             continue
-        custom = {v for v in _values(user)[len(own):] if len(v) >= 4 and not any(v.lower() in o for o in others)}
+        # a custom value a byte search can mean: text of 5 characters or more that no other user has (not a number)
+        custom = {v for v in _values(user)[len(own):] if len(v) >= 5 and any(c.isalpha() for c in v)
+                  and not any(v.lower() in o for o in others)}
         score = enrolled.get(user.id, 0) * 10 + len(custom)
         if best is None or score > best[0]:
             best = (score, Person(user.id, set(own) | custom))
@@ -151,3 +153,56 @@ def test_retention_erases_users_deleted_upstream(portal_factory: Any, tmp_path: 
     assert record == [{"user_id": person.id, "reason": "retention"}]
     # a later run erases nobody again
     assert "erased" not in run_pipeline(portal, tmp_path, options=ExtractOptions(workers=4, retain_deleted_days=0)).extra
+
+
+def _pg_dump(database: Any) -> bytes:
+    """Every row of the PostgreSQL database, as pg_dump writes it."""
+    import subprocess
+
+    from pipelines.destinations.postgres_server import find_binaries
+
+    bin_dir = find_binaries()
+    assert bin_dir is not None
+    dump = subprocess.run([str(bin_dir / "pg_dump"), "--data-only", database.dsn], capture_output=True, timeout=300)
+    assert dump.returncode == 0, dump.stderr
+    return dump.stdout
+
+
+@pytest.mark.parametrize("destination", ["parquet", "delta", "postgres"])
+def test_erase_on_every_destination(
+    destination: str, portal_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """Parquet's current and history folders, Delta tables with their older versions, PostgreSQL (VACUUM FULL, a
+    pg_dump) and dlt's working folder under the output folder hold none of the person's values after `erase`."""
+    monkeypatch.setenv("LMS_PSEUDONYM_KEY", KEY)
+    env: dict[str, str] = {}
+    database = None
+    if destination == "postgres":
+        database = request.getfixturevalue("postgres_database")
+        env["DESTINATION__POSTGRES__CREDENTIALS"] = database.dsn
+    portal = portal_factory(users=25)
+    out = tmp_path / "out"
+    assert run_pipeline(portal, out, destination=destination, credentials=database.dsn if database else None).status == "succeeded"
+    portal.churn(days=1, share=0.2)  # new versions: history, older Delta file versions, dead PostgreSQL rows
+    assert run_pipeline(portal, out, destination=destination, credentials=database.dsn if database else None).status == "succeeded"
+    probe = {"delta": tmp_path / "out" / "delta", "parquet": tmp_path / "out" / "parquet"}.get(destination)
+    person = _person(portal, out) if destination != "postgres" else None
+    if person is None:  # the person chosen from the rows PostgreSQL holds
+        for user in portal.state.users.values():
+            if user.email and user.email.encode() in _pg_dump(database):
+                person = Person(user.id, {user.email, user.name, *([user.username] if user.username else [])})
+                break
+    assert person is not None
+    assert (probe is None or files_holding(probe, person.needles)) and files_holding(out / ".dlt", person.needles)
+    if database is not None:
+        assert portal.state.users[person.id].email.encode() in _pg_dump(database)
+
+    done = cli("erase", "--out", str(out), "--destination", destination, "--user-id", str(person.id),
+               env={"LMS_PSEUDONYM_KEY": KEY, **env}, cwd=out)
+    assert done.returncode == 0, done.stderr
+    assert files_holding(out, person.needles) == {}
+    if database is not None:
+        dump = _pg_dump(database)
+        assert not [v for v in person.needles if v.encode() in dump or v.lower().encode() in dump]
+        assert b"erasures" in dump
+
