@@ -4,11 +4,13 @@ same; later loads keep the person erased; `erasures` records it without the valu
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.learnupon.settings import ExtractOptions
@@ -37,7 +39,7 @@ def _person(portal: Any, out: Path) -> Person:
     """The user who appears in the most rows, among those whose email, username and full name no other user's
     value contains (so a byte search for them means them)."""
     users = list(portal.state.users.values())
-    enrolled = {r["user_id"]: r["n"] for r in query(out, "select user_id, count(*) as n from learnupon.enrollments group by 1")}
+    enrolled = {uid: len(enrollments) for uid, enrollments in portal.state.enr_by_user.items()}
     best = None
     for user in users:
         others = [v.lower() for u in users if u.id != user.id for v in _values(u)]
@@ -54,12 +56,23 @@ def _person(portal: Any, out: Path) -> Person:
     return best[1]
 
 
+def _contents(path: Path) -> bytes:
+    """A file's bytes, and what they hold once decompressed: a gzipped file (dlt's packages) unzipped, a Parquet
+    file's values (its pages are compressed) as text."""
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data += gzip.decompress(data)
+    if data[:4] == b"PAR1":
+        data += repr(pq.read_table(path).to_pylist()).encode()
+    return data
+
+
 def files_holding(folder: Path, values: set[str]) -> dict[str, list[str]]:
     """Every file under `folder` that holds one of `values` as bytes (as written, or lower case), with those values."""
     found = {}
     for path in folder.rglob("*"):
         if path.is_file():
-            data = path.read_bytes()
+            data = _contents(path)
             hits = [v for v in values if v.encode() in data or v.lower().encode() in data]
             if hits:
                 found[str(path.relative_to(folder))] = sorted(hits)
@@ -186,13 +199,7 @@ def test_erase_on_every_destination(
     portal.churn(days=1, share=0.2)  # new versions: history, older Delta file versions, dead PostgreSQL rows
     assert run_pipeline(portal, out, destination=destination, credentials=database.dsn if database else None).status == "succeeded"
     probe = {"delta": tmp_path / "out" / "delta", "parquet": tmp_path / "out" / "parquet"}.get(destination)
-    person = _person(portal, out) if destination != "postgres" else None
-    if person is None:  # the person chosen from the rows PostgreSQL holds
-        for user in portal.state.users.values():
-            if user.email and user.email.encode() in _pg_dump(database):
-                person = Person(user.id, {user.email, user.name, *([user.username] if user.username else [])})
-                break
-    assert person is not None
+    person = _person(portal, out)
     assert (probe is None or files_holding(probe, person.needles)) and files_holding(out / ".dlt", person.needles)
     if database is not None:
         assert portal.state.users[person.id].email.encode() in _pg_dump(database)
@@ -206,3 +213,9 @@ def test_erase_on_every_destination(
         assert not [v for v in person.needles if v.encode() in dump or v.lower().encode() in dump]
         assert b"erasures" in dump
 
+    # the next run loads the person, still served by the portal, pseudonymised
+    assert run_pipeline(portal, out, destination=destination, credentials=database.dsn if database else None).status == "succeeded"
+    assert files_holding(out, person.needles) == {}
+    if database is not None:
+        dump = _pg_dump(database)
+        assert not [v for v in person.needles if v.encode() in dump or v.lower().encode() in dump]
