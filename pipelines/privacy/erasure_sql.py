@@ -7,7 +7,8 @@ Three passes, each over the tables present:
 2. the user sync's records: the HR roster's rows naming the person (every text cell pseudonymised) and the sync
    journal's actions on them;
 3. a sweep of every text column of every other table and of the raw ones: a cell that contains an erased email,
-   username or full name becomes its pseudonym (data_issues' raw values, the models' tables, a run's error text).
+   full name or (long enough) username becomes its pseudonym (data_issues' raw values, the models' tables, a
+   run's error text).
 
 The values searched for are in temporary tables of the session only; never in SQL text, logs or errors.
 """
@@ -21,7 +22,8 @@ from typing import Any
 from .person_columns import Person, people
 from .pseudonyms import pseudonym
 
-IDS, VALUES, MAP = "lms_erase_ids", "lms_erase_values", "lms_erase_map"
+IDS, VALUES, SWEPT, MAP = "lms_erase_ids", "lms_erase_values", "lms_erase_swept", "lms_erase_map"
+SWEEP_MIN_LENGTH = 8  # a username shorter than this is matched whole only: inside other text it may be a common word
 TEXT_TYPES = ("varchar", "text", "character varying", "json", "jsonb")
 
 
@@ -73,11 +75,16 @@ def erase_people(engine: EraseEngine, dataset: str, user_ids: set[int], values: 
 
     engine.rows(f"create temp table {IDS} (id bigint)")
     engine.rows(f"create temp table {VALUES} (v varchar)")
+    engine.rows(f"create temp table {SWEPT} (v varchar)")
     engine.rows(f"create temp table {MAP} (c varchar, v varchar, p varchar)")
     if user_ids:
         engine.insert(f"insert into {IDS} values ({engine.marker})", [(int(i),) for i in sorted(user_ids)])
     if values:
         engine.insert(f"insert into {VALUES} values ({engine.marker})", [(v,) for v in sorted(values)])
+    # found inside other text: emails, full names, and usernames long enough to mean the person
+    swept = sorted(v for v in values if "@" in v or " " in v or len(v) >= SWEEP_MIN_LENGTH)
+    if swept:
+        engine.insert(f"insert into {SWEPT} values ({engine.marker})", [(v,) for v in swept])
     counts: dict[str, int] = {}
     tables = engine.tables()
     try:
@@ -93,12 +100,12 @@ def erase_people(engine: EraseEngine, dataset: str, user_ids: set[int], values: 
                 text = tuple(c for c, kind in columns.items() if _text(kind) and not c.startswith("_dlt") and c != "run_id")
                 rules = [Person("", None, text, None, (), text, ())]
             changed = sum(_erase_rows(engine, schema, table, columns, rule, key) for rule in rules)
-            if values:
+            if swept:
                 changed += _sweep(engine, schema, table, columns, key)
             if changed:
                 counts[f"{schema}.{table}"] = changed
     finally:
-        for temp in (IDS, VALUES, MAP):
+        for temp in (IDS, VALUES, SWEPT, MAP):
             engine.rows(f"drop table if exists {temp}")
     return counts
 
@@ -153,7 +160,7 @@ def _sweep(engine: EraseEngine, schema: str, table: str, columns: dict[str, str]
     for column, kind in columns.items():
         if not _text(kind) or column.startswith("_dlt"):
             continue
-        holds = f"exists (select 1 from {VALUES} where strpos(lower(cast({_q(column)} as varchar)), v) > 0)"
+        holds = f"exists (select 1 from {SWEPT} where strpos(lower(cast({_q(column)} as varchar)), v) > 0)"
         engine.rows(f"delete from {MAP}")
         replacement = _pseudonymise(engine, key, f"(select * from {name} where {holds}) as m", column)
         if engine.rows(f"select count(*) from {MAP}")[0][0]:
