@@ -85,10 +85,12 @@ class Delta(Destination):
     # ---- erasure ----------------------------------------------------------------------------------------
 
     def erase_rows(self, user_ids: set[int], values: set[str], key: bytes) -> dict[str, int]:
-        """The lake's tables copied into DuckDB, erased there, and each changed one written back as a new Delta
-        table (no older version keeps the values)."""
+        """The lake's tables copied into DuckDB, erased there, and each changed one (and each SCD2 listing, empty
+        between loads) written back as a new Delta table: no older file version keeps the values. The files of
+        the others' older versions are vacuumed."""
         from ..privacy.erasure_sql import erase_people
         from .delta_lake.lake import arrow_dataset, duckdb_connection
+        from .delta_lake.strategy import LISTING_SUFFIX
         from .duckdb import DuckDbSession
 
         lake, dataset = self.lake, self.warehouse.dataset
@@ -105,11 +107,13 @@ class Delta(Destination):
                 con.execute(f'create table "{dataset}"."{name}" as select * from __delta_table')
                 con.unregister("__delta_table")
             counts = erase_people(DuckDbSession(con), dataset, user_ids, values, key)
-            for qualified in counts:
-                name = qualified.partition(".")[2]
-                data = con.execute(f'select * from "{dataset}"."{name}"').arrow()
-                data = data.cast(arrow_dataset(schemas[name]).schema)  # the table's own types, not DuckDB's
-                lake.rewrite_whole(name, data)
+            changed = {qualified.partition(".")[2] for qualified in counts}
+            for name, dt in schemas.items():
+                if name in changed or name.endswith(LISTING_SUFFIX):  # a listing is empty now, its older versions are not
+                    data = con.sql(f'select * from "{dataset}"."{name}"').to_arrow_table()
+                    lake.rewrite_whole(name, data.cast(arrow_dataset(dt).schema))  # the table's own types, not DuckDB's
+                else:  # no erased value now; files of older versions that held one are deleted
+                    dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
         finally:
             con.close()
         return counts
