@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from ..privacy.erasure_sql import EraseEngine
@@ -37,14 +38,14 @@ class DuckDbFile(Destination):
         config = self.warehouse.duckdb_config if in_run else None
         ensure_duckdb_writable(self.warehouse.duckdb_path, config, consequence=consequence)
 
-    def erase_rows(self, user_ids: set[int], values: set[str], key: bytes) -> dict[str, int]:
+    def erase_rows(self, targets: Mapping[str, tuple[set[int], set[str]]], key: bytes) -> dict[str, int]:
         import duckdb
 
         from ..privacy.erasure_sql import erase_people
 
         with duckdb.connect(str(self.warehouse.duckdb_path), config=self.warehouse.models_duckdb_config) as con:
             con.execute("begin")
-            counts = erase_people(DuckDbSession(con), self.warehouse.dataset, user_ids, values, key)
+            counts = erase_people(DuckDbSession(con), self.warehouse.dataset, targets, key)
             con.execute("commit")
         return counts
 

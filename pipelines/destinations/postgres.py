@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -56,7 +56,7 @@ class Postgres(Destination):
 
     # ---- erasure ----------------------------------------------------------------------------------------
 
-    def erase_rows(self, user_ids: set[int], values: set[str], key: bytes) -> dict[str, int]:
+    def erase_rows(self, targets: Mapping[str, tuple[set[int], set[str]]], key: bytes) -> dict[str, int]:
         """In one transaction: the rows change together or not at all."""
         from ..privacy.erasure_sql import erase_people
         from .postgres_warehouse import connect
@@ -64,7 +64,7 @@ class Postgres(Destination):
         with connect(self.warehouse.postgres()) as con:
             con.autocommit = False
             with con.cursor() as cursor:
-                counts = erase_people(PostgresSession(cursor), self.warehouse.dataset, user_ids, values, key)
+                counts = erase_people(PostgresSession(cursor), self.warehouse.dataset, targets, key)
             con.commit()
         return counts
 

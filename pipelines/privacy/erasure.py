@@ -33,14 +33,18 @@ from .settings import pseudonym_key
 log = logging.getLogger("lms_warehouse.erasure")
 
 ERASURES_COLUMNS = {
+    "portal": "text",  # the portal the person was erased in (ids repeat across a realm's portals)
     "erasure_id": "text",
     "erased_at": "timestamp",
     "reason": "text",  # request | retention
-    "user_id": "int",  # NULL: an email no user of the warehouse has
+    "user_id": "int",  # NULL: an email no user of the portal has
     "identifiers": "json",  # keyed pseudonyms of the person's emails, usernames and full names
-    "tables": "json",  # schema.table -> rows changed
+    "tables": "json",  # schema.table -> rows changed (by the whole erasure)
     "rows_changed": "int",
 }
+
+# portal -> (the LearnUpon user ids, their normalised identifiers) of the people to erase in that portal
+Targets = dict[str, tuple[set[int], set[str]]]
 
 
 @dataclass
@@ -48,24 +52,52 @@ class Erased:
     """What one erasure did."""
 
     erasure_id: str
-    user_ids: list[int]
+    user_ids: dict[str, list[int]]  # per portal
     identifiers: int  # distinct emails, usernames and names erased
     tables: dict[str, int] = field(default_factory=dict)
     models_rebuilt: bool = False
     report_rewritten: bool = False
 
 
-def resolve(warehouse: Any, user_ids: Iterable[int], emails: Iterable[str]) -> tuple[set[int], set[str]]:
-    """The ids and identifiers (normalised emails, usernames, full names) of every version of these people."""
-    ids, wanted = {int(i) for i in user_ids}, {normalised(e) for e in emails}
-    values = set(wanted)
+def warehouse_portals(warehouse: Any) -> list[str]:
+    """The portals the warehouse's users table holds."""
+    from ..learnupon.tables import PORTAL
+
     try:
         with warehouse.backend.raw_connection() as con:
-            rows = con.execute(
-                f'select id, first_name, last_name, email, username, display_name from "{warehouse.dataset}".users'
-            ).fetchall()
+            rows = con.execute(f'select distinct "{PORTAL}" from "{warehouse.dataset}".users').fetchall()
     except Exception as exc:
         raise ConfigError(f"no users table to erase from in {warehouse.location}: run the pipeline first") from exc
+    return sorted(str(r[0]) for r in rows)
+
+
+def chosen_portal(warehouse: Any, portal: str | None) -> str:
+    """The portal an erasure is for: the one named (it must be in the warehouse), else the warehouse's only one."""
+    portals = warehouse_portals(warehouse)
+    if portal:
+        if portal not in portals:
+            raise ConfigError(f"--portal {portal}: the warehouse holds no users of it (its portals: {', '.join(portals) or 'none'})")
+        return portal
+    if len(portals) > 1:
+        raise ConfigError(f"the warehouse holds several portals ({', '.join(portals)}): name the person's with --portal NAME")
+    if not portals:
+        raise ConfigError(f"no users to erase in {warehouse.location}: run the pipeline first")
+    return portals[0]
+
+
+def resolve(warehouse: Any, portal: str, user_ids: Iterable[int], emails: Iterable[str]) -> tuple[set[int], set[str]]:
+    """The ids and identifiers (normalised emails, usernames, full names) of every version of these people of
+    `portal` (an email is resolved within the portal only)."""
+    from ..learnupon.tables import PORTAL
+
+    ids, wanted = {int(i) for i in user_ids}, {normalised(e) for e in emails}
+    values = set(wanted)
+    with warehouse.backend.raw_connection() as con:
+        rows = con.execute(
+            f'select id, first_name, last_name, email, username, display_name from "{warehouse.dataset}".users'
+            f' where "{PORTAL}" = ?',
+            [portal],
+        ).fetchall()
     for id_, *_rest, email, _username, _display in rows:
         if email and normalised(email) in wanted:
             ids.add(int(id_))
@@ -78,30 +110,35 @@ def resolve(warehouse: Any, user_ids: Iterable[int], emails: Iterable[str]) -> t
     return ids, {v for v in values if v}
 
 
-def erase(warehouse: Any, user_ids: Iterable[int] = (), emails: Iterable[str] = (), reason: str = "request",
-          locked: bool = False) -> Erased:
-    """Erase these people from every copy the warehouse keeps (the module's docstring); `locked`: the caller
-    holds the run lock (retention, after a run)."""
-    from contextlib import nullcontext
-
+def erase(warehouse: Any, portal: str | None = None, user_ids: Iterable[int] = (), emails: Iterable[str] = (),
+          reason: str = "request") -> Erased:
+    """Erase these people of `portal` (None: the warehouse's only portal) from every copy the warehouse keeps
+    (the module's docstring), under the run lock."""
     from ..run.lock import run_lock
 
+    user_ids, emails = list(user_ids), list(emails)
+    pseudonym_key("erase")  # a missing key stops here, before the warehouse is opened
+    with run_lock(warehouse.out_dir):
+        chosen = chosen_portal(warehouse, portal)
+        return erase_locked(warehouse, {chosen: resolve(warehouse, chosen, user_ids, emails)}, reason)
+
+
+def erase_locked(warehouse: Any, targets: Targets, reason: str) -> Erased:
+    """`erase` of people already resolved per portal, the caller holding the run lock (retention, after a run)."""
     key = pseudonym_key("erase")
     backend = warehouse.backend
-    with nullcontext() if locked else run_lock(warehouse.out_dir):
-        backend.check_writable("nothing was erased")
-        _refuse_pending(warehouse)
-        ids, values = resolve(warehouse, user_ids, emails)
-        erasure_id = uuid.uuid4().hex
-        tables = backend.erase_rows(ids, values, key)
-        record_erasures(warehouse, erasure_id, reason, ids, values, tables, key)
-        done = Erased(erasure_id, sorted(ids), len(values), tables)
-        backend.discard_published()  # what readers read is published again below, from the erased warehouse
-        done.models_rebuilt = _rebuild_models(warehouse)
-        backend.compact(tables)  # no freed block, old file version or dead tuple keeps an erased value
-        remove_loaded_packages(warehouse.pipelines_dir)
-        backend.publish_loads()
-        done.report_rewritten = _rewrite_report(warehouse)
+    backend.check_writable("nothing was erased")
+    _refuse_pending(warehouse)
+    erasure_id = uuid.uuid4().hex
+    tables = backend.erase_rows(targets, key)
+    record_erasures(warehouse, erasure_id, reason, targets, tables, key)
+    done = Erased(erasure_id, {p: sorted(ids) for p, (ids, _) in targets.items()}, sum(len(v) for _, v in targets.values()), tables)
+    backend.discard_published()  # what readers read is published again below, from the erased warehouse
+    done.models_rebuilt = _rebuild_models(warehouse)
+    backend.compact(tables)  # no freed block, old file version or dead tuple keeps an erased value
+    remove_loaded_packages(warehouse.pipelines_dir)
+    backend.publish_loads()
+    done.report_rewritten = _rewrite_report(warehouse)
     return done
 
 
@@ -116,10 +153,10 @@ def _refuse_pending(warehouse: Any) -> None:
                 )
 
 
-def record_erasures(warehouse: Any, erasure_id: str, reason: str, ids: set[int], values: set[str],
-                    tables: dict[str, int], key: bytes) -> None:
-    """One `erasures` row per user id (one with no id for an email no user has), through dlt (every destination),
-    by the pipeline that records the model builds."""
+def record_erasures(warehouse: Any, erasure_id: str, reason: str, targets: Targets, tables: dict[str, int],
+                    key: bytes) -> None:
+    """One `erasures` row per portal and user id (one with no id for an email no user of the portal has), through
+    dlt (every destination), by the pipeline that records the model builds."""
     import dlt
     from dlt.common.schema.typing import C_DLT_LOAD_ID
 
@@ -128,17 +165,18 @@ def record_erasures(warehouse: Any, erasure_id: str, reason: str, ids: set[int],
     from ..learnupon.arrow import IssueLog, to_arrow
 
     now = datetime.now(timezone.utc)
-    identifiers = orjson.dumps(sorted(pseudonym(key, v) for v in values)).decode()
     rows = [
         {
+            "portal": portal,
             "erasure_id": erasure_id,
             "erased_at": now,
             "reason": reason,
             "user_id": user_id,
-            "identifiers": identifiers,
+            "identifiers": orjson.dumps(sorted(pseudonym(key, v) for v in values)).decode(),
             "tables": orjson.dumps(tables).decode(),
             "rows_changed": sum(tables.values()),
         }
+        for portal, (ids, values) in sorted(targets.items())
         for user_id in (sorted(ids) or [None])
     ]
     arrow = to_arrow(rows, ERASURES_COLUMNS, table=ERASURES, key=[], issues=IssueLog())
@@ -201,25 +239,35 @@ def _rewrite_report(warehouse: Any) -> bool:
 
 # ---- retention --------------------------------------------------------------------------------------------
 
-def deleted_users_due(warehouse: Any, days: int) -> list[int]:
-    """Users deleted upstream (no current version) more than `days` days ago, not erased yet."""
+def deleted_users_due(warehouse: Any, days: int, portals: Iterable[str]) -> dict[str, set[int]]:
+    """Per portal, the users deleted upstream (no current version) more than `days` days ago, not erased yet:
+    the end of their last version's validity (when the pipeline saw the deletion) is the deletion time."""
+    from ..learnupon.tables import PORTAL
+
     cutoff = datetime.now(timezone.utc) - timedelta(days=days)
     erased = erased_people(warehouse).user_ids
+    wanted = set(portals)
     with warehouse.backend.raw_connection() as con:
         rows = con.execute(
-            f'select id from "{warehouse.dataset}".users group by id'
+            f'select "{PORTAL}", id from "{warehouse.dataset}".users group by "{PORTAL}", id'
             " having count(*) filter (where _dlt_valid_to is null) = 0 and max(_dlt_valid_to) <= ?",
             [cutoff],
         ).fetchall()
-    return sorted(int(r[0]) for r in rows if int(r[0]) not in erased)
+    due: dict[str, set[int]] = {}
+    for portal, id_ in rows:
+        if portal in wanted and (portal, int(id_)) not in erased:
+            due.setdefault(str(portal), set()).add(int(id_))
+    return due
 
 
-def apply_retention(warehouse: Any, days: int | None) -> Erased | None:
-    """After a run (its lock held): erase the users deleted upstream more than `days` ago (None: retention off)."""
+def apply_retention(warehouse: Any, days: int | None, portals: Iterable[str]) -> Erased | None:
+    """After a run (its lock held): erase the users of `portals` deleted upstream more than `days` ago (None:
+    retention off), by the same path as `erase`."""
     if days is None:
         return None
-    due = deleted_users_due(warehouse, days)
+    due = deleted_users_due(warehouse, days, portals)
     if not due:
         return None
-    log.info("retention: erasing %d user(s) deleted upstream more than %d days ago", len(due), days)
-    return erase(warehouse, user_ids=due, reason="retention", locked=True)
+    log.info("retention: erasing %d user(s) deleted upstream more than %d days ago", sum(map(len, due.values())), days)
+    targets = {portal: resolve(warehouse, portal, ids, ()) for portal, ids in due.items()}
+    return erase_locked(warehouse, targets, reason="retention")

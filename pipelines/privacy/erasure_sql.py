@@ -1,5 +1,9 @@
 """Erasing one or more people in SQL tables (DuckDB, PostgreSQL, or DuckDB over Delta tables read into it).
 
+People are erased in their portal (ids repeat across a realm's portals): in a table with a `portal` column only
+that portal's rows are matched; a table without one (the sync's, the HR roster) is matched by the person's
+emails, usernames and names alone, never by an id another portal may share.
+
 Three passes, each over the tables present:
 1. the raw tables (the dataset and dlt's staging dataset), by the registry's people (person_columns.py): where a
    row names an erased person (by id, email, username, login or full name), that person's direct identifiers and
@@ -16,9 +20,10 @@ The values searched for are in temporary tables of the session only; never in SQ
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..learnupon.tables import PORTAL
 from .person_columns import Person, people
 from .pseudonyms import pseudonym
 
@@ -66,25 +71,25 @@ def _text(kind: str) -> bool:
     return kind.startswith(TEXT_TYPES) and not kind.endswith("[]")
 
 
-def erase_people(engine: EraseEngine, dataset: str, user_ids: set[int], values: set[str], key: bytes) -> dict[str, int]:
-    """Erase the people with these LearnUpon ids and identifiers (normalised emails, usernames, full names) in
-    every table of the session's database; returns rows changed per `schema.table`."""
+def erase_people(engine: EraseEngine, dataset: str, targets: Mapping[str, tuple[set[int], set[str]]], key: bytes) -> dict[str, int]:
+    """Erase, per portal, the people with these LearnUpon ids and identifiers (normalised emails, usernames, full
+    names) in every table of the session's database; returns rows changed per `schema.table`."""
     from ..learnupon.tables import TABLES
     from ..sync.journal import SCHEMA as sync_schema
     from ..sync.roster import HR_DATASET as hr_dataset
 
-    engine.rows(f"create temp table {IDS} (id bigint)")
-    engine.rows(f"create temp table {VALUES} (v varchar)")
-    engine.rows(f"create temp table {SWEPT} (v varchar)")
+    m = engine.marker
+    engine.rows(f"create temp table {IDS} (erased_portal varchar, erased_id bigint)")
+    engine.rows(f"create temp table {VALUES} (erased_portal varchar, erased_value varchar)")
+    engine.rows(f"create temp table {SWEPT} (erased_portal varchar, erased_value varchar)")
     engine.rows(f"create temp table {MAP} (c varchar, v varchar, p varchar)")
-    if user_ids:
-        engine.insert(f"insert into {IDS} values ({engine.marker})", [(int(i),) for i in sorted(user_ids)])
-    if values:
-        engine.insert(f"insert into {VALUES} values ({engine.marker})", [(v,) for v in sorted(values)])
+    ids = [(portal, int(i)) for portal, (user_ids, _) in sorted(targets.items()) for i in sorted(user_ids)]
+    values = [(portal, v) for portal, (_, found) in sorted(targets.items()) for v in sorted(found)]
     # found inside other text: emails, full names, and usernames long enough to mean the person
-    swept = sorted(v for v in values if "@" in v or " " in v or len(v) >= SWEEP_MIN_LENGTH)
-    if swept:
-        engine.insert(f"insert into {SWEPT} values ({engine.marker})", [(v,) for v in swept])
+    swept = [(portal, v) for portal, v in values if "@" in v or " " in v or len(v) >= SWEEP_MIN_LENGTH]
+    for temp, rows in ((IDS, ids), (VALUES, values), (SWEPT, swept)):
+        if rows:
+            engine.insert(f"insert into {temp} values ({m}, {m})", rows)
     counts: dict[str, int] = {}
     tables = engine.tables()
     try:
@@ -99,9 +104,10 @@ def erase_people(engine: EraseEngine, dataset: str, user_ids: set[int], values: 
             elif schema.startswith(hr_dataset) and table == "roster":
                 text = tuple(c for c, kind in columns.items() if _text(kind) and not c.startswith("_dlt") and c != "run_id")
                 rules = [Person("", None, text, None, (), text, ())]
-            changed = sum(_erase_rows(engine, schema, table, columns, rule, key) for rule in rules)
+            scoped = PORTAL in columns
+            changed = sum(_erase_rows(engine, schema, table, columns, rule, key, scoped) for rule in rules)
             if swept:
-                changed += _sweep(engine, schema, table, columns, key)
+                changed += _sweep(engine, schema, table, columns, key, scoped)
             if changed:
                 counts[f"{schema}.{table}"] = changed
     finally:
@@ -110,17 +116,24 @@ def erase_people(engine: EraseEngine, dataset: str, user_ids: set[int], values: 
     return counts
 
 
-def _match(person: Person, columns: dict[str, str]) -> str | None:
-    """SQL true when a row names `person` (an erased one); None when the table has nothing to find them by."""
+def _in(temp: str, column: str, value_sql: str, scoped: bool) -> str:
+    """SQL true when `value_sql` is one of `temp`'s erased values (`column`), of the row's portal when `scoped`."""
+    portal = f" and erased_portal = {_q(PORTAL)}" if scoped else ""
+    return f"exists (select 1 from {temp} where {column} = {value_sql}{portal})"
+
+
+def _match(person: Person, columns: dict[str, str], scoped: bool) -> str | None:
+    """SQL true when a row names `person` (an erased one, in the row's portal when `scoped`); None when the table
+    has nothing to find them by. An id is matched only within a portal: unscoped, another portal may share it."""
     clauses = []
-    if person.id_column in columns:
-        clauses.append(f"{_q(person.id_column)} in (select id from {IDS})")  # type: ignore[arg-type]
+    if person.id_column in columns and scoped:
+        clauses.append(_in(IDS, "erased_id", _q(person.id_column), scoped))  # type: ignore[arg-type]
     for column in (*person.unique, *person.full_names):
         if column in columns:
-            clauses.append(f"lower(trim(cast({_q(column)} as varchar))) in (select v from {VALUES})")
+            clauses.append(_in(VALUES, "erased_value", f"lower(trim(cast({_q(column)} as varchar)))", scoped))
     if person.first_last and all(c in columns for c in person.first_last):
         first, last = (_q(c) for c in person.first_last)
-        clauses.append(f"lower(trim({first}) || ' ' || trim({last})) in (select v from {VALUES})")
+        clauses.append(_in(VALUES, "erased_value", f"lower(trim({first}) || ' ' || trim({last}))", scoped))
     return " or ".join(f"({c})" for c in clauses) or None
 
 
@@ -135,8 +148,9 @@ def _pseudonymise(engine: EraseEngine, key: bytes, source: str, column: str) -> 
     return f"(select p from {MAP} where c = '{column}' and v = cast({_q(column)} as varchar))"
 
 
-def _erase_rows(engine: EraseEngine, schema: str, table: str, columns: dict[str, str], person: Person, key: bytes) -> int:
-    match = _match(person, columns)
+def _erase_rows(engine: EraseEngine, schema: str, table: str, columns: dict[str, str], person: Person, key: bytes,
+                scoped: bool) -> int:
+    match = _match(person, columns, scoped)
     if match is None:
         return 0
     name = f"{_q(schema)}.{_q(table)}"
@@ -153,14 +167,16 @@ def _erase_rows(engine: EraseEngine, schema: str, table: str, columns: dict[str,
     return engine.changed(f"update {name} set {', '.join(assignments)} where {match}")
 
 
-def _sweep(engine: EraseEngine, schema: str, table: str, columns: dict[str, str], key: bytes) -> int:
-    """Cells of any text column that contain an erased identifier become their pseudonym (JSON: NULL)."""
+def _sweep(engine: EraseEngine, schema: str, table: str, columns: dict[str, str], key: bytes, scoped: bool) -> int:
+    """Cells of any text column that contain an erased identifier (of the row's portal when `scoped`) become
+    their pseudonym (JSON: NULL)."""
     name = f"{_q(schema)}.{_q(table)}"
     changed = 0
     for column, kind in columns.items():
         if not _text(kind) or column.startswith("_dlt"):
             continue
-        holds = f"exists (select 1 from {SWEPT} where strpos(lower(cast({_q(column)} as varchar)), v) > 0)"
+        portal = f" and erased_portal = {_q(PORTAL)}" if scoped else ""
+        holds = f"exists (select 1 from {SWEPT} where strpos(lower(cast({_q(column)} as varchar)), erased_value) > 0{portal})"
         engine.rows(f"delete from {MAP}")
         replacement = _pseudonymise(engine, key, f"(select * from {name} where {holds}) as m", column)
         if engine.rows(f"select count(*) from {MAP}")[0][0]:

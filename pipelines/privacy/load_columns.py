@@ -67,8 +67,9 @@ class ColumnPolicy:
     def __bool__(self) -> bool:
         return bool(self.blocked or self.hashed or self.erased)
 
-    def apply(self, table: str, records: Any) -> Any:
-        """`records` of raw table `table` with the blocked values dropped and the hashed ones pseudonymised."""
+    def apply(self, table: str, records: Any, portal: str = "") -> Any:
+        """`records` of raw table `table` (of `portal`) with the blocked values dropped, the hashed ones
+        pseudonymised, and the personal data of the portal's erased people pseudonymised."""
         blocked, hashed = self.blocked.get(table), self.hashed.get(table)
         erased = people(table) if self.erased else ()
         if not blocked and not hashed and not erased:
@@ -81,7 +82,7 @@ class ColumnPolicy:
         for record in records:
             kept = dict(record)
             for person in erased:
-                if self._names_erased(person, kept):
+                if self._names_erased(person, kept, portal):
                     for column in person.replaced:
                         value = kept.get(column)
                         if value is not None:
@@ -102,17 +103,17 @@ class ColumnPolicy:
             out.append(kept)
         return out
 
-    def _names_erased(self, person: Person, record: dict[str, Any]) -> bool:
-        """Whether `record` names `person` as one of the erased (erasure_sql.py's rule, on one record)."""
+    def _names_erased(self, person: Person, record: dict[str, Any], portal: str) -> bool:
+        """Whether `record` (of `portal`) names `person` as one of the portal's erased (erasure_sql.py's rule, on one record)."""
         if person.id_column is not None:
             value = record.get(person.id_column)
-            if value is not None and str(value).isdigit() and int(value) in self.erased.user_ids:
+            if value is not None and str(value).isdigit() and (portal, int(value)) in self.erased.user_ids:
                 return True
         found = [record.get(c) for c in (*person.unique, *person.full_names)]
         if person.first_last:
             found.append(full_name(*(record.get(c) for c in person.first_last)))
         return any(
-            isinstance(v, str) and v.strip() and pseudonym(self.key, v) in self.erased.identifiers  # type: ignore[arg-type]
+            isinstance(v, str) and v.strip() and (portal, pseudonym(self.key, v)) in self.erased.identifiers  # type: ignore[arg-type]
             for v in found
         )
 
@@ -142,7 +143,7 @@ def _parse(setting: str) -> dict[str, frozenset[str]]:
         if classes[column] == NONE:
             raise ConfigError(f"{env}: {name} holds no personal data (its class is none); only personal data can be {setting.split('_')[0]}ed")
         entry = TABLES[table]
-        keyed = {*entry.primary_key, *entry.row_key, *entry.unique_key, entry.merge_key, entry.scope, ROW_HASH}
+        keyed = {*entry.primary_key, *entry.row_key, *entry.unique_key, *(entry.merge_key or ()), entry.scope, ROW_HASH}
         keyed |= {owner.column for owner in entry.owners}
         if column in keyed:
             raise ConfigError(f"{env}: {name} keys the table's rows (a key, scope or owner column): it cannot be {setting.split('_')[0]}ed")

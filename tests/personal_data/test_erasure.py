@@ -35,14 +35,17 @@ def _values(user: Any) -> list[str]:
     return [v for v in (user.email, user.username, user.name) if v] + custom
 
 
-def _person(portal: Any, out: Path) -> Person:
+def _person(portal: Any, out: Path, exclude: set[int] = frozenset(), among: set[int] | None = None,  # type: ignore[assignment]
+            others_too: list[Any] = ()) -> Person:  # type: ignore[assignment]
     """The user who appears in the most rows, among those whose email, username and full name no other user's
-    value contains (so a byte search for them means them)."""
+    value contains (so a byte search for them means them); `others_too`: users of other portals to tell apart."""
     users = list(portal.state.users.values())
     enrolled = {uid: len(enrollments) for uid, enrollments in portal.state.enr_by_user.items()}
     best = None
     for user in users:
-        others = [v.lower() for u in users if u.id != user.id for v in _values(u)]
+        if user.id in exclude or (among is not None and user.id not in among):
+            continue
+        others = [v.lower() for u in [*users, *others_too] if u is not user for v in _values(u)]
         own = [v for v in (user.email, user.username, user.name) if v]
         if not user.email or any(v.lower() in o for v in own for o in others):
             continue
@@ -110,7 +113,7 @@ def test_erase_leaves_no_byte_of_the_person_and_later_loads_keep_it_so(
     counts = _mart_counts(out)
 
     erased = _erase(out, "--email", email.upper())  # resolved to the id through the users table, case ignored
-    assert f"Erased user id(s) {person.id}:" in erased.stdout and email not in erased.stdout + erased.stderr
+    assert f"Erased user id(s) {person.id} of portal " in erased.stdout and email not in erased.stdout + erased.stderr
     assert files_holding(out, person.needles) == {}
     assert _mart_counts(out) == counts  # the facts stay under the id: every count is the same
     # the person's facts stay, their personal data is a keyed pseudonym or gone
@@ -119,7 +122,8 @@ def test_erase_leaves_no_byte_of_the_person_and_later_loads_keep_it_so(
     assert query(out, "select count(*) as n from learnupon.enrollments where user_id = ?", [person.id])[0]["n"] > 0
     # the record: the id, when, what was changed, and no value
     record = query(out, "select * from learnupon.erasures")
-    assert [(r["user_id"], r["reason"]) for r in record] == [(person.id, "request")]
+    portal_name = query(out, "select distinct portal from learnupon.users")[0]["portal"]
+    assert [(r["portal"], r["user_id"], r["reason"]) for r in record] == [(portal_name, person.id, "request")]
     tables = orjson.loads(record[0]["tables"])
     assert tables["learnupon.users"] >= 1 and tables["learnupon.enrollments"] >= 1
     assert pseudonym(KEY.encode(), email) in orjson.loads(record[0]["identifiers"])
@@ -144,28 +148,103 @@ def test_erase_without_a_key_or_a_person_is_one_line_exit_2(tmp_path: Path) -> N
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--user-id" in done.stderr, done.stderr
 
 
-def test_retention_erases_users_deleted_upstream(portal_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retention_erases_users_deleted_upstream_longer_than_the_setting(
+    portal_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two users deleted upstream: one 40 days ago (its versions' validity end moved back, as if the run that saw
+    the deletion were 40 days old), one just now. With 30 days, the next run erases the first alone."""
+    import duckdb
+
+    from pipelines.run.summary import erased_line
     from pipelines.simulator.domains.users import delete_user
 
     monkeypatch.setenv("LMS_PSEUDONYM_KEY", KEY)
     portal = portal_factory(users=30)
     assert run_pipeline(portal, tmp_path).status == "succeeded"
-    person = _person(portal, tmp_path)
+    old = _person(portal, tmp_path)
+    recent = _person(portal, tmp_path, exclude={old.id})
     with portal.lock:
-        delete_user(portal.state, portal.state.users[person.id])
+        for person in (old, recent):
+            delete_user(portal.state, portal.state.users[person.id])
         portal.api.invalidate()
-    # off by default: the deleted user's history keeps their values
-    assert run_pipeline(portal, tmp_path).status == "succeeded"
-    assert query(tmp_path, "select count(*) as n from learnupon.users where id = ? and _dlt_valid_to is null", [person.id])[0]["n"] == 0
-    assert "warehouse.duckdb" in files_holding(tmp_path, person.needles)
-    # retained zero days: erased after the next run
-    summary = run_pipeline(portal, tmp_path, options=ExtractOptions(workers=4, retain_deleted_days=0))
-    assert summary.status == "succeeded" and summary.extra["erased"] == [person.id]
-    assert files_holding(tmp_path, person.needles) == {}
-    record = query(tmp_path, "select user_id, reason from learnupon.erasures")
-    assert record == [{"user_id": person.id, "reason": "retention"}]
+    # off by default: the deleted users' history keeps their values
+    assert "erased" not in run_pipeline(portal, tmp_path).extra
+    deleted = "select id from learnupon.users group by id having count(*) filter (where _dlt_valid_to is null) = 0"
+    assert {r["id"] for r in query(tmp_path, deleted)} >= {old.id, recent.id}
+    assert "warehouse.duckdb" in files_holding(tmp_path, old.needles)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("update learnupon.users set _dlt_valid_to = _dlt_valid_to - interval 40 day where id = ?", [old.id])
+
+    summary = run_pipeline(portal, tmp_path, options=ExtractOptions(workers=4, retain_deleted_days=30))
+    assert summary.status == "succeeded" and summary.extra["erased"] == [old.id]
+    assert f"user ids {old.id})" in (erased_line(summary) or "")
+    assert files_holding(tmp_path, old.needles) == {}
+    assert "warehouse.duckdb" in files_holding(tmp_path, recent.needles)  # deleted 0 days ago: kept
+    record = query(tmp_path, "select portal, user_id, reason from learnupon.erasures")
+    assert record == [{"portal": summary.portal, "user_id": old.id, "reason": "retention"}]
+    # the erased user's facts stay under the id
+    assert query(tmp_path, "select count(*) as n from learnupon.users where id = ?", [old.id])[0]["n"] >= 1
     # a later run erases nobody again
-    assert "erased" not in run_pipeline(portal, tmp_path, options=ExtractOptions(workers=4, retain_deleted_days=0)).extra
+    assert "erased" not in run_pipeline(portal, tmp_path, options=ExtractOptions(workers=4, retain_deleted_days=30)).extra
+
+
+def test_erase_in_a_realm_erases_the_named_portals_person_only(
+    portal_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two portals of one warehouse share user ids: erase needs --portal, and erases that portal's person alone;
+    later runs of both portals keep it so."""
+    from pipelines.learnupon.context import ExtractContext
+    from pipelines.run.portals import pipeline_name, run_portals
+    from pipelines.run.runner import Warehouse
+
+    from tests.conftest import settings_for
+
+    monkeypatch.setenv("LMS_PSEUDONYM_KEY", KEY)
+    portals = {"north": portal_factory(users=30, seed=7), "south": portal_factory(users=30, seed=8)}
+
+    def run_both() -> None:
+        contexts = []
+        for name, portal in portals.items():
+            settings = settings_for(portal)
+            context = ExtractContext(client_factory=settings.client, portal=name, options=ExtractOptions(workers=4))
+            contexts.append((context, pipeline_name(name, single=False)))
+        outcomes = run_portals(contexts, Warehouse(out_dir=out))
+        assert [(o.portal, o.failed) for o in outcomes] == [("north", False), ("south", False)], outcomes
+
+    out = tmp_path / "out"
+    run_both()
+    north, south = portals["north"], portals["south"]
+    shared = set(north.state.users) & set(south.state.users)
+    person = _person(north, out, among=shared, others_too=list(south.state.users.values()))
+    twin = _person(south, out, among={person.id}, others_too=list(north.state.users.values()))  # same id, south's
+    assert twin.id == person.id and not person.needles & twin.needles
+
+    done = cli("erase", "--out", str(out), "--user-id", str(person.id), env={"LMS_PSEUDONYM_KEY": KEY}, cwd=out)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--portal" in done.stderr, done.stderr
+    assert "north, south" in done.stderr
+    done = cli("erase", "--out", str(out), "--portal", "east", "--user-id", "1", env={"LMS_PSEUDONYM_KEY": KEY}, cwd=out)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "east" in done.stderr, done.stderr
+
+    erased = _erase(out, "--portal", "north", "--email", north.state.users[person.id].email)  # resolved within north
+    assert f"Erased user id(s) {person.id} of portal north:" in erased.stdout
+    assert files_holding(out, person.needles) == {}
+    assert "warehouse.duckdb" in files_holding(out, twin.needles)  # south's user of the same id is untouched
+    south_email = south.state.users[person.id].email
+    current = "select portal, email from learnupon.users where id = ? and _dlt_valid_to is null order by portal"
+    assert query(out, current, [person.id]) == [
+        {"portal": "north", "email": pseudonym(KEY.encode(), north.state.users[person.id].email)},
+        {"portal": "south", "email": south_email},
+    ]
+    record = query(out, "select portal, user_id, reason from learnupon.erasures")
+    assert record == [{"portal": "north", "user_id": person.id, "reason": "request"}]
+
+    # both portals run again: north's person stays erased, south's stays in clear
+    for portal in portals.values():
+        portal.churn(days=1, share=0.0)
+    run_both()
+    assert files_holding(out, person.needles) == {}
+    assert query(out, current, [person.id])[1] == {"portal": "south", "email": south_email}
+    assert query(out, current, [person.id])[0]["email"] == pseudonym(KEY.encode(), north.state.users[person.id].email)
 
 
 def _pg_dump(database: Any) -> bytes:
@@ -181,6 +260,8 @@ def _pg_dump(database: Any) -> bytes:
     return dump.stdout
 
 
+# each takes minutes (two loads, an erasure, a load, on a slower destination): run with -m slow
+@pytest.mark.slow
 @pytest.mark.parametrize("destination", ["parquet", "delta", "postgres"])
 def test_erase_on_every_destination(
     destination: str, portal_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
