@@ -1,6 +1,7 @@
 """Erasure of people: `lms-warehouse erase --user-id ID` / `--email ADDRESS`, and retention (docs/personal-data.md).
 
-Under the run lock: the people's personal data is replaced in every table of the warehouse, history included
+One portal's people at a time (ids repeat across a realm's portals: `--portal`, required when the warehouse
+holds several). Under the run lock: the people's personal data is replaced in every table of the warehouse, history included
 (erasure_sql.py: direct identifiers and other quasi-identifiers become keyed pseudonyms, free text NULL, ids and
 facts stay); the erasure is recorded in `erasures` (the user id and keyed pseudonyms of the person's emails,
 usernames and full names, never the values); the models are built again (same as-of date), so the marts'
@@ -8,7 +9,7 @@ counts do not change; then every copy is rewritten so no byte of the old values 
 rewrites its files (a DuckDB file copied whole and swapped in, Delta tables rewritten and vacuumed, PostgreSQL
 VACUUM FULL), dlt's loaded packages and trace are deleted, and what readers read (the snapshot, the Parquet
 folders, the report) is published again from the erased warehouse. Later loads keep the person erased: the
-load's column policy (load_columns.py) pseudonymises rows naming an erased id or identifier.
+load's column policy (load_columns.py) pseudonymises rows naming an id or identifier erased in their portal.
 """
 
 from __future__ import annotations
@@ -61,11 +62,11 @@ class Erased:
 
 def warehouse_portals(warehouse: Any) -> list[str]:
     """The portals the warehouse's users table holds."""
-    from ..learnupon.tables import PORTAL
+    from ..learnupon.tables import PORTAL, USERS
 
     try:
         with warehouse.backend.raw_connection() as con:
-            rows = con.execute(f'select distinct "{PORTAL}" from "{warehouse.dataset}".users').fetchall()
+            rows = con.execute(f'select distinct "{PORTAL}" from "{warehouse.dataset}"."{USERS}"').fetchall()
     except Exception as exc:
         raise ConfigError(f"no users table to erase from in {warehouse.location}: run the pipeline first") from exc
     return sorted(str(r[0]) for r in rows)
@@ -88,13 +89,13 @@ def chosen_portal(warehouse: Any, portal: str | None) -> str:
 def resolve(warehouse: Any, portal: str, user_ids: Iterable[int], emails: Iterable[str]) -> tuple[set[int], set[str]]:
     """The ids and identifiers (normalised emails, usernames, full names) of every version of these people of
     `portal` (an email is resolved within the portal only)."""
-    from ..learnupon.tables import PORTAL
+    from ..learnupon.tables import PORTAL, USERS
 
     ids, wanted = {int(i) for i in user_ids}, {normalised(e) for e in emails}
     values = set(wanted)
     with warehouse.backend.raw_connection() as con:
         rows = con.execute(
-            f'select id, first_name, last_name, email, username, display_name from "{warehouse.dataset}".users'
+            f'select id, first_name, last_name, email, username, display_name from "{warehouse.dataset}"."{USERS}"'
             f' where "{PORTAL}" = ?',
             [portal],
         ).fetchall()
@@ -242,14 +243,14 @@ def _rewrite_report(warehouse: Any) -> bool:
 def deleted_users_due(warehouse: Any, days: int, portals: Iterable[str]) -> dict[str, set[int]]:
     """Per portal, the users deleted upstream (no current version) more than `days` days ago, not erased yet:
     the end of their last version's validity (when the pipeline saw the deletion) is the deletion time."""
-    from ..learnupon.tables import PORTAL
+    from ..learnupon.tables import PORTAL, USERS
 
     cutoff = datetime.now(timezone.utc) - timedelta(days=days)
     erased = erased_people(warehouse).user_ids
     wanted = set(portals)
     with warehouse.backend.raw_connection() as con:
         rows = con.execute(
-            f'select "{PORTAL}", id from "{warehouse.dataset}".users group by "{PORTAL}", id'
+            f'select "{PORTAL}", id from "{warehouse.dataset}"."{USERS}" group by "{PORTAL}", id'
             " having count(*) filter (where _dlt_valid_to is null) = 0 and max(_dlt_valid_to) <= ?",
             [cutoff],
         ).fetchall()
