@@ -119,7 +119,8 @@ def erase(warehouse: Any, portal: str | None = None, user_ids: Iterable[int] = (
 
     user_ids, emails = list(user_ids), list(emails)
     pseudonym_key("erase")  # a missing key stops here, before the warehouse is opened
-    with run_lock(warehouse.out_dir):
+    # the lock file names its holder's command: never the person's id or email
+    with run_lock(warehouse.out_dir, command="lms-warehouse erase"):
         chosen = chosen_portal(warehouse, portal)
         return erase_locked(warehouse, {chosen: resolve(warehouse, chosen, user_ids, emails)}, reason)
 

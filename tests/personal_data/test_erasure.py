@@ -278,10 +278,7 @@ def test_erase_on_every_destination(
     out = tmp_path / "out"
     assert run_pipeline(portal, out, destination=destination, credentials=database.dsn if database else None).status == "succeeded"
     portal.churn(days=1, share=0.2)  # new versions: history, older Delta file versions, dead PostgreSQL rows
-    # a simulated day changes every user: the mass-retirement guard stops that load unless confirmed
-    confirmed = ExtractOptions(workers=4, allow_mass_retirement=True)
-    assert run_pipeline(portal, out, destination=destination, options=confirmed,
-                        credentials=database.dsn if database else None).status == "succeeded"
+    assert run_pipeline(portal, out, destination=destination, credentials=database.dsn if database else None).status == "succeeded"
     probe = {"delta": tmp_path / "out" / "delta", "parquet": tmp_path / "out" / "parquet"}.get(destination)
     person = _person(portal, out)
     assert (probe is None or files_holding(probe, person.needles)) and files_holding(out / ".dlt", person.needles)
