@@ -7,6 +7,7 @@
   lms-warehouse report    build the models and write the HTML compliance report
   lms-warehouse bench     the performance benchmark on simulated portals (docs/benchmarks.md)
   lms-warehouse sync      plan or apply a roster-to-LearnUpon user sync (docs/user-sync.md)
+  lms-warehouse erase     erase a person's personal data from every copy the warehouse keeps (docs/personal-data.md)
 
 Bad settings print one line and exit 2; a failed run prints its cause and exits 1.
 """
@@ -175,6 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["models"].add_argument(
         "--docs", action="store_true", help="also generate dbt's documentation site (<out>/.dbt/target/static_index.html)"
     )
+    erase = sub.add_parser(
+        "erase", help="erase a person's personal data from the warehouse, its history and every copy (docs/personal-data.md)"
+    )
+    erase.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
+    _destination_args(erase)
+    erase.add_argument("--user-id", type=_positive(), action="append", default=[], metavar="ID",
+                       help="the person's LearnUpon user id (repeat for several)")
+    erase.add_argument("--email", action="append", default=[], metavar="ADDRESS",
+                       help="the person's email, resolved to their user id(s) through the users table and its history (repeat for several)")
+    erase.add_argument("--portal", metavar="NAME", default=None,
+                       help="the portal the person is a user of (ids repeat across portals); needed when the warehouse holds several")
     bench = sub.add_parser("bench", help="run the performance benchmark (docs/benchmarks.md)")
     from .bench import add_arguments as bench_arguments
 
@@ -229,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 status = _demo(args)
             elif args.command in ("models", "report"):
                 status = _models(args)
+            elif args.command == "erase":
+                status = _erase(args)
             else:
                 status = _run(args)
         signum = last_signal()
@@ -469,6 +483,27 @@ def _models(args: argparse.Namespace) -> int:
     marts_schema = MARTS_SCHEMA if pseudonymised_report else "reporting"
     path = write_report(warehouse, output, as_of=built.as_of, build=False, marts_schema=marts_schema, portal=portal)
     print(f"Compliance report as of {built.as_of}: {path} (its group, manager and list pages: {pages_folder(path)}/)")
+    return EXIT_OK
+
+
+def _erase(args: argparse.Namespace) -> int:
+    from .privacy.erasure import erase
+    from .run.runner import Warehouse
+
+    emails = [e for e in args.email if e.strip()]
+    if not args.user_id and not emails:
+        raise ConfigError("erase needs --user-id ID or --email ADDRESS")
+    warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
+    done = erase(warehouse, args.portal, user_ids=args.user_id, emails=emails)
+    ((portal, ids),) = done.user_ids.items()
+    who = ", ".join(map(str, ids)) or "no user of the portal (the email alone)"
+    print(f"Erased user id(s) {who} of portal {portal}: {sum(done.tables.values()):,} rows changed in {len(done.tables)} tables"
+          f" (erasure {done.erasure_id}, recorded in {warehouse.dataset}.erasures)")
+    for table, rows in sorted(done.tables.items()):
+        print(f"  {table:<48} {rows:>8,} rows")
+    if done.models_rebuilt:
+        print("The models were built again as of their last build's date" + (", and the report written again." if done.report_rewritten else "."))
+    print("The person is erased here only: erase them on LearnUpon too (docs/personal-data.md, 'What remains outside the project').")
     return EXIT_OK
 
 

@@ -8,7 +8,7 @@ The runner, the model build, the summary, the report, the user sync and Dagster'
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -118,6 +118,20 @@ class Destination(ABC):
         """What readers read published again from the loaded warehouse, for a benchmark that measures it
         apart; its seconds. None: readers read the loads themselves, nothing is published apart."""
         return None
+
+    # ---- erasure (pipelines/privacy/erasure.py) ------------------------------------------------------
+
+    def erase_rows(self, targets: Mapping[str, tuple[set[int], set[str]]], key: bytes) -> dict[str, int]:
+        """Replace these people's personal data in every table (pipelines/privacy/erasure_sql.py); rows changed
+        per schema.table. Called with the run lock held."""
+        raise ConfigError(f"erase is not built for --destination {self.name}")
+
+    def discard_published(self) -> None:
+        """Before an erasure's rebuild: remove what readers read (it is published again from the erased warehouse)."""
+
+    def compact(self, tables: Iterable[str]) -> None:
+        """After an erasure and the models' rebuild: rewrite the warehouse's storage so no freed block, old file
+        version or dead row keeps an erased value (`tables`: the schema.tables the erasure changed)."""
 
     # ---- the benchmark -------------------------------------------------------------------------------
 

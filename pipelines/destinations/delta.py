@@ -3,7 +3,7 @@ after a load, the retirement and the models' copy live in pipelines/destinations
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -88,6 +88,56 @@ class Delta(Destination):
         from .delta_lake.retirement import DeltaRetiringTables
 
         return DeltaRetiringTables.of(pipeline, self.lake)
+
+    # ---- erasure ----------------------------------------------------------------------------------------
+
+    def erase_rows(self, targets: Mapping[str, tuple[set[int], set[str]]], key: bytes) -> dict[str, int]:
+        """The lake's tables copied into DuckDB, erased there, and each changed one (and each SCD2 listing, empty
+        between loads) written back as a new Delta table: no older file version keeps the values. The files of
+        the others' older versions are vacuumed."""
+        from ..privacy.erasure_sql import erase_people
+        from .delta_lake.lake import arrow_dataset, duckdb_connection
+        from .delta_lake.strategy import LISTING_SUFFIX
+        from .duckdb import DuckDbSession
+
+        lake, dataset = self.lake, self.warehouse.dataset
+        con = duckdb_connection()
+        try:
+            con.execute(f'create schema "{dataset}"')
+            schemas = {}
+            for name in lake.table_names():
+                dt = lake.open(name)
+                if dt is None:
+                    continue
+                schemas[name] = dt
+                con.register("__delta_table", arrow_dataset(dt))
+                con.execute(f'create table "{dataset}"."{name}" as select * from __delta_table')
+                con.unregister("__delta_table")
+            counts = erase_people(DuckDbSession(con), dataset, targets, key)
+            changed = {qualified.partition(".")[2] for qualified in counts}
+            for name, dt in schemas.items():
+                if name in changed or name.endswith(LISTING_SUFFIX):  # a listing is empty now, its older versions are not
+                    data = con.sql(f'select * from "{dataset}"."{name}"').to_arrow_table()
+                    lake.rewrite_whole(name, data.cast(arrow_dataset(dt).schema))  # the table's own types, not DuckDB's
+                else:  # no erased value now; files of older versions that held one are deleted
+                    dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+        finally:
+            con.close()
+        return counts
+
+    def compact(self, tables: Any) -> None:
+        """The raw tables were rewritten whole; the marts (written again by the rebuild, their older versions
+        hold the old values) are rewritten whole too, and the models' working file copied without freed blocks."""
+        from .delta_lake.lake import MARTS, arrow_dataset
+        from .duckdb_storage import rewrite
+
+        lake = self.lake
+        for name in lake.table_names(MARTS):
+            dt = lake.open(name, MARTS)
+            if dt is not None:
+                lake.rewrite_whole(name, arrow_dataset(dt).to_table(), MARTS)
+        if self.models_database.exists():
+            rewrite(self.models_database)
 
     # ---- the SQL models ---------------------------------------------------------------------------
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
+from ..privacy.erasure_sql import EraseEngine
 from .base import Destination
 
 
@@ -36,9 +38,46 @@ class DuckDbFile(Destination):
         config = self.warehouse.duckdb_config if in_run else None
         ensure_duckdb_writable(self.warehouse.duckdb_path, config, consequence=consequence)
 
+    def erase_rows(self, targets: Mapping[str, tuple[set[int], set[str]]], key: bytes) -> dict[str, int]:
+        import duckdb
+
+        from ..privacy.erasure_sql import erase_people
+
+        with duckdb.connect(str(self.warehouse.duckdb_path), config=self.warehouse.models_duckdb_config) as con:
+            con.execute("begin")
+            counts = erase_people(DuckDbSession(con), self.warehouse.dataset, targets, key)
+            con.execute("commit")
+        return counts
+
+    def compact(self, tables: Any) -> None:
+        from .duckdb_storage import rewrite
+
+        rewrite(self.warehouse.duckdb_path)
+
+
+class DuckDbSession(EraseEngine):
+    """An erasure's SQL on a DuckDB connection."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def changed(self, sql: str) -> int:
+        return int(self.con.execute(sql).fetchone()[0])
+
+    def insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self.con.executemany(sql, [list(r) for r in rows])
+
 
 class DuckDb(DuckDbFile):
     name = "duckdb"
+
+    def discard_published(self) -> None:
+        from .duckdb_snapshot import discard_snapshots
+
+        discard_snapshots(self.warehouse.out_dir)
 
     def publish_loads(self) -> dict[str, float]:
         from .duckdb_snapshot import publish_snapshot

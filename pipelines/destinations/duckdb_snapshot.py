@@ -366,3 +366,11 @@ def _qualified(schema: str, name: str) -> str:
 
 def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+def discard_snapshots(out_dir: Path) -> None:
+    """Remove the snapshot, its spare and their manifests (after an erasure: they hold the erased values; the next
+    publish writes the snapshot whole). Call with the run lock held."""
+    for database in (snapshot_path(out_dir), spare_path(out_dir)):
+        for path in (database, Path(f"{database}.wal"), manifest_path(database)):
+            path.unlink(missing_ok=True)

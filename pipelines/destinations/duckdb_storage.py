@@ -67,6 +67,17 @@ def ensure_readable_by_older_duckdb(path: Path) -> bool:
         "v{}.{}.{}".format(*version) if version else "newest",
         STORAGE_VERSION,
     )
+    rewrite(path)
+    return True
+
+
+def rewrite(path: Path) -> None:
+    """Copy every object of the DuckDB file `path` into a new file in the compatible format and swap it in
+    (atomic): the converted file, and after an erasure a file without the freed blocks that held erased values.
+    Call with the run lock held."""
+    import duckdb
+
+    path = Path(path)
     partial = path.with_name(f".{path.name}.{os.getpid()}.convert")
     partial.unlink(missing_ok=True)
     try:
@@ -79,7 +90,6 @@ def ensure_readable_by_older_duckdb(path: Path) -> bool:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    return True
 
 
 def _quoted(path: Path) -> str:

@@ -27,6 +27,11 @@ class Parquet(DuckDbFile):
         shutil.rmtree(self.warehouse.parquet_dir)
         return publish_warehouse(self.warehouse).seconds
 
+    def discard_published(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.warehouse.parquet_dir, ignore_errors=True)  # published whole again after the erasure
+
     def export_marts(self, marts: dict[str, str]) -> None:
         """Beside the raw tables' folders, published alike."""
         from .parquet_publication import publish_marts

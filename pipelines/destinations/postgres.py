@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from ..learnupon.errors import ConfigError
+from ..privacy.erasure_sql import EraseEngine
 from .base import Destination
 
 
@@ -52,6 +53,30 @@ class Postgres(Destination):
             yield {ENV_NAME: server.dsn(server.create_database("bench"))}, server
         finally:
             server.stop()
+
+    # ---- erasure ----------------------------------------------------------------------------------------
+
+    def erase_rows(self, targets: Mapping[str, tuple[set[int], set[str]]], key: bytes) -> dict[str, int]:
+        """In one transaction: the rows change together or not at all."""
+        from ..privacy.erasure_sql import erase_people
+        from .postgres_warehouse import connect
+
+        with connect(self.warehouse.postgres()) as con:
+            con.autocommit = False
+            with con.cursor() as cursor:
+                counts = erase_people(PostgresSession(cursor), self.warehouse.dataset, targets, key)
+            con.commit()
+        return counts
+
+    def compact(self, tables: Iterable[str]) -> None:
+        """VACUUM FULL rewrites each table the erasure changed, so no dead row version keeps an old value (the
+        write-ahead log and base backups are the server's: docs/personal-data.md)."""
+        from .postgres_warehouse import connect
+
+        with connect(self.warehouse.postgres()) as con, con.cursor() as cursor:  # autocommit: VACUUM needs it
+            for name in tables:
+                schema, _, table = name.partition(".")
+                cursor.execute(f'vacuum full "{schema}"."{table}"')
 
     # ---- the SQL models ---------------------------------------------------------------------------
 
@@ -150,3 +175,24 @@ class Postgres(Destination):
         from .postgres_warehouse import row_counts
 
         return row_counts(self.warehouse.postgres(), self.warehouse.dataset)
+
+
+class PostgresSession(EraseEngine):
+    """An erasure's SQL on a psycopg2 cursor (pipelines/privacy/erasure_sql.py)."""
+
+    marker = "%s"
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+
+    def rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        self.cursor.execute(sql, tuple(params) or None)
+        return self.cursor.fetchall() if self.cursor.description else []
+
+    def changed(self, sql: str) -> int:
+        self.cursor.execute(sql)
+        return int(self.cursor.rowcount)
+
+    def insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self.cursor.executemany(sql, rows)
+

@@ -92,6 +92,8 @@ class IssueLog:
     """
 
     issues: list[DataIssue] = field(default_factory=list)
+    # the portal whose records this log's conversions read (`tables.to_table`: its erased people stay erased)
+    portal: str = ""
     fields: dict[str, FieldsSeen] = field(default_factory=dict)
     _lock: Any = field(default_factory=lambda: __import__("threading").Lock(), repr=False)
 

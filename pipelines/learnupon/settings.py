@@ -42,6 +42,7 @@ class ExtractOptions:
     sessions_since: str = default("sessions_since")
     reconcile_every_days: int = default("reconcile_every_days")
     reconcile: bool = default("reconcile")
+    retain_deleted_days: int | None = default("retain_deleted_days")
     attendance_reconcile_days: int | None = default("attendance_reconcile_days")
     lp_backfill: bool = default("lp_backfill")
     lp_backfill_batch: int = default("lp_backfill_batch")

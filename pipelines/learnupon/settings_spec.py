@@ -29,7 +29,7 @@ ENV_PREFIX = "LEARNUPON_"
 # where dlt's providers look the settings up: [sources.learnupon] in .dlt/secrets.toml or config.toml
 FILE_SECTION = ("sources", "learnupon")
 
-PORTAL, BUDGET, EXTRACT = "portal", "API budget", "extraction"
+PORTAL, BUDGET, EXTRACT, PRIVACY = "portal", "API budget", "extraction", "personal data"
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,13 @@ SETTINGS: tuple[Setting, ...] = (
         "let a load retire more than half of the current users or enrollments, or change every current user"
         " (otherwise that resource stops, exit 1: a listing from another portal or an empty one would wipe them)",
         EXTRACT,
+    ),
+    # personal data (docs/personal-data.md)
+    Setting(
+        "retain_deleted_days", int, None,
+        "users deleted upstream more than this many days ago are erased after each successful run (lms-warehouse"
+        " erase: their personal data replaced in every table and its history; needs LMS_PSEUDONYM_KEY); unset: never",
+        PRIVACY, minimum=0, env_name="LMS_RETAIN_DELETED_DAYS",
     ),
 )
 

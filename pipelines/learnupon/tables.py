@@ -420,7 +420,7 @@ def to_table(name: str, records: Any, issues: Any) -> Any:
     from .arrow import to_arrow
 
     table = TABLES[name]
-    records = active().apply(name, records)  # columns the configuration blocks or hashes: before anything sees them
+    records = active().apply(name, records, issues.portal)  # columns blocked, hashed or erased: before anything sees them
     return to_arrow(records, table.columns, table=name, key=list(table.row_key), issues=issues)
 
 

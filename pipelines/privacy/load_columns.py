@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..learnupon.errors import ConfigError
 from ..learnupon.personal_data import NONE
+from .erased import ErasedPeople
+from .person_columns import Person, full_name, people
 from .pseudonyms import pseudonym
 from .settings import names, pseudonym_key
 
@@ -34,6 +36,15 @@ class ColumnPolicy:
     blocked: dict[str, frozenset[str]] = field(default_factory=dict)
     hashed: dict[str, frozenset[str]] = field(default_factory=dict)
     key: bytes | None = field(default=None, repr=False)
+    # people erased (pipelines/privacy/erasure.py): rows naming them load with their personal data replaced
+    erased: ErasedPeople = field(default_factory=ErasedPeople)
+
+    def with_erased(self, erased: ErasedPeople) -> ColumnPolicy:
+        """This policy, also keeping the erased people erased (their loads need the pseudonyms' key)."""
+        if not erased:
+            return self
+        key = self.key or pseudonym_key("keeping the people in `erasures` erased")
+        return replace(self, erased=erased, key=key)
 
     @classmethod
     def from_settings(cls) -> ColumnPolicy:
@@ -54,12 +65,14 @@ class ColumnPolicy:
         return cls(blocked, hashed, key)
 
     def __bool__(self) -> bool:
-        return bool(self.blocked or self.hashed)
+        return bool(self.blocked or self.hashed or self.erased)
 
-    def apply(self, table: str, records: Any) -> Any:
-        """`records` of raw table `table` with the blocked values dropped and the hashed ones pseudonymised."""
+    def apply(self, table: str, records: Any, portal: str = "") -> Any:
+        """`records` of raw table `table` (of `portal`) with the blocked values dropped, the hashed ones
+        pseudonymised, and the personal data of the portal's erased people pseudonymised."""
         blocked, hashed = self.blocked.get(table), self.hashed.get(table)
-        if not blocked and not hashed:
+        erased = people(table) if self.erased else ()
+        if not blocked and not hashed and not erased:
             return records
         from ..learnupon.resources.common import row_hash
         from ..learnupon.tables import TABLES
@@ -68,6 +81,15 @@ class ColumnPolicy:
         out = []
         for record in records:
             kept = dict(record)
+            for person in erased:
+                if self._names_erased(person, kept, portal):
+                    for column in person.replaced:
+                        value = kept.get(column)
+                        if value is not None:
+                            kept[column] = pseudonym(self.key, value) if isinstance(value, str) else None  # type: ignore[arg-type]
+                    for column in person.dropped:
+                        if column in kept:
+                            kept[column] = None
             for column in blocked or ():
                 if column in spec:
                     kept[column] = None
@@ -80,6 +102,20 @@ class ColumnPolicy:
                 kept[ROW_HASH] = row_hash({k: v for k, v in kept.items() if k != ROW_HASH})
             out.append(kept)
         return out
+
+    def _names_erased(self, person: Person, record: dict[str, Any], portal: str) -> bool:
+        """Whether `record` (of `portal`) names `person` as one of the portal's erased (erasure_sql.py's rule, on one record)."""
+        if person.id_column is not None:
+            value = record.get(person.id_column)
+            if value is not None and str(value).isdigit() and (portal, int(value)) in self.erased.user_ids:
+                return True
+        found = [record.get(c) for c in (*person.unique, *person.full_names)]
+        if person.first_last:
+            found.append(full_name(*(record.get(c) for c in person.first_last)))
+        return any(
+            isinstance(v, str) and v.strip() and (portal, pseudonym(self.key, v)) in self.erased.identifiers  # type: ignore[arg-type]
+            for v in found
+        )
 
     def issue_value(self, table: str, column: str | None, value: str | None) -> str | None:
         """A `data_issues` raw value of a blocked column is dropped, of a hashed one pseudonymised."""

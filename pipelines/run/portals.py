@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..learnupon.context import ExtractContext
-from .runner import PIPELINE_NAME, RunSummary, Warehouse, extract_and_load, innermost, publish_after, run_guard, summary_of_failure
+from .runner import PIPELINE_NAME, RunSummary, Warehouse, extract_and_load, innermost, publish_after, retain_after, run_guard, summary_of_failure
 
 log = logging.getLogger("lms_warehouse.portals")
 
@@ -70,7 +70,8 @@ def run_portals(
         finally:
             context.close()
 
-    with run_guard(warehouse):
+    retain_days = contexts[0][0].options.retain_deleted_days if contexts else None  # a setting of the run, not of a portal
+    with run_guard(warehouse, retain_days):
         # each thread starts from this one's context variables (the run's settings live in some)
         with ThreadPoolExecutor(max_workers=max(1, len(contexts)), thread_name_prefix="portal") as pool:
             futures = [pool.submit(contextvars.copy_context().run, one, context, name) for context, name in contexts]
@@ -78,4 +79,5 @@ def run_portals(
         loaded = [o.summary for o in outcomes if o.summary is not None and o.summary.status != "failed"]
         if loaded:
             publish_after(warehouse, loaded)
+            retain_after(warehouse, loaded, retain_days)
     return outcomes

@@ -277,23 +277,32 @@ def run_extract(
     stop the run at once. A DuckDB warehouse is created (or converted once) in a format older DuckDB
     releases open.
     """
-    with run_guard(warehouse):
+    retain_days = context.options.retain_deleted_days
+    with run_guard(warehouse, retain_days):
         summary = extract_and_load(context, warehouse, resources, pipeline_name)
         publish_after(warehouse, [summary])
+        retain_after(warehouse, [summary], retain_days)
         return summary
 
 
 @contextmanager
-def run_guard(warehouse: Warehouse) -> Iterator[None]:
+def run_guard(warehouse: Warehouse, retain_deleted_days: int | None = None) -> Iterator[None]:
     """What every run holds from before its first API call to its end: the warehouse's run lock, the column
-    policy of the load, the destination's pre-flight."""
+    policy of the load (the people erased kept erased), the destination's pre-flight."""
+    from ..privacy.erased import erased_people
     from ..privacy.load_columns import ColumnPolicy, applied
 
     columns = ColumnPolicy.from_settings()  # columns blocked or hashed at load: a bad setting stops the run here
-    with run_lock(warehouse.out_dir), applied(columns):
+    if retain_deleted_days is not None:
+        from ..privacy.settings import pseudonym_key
+
+        pseudonym_key("LMS_RETAIN_DELETED_DAYS")  # retention erases: a missing key stops the run before it starts
+    with run_lock(warehouse.out_dir):
         remove_partial_files(warehouse.out_dir)  # what killed or failed publishes left behind
         warehouse.backend.check_before_run()
-        yield
+        # the people erased stay erased, each in their portal: rows naming them load pseudonymised
+        with applied(columns.with_erased(erased_people(warehouse))):
+            yield
 
 
 def publish_after(warehouse: Warehouse, summaries: Sequence[RunSummary]) -> None:
@@ -307,6 +316,19 @@ def publish_after(warehouse: Warehouse, summaries: Sequence[RunSummary]) -> None
         raise
     for summary in summaries:
         summary.timings.update(timings)
+
+
+def retain_after(warehouse: Warehouse, summaries: Sequence[RunSummary], days: int | None) -> None:
+    """Retention (LMS_RETAIN_DELETED_DAYS), with the run lock held: in each portal whose run succeeded, the users
+    deleted upstream more than `days` days ago are erased; each summary's `erased` lists its portal's."""
+    from ..privacy.erasure import apply_retention
+
+    succeeded = {s.portal: s for s in summaries if s.status == "succeeded"}
+    if days is None or not succeeded:
+        return
+    done = apply_retention(warehouse, days, sorted(succeeded))
+    for portal, ids in (done.user_ids if done is not None else {}).items():
+        succeeded[portal].extra["erased"] = ids
 
 
 def extract_and_load(
@@ -360,6 +382,7 @@ def extract_and_load(
     records = RunRecords(context, run_id)
     backend = warehouse.backend  # one for the run (Delta: one lake)
     portal = context.portal_name
+    context.issues.portal = portal  # what its conversions load pseudonymised: this portal's erased people
     # users stop at their extract, enrollments at the retirement step (pipelines/run/mass_retirement.py)
     guard = context.retirement_guard = MassRetirementGuard(context.options.allow_mass_retirement, portal)
     try:

@@ -68,6 +68,8 @@ def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float
         )
     if unconfigured_line(summary):
         write(unconfigured_line(summary))
+    if erased_line(summary):
+        write(erased_line(summary))
     for resource, cause in summary.failed.items():
         write(f"FAILED: {resource} was not loaded: {cause}")
     if summary.data_issues:
@@ -93,6 +95,17 @@ def rate_limit_waits(summary: RunSummary) -> str:
     its own limit and its own client: one portal's waits are never another's)."""
     waits = summary.rate_limit.get("throttle_waits") or 0
     return f", {waits} wait{'s' if waits != 1 else ''} for the next minute's budget" if waits else ""
+
+
+def erased_line(summary: RunSummary) -> str | None:
+    """The line naming the users retention erased after the run (LMS_RETAIN_DELETED_DAYS, pipelines/privacy/erasure.py)."""
+    erased = summary.extra.get("erased") or []
+    if not erased:
+        return None
+    return (
+        f"Retention: erased {len(erased)} user(s) deleted upstream longer than LMS_RETAIN_DELETED_DAYS (user ids"
+        f" {', '.join(map(str, erased))}); see the erasures table"
+    )
 
 
 def print_portals_summary(outcomes: Any, warehouse: Warehouse, wall_seconds: float, header: str = "", out: TextIO | None = None) -> None:
@@ -122,8 +135,9 @@ def print_portals_summary(outcomes: Any, warehouse: Warehouse, wall_seconds: flo
         elif summary.status == "failed" and summary.error:
             line += f"; {summary.error}"
         write(line)
-        if unconfigured_line(summary):
-            write(f"    {unconfigured_line(summary)}")
+        for extra in (unconfigured_line(summary), erased_line(summary)):
+            if extra:
+                write(f"    {extra}")
     note = warehouse.backend.reader_note()
     if note:
         write(note)

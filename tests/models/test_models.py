@@ -177,7 +177,7 @@ def test_certifications_expiring(built: tuple[Path, dict[str, int]]) -> None:
 
 def test_completion_by_group(built: tuple[Path, dict[str, int]]) -> None:
     out, _ = built
-    assert rows(out, "select * exclude (as_of_date) from reporting.completion_by_group order by group_id") == [
+    assert rows(out, "select * exclude (portal, as_of_date) from reporting.completion_by_group order by group_id") == [
         (10, "Warehouse", 100, "Forklift Safety 2026", 4, 3, 2, 2, 0, 1, 0, 1, 0.5),
         (20, "Office", 200, "Fire Safety", 1, 1, 1, 0, 0, 0, 1, 0, 0.0),
     ]
@@ -185,7 +185,7 @@ def test_completion_by_group(built: tuple[Path, dict[str, int]]) -> None:
 
 def test_completion_by_course_rolls_up_versions(built: tuple[Path, dict[str, int]]) -> None:
     out, _ = built
-    assert rows(out, "select * exclude (as_of_date) from reporting.completion_by_course order by course_family_id") == [
+    assert rows(out, "select * exclude (portal, as_of_date) from reporting.completion_by_course order by course_family_id") == [
         (100, "Forklift Safety 2026", 2, 101, 2, 4, 3, 1, 1, 0, 0, 2, 0.6667, 4, 2, 0, 1, 0, 1, 0.5),
         (200, "Fire Safety", 1, 200, 1, 2, 2, 0, 1, 0, 0, 1, 0.5, 2, 0, 1, 0, 1, 0, 0.0),
     ]
@@ -312,7 +312,7 @@ def test_exam_question_analysis(built: tuple[Path, dict[str, int]]) -> None:
     out, _ = built
     assert rows(
         out,
-        "select * exclude (as_of_date, exam_name) from reporting.exam_question_analysis order by share_correct_rank",
+        "select * exclude (portal, as_of_date, exam_name) from reporting.exam_question_analysis order by share_correct_rank",
     ) == [
         # the question most people fail: lowest share correct, and its most common wrong answer
         (500, 12, "Tilt angle?", 4, 1, 3, 0, 0.25, "A", "B", 2, 1),
@@ -432,8 +432,8 @@ def test_an_expired_certificate_with_an_overdue_reenrollment_is_on_the_overdue_l
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute(
             """
-            insert into learnupon.enrollments (id, user_id, course_id, version, status, date_enrolled, due_date, is_overdue, updated_at)
-            values (8, 5, 200, 1, 'not_started', '2026-06-02', '2026-06-10', true, '2026-06-11')
+            insert into learnupon.enrollments (portal, id, user_id, course_id, version, status, date_enrolled, due_date, is_overdue, updated_at)
+            select any_value(portal), 8, 5, 200, 1, 'not_started', '2026-06-02', '2026-06-10', true, '2026-06-11' from learnupon.users
             """
         )
     build_models(Warehouse(out_dir=tmp_path), as_of=AS_OF, select=["compliance_status", "overdue_training"])

@@ -189,6 +189,16 @@ class DeltaLake:
             log.info("Delta table properties %s set on %s", TABLE_PROPERTIES, ", ".join(altered))
         return altered
 
+    def rewrite_whole(self, table: str, data: Any, folder: str | None = None) -> None:
+        """Replace a table by a new Delta table holding `data` alone: no older file version and no log entry of
+        one keeps what it held (an erasure: pipelines/privacy/erasure.py). Not atomic for readers: the table is
+        absent between the removal and the write, and a run lock keeps writers out."""
+        import pyarrow as pa
+
+        data = pa.table(data) if not isinstance(data, pa.Table) else data
+        self._fs.rm(self.table_uri(table, folder), recursive=True)
+        self.write(table, data, folder)
+
     # ---- reading with SQL ----------------------------------------------------------------------
 
     def register(self, con: duckdb.DuckDBPyConnection, tables: Iterable[str] | None = None, schema: str | None = None) -> list[str]:
