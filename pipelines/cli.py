@@ -57,6 +57,13 @@ def _resource_list(text: str) -> list[str]:
     return names
 
 
+def _portal_list(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("names no portal; leave --portals out to run every configured portal")
+    return names
+
+
 def _setting_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
     """A flag per setting of the spec (pipelines/learnupon/settings_spec.py) but the secrets; `demo` leaves out the
     portal's address and keys. Unset flags stay None, so the environment and dlt's files still apply."""
@@ -125,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run against a real portal (every setting: README, 'Settings')")
     warehouse_args(run)
+    run.add_argument(
+        "--portals", type=_portal_list, default=None,
+        help="comma-separated configured portals to run, e.g. acme,acme-eu (default: every configured portal)",
+    )
     _setting_args(run)
 
     sim = sub.add_parser("simulate", help="serve the simulated portal until interrupted")
@@ -151,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--pseudonymised", action="store_true",
         help="render the report from the pseudonymised schema (built first; needs LMS_PSEUDONYM_KEY):"
         " default output <out>/compliance_report_pseudonymised.html",
+    )
+    sub.choices["report"].add_argument(
+        "--portal", metavar="NAME", default=None,
+        help="the report of that portal alone (default: every portal in the warehouse, the realm's totals and each"
+        " portal's figures): default output <out>/compliance_report_NAME.html",
     )
     sub.choices["report"].add_argument(
         "--output", type=Path, default=None,
@@ -272,36 +288,97 @@ def _failed(exc: Exception, out_dir: Path | None) -> int:
 
 
 def _run(args: argparse.Namespace, portal: Any = None, header: str = "") -> int:
-    """`portal`: the demo's simulated portal settings (its address and keys); otherwise they are resolved too."""
-    from .config import run_settings
+    """`portal`: the demo's simulated portal settings (its address and keys); otherwise the configured portals
+    (pipelines/config.py), those `--portals` names or every one."""
+    from .config import Portal, choose_portals, configured_portals, extract_options, realm_members, resolve, run_settings
+    from .learnupon.client import portal_name_for
     from .learnupon.context import ExtractContext
+    from .run.portals import pipeline_name
     from .run.progress import Progress
     from .run.runner import Warehouse, run_extract
     from .run.summary import print_summary
 
     warehouse = Warehouse(destination=args.destination, out_dir=args.out, delta_url=args.delta_url)
-    settings, options = run_settings(explicit_settings(args), portal=portal)
-    context = ExtractContext(client_factory=settings.client, options=options)
+    explicit = explicit_settings(args)
+    if portal is None:
+        every = configured_portals(explicit)
+        portals = choose_portals(every, getattr(args, "portals", None))
+        options = extract_options(resolve(explicit))
+    else:
+        settings, options = run_settings(explicit, portal=portal)
+        every = portals = [Portal(portal_name_for(None, settings.base_url), settings, single=True)]
+    # a realm's listing (`portals`) is compared with every configured portal, whichever this run loads
+    members = realm_members(every)
+    if len(portals) > 1:
+        return _run_portals(args, portals, options, warehouse, header, members)
+    (one,) = portals
+    context = ExtractContext(client_factory=one.client, portal=one.name, options=one.options(options),
+                             configured_subdomains=members)
     progress = Progress(client=lambda: context.started_client)
     context.progress = progress
     started = time.perf_counter()
     try:
         with progress:
-            summary = run_extract(context, warehouse, args.resources)
+            summary = run_extract(context, warehouse, args.resources, pipeline_name(one.name, one.single))
     finally:
         context.close()
     print_summary(summary, warehouse, time.perf_counter() - started, header=header)
     return report_failed_resources(summary)
 
 
+def _run_portals(
+    args: argparse.Namespace, portals: Sequence[Any], options: Any, warehouse: Any, header: str, members: tuple[str, ...]
+) -> int:
+    """Several portals side by side (pipelines/run/portals.py): a summary line per portal; exit 2 when a portal's
+    keys or settings were refused, 1 when any portal or resource failed (the others loaded), else 0."""
+    from .learnupon.context import ExtractContext
+    from .learnupon.errors import describe_error
+    from .run.portals import pipeline_name, run_portals
+    from .run.progress import Progress
+    from .run.summary import print_portals_summary
+
+    contexts = [
+        (ExtractContext(client_factory=p.client, portal=p.name, options=p.options(options), configured_subdomains=members),
+         pipeline_name(p.name, p.single))
+        for p in portals
+    ]
+    for context, _ in contexts:
+        context.progress = Progress(client=lambda c=context: c.started_client, label=context.portal)
+    started = time.perf_counter()
+    outcomes = run_portals(contexts, warehouse, args.resources)
+    print_portals_summary(outcomes, warehouse, time.perf_counter() - started, header=header)
+    status = EXIT_OK
+    for outcome in outcomes:
+        if outcome.error is not None:
+            print(f"lms-warehouse: portal {outcome.portal} failed and was not loaded: {describe_error(outcome.error)}", file=sys.stderr)
+            status = max(status, EXIT_CONFIG if isinstance(outcome.error, ConfigError) else EXIT_FAILED)
+        elif outcome.summary is not None and outcome.summary.failed:
+            failed_resources_lines(outcome.summary, f"portal {outcome.portal}: ")
+            status = max(status, EXIT_FAILED)
+    if status != EXIT_OK:
+        print("lms-warehouse: the other portals loaded; the next run retries the failed ones.", file=sys.stderr)
+    return status
+
+
 def report_failed_resources(summary: Any) -> int:
     """One line per resource that failed (the others loaded); exit 1 if any did."""
-    for resource, cause in summary.failed.items():
-        print(f"lms-warehouse: resource {resource} failed and was not loaded: {cause}", file=sys.stderr)
-    if summary.failed:
+    if failed_resources_lines(summary):
         print("lms-warehouse: the other resources loaded; the next run retries the failed ones.", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def failed_resources_lines(summary: Any, prefix: str = "") -> bool:
+    """A line per failed resource, and one for every resource the mass-retirement guard stopped (why, and how
+    to confirm: the next run would stop the same way); whether any failed for another reason."""
+    from .run.mass_retirement import stopped_line
+
+    stopped = summary.stopped_by_guard
+    for resource, cause in summary.failed.items():
+        if resource not in stopped:
+            print(f"lms-warehouse: {prefix}resource {resource} failed and was not loaded: {cause}", file=sys.stderr)
+    if stopped:
+        print(f"lms-warehouse: {prefix}{stopped_line(stopped)}", file=sys.stderr)
+    return bool(set(summary.failed) - set(stopped))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -309,7 +386,9 @@ def _demo(args: argparse.Namespace) -> int:
     from .simulator import PortalConfig, SimulatedPortal
 
     config = PortalConfig(users=args.users, seed=args.seed, page_size=args.page_size)
-    print(f"Starting the simulated portal ({args.users:,} users, seed {args.seed}) on 127.0.0.1 ...", file=sys.stderr)
+    # which warehouse the demo changes, first: `data` is also `run`'s default --out
+    print(f"Starting the simulated portal ({args.users:,} users, seed {args.seed}) on 127.0.0.1; the demo loads it into"
+          f" {args.out}/ (--out) ...", file=sys.stderr)
     with SimulatedPortal(config) as portal:
         keys = PortalSettings(base_url=portal.base_url, username=config.username, password=config.password)
         status = _run(args, portal=keys, header=f"Demo against the simulated portal at {portal.base_url}")
@@ -354,7 +433,7 @@ def _models(args: argparse.Namespace) -> int:
     from .models import build_models
     from .privacy.reporting import MARTS_SCHEMA, PseudonymisedBuild
     from .privacy.settings import pseudonymised_reporting
-    from .report import pages_folder, write_report
+    from .report import pages_folder, portal_slug, write_report
     from .run.lock import run_lock
     from .run.runner import Warehouse
 
@@ -384,10 +463,11 @@ def _models(args: argparse.Namespace) -> int:
 
             print(f"dbt docs: {generate_docs(warehouse)}")
         return EXIT_OK
-    default_name = "compliance_report_pseudonymised.html" if pseudonymised_report else "compliance_report.html"
-    output = args.output or args.out / default_name
+    portal = getattr(args, "portal", None)
+    stem = "compliance_report" + ("_pseudonymised" if pseudonymised_report else "") + (f"_{portal_slug(portal)}" if portal else "")
+    output = args.output or args.out / f"{stem}.html"
     marts_schema = MARTS_SCHEMA if pseudonymised_report else "reporting"
-    path = write_report(warehouse, output, as_of=built.as_of, build=False, marts_schema=marts_schema)
+    path = write_report(warehouse, output, as_of=built.as_of, build=False, marts_schema=marts_schema, portal=portal)
     print(f"Compliance report as of {built.as_of}: {path} (its group, manager and list pages: {pages_folder(path)}/)")
     return EXIT_OK
 

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .learnupon.client import LearnUponClient, base_url_for
+from .learnupon.client import LearnUponClient, base_url_for, portal_name_for
 from .learnupon.errors import ConfigError
 from .learnupon.settings import ExtractOptions
-from .learnupon.settings_spec import BUDGET, BY_NAME, FILE_SECTION, SETTINGS, Setting, check, default, parse
+from .learnupon.settings_spec import BUDGET, BY_NAME, FILE_SECTION, PORTAL, SETTINGS, Setting, check, default, parse
 
 
 def _lookup(setting: Setting) -> Any:
@@ -154,6 +154,7 @@ class PortalSettings:
     minute_reserve: int = default("minute_reserve")
     max_calls_per_minute: int | None = default("max_calls_per_minute")
     workers: int = default("workers")
+    name: str = ""  # the portal's name (Portal.name); "": the base URL's host
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> PortalSettings:
@@ -162,7 +163,8 @@ class PortalSettings:
         base = base_url_for(values.get("subdomain"), values.get("base_url"), values["domain"])
         if missing:
             raise ConfigError(f"{' and '.join(missing)} not set (environment or [sources.learnupon] in .dlt/secrets.toml)")
-        return cls(base_url=base, **{f.name: values[f.name] for f in fields(cls) if f.name != "base_url"})
+        name = portal_name_for(values.get("subdomain"), values.get("base_url"))
+        return cls(base_url=base, name=name, **{f.name: values[f.name] for f in fields(cls) if f.name not in ("base_url", "name")})
 
     @classmethod
     def from_environment(cls, **explicit: Any) -> PortalSettings:
@@ -177,6 +179,7 @@ class PortalSettings:
             weekly_reserve=self.weekly_reserve,
             minute_reserve=self.minute_reserve,
             max_calls_per_minute=self.max_calls_per_minute,
+            portal=self.name,
         )
 
 
@@ -197,3 +200,147 @@ def run_settings(
         budget = {f.name: values[f.name] for f in fields(PortalSettings) if f.name in BY_NAME and BY_NAME[f.name].group == BUDGET}
         portal = replace(portal, **budget)
     return portal, extract_options(values)
+
+
+# ---- portals ----------------------------------------------------------------------------------------------
+# Several portals (a realm's top-level portal and its sub-portals, each with its own API keys) are configured
+# the dlt way, one table per portal: [sources.learnupon.portals.<name>] in .dlt/secrets.toml or config.toml, or
+# SOURCES__LEARNUPON__PORTALS__<NAME>__<KEY> in the environment. Without that section the single-portal
+# settings (LEARNUPON_SUBDOMAIN ...) make one portal, named by its subdomain, else by its base URL's host.
+
+PORTALS_KEY = "portals"
+PORTALS_ENV = "__".join(part.upper() for part in (*FILE_SECTION, PORTALS_KEY)) + "__"
+PORTAL_NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?")
+# the keys of a portal's table: the settings that address a portal (subdomain, domain, base_url, username, password)
+PORTAL_KEYS: tuple[str, ...] = tuple(s.name for s in SETTINGS if s.group == PORTAL)
+
+
+@dataclass(frozen=True)
+class Portal:
+    """One configured portal: its name (every row's `portal` column) and how to reach it."""
+
+    name: str
+    settings: PortalSettings
+    single: bool = False  # configured by the single-portal settings (LEARNUPON_SUBDOMAIN ...), not the portals section
+    subdomain: str = ""  # as configured ("": addressed by base_url alone)
+    top_level: bool = False  # its realm's top-level portal: its runs load the realm's listing (`portals`)
+
+    def client(self) -> LearnUponClient:
+        return self.settings.client()
+
+    def options(self, shared: ExtractOptions) -> ExtractOptions:
+        """The run's extract options for this portal: whether it is top-level is the portal's own."""
+        return replace(shared, top_level=self.top_level)
+
+
+def realm_members(portals: Sequence[Portal]) -> tuple[str, ...]:
+    """What a realm's listing is compared with: each configured portal's subdomain, or its name when it is
+    addressed by base_url alone. A listed sub-portal that matches none is reported, never keyed (`portals`)."""
+    return tuple((p.subdomain or p.name).lower() for p in portals)
+
+
+def _portal_tables() -> dict[str, dict[str, tuple[Any, str]]]:
+    """Portal name -> key -> (value, where it was set), the environment first, then dlt's files (first found wins)."""
+    found: dict[str, dict[str, tuple[Any, str]]] = {}
+    for variable, value in sorted(os.environ.items()):
+        if not variable.upper().startswith(PORTALS_ENV) or value == "":
+            continue
+        name, separator, key = variable[len(PORTALS_ENV):].rpartition("__")
+        if not separator or not name:
+            raise ConfigError(f"{variable}: expected {PORTALS_ENV}<NAME>__<KEY> (KEY one of {', '.join(PORTAL_KEYS)})")
+        found.setdefault(name.lower(), {}).setdefault(key.lower(), (value, variable))
+    section = ".".join((*FILE_SECTION, PORTALS_KEY))
+    for provider in _providers():
+        if not getattr(provider, "locations", None):
+            continue  # the environment, read above (dlt cannot list its variables)
+        try:
+            tables, _ = provider.get_value(PORTALS_KEY, Any, None, *FILE_SECTION)
+        except Exception as exc:
+            raise unreadable_settings(provider, exc) from None
+        if tables is None:
+            continue
+        where = _where(provider)
+        if not isinstance(tables, Mapping):
+            raise ConfigError(f"{where}: {section} must be tables, one per portal ([{section}.<name>]), not {_kind_of(tables)}")
+        for name, table in tables.items():
+            if not isinstance(table, Mapping):
+                raise ConfigError(f"{where}: {section}.{name} must be a table of {', '.join(PORTAL_KEYS)}, not {_kind_of(table)}")
+            for key, value in table.items():
+                found.setdefault(str(name).lower(), {}).setdefault(str(key).lower(), (value, f"{where}: {section}.{name}.{key}"))
+    return found
+
+
+def _portal(name: str, keys: dict[str, tuple[Any, str]], budget: Mapping[str, Any]) -> Portal:
+    """One portal of the portals section, checked: its name, its keys, their types; never echoes a secret."""
+    section = ".".join((*FILE_SECTION, PORTALS_KEY))
+    if not PORTAL_NAME.fullmatch(name):
+        raise ConfigError(
+            f"portal name {name!r} ([{section}.{name}]) must be lower-case letters, digits, - or _ (at most 40)"
+        )
+    unknown = sorted(set(keys) - set(PORTAL_KEYS))
+    if unknown:
+        raise ConfigError(f"{keys[unknown[0]][1]}: no such portal key; a portal takes {', '.join(PORTAL_KEYS)}")
+    values: dict[str, Any] = {}
+    for key, (value, where) in keys.items():
+        if BY_NAME[key].kind is bool and isinstance(value, bool):  # top_level = true
+            values[key] = value
+            continue
+        if not isinstance(value, str):
+            raise ConfigError(f'{where} must be text in quotes (key = "..."), not {_kind_of(value)}')
+        values[key] = parse(BY_NAME[key], value, where)
+    missing = [key for key in ("username", "password") if not values.get(key)]
+    if not values.get("subdomain") and not values.get("base_url"):
+        missing.insert(0, "subdomain (or base_url)")
+    if missing:
+        raise ConfigError(
+            f"portal {name}: {' and '.join(missing)} not set ([{section}.{name}] in .dlt/secrets.toml,"
+            f" or {PORTALS_ENV}{name.upper()}__<KEY>)"
+        )
+    try:
+        base = base_url_for(values.get("subdomain"), values.get("base_url"), values.get("domain") or default("domain"))
+    except ConfigError as exc:
+        raise ConfigError(f"portal {name}: {exc}") from None
+    settings = PortalSettings(base_url=base, username=values["username"], password=values["password"], name=name, **budget)
+    return Portal(name, settings, subdomain=values.get("subdomain") or "", top_level=bool(values.get("top_level")))
+
+
+def configured_portals(
+    explicit: Mapping[str, Any] | None = None, origin: str = "", names: Sequence[str] | None = None
+) -> list[Portal]:
+    """The configured portals in a stable order (by name), or those `names` chooses (`--portals a,b`).
+
+    The portals section, or else the single-portal settings as one portal; both at once is a mistake (which
+    portal would the single keys be?). `explicit`: flags and Dagster config, as for `resolve`. The API budget
+    settings (reserves, workers) apply to each portal on its own.
+    """
+    values = resolve(explicit, origin)
+    budget = {f.name: values[f.name] for f in fields(PortalSettings) if f.name in BY_NAME and BY_NAME[f.name].group == BUDGET}
+    tables = _portal_tables()
+    section = ".".join((*FILE_SECTION, PORTALS_KEY))
+    if tables:
+        single = [BY_NAME[key].env for key in ("subdomain", "base_url", "username", "password", "top_level") if values.get(key)]
+        if single:
+            raise ConfigError(
+                f"{' and '.join(single)} set as well as [{section}.<name>]: configure every portal in that section,"
+                " or only the single-portal settings"
+            )
+        portals = [_portal(name, tables[name], budget) for name in sorted(tables)]
+    else:
+        settings = PortalSettings.from_values(values)
+        portals = [Portal(portal_name_for(values.get("subdomain"), values.get("base_url")), settings, single=True,
+                          subdomain=values.get("subdomain") or "", top_level=values["top_level"])]
+    return choose_portals(portals, names)
+
+
+def choose_portals(portals: Sequence[Portal], names: Sequence[str] | None) -> list[Portal]:
+    """The portals `names` chooses, in the configuration's order; every one when `names` is None."""
+    if names is None:
+        return list(portals)
+    chosen = [name.strip().lower() for name in names if name.strip()]
+    known = {portal.name for portal in portals}
+    unknown = [name for name in chosen if name not in known]
+    if not chosen or unknown:
+        raise ConfigError(
+            f"--portals {','.join(unknown) or '(empty)'}: no such portal; configured: {', '.join(sorted(known))}"
+        )
+    return [portal for portal in portals if portal.name in chosen]

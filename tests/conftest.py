@@ -20,7 +20,7 @@ from pipelines.config import PortalSettings
 from pipelines.learnupon.context import ExtractContext
 from pipelines.learnupon.settings import ExtractOptions
 from pipelines.run.runner import RunSummary, Warehouse, run_extract
-from pipelines.simulator import PortalConfig, SimulatedPortal
+from pipelines.simulator import PortalConfig, SimulatedPortal, SimulatedRealm
 
 from tests.support.events import CEILING_SECONDS
 from tests.support.postgres_server import postgres_database, postgres_server  # noqa: F401 (fixtures)
@@ -45,27 +45,46 @@ CLOCK = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
 PORTAL_MODES: dict[str, dict[str, Any]] = {"default": {}, "strict": {"strict": True}}
 
 
-@pytest.fixture
-def portal_factory(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """make(**PortalConfig fields) starts a portal; make(mode="strict") one in that mode.
+class PortalFactory:
+    """`make(**PortalConfig fields)` starts a portal; `make(mode="strict")` one in that mode;
+    `make.realm(["emea", "apac"], **top-level fields)` a realm (a top-level portal and those sub-portals)."""
 
-    The mode defaults to the fixture's parameter, so a test runs in both with
-    `@pytest.mark.parametrize("portal_factory", ["default", "strict"], indirect=True)`.
-    """
-    started: list[SimulatedPortal] = []
-    default_mode = getattr(request, "param", "default")
+    def __init__(self, default_mode: str) -> None:
+        self.default_mode = default_mode
+        self.started: list[Any] = []
 
-    def make(mode: str | None = None, **overrides: Any) -> SimulatedPortal:
-        values = {"users": 120, "seed": 11, "page_size": 37, "clock": CLOCK, **PORTAL_MODES[mode or default_mode]}
+    def config(self, mode: str | None = None, **overrides: Any) -> PortalConfig:
+        values = {"users": 120, "seed": 11, "page_size": 37, "clock": CLOCK, **PORTAL_MODES[mode or self.default_mode]}
         values.update(overrides)
-        portal = SimulatedPortal(PortalConfig(**values))
+        return PortalConfig(**values)
+
+    def __call__(self, mode: str | None = None, **overrides: Any) -> SimulatedPortal:
+        portal = SimulatedPortal(self.config(mode, **overrides))
         portal.start()
-        started.append(portal)
+        self.started.append(portal)
         return portal
 
-    yield make
-    for portal in started:
-        portal.stop()
+    def realm(self, subdomains: list[str], mode: str | None = None, sub_users: int = 40, **overrides: Any) -> SimulatedRealm:
+        """A started realm: each sub-portal with its own keys ("<subdomain>-user"), seed and data (ids overlap)."""
+        subs = {
+            name: self.config(mode, users=sub_users, seed=100 + i, username=f"{name}-user", password=f"{name}-secret")
+            for i, name in enumerate(subdomains)
+        }
+        realm = SimulatedRealm(self.config(mode, **overrides), subs)
+        realm.start()
+        self.started.append(realm)
+        return realm
+
+
+@pytest.fixture
+def portal_factory(request: pytest.FixtureRequest) -> Iterator[PortalFactory]:
+    """See PortalFactory. The mode defaults to the fixture's parameter, so a test runs in both with
+    `@pytest.mark.parametrize("portal_factory", ["default", "strict"], indirect=True)`.
+    """
+    factory = PortalFactory(getattr(request, "param", "default"))
+    yield factory
+    for started in factory.started:
+        started.stop()
 
 
 @pytest.fixture
@@ -92,12 +111,14 @@ def run_pipeline(
     destination: str = "duckdb",
     options: ExtractOptions | None = None,
     credentials: str | None = None,
+    configured_subdomains: tuple[str, ...] = (),
     **settings: Any,
 ) -> RunSummary:
     """One real run: HTTP to the simulated portal, dlt, and a DuckDB file (or Parquet folders, a Delta lake)
     under out_dir, or a PostgreSQL database (`destination="postgres"`, `credentials` its URL; dlt's
     working files under out_dir). `out_dir` may be a Warehouse (a Delta lake in a bucket, say);
-    `destination` is then its own."""
+    `destination` is then its own. `configured_subdomains`: the portals the configuration has keys for
+    (a realm's other sub-portals are reported)."""
     portal_settings = settings_for(portal, **settings)
     options = options or ExtractOptions(workers=portal_settings.workers)
 
@@ -107,7 +128,7 @@ def run_pipeline(
         made.limiter.window_seconds = portal.config.rate_window_seconds
         return made
 
-    context = ExtractContext(client_factory=client, options=options)
+    context = ExtractContext(client_factory=client, options=options, configured_subdomains=configured_subdomains)
     if isinstance(out_dir, Warehouse):
         warehouse = out_dir
     else:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..learnupon.errors import ConfigError
 
 if TYPE_CHECKING:
+    from ..run.mass_retirement import MassRetirementGuard
     from ..run.resumed_load import ResumedTables
     from ..run.retirement import RetiringTables
 
@@ -76,18 +77,25 @@ class Destination(ABC):
         """The facts the extract reads from the warehouse (pipelines/run/warehouse_facts.py), into `context`."""
         from ..run.warehouse_facts import read_facts
 
-        context.facts = read_facts(pipeline)
+        context.facts = read_facts(pipeline, context.portal_name)
+
+    def adopt_rows_without_portal(self, pipeline: Any, portal: str, alone: bool) -> dict[str, int]:
+        """Rows written before raw tables had a portal column become `portal`'s (pipelines/run/portal_adoption.py)."""
+        from ..run.portal_adoption import adopt_rows_without_portal
+
+        return adopt_rows_without_portal(pipeline, portal, alone)
 
     def adapt_source(self, source: Any) -> Any:
         """The source with its tables' hints as this destination needs them."""
         return source
 
-    def retire(self, pipeline: Any) -> dict[str, int]:
-        """After the load: rows that vanished upstream retired (pipelines/run/retirement.py); rows per table."""
+    def retire(self, pipeline: Any, guard: MassRetirementGuard | None = None) -> dict[str, int]:
+        """After the load: rows that vanished upstream retired (pipelines/run/retirement.py); rows per table.
+        `guard`: the tables it stops keep their rows (pipelines/run/mass_retirement.py)."""
         from ..run.retirement import retire_vanished_rows
 
         with self.retiring_tables(pipeline) as tables:
-            return retire_vanished_rows(tables)
+            return retire_vanished_rows(tables, guard)
 
     def retiring_tables(self, pipeline: Any) -> AbstractContextManager[RetiringTables]:
         """The raw tables as retirement reads and changes them: dlt's SQL client by default."""

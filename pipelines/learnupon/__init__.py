@@ -13,6 +13,7 @@ tables they write; the README has keys, strategies and call costs:
   sessions (+ session_instructors), session_attendance (+ parts, enrollments), ilt_sessions
   locations, timezones, badges, certifications, user_awards, leaderboard_snapshots
   audit_trails (+ audit_gaps), code_lookups
+  portals                  the realm's sub-portals (a top-level portal only: the `top_level` setting)
 
 Every resource yields Arrow tables (see arrow.py), so dlt loads Parquet without
 its row-by-row normalizer. The table registry (tables.py) declares every table and
@@ -42,8 +43,9 @@ from .resources.listings import listing_resource
 from .resources.live_learning import ilt_sessions_resource, session_attendance_resource, sessions_resource
 from .resources.lookups import code_lookups_resource
 from .resources.people import users_resource
+from .resources.realm import portals_resource
 from .settings import LISTINGS
-from .tables import ALL_RESOURCES, TABLE_RESOURCES
+from .tables import ALL_RESOURCES, TABLE_RESOURCES, with_portal
 
 
 # each builds one resource; the registry (tables.py) names them and gives their order
@@ -65,6 +67,7 @@ _BUILDERS = (
     ilt_sessions_resource,
     user_awards_resource,
     leaderboard_resource,
+    portals_resource,
     code_lookups_resource,
 )
 
@@ -72,7 +75,8 @@ _BUILDERS = (
 def _resources(context: ExtractContext) -> list[DltResource]:
     built = [build(context) for build in _BUILDERS] + [listing_resource(context, listing) for listing in LISTINGS]
     by_name = {resource.name: resource for resource in built}
-    return [by_name[name] for name in ALL_RESOURCES]
+    # every table a resource writes gets the portal column here, once (tables.PORTAL)
+    return [by_name[name].add_map(lambda item: with_portal(item, context.portal_name)) for name in ALL_RESOURCES]
 
 
 @dlt.source(name="learnupon", max_table_nesting=0)

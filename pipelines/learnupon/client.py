@@ -64,6 +64,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def portal_name_for(subdomain: str | None, base_url: str | None) -> str:
+    """The name the single-portal settings (LEARNUPON_SUBDOMAIN / LEARNUPON_BASE_URL) give their portal:
+    the subdomain, else the base URL's host (the simulated portal: 127.0.0.1), lower-case."""
+    if subdomain:
+        return subdomain.lower()
+    return (urlsplit((base_url or "").rstrip("/")).hostname or "").lower()
+
+
 def base_url_for(subdomain: str | None, base_url: str | None, domain: str = default("domain")) -> str:
     """The API root: https://{subdomain}.{domain}/api/v1 unless an explicit base URL overrides it.
 
@@ -173,7 +181,10 @@ class LearnUponClient:
         weekly_reserve: int = 0,
         max_calls_per_minute: int | None = None,
         transport: httpx.BaseTransport | None = None,
+        portal: str = "",
     ) -> None:
+        # the configured portal's name (pipelines/config.py), in every row it reads; "": its host
+        self.portal = portal or portal_name_for(None, base_url)
         if not username or not password:
             raise ConfigError("LearnUpon API username and password are both required")
         self.base_url = base_url.rstrip("/")

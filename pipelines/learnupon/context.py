@@ -20,7 +20,7 @@ import dlt
 import pyarrow as pa
 
 from .arrow import IssueLog
-from .client import LearnUponClient
+from .client import LearnUponClient, portal_name_for
 from .deletions import WarehouseFacts
 from .errors import ConfigError, LearnUponAPIError, SuspectListing, WeeklyBudgetReserved, describe_error
 
@@ -48,6 +48,8 @@ class NullProgress:
 @dataclass
 class ExtractContext:
     client_factory: Callable[[], LearnUponClient]
+    # the configured portal's name (pipelines/config.py), in every row's `portal` column; "": the client's
+    portal: str = ""
     options: ExtractOptions = field(default_factory=ExtractOptions)
     issues: IssueLog = field(default_factory=IssueLog)
     progress: Any = field(default_factory=NullProgress)
@@ -64,11 +66,16 @@ class ExtractContext:
     # what a run found worth reporting beside its calls per endpoint (the runner copies it to the summary):
     # "reconciliations" (what each reconciliation re-read and its calls), "modules_reread" (courses re-read, why)
     costs: dict[str, Any] = field(default_factory=dict)
+    # the subdomains of every portal the configuration has keys for (a realm's other sub-portals are reported)
+    configured_subdomains: tuple[str, ...] = ()
     # resources that failed this run -> the cause (see `contained`)
     failed: dict[str, str] = field(default_factory=dict)
     # per resource run: API calls it made and rows it wrote to its own table (a failed one: what it yielded)
     # (see `contained`); the progress line and the run summary both show these figures
     resource_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    # the run's mass-retirement guard (pipelines/run/mass_retirement.py; the runner sets it): whether a load may
+    # retire most users or enrollments, and which resources it stopped
+    retirement_guard: Any = None
     # set when the weekly API reserve is reached: the run stops there (what was read still loads)
     stopped: WeeklyBudgetReserved | None = None
     # what one resource hands to another this run: every shared value, named and typed, in run_cache.py
@@ -83,6 +90,13 @@ class ExtractContext:
             if self._client is None:
                 self._client = self.client_factory()
             return self._client
+
+    @property
+    def portal_name(self) -> str:
+        """The portal every row of this extract belongs to."""
+        if not self.portal:
+            self.portal = getattr(self.client, "portal", "") or portal_name_for(None, self.client.base_url)
+        return self.portal
 
     @property
     def client_started(self) -> bool:

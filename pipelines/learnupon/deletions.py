@@ -48,6 +48,8 @@ class WarehouseFacts:
     user_ids: list[int] = field(default_factory=list)
     # lower-cased email -> user id, to read audit events (they name people by email)
     user_ids_by_email: dict[str, int] = field(default_factory=dict)
+    # current user id -> its row hash: what a users listing would retire or change (pipelines/run/mass_retirement.py)
+    current_user_hashes: dict[int, str] = field(default_factory=dict)
 
     def add_unenrolments(self, events: list[dict[str, Any]]) -> None:
         """Audit rows (as the API gives them) of action 2 whose user the warehouse knows."""

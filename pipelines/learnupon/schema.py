@@ -556,6 +556,22 @@ CONTRACT_DRIFT = {  # per run and table: a field the API sent that this spec doe
     "example": "text",  # one value, personal data masked
 }
 
+PORTALS = {  # SCD2; one current row per portal of the realm GET /portals lists (its sub-portals); id
+    "id": "int",
+    "title": "text",
+    "subdomain": "text",
+    "created_at": "timestamp",
+    "updated_at": "timestamp",
+    "allow_course_authoring": "bool",
+    "number_of_members": "int",
+    "number_licenses_purchased": "int",
+    "number_licenses_used": "int",
+    "logo_image_url": "text",
+    "header_color": "text",
+    "navigation_color": "text",
+    "row_hash": "text",
+}
+
 CODE_LOOKUPS = {  # documented integer codes and their labels; (code_type, code)
     "code_type": "text",
     "code": "int",

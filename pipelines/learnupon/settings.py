@@ -45,6 +45,8 @@ class ExtractOptions:
     attendance_reconcile_days: int | None = default("attendance_reconcile_days")
     lp_backfill: bool = default("lp_backfill")
     lp_backfill_batch: int = default("lp_backfill_batch")
+    top_level: bool = default("top_level")
+    allow_mass_retirement: bool = default("allow_mass_retirement")
 
 
 @dataclass(frozen=True)
@@ -101,4 +103,7 @@ ILTS_KEYS = ("ilts",)
 LEADERBOARD_PATH = "/leaderboard"
 LEADERBOARD_KEYS = ("leaderboard", "leaderboards", "users")
 AUDIT_TRAILS_PATH = "/audit-trails"
+# the realm's portals, on a top-level portal only; the wrapper key is not shown (a bare list also reads)
+PORTALS_PATH = "/portals"
+PORTALS_KEYS = ("portals", "portal")
 AUDIT_WINDOW_DAYS = 30  # the API serves only the last 30 days

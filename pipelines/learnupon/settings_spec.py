@@ -93,6 +93,12 @@ SETTINGS: tuple[Setting, ...] = (
         "the API key's password: environment or .dlt/secrets.toml only, in Dagster an EnvVar; never logged, never stored",
         PORTAL, secret=True, on_demo=False,
     ),
+    Setting(
+        "top_level", bool, False,
+        "the portal is its realm's top-level portal: each run loads its sub-portals (GET /portals: members, licences)"
+        " into `portals` and reports the ones not configured here; off: GET /portals is never called",
+        PORTAL, on_demo=False,
+    ),
     # the API budget
     Setting(
         "weekly_reserve", int, 0,
@@ -143,6 +149,12 @@ SETTINGS: tuple[Setting, ...] = (
         flag_name="--backfill-learning-paths",
     ),
     Setting("lp_backfill_batch", int, 5000, "users the learning-path backfill searches per run", EXTRACT, minimum=1),
+    Setting(
+        "allow_mass_retirement", bool, False,
+        "let a load retire more than half of the current users or enrollments, or change every current user"
+        " (otherwise that resource stops, exit 1: a listing from another portal or an empty one would wipe them)",
+        EXTRACT,
+    ),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

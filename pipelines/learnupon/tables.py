@@ -23,7 +23,7 @@ as "every row vanished".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from .settings import (
     LISTINGS,
     LP_ENROLLMENTS_SEARCH_PATH,
     MODULES_PATH,
+    PORTALS_PATH,
     SESSIONS_SEARCH_PATH,
     USERS_PATH,
 )
@@ -52,6 +53,12 @@ SCD2 = {"disposition": "merge", "strategy": "scd2", "row_version_column_name": "
 # skips its ROW_NUMBER pass over the staged rows (seconds and memory on a first load of a million rows)
 DELETE_INSERT_DEDUPLICATED = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
 
+
+# the configured portal a row came from (pipelines/config.py names portals): a column of every raw table, the first
+# column of every key, merge key and SCD2 identity, so that ids repeating across portals never collide and a run
+# retires only its own portal's rows. Declared here once (`portal_scoped`), added to every item by `with_portal`
+PORTAL = "portal"
+ROW_HASH = "row_hash"  # SCD2's row version (the SCD2 hint above): it carries the portal too
 
 # the raw tables other layers read by name (the deletion facts, the user sync, Dagster's checks and
 # schedules, the benchmark) ask the registry for their names rather than spell them
@@ -66,6 +73,7 @@ AUDIT_TRAILS = "audit_trails"
 AUDIT_GAPS = "audit_gaps"
 SESSIONS = "sessions"
 SESSION_ATTENDANCE = "session_attendance"
+PORTALS = "portals"
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ class Table:
     retired: str | None = None
     scope: str | None = None  # the column a partial listing is complete for; None: the whole table
     owners: tuple[Owner, ...] = ()  # rows retired with their owner's row
-    merge_key: str | None = None
+    merge_key: str | tuple[str, ...] | None = None  # the registry makes it a tuple, the portal first
     required: tuple[str, ...] | None = None  # columns a row must have (Arrow drops it otherwise); default: the key
     unique: tuple[str, ...] | None = None  # the key checked unique (among current rows); default: the key
     changes_all_day: bool = False  # a resource's own table: Dagster loads it hourly, not only daily
@@ -308,10 +316,16 @@ _TABLES: tuple[Table, ...] = (
         "The leaderboard as each day's load saw it.", merge_key="snapshot_date",
         personal={DIRECT: ("login", "name"), QUASI: ("user_id",)},
     ),
-    # rewritten whole each run, from the codes the reference documents
+    # read from a top-level portal only (the `top_level` setting); SCD2, so licence use has a history
     Table(
-        "code_lookups", "code_lookups", None, schema.CODE_LOOKUPS, (), "replace",
-        "Documented integer codes and their labels.", required=("code_type", "code"), unique=("code_type", "code"),
+        PORTALS, PORTALS, f"GET {PORTALS_PATH}", schema.PORTALS, ("id",), SCD2,
+        "The realm's sub-portals as the top-level portal lists them: members, licences purchased and used (SCD2:"
+        " a version per change).",
+    ),
+    # written whole each run, from the codes the reference documents (merged: every portal has its copy)
+    Table(
+        "code_lookups", "code_lookups", None, schema.CODE_LOOKUPS, ("code_type", "code"), "merge",
+        "Documented integer codes and their labels.",
     ),
     # written by every resource that lists something whole; appended (the key only keeps the resource's off it)
     Table(
@@ -320,6 +334,31 @@ _TABLES: tuple[Table, ...] = (
     ),
 )
 
+
+
+def portal_scoped(table: Table) -> Table:
+    """`table` with the portal first in its key, its unique key and its merge key.
+
+    Rows still need only their own key from the API (`row_key`): the portal is added after conversion
+    (`with_portal`). An SCD2 table without a merge key gets the portal as one (dlt's SCD2 then retires
+    only versions of the portals in the load), one with a merge key gets it prepended; so does a
+    delete-insert merge key (a day's leaderboard replaces only that portal's day).
+    """
+    merge_key: tuple[str, ...] | None = None
+    if table.merge_key:
+        merge_key = (PORTAL, table.merge_key) if isinstance(table.merge_key, str) else (PORTAL, *table.merge_key)
+    elif table.scd2:
+        merge_key = (PORTAL,)
+    return replace(
+        table,
+        primary_key=(PORTAL, *table.primary_key),
+        required=table.row_key,
+        unique=(PORTAL, *table.unique_key),
+        merge_key=merge_key,
+    )
+
+
+_TABLES = tuple(portal_scoped(t) for t in _TABLES)
 TABLES: dict[str, Table] = {table.name: table for table in _TABLES}
 
 # the resources, in the order the source runs them
@@ -360,7 +399,7 @@ def hints(resource: str) -> dict[str, Any]:
         "name": table.name,
         "write_disposition": table.write_disposition,
         "primary_key": list(table.primary_key) or None,
-        "merge_key": table.merge_key,
+        "merge_key": list(table.merge_key or ()) or None,
     }
 
 
@@ -371,7 +410,7 @@ def child_hints(name: str) -> dict[str, Any]:
         "table_name": name,
         "write_disposition": table.write_disposition,
         "primary_key": list(table.primary_key),
-        "merge_key": table.merge_key,
+        "merge_key": list(table.merge_key or ()) or None,
     }
 
 
@@ -404,10 +443,31 @@ def empty_tables(resource: str, written: set[str], source_schema: Any, issues: A
         items.append(to_arrow([], own_columns(resource), table=resource, key=[], issues=issues))
     for child in child_tables(resource):
         if unseen(child.name):
-            table = to_arrow([], child.columns, table=child.name, key=list(child.primary_key), issues=issues)
+            table = to_arrow([], child.columns, table=child.name, key=list(child.row_key), issues=issues)
             hinted = dlt.mark.make_hints(**child_hints(child.name))
             items.append(dlt.mark.with_hints(table, hinted, create_table_variant=True))
     return items
+
+
+def with_portal(item: Any, portal: str) -> Any:
+    """An Arrow table a resource yields, with the `portal` column first and the portal in its SCD2 row hash
+    (identical records of two portals are two versions, never one). Other items pass unchanged."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not isinstance(item, pa.Table) or PORTAL in item.column_names:
+        return item
+    if ROW_HASH in item.column_names:
+        index = item.column_names.index(ROW_HASH)
+        prefixed = pc.binary_join_element_wise(pa.scalar(portal), item[ROW_HASH], ":")
+        item = item.set_column(index, item.schema.field(index), prefixed)
+    column = pa.array([portal] * item.num_rows, type=pa.string())
+    return item.add_column(0, pa.field(PORTAL, pa.string(), nullable=False), column)
+
+
+def portal_row_hash(portal_sql: str, row_hash_sql: str) -> str:
+    """`with_portal`'s row hash in SQL (the migration of rows written before the portal column)."""
+    return f"{portal_sql} || ':' || {row_hash_sql}"
 
 
 def item_table(item: Any, resource: str) -> str:
@@ -430,6 +490,8 @@ sources:
       Raw tables dlt loads from the LearnUpon API (pipelines/learnupon/). Each is written by one
       dlt resource; Dagster draws that resource's asset upstream of every model that reads the
       table. A row is current when `_dlt_valid_to` is null (or the table has no such column).
+      Every table has `portal` (the configured portal the row came from, never null), the first
+      column of its key: ids repeat across portals.
     schema: "{{ var('raw_schema', 'learnupon') }}"
     tables:
 """

@@ -107,7 +107,7 @@ def _parse(setting: str) -> dict[str, frozenset[str]]:
         if classes[column] == NONE:
             raise ConfigError(f"{env}: {name} holds no personal data (its class is none); only personal data can be {setting.split('_')[0]}ed")
         entry = TABLES[table]
-        keyed = {*entry.primary_key, *entry.row_key, *entry.unique_key, entry.merge_key, entry.scope, ROW_HASH}
+        keyed = {*entry.primary_key, *entry.row_key, *entry.unique_key, *(entry.merge_key or ()), entry.scope, ROW_HASH}
         keyed |= {owner.column for owner in entry.owners}
         if column in keyed:
             raise ConfigError(f"{env}: {name} keys the table's rows (a key, scope or owner column): it cannot be {setting.split('_')[0]}ed")

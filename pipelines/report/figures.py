@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -82,10 +83,16 @@ class Section:
     counts: Counts
     table: Table
     own_counts: Counts | None = None
+    portal: str | None = None  # its portal, when the report shows several (ids repeat across portals)
 
     @property
     def slug(self) -> str:
-        return f"{self.kind}-{self.key}"
+        return f"{self.kind}-{portal_slug(self.portal)}-{self.key}" if self.portal else f"{self.kind}-{self.key}"
+
+
+def portal_slug(portal: str) -> str:
+    """A portal's name as part of a file name or an anchor."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", portal)
 
 
 @dataclass
@@ -102,16 +109,42 @@ class Page:
         return f"overdue-{self.number}.html"
 
 
+REALM_LABEL = "All portals"
+# the portals table's columns: headline figures by key
+PORTAL_COLUMNS = [
+    ("learners", "Learners with required training"), ("required", "Required trainings"), ("compliant", "Compliant"),
+    ("overdue", "Overdue"), ("due_soon", "Due within 30 days"), ("certificates_expired", "Certificates expired"),
+    ("certificates_30_days", "Certificates expiring in 30 days"),
+    ("inactive_with_open_training", "Inactive learners with open training"), ("no_shows", "Session no-shows"),
+]
+
 HEADLINE_KEYS = (
     "required", "learners", *[state for state, _ in STATES], "certificates_expired", "certificates_30_days",
     "inactive_with_open_training", "no_shows",
 )
 
 
+def empty_headline() -> dict[str, Any]:
+    return {"compliance_rate": None, **dict.fromkeys(HEADLINE_KEYS, 0)}
+
+
+def realm_headline(per_portal: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The realm's headline figures: each count summed over the portals, the rate of the sums."""
+    total = empty_headline()
+    for figures in per_portal.values():
+        for key in HEADLINE_KEYS:
+            total[key] += figures.get(key, 0)
+    total["compliance_rate"] = total["compliant"] / total["required"] if total["required"] else None
+    return total
+
+
 @dataclass
 class ReportData:
     as_of: date
-    headline: dict[str, Any] = field(default_factory=lambda: {"compliance_rate": None, **dict.fromkeys(HEADLINE_KEYS, 0)})
+    headline: dict[str, Any] = field(default_factory=empty_headline)  # the realm's (every portal shown, summed)
+    portal: str | None = None  # the one portal the report is for (--portal); None: every portal in the warehouse
+    portals: list[str] = field(default_factory=list)  # the portals shown
+    by_portal: dict[str, dict[str, Any]] = field(default_factory=dict)  # each portal's headline figures
     missing: set[str] = field(default_factory=set)
     last_load: datetime | None = None
     stale: list[dict[str, Any]] = field(default_factory=list)
@@ -127,4 +160,23 @@ class ReportData:
     overdue_pages: list[Page] = field(default_factory=list)
     groups: list[Section] = field(default_factory=list)
     managers: list[Section] = field(default_factory=list)
-    audit_gaps: list[tuple[Any, ...]] = field(default_factory=list)
+    audit_gaps: list[tuple[Any, ...]] = field(default_factory=list)  # (start, end, days, portal)
+
+    @property
+    def several_portals(self) -> bool:
+        """The figures span several portals: their rows and sections name their portal."""
+        return len(self.portals) > 1
+
+    @property
+    def portal_table(self) -> Table:
+        """Each portal's headline figures, then the realm's (their sums), as a table with its CSV."""
+        rows = []
+        for name, figures in [*sorted(self.by_portal.items()), (REALM_LABEL, self.headline)]:
+            rate = figures["compliance_rate"]
+            rows.append((name, *(figures[key] for key, _ in PORTAL_COLUMNS), "n/a" if rate is None else f"{rate * 100:.1f}%"))
+        columns = ["Portal", *(label for _, label in PORTAL_COLUMNS), "Compliance rate"]
+        return Table("portals", columns, rows, numeric=set(range(1, len(columns))))
+
+    def labelled(self, portal: str | None, text: str) -> str:
+        """A row's label, with its portal when the report shows several."""
+        return f"{portal}: {text}" if self.several_portals and portal else text

@@ -29,20 +29,22 @@ from .rendering import rate_thresholds, render, render_pages
 
 def write_report(
     warehouse: Any, path: Path, as_of: date | None = None, *, build: bool = True, marts_schema: str = "reporting",
-    now: datetime | None = None,
+    now: datetime | None = None, portal: str | None = None,
 ) -> Path:
     """Write the compliance report to path and return it.
 
     build: build the models for as_of first (default); False reads the marts as they are.
     marts_schema: the schema of the marts read (reporting_pseudonymised: the report without names).
     now: the moment the loads' freshness is judged at (default: the clock; a test states its own).
+    portal: the report of that portal alone; default every portal of the warehouse, the realm's totals first
+    and each portal's figures beside them (one portal: as a single-portal warehouse's report).
     """
     as_of = as_of or datetime.now(timezone.utc).date()
     thresholds = rate_thresholds()
     if build:
         build_models(warehouse, as_of=as_of)
     with reporting_connection(warehouse, read_relations(warehouse, marts_schema)) as con:
-        data = collect(con, as_of, raw_schema=warehouse.dataset, marts_schema=marts_schema, now=now)
+        data = collect(con, as_of, raw_schema=warehouse.dataset, marts_schema=marts_schema, now=now, portal=portal)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     folder = pages_folder(path)

@@ -17,8 +17,12 @@ from typing import Any, TextIO
 
 
 class Progress:
-    def __init__(self, stream: TextIO | None = None, client: Callable[[], Any] | None = None, interval: float | None = None):
+    def __init__(
+        self, stream: TextIO | None = None, client: Callable[[], Any] | None = None, interval: float | None = None,
+        label: str = "",
+    ):
         self.stream = stream or sys.stderr
+        self.label = label  # the portal, when several report at once (each line starts with it)
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.interval = interval if interval is not None else (0.5 if self.tty else 15.0)
         self._client = client  # returns the run's client once it exists, else None
@@ -77,6 +81,8 @@ class Progress:
         return f"[{elapsed:6.1f}s] " + (", ".join(active) or "working") + (f" | {self._api()}" if self._api() else "")
 
     def _emit(self, text: str, final: bool = False) -> None:
+        if self.label:
+            text = f"{self.label}: {text}"
         if self.tty:
             self.stream.write("\r\033[K" + text + ("\n" if final else ""))
         else:  # a log file: every line carries its time

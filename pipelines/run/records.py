@@ -24,6 +24,7 @@ import dlt
 from ..learnupon import schema
 from ..learnupon.arrow import IssueLog, to_arrow
 from ..learnupon.context import ExtractContext
+from ..learnupon.tables import with_portal
 
 DATA_ISSUES_ROW = {**schema.DATA_ISSUES, "run_id": "text"}
 RESOURCE = "run_records"
@@ -57,12 +58,12 @@ class RunRecords:
             tables["data_issues"] = to_arrow(rows, DATA_ISSUES_ROW, table="data_issues", key=[], issues=scratch)
         if drift:
             tables["contract_drift"] = to_arrow(drift, schema.CONTRACT_DRIFT, table="contract_drift", key=[], issues=scratch)
-        return tables
+        return {table: with_portal(arrow, self.context.portal_name) for table, arrow in tables.items()}
 
     def empty(self, table: str) -> Any:
         """An empty Arrow table of a run-record table: creates it with its columns (a stable schema)."""
         spec = DATA_ISSUES_ROW if table == "data_issues" else schema.CONTRACT_DRIFT
-        return to_arrow([], spec, table=table, key=[], issues=IssueLog())
+        return with_portal(to_arrow([], spec, table=table, key=[], issues=IssueLog()), self.context.portal_name)
 
     def resource(self) -> Any:
         """The extract's last resource: the records seen so far, in the same load package as the rows."""

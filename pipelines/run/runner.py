@@ -15,7 +15,8 @@ import logging
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,12 +30,15 @@ from ..learnupon import ALL_RESOURCES, learnupon_source
 from ..learnupon.arrow import to_arrow
 from ..learnupon.context import ExtractContext
 from ..learnupon.errors import ConfigError, describe_error
+from ..learnupon.tables import PORTAL
 from .records import RUN_RECORD_TABLES, RunRecords
 from .failures import check_reachable, diagnose, state_unreadable
 from ..destinations import DESTINATIONS, Destination, destination_for  # noqa: F401 - DESTINATIONS: also read from here
 from .lock import READ_IS_KEPT, busy_warehouse, run_lock
 from ..destinations.duckdb_snapshot import remove_partial_files
 from .state_match import match_state_to_warehouse
+from .mass_retirement import MassRetirementGuard
+from ..learnupon.tables import TABLES
 
 log = logging.getLogger("lms_warehouse.runner")
 
@@ -161,6 +165,7 @@ class RunSummary:
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     drift: list[dict[str, Any]] = field(default_factory=list)  # contract drift rows (see arrow.IssueLog)
+    portal: str = ""  # the portal this run extracted (tables.PORTAL)
 
     @property
     def failed(self) -> dict[str, str]:
@@ -168,11 +173,17 @@ class RunSummary:
         return dict(self.extra.get("failed") or {})
 
     @property
+    def stopped_by_guard(self) -> dict[str, str]:
+        """Resources the mass-retirement guard stopped, with the reason (they are in `failed` too)."""
+        return dict(self.extra.get("mass_retirement") or {})
+
+    @property
     def seconds(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
 
     def as_row(self) -> dict[str, Any]:
         return {
+            PORTAL: self.portal,
             "run_id": self.run_id,
             "status": self.status,
             "started_at": self.started_at,
@@ -197,9 +208,14 @@ class RunSummary:
                     "state_reset": self.extra.get("state_reset"),
                     "reconciliations": self.extra.get("reconciliations") or {},
                     "modules_reread": self.extra.get("modules_reread") or {},
+                    "unconfigured_portals": self.extra.get("unconfigured_portals") or [],
                     # per resource run: API calls it made, rows it wrote to its own table
                     "resources": self.extra.get("resources") or {},
                     "resumed": self.extra.get("resumed") or [],
+                    # resources the mass-retirement guard stopped, and why
+                    "mass_retirement": self.extra.get("mass_retirement") or {},
+                    # rows written before portals were recorded, given this run's portal (portal_adoption.py)
+                    "adopted": self.extra.get("adopted") or {},
                 },
                 default=str,
             ).decode(),
@@ -208,6 +224,7 @@ class RunSummary:
 
 
 PIPELINE_RUNS = {
+    PORTAL: "text",
     "run_id": "text",
     "status": "text",
     "started_at": "timestamp",
@@ -248,6 +265,7 @@ def run_extract(
     context: ExtractContext,
     warehouse: Warehouse,
     resources: Sequence[str] | None = None,
+    pipeline_name: str = PIPELINE_NAME,
 ) -> RunSummary:
     """`extract_and_load` under the warehouse's run lock: one run at a time, CLI and Dagster alike.
 
@@ -256,26 +274,45 @@ def run_extract(
     stop the run at once. A DuckDB warehouse is created (or converted once) in a format older DuckDB
     releases open.
     """
+    with run_guard(warehouse):
+        summary = extract_and_load(context, warehouse, resources, pipeline_name)
+        publish_after(warehouse, [summary])
+        return summary
+
+
+@contextmanager
+def run_guard(warehouse: Warehouse) -> Iterator[None]:
+    """What every run holds from before its first API call to its end: the warehouse's run lock, the column
+    policy of the load, the destination's pre-flight."""
     from ..privacy.load_columns import ColumnPolicy, applied
 
-    backend = warehouse.backend
     columns = ColumnPolicy.from_settings()  # columns blocked or hashed at load: a bad setting stops the run here
     with run_lock(warehouse.out_dir), applied(columns):
         remove_partial_files(warehouse.out_dir)  # what killed or failed publishes left behind
-        backend.check_before_run()
-        summary = extract_and_load(context, warehouse, resources)
-        try:  # after the run's record, so that readers of the snapshot see it too
-            summary.timings.update(backend.publish_loads())  # DuckDB's snapshot, Parquet's folders
-        except BaseException as exc:  # a full disk, say: the run did not finish, so it is not `succeeded`
+        warehouse.backend.check_before_run()
+        yield
+
+
+def publish_after(warehouse: Warehouse, summaries: Sequence[RunSummary]) -> None:
+    """Publish what the runs loaded for readers (DuckDB's snapshot, Parquet's folders), after their records, so
+    that readers of the snapshot see them too; a failure here makes each run `failed`."""
+    try:
+        timings = warehouse.backend.publish_loads()
+    except BaseException as exc:  # a full disk, say: the run did not finish, so it is not `succeeded`
+        for summary in summaries:
             record_failure_after_load(warehouse, summary, exc)
-            raise
-        return summary
+        raise
+    for summary in summaries:
+        summary.timings.update(timings)
 
 
 def extract_and_load(
     context: ExtractContext,
     warehouse: Warehouse,
     resources: Sequence[str] | None = None,
+    pipeline_name: str = PIPELINE_NAME,
+    write_turn: Any = None,
+    alone: bool = True,
 ) -> RunSummary:
     """Extract the chosen resources, normalize and load them, retire what vanished upstream.
 
@@ -283,7 +320,14 @@ def extract_and_load(
     cause and stops; every other resource still loads and commits, and the next run retries the
     failed one (its dlt state was put back, so its cursors did not move). The summary's status is
     "partial" then, and `failed` names each failed resource.
+
+    `pipeline_name`: the dlt pipeline (its state: cursors, remembered lists) of the portal `context` extracts.
+    `alone`: no other portal runs with this one (only then are rows without a portal adopted, portal_adoption.py).
+    `write_turn`: a lock the portals of one run share (pipelines/run/portals.py): held for every step that
+    reads or writes the warehouse, released while the portal's API is read, so portals extract side by side
+    and write one at a time (DuckDB has one writer).
     """
+    turn = WriteTurn(write_turn)
     resources = list(resources or ALL_RESOURCES)
     unknown = sorted(set(resources) - set(ALL_RESOURCES))
     if unknown:
@@ -292,7 +336,7 @@ def extract_and_load(
     context.resources = tuple(resources)
     set_up = time.perf_counter()
     try:
-        pipeline = warehouse.pipeline()
+        pipeline = warehouse.pipeline(pipeline_name)
     except Exception as exc:  # a garbage state.json or schema file in dlt's working folder
         raise state_unreadable(warehouse.pipelines_dir, exc) from None
     started = datetime.now(timezone.utc)
@@ -308,17 +352,25 @@ def extract_and_load(
     status = "succeeded"
     state_reset: str | None = None
     resumed: list[str] = []
+    raised: BaseException | None = None
+    adopted: dict[str, int] = {}
     records = RunRecords(context, run_id)
     backend = warehouse.backend  # one for the run (Delta: one lake)
+    portal = context.portal_name
+    # users stop at their extract, enrollments at the retirement step (pipelines/run/mass_retirement.py)
+    guard = context.retirement_guard = MassRetirementGuard(context.options.allow_mass_retirement, portal)
     try:
+        turn.take()
         resumed = finish_pending(pipeline, backend)
+        adopted = backend.adopt_rows_without_portal(pipeline, portal, alone)  # a warehouse of one portal, made before portals
         state_reset = match_state_to_warehouse(pipeline, backend.location)
         check_reachable(context.client.base_url)  # an unreachable host fails here, fast, naming the host
         backend.prepare_extract(pipeline, context)  # the facts the extract reads from the warehouse
         t0 = time.perf_counter()
         # one extract, one load package; each resource contains its own failure (ExtractContext.contained)
         # the run's records last, in the same package as the rows they describe (pipelines/run/records.py)
-        pipeline.extract(backend.adapt_source(records.with_records(learnupon_source(context).with_resources(*resources))))
+        with turn.given_up():  # the API is read while other portals write
+            pipeline.extract(backend.adapt_source(records.with_records(learnupon_source(context).with_resources(*resources))))
         failed = context.failed
         t1 = time.perf_counter()
         backend.check_writable(READ_IS_KEPT, in_run=True)  # a program that opened the file since the run began stops it here, the extract kept
@@ -342,8 +394,10 @@ def extract_and_load(
         backend.check_writable(READ_IS_KEPT, in_run=True)
         context.progress.step("retiring vanished rows")
         t4 = time.perf_counter()
-        retired = backend.retire(pipeline)  # Delta: SCD2 histories and replaced days first
+        retired = backend.retire(pipeline, guard)  # Delta: SCD2 histories and replaced days first
         timings["retire"] = time.perf_counter() - t4
+        for table, reason in guard.stopped.items():  # kept its rows: its resource failed, the run exits 1
+            failed.setdefault(TABLES[table].resource, reason)
         if context.stopped is not None:
             raise context.stopped  # loaded what was read; the run itself stopped at the reserve
         if failed:
@@ -352,6 +406,7 @@ def extract_and_load(
     except BaseException as exc:  # recorded, then re-raised for the caller to report
         status = "failed"
         error = _describe(diagnose(exc, warehouse.out_dir) or exc)  # a full disk: where, and how much to free
+        raised = exc
         raise
     finally:
         finished = datetime.now(timezone.utc)
@@ -371,6 +426,10 @@ def extract_and_load(
             extra["resources"] = {name: dict(counts) for name, counts in context.resource_counts.items()}
         if resumed:
             extra["resumed"] = resumed
+        if guard.stopped:
+            extra["mass_retirement"] = {TABLES[table].resource: reason for table, reason in guard.stopped.items()}
+        if adopted:
+            extra["adopted"] = adopted
         summary = RunSummary(
             run_id=run_id,
             status=status,
@@ -385,9 +444,13 @@ def extract_and_load(
             error=error,
             extra=extra,
             drift=context.issues.drift_rows(),
+            portal=portal,
         )
+        if raised is not None:
+            setattr(raised, SUMMARY_OF_FAILURE, summary)  # a caller running several portals reports each
         recording = time.perf_counter()
         try:
+            turn.take()
             record_run(pipeline, summary, records, table_format=backend.table_format)
             summary.timings["records"] = time.perf_counter() - recording  # after the row: the row cannot hold it
         except Exception as record_error:  # never hide the run's own outcome behind this
@@ -395,7 +458,42 @@ def extract_and_load(
                 log.error("could not record the run in pipeline_runs: %s", record_error)
             else:  # the record's package stays pending: it loads with the next run
                 log.info("the run's record in pipeline_runs loads with the next run: the warehouse file is busy")
+        finally:
+            turn.give()
     return summary
+
+
+class WriteTurn:
+    """A portal's turn at the warehouse (`extract_and_load`'s `write_turn`); without a shared lock, always its turn."""
+
+    def __init__(self, lock: Any = None) -> None:
+        self.lock = lock
+        self.held = False
+
+    def take(self) -> None:
+        if self.lock is not None and not self.held:
+            self.lock.acquire()
+            self.held = True
+
+    def give(self) -> None:
+        if self.held:
+            self.lock.release()
+            self.held = False
+
+    @contextmanager
+    def given_up(self) -> Iterator[None]:
+        self.give()
+        try:
+            yield
+        finally:
+            self.take()
+
+
+SUMMARY_OF_FAILURE = "lms_run_summary"  # the summary a failed run recorded, on the error it raised
+
+
+def summary_of_failure(exc: BaseException) -> RunSummary | None:
+    return getattr(exc, SUMMARY_OF_FAILURE, None)
 
 
 def record_failure_after_load(warehouse: Warehouse, summary: RunSummary, exc: BaseException) -> None:

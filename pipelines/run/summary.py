@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
+from ..learnupon.errors import describe_error
 from ..learnupon.tables import SESSIONS
 from .runner import RunSummary, Warehouse
 
@@ -65,6 +66,8 @@ def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float
             f"Contract drift: {len(summary.drift)} field(s) differ from the documented schema in"
             f" {', '.join(tables)}; see the contract_drift table (run_id {summary.run_id})"
         )
+    if unconfigured_line(summary):
+        write(unconfigured_line(summary))
     for resource, cause in summary.failed.items():
         write(f"FAILED: {resource} was not loaded: {cause}")
     if summary.data_issues:
@@ -72,3 +75,53 @@ def print_summary(summary: RunSummary, warehouse: Warehouse, wall_seconds: float
             f"Data issues: {summary.data_issues} malformed values were set to NULL or records skipped;"
             f" see the data_issues table (run_id {summary.run_id})"
         )
+
+
+def unconfigured_line(summary: RunSummary) -> str | None:
+    """The line naming the sub-portals a realm lists that no configured portal is (resources/realm.py)."""
+    unconfigured = summary.extra.get("unconfigured_portals") or []
+    if not unconfigured:
+        return None
+    return (
+        f"Sub-portals not configured (not loaded, no keys generated): {', '.join(unconfigured)};"
+        f" see the data_issues table (run_id {summary.run_id})"
+    )
+
+
+def print_portals_summary(outcomes: Any, warehouse: Warehouse, wall_seconds: float, header: str = "", out: TextIO | None = None) -> None:
+    """After a run of several portals (pipelines/run/portals.py): one line per portal (its status, API calls and
+    429s, rows loaded, failures), then the warehouse's tables once."""
+    out = out or sys.stdout
+    write = lambda line="": print(line, file=out)  # noqa: E731
+    if header:
+        write(header)
+    failed = sum(1 for o in outcomes if o.failed)
+    write(
+        f"{len(outcomes)} portals in {wall_seconds:.1f}s ({failed} failed); warehouse: {warehouse.location}"
+    )
+    for outcome in outcomes:
+        summary = outcome.summary
+        if summary is None:
+            write(f"  portal {outcome.portal}: failed before its run was recorded ({describe_error(outcome.error)})")
+            continue
+        api = summary.api
+        line = (
+            f"  portal {outcome.portal}: run {summary.run_id} {summary.status} in {summary.seconds:.1f}s,"
+            f" {api.get('calls', 0):,} API calls (429s: {api.get('http_429', 0)}, retries: {api.get('retries', 0)}),"
+            f" {sum(summary.rows.values()):,} rows loaded"
+        )
+        if summary.failed:
+            line += "; failed: " + ", ".join(summary.failed)
+        elif summary.status == "failed" and summary.error:
+            line += f"; {summary.error}"
+        write(line)
+        if unconfigured_line(summary):
+            write(f"    {unconfigured_line(summary)}")
+    note = warehouse.backend.reader_note()
+    if note:
+        write(note)
+    write()
+    write(f"{'table':32} {'rows now':>12} {'loaded this run':>16}")
+    for name, count in table_counts(warehouse).items():
+        loaded = sum((o.summary.rows.get(name, 0) for o in outcomes if o.summary is not None))
+        write(f"{name:32} {count:>12,} {loaded:>16,}")

@@ -10,5 +10,6 @@ See docs/simulator.md.
 from .config import PortalConfig
 from .portal import SimulatedPortal, serve_without_gc_scans
 from .quirks import QUIRKS
+from .realm import SimulatedRealm
 
-__all__ = ["PortalConfig", "SimulatedPortal", "QUIRKS", "serve_without_gc_scans"]
+__all__ = ["PortalConfig", "SimulatedPortal", "QUIRKS", "SimulatedRealm", "serve_without_gc_scans"]

@@ -146,6 +146,9 @@ class State:
         # made only through the write endpoints: passwords set (kept here, never rendered) and portal invites
         self.passwords: dict[int, Row] = {}  # user id -> {password, change_password_on_first_login}
         self.invites: dict[int, Row] = {}
+        # the realm (domains/portals.py): this portal's place in it, and the portals GET /portals lists
+        self.realm_role: str = "top-level"  # "top-level" or "sub-portal"
+        self.realm_portals: list[Any] = []  # PortalEntry of every portal of the realm, this one included
         # what vanished from the API since the start, by kind (ids, or key lists for keyless rows)
         self.deleted: dict[str, list[Any]] = {}
         self._course_counts: Optional[dict[int, dict[str, int]]] = None

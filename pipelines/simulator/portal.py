@@ -48,6 +48,8 @@ class SimulatedPortal:
         self._wall_start = time.monotonic()
         self._offset = 0.0  # seconds added by advance()/churn()
         self.quirks = resolve_quirks(cfg.quirks)
+        # the API key pair the portal accepts: the configured one until a realm generates new keys
+        self.keys: tuple[str, str] = (cfg.username, cfg.password)
         self.lock = threading.RLock()
         self._calls_lock = threading.Lock()
         self.calls: Counter[str] = Counter()

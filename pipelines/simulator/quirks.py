@@ -25,6 +25,8 @@ QUIRKS: dict[str, str] = {
     "exam_answers": "answers 'given_answer' and overall_status 'correct'/'incorrect'/'not_attempted' (sample) | alt 'given_answers' and 0/1/2 (table)",
     "exam_attempts": "exam settings attempts 'unlimited' string when unlimited (sample) | alt integer 0",
     "locations_address": "locations address_1/2/3 (sample) | alt address1/2/3 (table)",
+    "portals_wrapper": "GET /portals wrapper 'portals' (not shown) | alt a bare JSON array",
+    "portals_list_self": "GET /portals lists sub-portals only (method table) | alt the top-level portal too ('List all portals')",
     "audit_action_param": "audit-trail filter parameter 'action_id' and 'action' both accepted | alt only 'action' (sample)",
 }
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 API_PREFIX = "/api/v1"
 CONTROL_PREFIX = "/_sim"
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -156,8 +156,8 @@ class Handler(BaseHTTPRequestHandler):
             user, _, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError):
             return False
-        cfg = self.server.portal.config
-        return hmac.compare_digest(user, cfg.username) & hmac.compare_digest(password, cfg.password)
+        username, secret = self.server.portal.keys
+        return hmac.compare_digest(user, username) & hmac.compare_digest(password, secret)
 
     def api(self, method: str, path: str, query: dict[str, list[str]], body: Any = None) -> None:
         portal = self.server.portal

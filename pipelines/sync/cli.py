@@ -4,6 +4,9 @@
                                                              the plan in sync.sync_plan and a CSV
   lms-warehouse sync apply --roster FILE [--force]           the plan carried out, every action in sync.sync_actions
 
+A roster is for one portal: --portal NAME (a configured portal, pipelines/config.py); without it the
+only configured portal (several configured: one line asking for the name, exit 2).
+
 Exit codes: 0 done; 1 refused by the safety cap, stopped at the weekly reserve, or some actions
 failed; 2 bad settings, mapping or roster (one line).
 """
@@ -15,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ..learnupon.errors import ConfigError
 from ..learnupon.settings_spec import default
 from .mapping import POLICIES
 
@@ -40,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         source.add_argument("--roster-sql", metavar="QUERY", help="the roster as a query over the warehouse")
         p.add_argument("--mapping", type=Path, default=None, help="TOML mapping (default: docs/user-sync.md)")
         p.add_argument("--out", type=Path, default=Path("data"), help="warehouse folder (default: data)")
+        p.add_argument("--portal", metavar="NAME", default=None,
+                       help="the configured portal the roster is for (default: the only one configured, or in the warehouse)")
         p.add_argument("--plan-csv", type=Path, default=None, help="where the plan's CSV goes (default: <out>/sync_plan.csv)")
         p.add_argument("--no-extract", action="store_true",
                        help="plan against the users already in the warehouse instead of loading them first")
@@ -52,7 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from ..config import PortalSettings
+    from ..config import configured_portals
+    from ..run.portals import pipeline_name
     from ..run.runner import Warehouse
     from .mapping import load_mapping
     from .roster import read_roster
@@ -63,13 +70,24 @@ def main(args: argparse.Namespace, out: TextIO | None = None) -> int:
     warehouse = Warehouse(destination="duckdb", out_dir=args.out)
     roster = read_roster(args.roster, args.roster_sql, warehouse.duckdb_path)
     needs_portal = not args.no_extract or args.sync_mode == "apply"
-    settings = PortalSettings.from_environment(workers=args.workers) if needs_portal else None
-    client = settings.client() if settings is not None else None
+    portal = None
+    if needs_portal:
+        explicit = {"workers": args.workers} if args.workers is not None else {}
+        portals = configured_portals(explicit, names=[args.portal] if args.portal else None)
+        if len(portals) > 1:
+            raise ConfigError(
+                f"sync: {len(portals)} portals are configured ({', '.join(p.name for p in portals)}):"
+                " name the roster's with --portal NAME"
+            )
+        (portal,) = portals
+    client = portal.client() if portal is not None else None
     try:
         outcome = run_sync(
             args.sync_mode, warehouse, roster, mapping, client,
-            workers=settings.workers if settings else default("workers"), force=getattr(args, "force", False),
+            workers=portal.settings.workers if portal else default("workers"), force=getattr(args, "force", False),
             extract=not args.no_extract, csv_path=args.plan_csv,
+            portal=portal.name if portal else args.portal,
+            pipeline_name=pipeline_name(portal.name, portal.single) if portal else None,
         )
     finally:
         if client is not None:

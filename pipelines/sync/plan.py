@@ -66,10 +66,11 @@ def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def plan_settings(mapping: Mapping, roster_run_id: str, roster_columns: list[str]) -> dict[str, Any]:
+def plan_settings(mapping: Mapping, roster_run_id: str, roster_columns: list[str], portal: str | None = None) -> dict[str, Any]:
     """The mapping as the dbt var `sync` (macros/sync_mapping.sql): the settings, the field map and the group rules.
 
-    A column the roster lacks is left out (null), so the models never pick a value from it.
+    A column the roster lacks is left out (null), so the models never pick a value from it. portal: the
+    portal the roster is for (the models read its rows only); None: every row (a warehouse of one portal).
     """
     present = set(roster_columns)
 
@@ -78,6 +79,7 @@ def plan_settings(mapping: Mapping, roster_run_id: str, roster_columns: list[str
 
     settings = {
         "roster_run_id": roster_run_id,
+        "portal": portal,
         "external_id_field": mapping.external_id_field,
         "identify_by": mapping.identify_by,
         "external_id_column": mapping.external_id_column,
@@ -106,9 +108,30 @@ def plan_settings(mapping: Mapping, roster_run_id: str, roster_columns: list[str
     return {"settings": settings, "field_map": field_map, "group_rules": group_rules, "managed_groups": managed_groups}
 
 
-def check_fields(con: duckdb.DuckDBPyConnection, mapping: Mapping, roster_columns: list[str]) -> None:
+def sync_portal(con: duckdb.DuckDBPyConnection, portal: str | None) -> str | None:
+    """The portal the roster is for: the one named (--portal), else the warehouse's only one. A roster is for one
+    portal; a warehouse of several needs the name. None: the raw tables carry no portal column."""
+    if not con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'learnupon' and table_name = ? and column_name = 'portal'",
+        [USERS],
+    ).fetchone()[0]:
+        return portal
+    portals = [row[0] for row in con.execute(f"select distinct portal from learnupon.{USERS} order by 1").fetchall()]
+    if portal is not None and portal not in portals:
+        raise ConfigError(f"sync --portal: the warehouse has no users of portal {portal!r} (its portals: {', '.join(portals) or 'none'})")
+    if portal is None and len(portals) > 1:
+        raise ConfigError(f"sync: the warehouse holds several portals ({', '.join(portals)}): name the roster's with --portal")
+    return portal if portal is not None else (portals[0] if portals else None)
+
+
+def check_fields(con: duckdb.DuckDBPyConnection, mapping: Mapping, roster_columns: list[str], portal: str | None = None) -> None:
     """Every LearnUpon custom field the mapping names must exist on the portal: one clear line if not."""
-    labels = {row[0].strip().lower(): row[0] for row in con.execute("select label from learnupon.custom_user_fields").fetchall() if row[0]}
+    scope, params = ("where portal = ?", [portal]) if portal is not None else ("", [])
+    labels = {
+        row[0].strip().lower(): row[0]
+        for row in con.execute(f"select label from learnupon.{CUSTOM_USER_FIELDS} {scope}", params).fetchall()
+        if row[0]
+    }
     wanted = [("external_id_field", mapping.external_id_field)]
     wanted += [(f"fields.{column}", label) for column, label in mapping.fields.items() if column in roster_columns]
     for key, label in wanted:
@@ -117,8 +140,9 @@ def check_fields(con: duckdb.DuckDBPyConnection, mapping: Mapping, roster_column
             raise ConfigError(f"sync mapping {key}: LearnUpon has no custom user field {label!r} (its fields: {known})")
 
 
-def check_inputs(con: duckdb.DuckDBPyConnection, mapping: Mapping, roster_columns: list[str]) -> None:
-    """What the plan reads is there: the users and field definitions, a roster, the fields the mapping names."""
+def check_inputs(con: duckdb.DuckDBPyConnection, mapping: Mapping, roster_columns: list[str], portal: str | None = None) -> str | None:
+    """What the plan reads is there: the users and field definitions, a roster, the fields the mapping names.
+    Returns the portal the plan is for (sync_portal)."""
     raw = _tables(con, "learnupon")
     missing = [t for t in REQUIRED_RAW if t not in raw]
     if missing:
@@ -128,17 +152,19 @@ def check_inputs(con: duckdb.DuckDBPyConnection, mapping: Mapping, roster_column
     if "roster" not in _tables(con, "hr"):
         raise ConfigError("the warehouse has no hr.roster: load a roster first")
     journal.ensure_tables(con)  # the plan reads the journal (pending invitations, memberships it made)
-    check_fields(con, mapping, roster_columns)
+    portal = sync_portal(con, portal)
+    check_fields(con, mapping, roster_columns, portal)
+    return portal
 
 
 def build_plan(warehouse: Any, mapping: Mapping, roster_run_id: str, roster_columns: list[str], *,
-               unit_tests: bool = False) -> BuildResult:
+               unit_tests: bool = False, portal: str | None = None) -> BuildResult:
     """`dbt build` of the models tagged `sync` (sync.sync_plan and what it reads), with their data tests.
 
     Call check_inputs first. A failed model or data test stops here: a plan that breaks its own
     grain or names an unknown action is never applied. unit_tests: run the sync's dbt unit tests too.
     """
-    result = build_models(warehouse, tag=SYNC_TAG, variables={"sync": plan_settings(mapping, roster_run_id, roster_columns)},
+    result = build_models(warehouse, tag=SYNC_TAG, variables={"sync": plan_settings(mapping, roster_run_id, roster_columns, portal)},
                           export_parquet=False, unit_tests=unit_tests)
     if PLAN_MODEL in result.skipped:
         raise ModelError(f"{PLAN_TABLE} was not built: {result.skipped[PLAN_MODEL]}")

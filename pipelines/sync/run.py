@@ -23,9 +23,9 @@ from typing import Any
 import duckdb
 
 from ..destinations.duckdb_storage import storage_config
-from ..learnupon.client import LearnUponClient
+from ..learnupon.client import LearnUponClient, portal_name_for
 from ..learnupon.context import ExtractContext
-from ..learnupon.errors import ConfigError
+from ..learnupon.errors import ConfigError, LearnUponError
 from ..learnupon.records import extract_records
 from ..learnupon.settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, ExtractOptions
 from ..learnupon.settings_spec import default
@@ -72,10 +72,19 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def extract_users(warehouse: Warehouse, client: LearnUponClient, workers: int) -> None:
-    """Load users, custom data, groups and memberships as they are now (one extractor run)."""
-    context = ExtractContext(client_factory=lambda: client, options=ExtractOptions(workers=workers))
-    run_extract(context, warehouse, list(SYNC_RESOURCES))  # the client is ours to close, not the context's
+def extract_users(warehouse: Warehouse, client: LearnUponClient, workers: int, portal: str | None = None,
+                  pipeline_name: str | None = None) -> None:
+    """Load users, custom data, groups and memberships as they are now (one extractor run of the portal's
+    pipeline: `portal` names its rows; None: the client's host, as a single-portal run names it)."""
+    context = ExtractContext(client_factory=lambda: client, portal=portal or "", options=ExtractOptions(workers=workers))
+    # the client is ours to close, not the context's
+    summary = run_extract(context, warehouse, list(SYNC_RESOURCES), *([pipeline_name] if pipeline_name else []))
+    if USERS in summary.failed:  # a plan on users that did not load (another portal's, say) would be wrong
+        from ..run.mass_retirement import stopped_line
+
+        stopped = summary.stopped_by_guard
+        cause = stopped_line(stopped) if stopped else summary.failed[USERS]
+        raise LearnUponError(f"the users did not load, so nothing was planned; {cause}")
     read_field_choices(warehouse, client)
 
 
@@ -89,11 +98,12 @@ def read_field_choices(warehouse: Warehouse, client: LearnUponClient) -> None:
 
 
 def plan_roster(warehouse: Warehouse, mapping: Mapping, roster_run_id: str, columns: list[str],
-                csv_path: Path | None) -> tuple[Plan, Path | None]:
-    """Build sync.sync_plan (the dbt models tagged `sync`) for the roster loaded by `roster_run_id`; export its CSV."""
+                csv_path: Path | None, portal: str | None = None) -> tuple[Plan, Path | None]:
+    """Build sync.sync_plan (the dbt models tagged `sync`) for the roster loaded by `roster_run_id`, against the
+    users of `portal` (default: the warehouse's only portal); export its CSV."""
     with connect(warehouse) as con:
-        check_inputs(con, mapping, columns)
-    build_plan(warehouse, mapping, roster_run_id, columns)  # dbt opens the warehouse itself: no connection of ours is open
+        portal = check_inputs(con, mapping, columns, portal)
+    build_plan(warehouse, mapping, roster_run_id, columns, portal=portal)  # dbt opens the warehouse itself: no connection of ours is open
     with connect(warehouse) as con:
         plan = read_plan(con)
         written = export_csv(con, csv_path) if csv_path is not None else None
@@ -169,8 +179,11 @@ def run_sync(
     force: bool = False,
     extract: bool = True,
     csv_path: Path | None = None,
+    portal: str | None = None,
+    pipeline_name: str | None = None,
 ) -> Outcome:
-    """`mode` plan (a dry run) or apply. The client is needed to extract and to apply."""
+    """`mode` plan (a dry run) or apply. The client is needed to extract and to apply. portal: the portal the
+    roster is for (the client's); default the warehouse's only one."""
     if mode not in ("plan", "apply"):
         raise ValueError(mode)
     check_warehouse(warehouse)
@@ -180,10 +193,11 @@ def run_sync(
     run_id, resumed = begin(warehouse, mode, roster.source)
     try:
         if extract:
-            extract_users(warehouse, client, workers)  # type: ignore[arg-type]
+            extract_users(warehouse, client, workers, portal, pipeline_name)  # type: ignore[arg-type]
+            portal = portal or _client_portal(client)
         load_roster(warehouse, roster, run_id)
         plan, written = plan_roster(warehouse, mapping, run_id, roster.columns,
-                                    csv_path if csv_path is not None else warehouse.out_dir / PLAN_CSV)
+                                    csv_path if csv_path is not None else warehouse.out_dir / PLAN_CSV, portal)
     except BaseException as exc:
         if not resumed:  # an interrupted apply stays open for the next apply to resume
             with connect(warehouse) as con:
@@ -201,6 +215,11 @@ def run_sync(
             outcome = apply_plan(warehouse, client, run_id, plan, mapping, force=force, resumed=resumed)  # type: ignore[arg-type]
     outcome.csv_path, outcome.notes = written, notes
     return outcome
+
+
+def _client_portal(client: LearnUponClient | None) -> str | None:
+    """The name a single-portal run gives the client's portal (the rows it just loaded)."""
+    return portal_name_for(None, client.base_url) if client is not None else None
 
 
 def _note_api(outcome: Outcome, client: LearnUponClient | None) -> None:

@@ -31,11 +31,19 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The rows of the sync's portal: a roster is for one portal (settings.portal, the configured name the raw
+    tables' `portal` column holds), and ids repeat across portals. `alias` is the raw relation's alias.
+    Without the var (parse time, dbt docs) every row. -#}
+{% macro sync_portal_rows(alias) -%}
+    {%- set portal = (sync_mapping('settings') or {}).get('portal') -%}
+    {%- if portal is not none -%}{{ alias }}.portal = {{ sql_literal(portal) }}{%- else -%}true{%- endif -%}
+{%- endmacro %}
+
 {#- One row: the roster's columns (null: not in the roster, or not used) and the policies. -#}
 {% macro sync_settings() -%}
     {%- set settings = sync_mapping('settings') -%}
     {{ rows_relation([settings] if settings else [], [
-        ['roster_run_id', 'varchar'], ['external_id_field', 'varchar'], ['identify_by', 'varchar'],
+        ['roster_run_id', 'varchar'], ['portal', 'varchar'], ['external_id_field', 'varchar'], ['identify_by', 'varchar'],
         ['external_id_column', 'varchar'], ['email_column', 'varchar'], ['username_column', 'varchar'],
         ['first_name_column', 'varchar'], ['last_name_column', 'varchar'], ['active_column', 'varchar'],
         ['manager_column', 'varchar'], ['leavers', 'varchar'], ['email_conflicts', 'varchar'],

@@ -21,7 +21,7 @@ from pipelines.models import PROJECT_DIR, build_models
 from pipelines.models.build import parse
 from pipelines.models.project import Graph
 from pipelines.run.runner import Warehouse
-from tests.models.test_models_data import make_duckdb_warehouse
+from tests.models.test_models_data import LOAD_1_AT, LOAD_2_AT, make_duckdb_warehouse
 
 AS_OF = date(2026, 6, 15)
 MARTS = (
@@ -36,6 +36,8 @@ MARTS = (
     "exam_question_analysis",
     "exam_results",
     "leaderboard_history",
+    "licence_use",
+    "licence_use_trend",
     "learner_activity",
     "overdue_training",
     "session_attendance",
@@ -363,6 +365,36 @@ def test_audit_log_decodes_actions(built: tuple[Path, dict[str, int]]) -> None:
         ("e1", 3, "User deleted", False, "Ada Active", 1, "Dan Deleted", 4, None, "Ada Active - User deleted - Dan Deleted"),
         ("e2", 2, "User unenrolled", True, "automated", None, "Ben Builder", 2, "Fire Safety", "automated - User unenrolled - Ben Builder (Fire Safety)"),
         ("e3", 99, "Unknown action 99", False, "Ada Active", 1, None, None, None, "Ada Active - Unknown action 99"),
+    ]
+
+
+def test_licence_use_is_each_listed_portals_current_figures(built: tuple[Path, dict[str, int]]) -> None:
+    out, _ = built
+    # emea is over its licences since the second load; old is no longer listed; free bought none
+    assert rows(
+        out,
+        "select portal, portal_id, subdomain, members_count, licences_purchased, licences_used, licences_available,"
+        " licence_use_rate, is_over_licensed, figures_since_at from reporting.licence_use order by portal_id",
+    ) == [
+        ("acme", 12871, "emea", 120, 100, 110, -10, 1.1, True, LOAD_2_AT),
+        ("acme", 12872, "apac", 25, 50, 20, 30, 0.4, False, LOAD_1_AT),
+        ("acme", 12874, "free", 3, 0, 3, -3, None, True, LOAD_2_AT),
+    ]
+
+
+def test_licence_use_trend_has_a_point_per_change(built: tuple[Path, dict[str, int]]) -> None:
+    out, _ = built
+    assert rows(
+        out,
+        "select portal_id, valid_from_at, valid_to_at, is_current, licences_purchased, licences_used,"
+        " licence_use_rate, licences_used_change, licences_purchased_change"
+        " from reporting.licence_use_trend order by portal_id, valid_from_at",
+    ) == [
+        (12871, LOAD_1_AT, LOAD_2_AT, False, 100, 80, 0.8, None, None),
+        (12871, LOAD_2_AT, None, True, 100, 110, 1.1, 30, 0),
+        (12872, LOAD_1_AT, None, True, 50, 20, 0.4, None, None),
+        (12873, LOAD_1_AT, LOAD_2_AT, False, 10, 10, 1.0, None, None),  # gone from the listing at the second load
+        (12874, LOAD_2_AT, None, True, 0, 3, None, None, None),
     ]
 
 

@@ -29,6 +29,7 @@ from pipelines.learnupon import schema
 from pipelines.run.runner import PIPELINE_RUNS
 
 AS_OF_TEXT = "2026-06-15"
+PORTAL = "acme"  # every row's portal (the raw tables' portal column)
 LOAD_1 = "1767225600.0"  # 2026-01-01T00:00:00Z
 LOAD_2 = "1777593600.0"  # 2026-05-01T00:00:00Z: the load that noticed Dan's deletion
 LOAD_1_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -55,6 +56,8 @@ def ts(text: str) -> datetime:
 def spec(table: str) -> dict[str, str]:
     if table == "pipeline_runs":
         return PIPELINE_RUNS
+    if table == "portals":  # its versions are written as given: each with its own load times
+        return {"portal": "text", **schema.PORTALS, "_dlt_valid_from": "timestamp", "_dlt_valid_to": "timestamp"}
     return getattr(schema, table.upper())
 
 
@@ -182,13 +185,22 @@ TABLES: dict[str, list[dict[str, Any]]] = {
         {"snapshot_date": "2026-06-16", "user_id": 1, "login": "ada", "name": "Ada Active", "position": 1, "total_points": 200, "total_badges": 1, "taken_at": ts("2026-06-16 06:00")},
     ],
     "audit_gaps": [],
+    # the realm acme's top-level portal lists: emea (over its licences since LOAD_2), apac, old (gone at LOAD_2),
+    # free (no licences purchased)
+    "portals": [
+        {"portal": "acme", "id": 12871, "title": "EMEA", "subdomain": "emea", "number_of_members": 90, "number_licenses_purchased": 100, "number_licenses_used": 80, "_dlt_valid_from": LOAD_1_AT, "_dlt_valid_to": LOAD_2_AT},
+        {"portal": "acme", "id": 12871, "title": "EMEA", "subdomain": "emea", "number_of_members": 120, "number_licenses_purchased": 100, "number_licenses_used": 110, "_dlt_valid_from": LOAD_2_AT},
+        {"portal": "acme", "id": 12872, "title": "APAC", "subdomain": "apac", "number_of_members": 25, "number_licenses_purchased": 50, "number_licenses_used": 20, "_dlt_valid_from": LOAD_1_AT},
+        {"portal": "acme", "id": 12873, "title": "Old", "subdomain": "old", "number_of_members": 10, "number_licenses_purchased": 10, "number_licenses_used": 10, "_dlt_valid_from": LOAD_1_AT, "_dlt_valid_to": LOAD_2_AT},
+        {"portal": "acme", "id": 12874, "title": "Free", "subdomain": "free", "number_of_members": 3, "number_licenses_purchased": 0, "number_licenses_used": 3, "_dlt_valid_from": LOAD_2_AT},
+    ],
     "pipeline_runs": [
         {"run_id": "r1", "status": "succeeded", "started_at": ts("2026-06-15 01:00"), "finished_at": ts("2026-06-15 01:05"), "api_calls": 42},
     ],
 }
 
 def _columns(table: str) -> dict[str, str]:
-    columns = {name: KINDS[kind] for name, kind in spec(table).items()}
+    columns = {"portal": "varchar", **{name: KINDS[kind] for name, kind in spec(table).items()}}
     columns["_dlt_load_id"] = "varchar"
     columns["_dlt_id"] = "varchar"
     if table in SCD2_TABLES:
@@ -207,11 +219,12 @@ def _insert(con: duckdb.DuckDBPyConnection, relation: str, table: str, rows: lis
         con.execute(f"insert into {relation} values ({', '.join('?' for _ in names)})", values)
 
 
-def _versions(table: str, rows: list[dict[str, Any]], load_id: str) -> list[dict[str, Any]]:
+def _versions(table: str, rows: list[dict[str, Any]], load_id: str, portal: str = PORTAL) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         row = dict(row)
         retired = row.pop("retired", False)
+        row.setdefault("portal", portal)
         row.setdefault("_dlt_load_id", load_id)
         if table in SCD2_TABLES:
             row["_dlt_valid_from"] = LOAD_1_AT
@@ -220,14 +233,15 @@ def _versions(table: str, rows: list[dict[str, Any]], load_id: str) -> list[dict
     return out
 
 
-def make_duckdb_warehouse(out_dir: Path, skip: tuple[str, ...] = ()) -> Path:
-    """A DuckDB warehouse as dlt leaves it: merged tables, SCD2 history with retired versions."""
+def make_duckdb_warehouse(out_dir: Path, skip: tuple[str, ...] = (), portals: tuple[str, ...] = (PORTAL,)) -> Path:
+    """A DuckDB warehouse as dlt leaves it: merged tables, SCD2 history with retired versions. portals: each
+    holds the story's rows, ids and all (ids repeat across a realm's portals)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
         con.execute("create schema learnupon")
         for table, rows in TABLES.items():
             if table not in skip:
-                _insert(con, f"learnupon.{table}", table, _versions(table, rows, LOAD_2))
+                _insert(con, f"learnupon.{table}", table, [v for p in portals for v in _versions(table, rows, LOAD_2, p)])
     return path
 

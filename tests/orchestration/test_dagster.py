@@ -34,12 +34,12 @@ SOURCE = [
     "modules", "learning_paths", "audit_trails", "enrollments", "learning_path_enrollments", "exams",
     "exam_enrollments", "exam_answers", "assignment_answers", "markcompletes", "sessions", "session_attendance",
     "ilt_sessions", "locations", "timezones", "badges", "certifications", "user_awards", "leaderboard_snapshots",
-    "code_lookups",
+    "portals", "code_lookups",
 ]
 STAGING = [
     "stg_audit_gaps", "stg_audit_trails", "stg_courses", "stg_enrollments", "stg_exam_answers",
     "stg_exam_enrollments", "stg_exam_question_options", "stg_exam_questions", "stg_exams", "stg_group_courses",
-    "stg_group_managers", "stg_group_memberships", "stg_groups", "stg_leaderboard_snapshots", "stg_modules",
+    "stg_group_managers", "stg_group_memberships", "stg_groups", "stg_leaderboard_snapshots", "stg_modules", "stg_portal_versions",
     "stg_session_attendance", "stg_session_attendance_parts", "stg_sessions", "stg_users",
 ]
 INTERMEDIATE = [
@@ -49,7 +49,7 @@ INTERMEDIATE = [
 REPORTING = [
     "audit_log", "certifications_expiring", "completion_by_course", "completion_by_group", "compliance_status",
     "compliance_trend", "exam_question_analysis", "exam_results", "group_compliance", "leaderboard_history",
-    "learner_activity", "manager_compliance", "overdue_training", "session_attendance",
+    "learner_activity", "licence_use", "licence_use_trend", "manager_compliance", "overdue_training", "session_attendance",
 ]
 EXPECTED_KEYS = (
     {AssetKey(["learnupon", name]) for name in SOURCE}

@@ -163,6 +163,9 @@ COLUMNS: dict[str, dict[str, Kind]] = {
     "user_awards": {"user_id": int, "badge_id": int, "badge_name": str, "badge_count": int, "total_points": int},
     "leaderboard_snapshots": {"snapshot_date": str, "user_id": int, "login": str, "name": str, "position": int,
                               "level": str, "total_points": int, "total_badges": int},
+    "portals": {"id": int, "title": str, "subdomain": str, "created_at": datetime, "updated_at": datetime,
+                "allow_course_authoring": bool, "number_of_members": int, "number_licenses_purchased": int,
+                "number_licenses_used": int, "logo_image_url": str, "header_color": str, "navigation_color": str},
     "audit_trails": {"action": int, "action_label": str, "initiated_by_user": str, "initiated_by_user_email": str,
                      "impacted_user": str, "impacted_user_email": str, "impacted_data": str,
                      "date_and_time_utc": datetime},
@@ -183,7 +186,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "session_attendance_enrollments": ("session_id", "user_id", "enrollment_id"),
     "ilt_sessions": ("course_id", "component_title", "start_date"), "locations": ("id",), "timezones": ("id",),
     "badges": ("id",), "certifications": ("guid",), "user_awards": ("user_id", "badge_id"),
-    "leaderboard_snapshots": ("user_id",), "audit_trails": ("action", "impacted_user_email", "date_and_time_utc"),
+    "leaderboard_snapshots": ("user_id",), "portals": ("id",), "audit_trails": ("action", "impacted_user_email", "date_and_time_utc"),
 }
 
 # tables whose rows the portal stops listing stay as they were last loaded (no `_dlt_valid_to` to retire them):
@@ -458,6 +461,7 @@ EXPECTED: dict[str, Callable[[Model], list[dict]]] = {
     "certifications": _same_name("certifications"),
     "user_awards": _user_awards,
     "leaderboard_snapshots": _leaderboard,
+    "portals": _same_name("portals"),
     "audit_trails": lambda m: [row(r, "audit_trails", action_label=AUDIT_ACTIONS.get(r["action"])) for r in m.truth["audit_trails"]],
 }
 
@@ -546,26 +550,30 @@ def known(reading: str | None, phase: str | None, table: str, column: str | None
 
 # --- comparison --------------------------------------------------------------------------------
 
-def loaded(out_dir: Any, table: str, destination: str) -> tuple[list[dict], set[str]]:
-    """The table's current rows as readers see them, and its column names."""
+def loaded(out_dir: Any, table: str, destination: str, portal: str | None = None) -> tuple[list[dict], set[str]]:
+    """The table's current rows as readers see them (of one portal, when given), and its column names."""
     query = lambda sql: query_warehouse(out_dir, sql, destination=destination)  # noqa: E731
     names = {r["column_name"] for r in query(
         "select column_name from information_schema.columns"
         f" where table_schema = 'learnupon' and table_name = '{table}'")}
-    where = " where _dlt_valid_to is null" if "_dlt_valid_to" in names else ""
+    mine = "true" if portal is None else f"portal = '{portal}'"
+    where = f" where {mine}" + (" and _dlt_valid_to is null" if "_dlt_valid_to" in names else "")
     if table == "leaderboard_snapshots":
-        where = " where snapshot_date = (select max(snapshot_date) from learnupon.leaderboard_snapshots)"
+        where = f" where {mine} and snapshot_date = (select max(snapshot_date) from learnupon.leaderboard_snapshots where {mine})"
     return query(f"select * from learnupon.{table}{where}"), names
 
 
 Problem = tuple[str | None, str]  # (the column it is about, or None for a whole row or the table; what differs)
 
 
-def differences(out_dir: Any, portal: SimulatedPortal, destination: str = "duckdb") -> dict[str, list[Problem]]:
+def differences(
+    out_dir: Any, portal: SimulatedPortal, destination: str = "duckdb", name: str | None = None
+) -> dict[str, list[Problem]]:
     """table -> every difference from the portal's model: a stated column missing or of another type, a row
-    missing, unexpected or current twice, a field whose value differs. Every table in EXPECTED is a key."""
+    missing, unexpected or current twice, a field whose value differs. Every table in EXPECTED is a key.
+    `name`: the portal's rows only, where one warehouse holds several portals."""
     expected = expected_rows(portal)
-    return {table: table_differences(table, expected[table], *loaded(out_dir, table, destination))
+    return {table: table_differences(table, expected[table], *loaded(out_dir, table, destination, name))
             for table in EXPECTED}
 
 

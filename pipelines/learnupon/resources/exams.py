@@ -192,7 +192,9 @@ def _fetched_fingerprints(context: ExtractContext) -> dict[int, str]:
     try:
         with reader.sql_client() as client:
             table = client.make_qualified_table_name("exam_answer_fetches")
-            rows = client.execute_sql(f"select exam_enrollment_id, fingerprint from {table}")
+            rows = client.execute_sql(
+                f"select exam_enrollment_id, fingerprint from {table} where {tables.PORTAL} = %s", context.portal_name
+            )
     except Exception:  # the table does not exist yet, or the destination cannot be queried
         return {}
     return {int(ee): fp for ee, fp in rows or []}

@@ -32,7 +32,14 @@ def users_resource(context: ExtractContext) -> DltResource:
         # two stages, each on a thread of its own: the listing pages ahead while the previous page is
         # hashed and converted, so the chain of calls (each page asked for once the last says there is
         # another) is not held up by the work done on each page; dlt gets finished Arrow tables
-        yield from read_ahead(arrow_tables())
+        listed: dict[int, str] = {}
+        for item in read_ahead(arrow_tables()):
+            if tables.item_table(item, tables.USERS) == tables.USERS:  # its row hashes as the warehouse keeps them
+                stored = tables.with_portal(item, context.portal_name)
+                listed.update(zip(stored.column("id").to_pylist(), stored.column(tables.ROW_HASH).to_pylist()))
+            yield item
+        # the whole listing was read and is held (SCD2 retires at the load): stop here if it would retire most users
+        guard_users(context, listed)
 
     def arrow_tables() -> Iterator[Any]:
         client = context.client
@@ -91,6 +98,18 @@ def users_resource(context: ExtractContext) -> DltResource:
         context.run_cache.user_award_keys.set(award_keys)  # user_awards reads who has badges from here
 
     return users
+
+
+def guard_users(context: ExtractContext, listed: dict[int, str]) -> None:
+    """MassRetirement if loading this listing (user id -> row hash) would retire more than half of the
+    warehouse's current users or change every one of them (pipelines/run/mass_retirement.py)."""
+    from ...run.mass_retirement import MassRetirementGuard
+
+    current = context.facts.current_user_hashes
+    retiring = sum(1 for user_id in current if user_id not in listed)
+    changed = sum(1 for user_id, row_hash in current.items() if user_id in listed and listed[user_id] != row_hash)
+    guard = context.retirement_guard or MassRetirementGuard(allowed=context.options.allow_mass_retirement)
+    guard.raise_if_refused(tables.USERS, len(current), retiring, changed)
 
 
 def read_definitions(client: Any) -> list[dict[str, Any]]:

@@ -10,8 +10,8 @@ is added that way.
 from __future__ import annotations
 
 from . import (audit, catalog, enrollments, exams, gamification, groups, invites, live_learning, membership_writes,
-               user_writes, users)
+               portals, user_writes, users)
 
 # in routing order: within a domain, literal paths come before {id} ones
 DOMAINS = (users, catalog, groups, enrollments, exams, live_learning, gamification, audit,
-           user_writes, membership_writes, invites)
+           user_writes, membership_writes, invites, portals)

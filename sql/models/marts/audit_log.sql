@@ -14,7 +14,7 @@ users as (
 
 -- one user per email: a current account before a deleted one
 users_by_email as (
-    {% call first_row_per('users.email_normalized', 'users.is_deleted, users.user_id desc') %}
+    {% call first_row_per('users.portal, users.email_normalized', 'users.is_deleted, users.user_id desc') %}
     select users.*
     from users
     where users.email_normalized is not null
@@ -23,6 +23,7 @@ users_by_email as (
 
 final as (
     select
+        events.portal as portal,
         as_of.as_of_date as as_of_date,
         events.event_key as event_key,
         events.occurred_at as occurred_at,
@@ -48,9 +49,11 @@ final as (
     from events
     cross join as_of
     left join users_by_email as initiators
-        on initiators.email_normalized = lower(trim(events.initiated_by_email))
+        on initiators.portal = events.portal
+        and initiators.email_normalized = lower(trim(events.initiated_by_email))
     left join users_by_email as impacted
-        on impacted.email_normalized = lower(trim(events.impacted_user_email))
+        on impacted.portal = events.portal
+        and impacted.email_normalized = lower(trim(events.impacted_user_email))
     where cast(events.occurred_at at time zone 'UTC' as date) <= as_of.as_of_date
 )
 

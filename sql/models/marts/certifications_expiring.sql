@@ -15,6 +15,7 @@ best_certificate as (
 
 dated as (
     select
+        best_certificate.portal as portal,
         as_of.as_of_date as as_of_date,
         best_certificate.user_id as user_id,
         users.full_name as user_full_name,
@@ -29,7 +30,7 @@ dated as (
         cast(best_certificate.certificate_expires_at at time zone 'UTC' as date) as certificate_expires_date
     from best_certificate
     cross join as_of
-    left join users on users.user_id = best_certificate.user_id
+    left join users on users.portal = best_certificate.portal and users.user_id = best_certificate.user_id
     where best_certificate.certificate_expires_at is not null
         and not coalesce(users.is_deleted, false)
 ),

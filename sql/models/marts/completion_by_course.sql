@@ -27,7 +27,7 @@ compliance as (
 active_enrollments as (
     select enrollments.*
     from enrollments
-    left join users on users.user_id = enrollments.user_id
+    left join users on users.portal = enrollments.portal and users.user_id = enrollments.user_id
     where not coalesce(users.is_deleted, false)
 ),
 
@@ -35,12 +35,13 @@ active_enrollments as (
 latest_per_learner as (
     select latest_enrollments.*
     from latest_enrollments
-    left join users on users.user_id = latest_enrollments.user_id
+    left join users on users.portal = latest_enrollments.portal and users.user_id = latest_enrollments.user_id
     where not coalesce(users.is_deleted, false)
 ),
 
 completers as (
     select distinct
+        active_enrollments.portal as portal,
         active_enrollments.user_id as user_id,
         active_enrollments.course_family_id as course_family_id
     from active_enrollments
@@ -49,6 +50,7 @@ completers as (
 
 learner_counts as (
     select
+        latest_per_learner.portal as portal,
         latest_per_learner.course_family_id as course_family_id,
         {{ any_value('latest_per_learner.course_family_name') }} as course_family_name,
         count(*) as learners_enrolled_count,
@@ -59,21 +61,24 @@ learner_counts as (
         count(completers.user_id) as completed_count
     from latest_per_learner
     left join completers
-        on completers.user_id = latest_per_learner.user_id
+        on completers.portal = latest_per_learner.portal
+        and completers.user_id = latest_per_learner.user_id
         and completers.course_family_id = latest_per_learner.course_family_id
-    group by 1
+    group by 1, 2
 ),
 
 enrollment_counts as (
     select
+        active_enrollments.portal as portal,
         active_enrollments.course_family_id as course_family_id,
         count(*) as enrollments_count
     from active_enrollments
-    group by 1
+    group by 1, 2
 ),
 
 compliance_counts as (
     select
+        compliance.portal as portal,
         compliance.course_family_id as course_family_id,
         count(*) as required_learners_count,
         count(*) filter (where compliance.compliance_state = 'compliant') as compliant_count,
@@ -82,30 +87,32 @@ compliance_counts as (
         count(*) filter (where compliance.compliance_state = 'expired') as expired_count,
         count(*) filter (where compliance.compliance_state = 'not_started') as required_not_started_count
     from compliance
-    group by 1
+    group by 1, 2
 ),
 
 families as (
     select
+        courses.portal as portal,
         courses.course_family_id as course_family_id,
         {{ any_value('courses.course_family_name') }} as course_family_name,
         count(*) as versions_count,
         max(courses.course_version) as latest_course_version,
         {{ arg_max('courses.course_id', 'courses.course_version') }} as latest_course_id
     from courses
-    group by 1
+    group by 1, 2
 ),
 
 all_families as (
-    select families.course_family_id from families
+    select families.portal, families.course_family_id from families
     union
-    select learner_counts.course_family_id from learner_counts
+    select learner_counts.portal, learner_counts.course_family_id from learner_counts
     union
-    select compliance_counts.course_family_id from compliance_counts
+    select compliance_counts.portal, compliance_counts.course_family_id from compliance_counts
 ),
 
 final as (
     select
+        all_families.portal as portal,
         as_of.as_of_date as as_of_date,
         all_families.course_family_id as course_family_id,
         coalesce(families.course_family_name, learner_counts.course_family_name) as course_family_name,
@@ -131,10 +138,18 @@ final as (
             as compliance_rate
     from all_families
     cross join as_of
-    left join families on families.course_family_id = all_families.course_family_id
-    left join learner_counts on learner_counts.course_family_id = all_families.course_family_id
-    left join enrollment_counts on enrollment_counts.course_family_id = all_families.course_family_id
-    left join compliance_counts on compliance_counts.course_family_id = all_families.course_family_id
+    left join families
+        on families.portal = all_families.portal
+        and families.course_family_id = all_families.course_family_id
+    left join learner_counts
+        on learner_counts.portal = all_families.portal
+        and learner_counts.course_family_id = all_families.course_family_id
+    left join enrollment_counts
+        on enrollment_counts.portal = all_families.portal
+        and enrollment_counts.course_family_id = all_families.course_family_id
+    left join compliance_counts
+        on compliance_counts.portal = all_families.portal
+        and compliance_counts.course_family_id = all_families.course_family_id
 )
 
 select * from final

@@ -10,6 +10,7 @@ compliance as (
 
 final as (
     select
+        group_requirements.portal as portal,
         {{ any_value('compliance.as_of_date') }} as as_of_date,
         group_requirements.group_id as group_id,
         {{ any_value('group_requirements.group_title') }} as group_title,
@@ -26,9 +27,10 @@ final as (
         {{ rate("count(*) filter (where compliance.compliance_state = 'compliant')", 'count(*)') }} as compliance_rate
     from group_requirements
     inner join compliance
-        on compliance.user_id = group_requirements.user_id
+        on compliance.portal = group_requirements.portal
+        and compliance.user_id = group_requirements.user_id
         and compliance.course_family_id = group_requirements.course_family_id
-    group by group_requirements.group_id, group_requirements.course_family_id
+    group by group_requirements.portal, group_requirements.group_id, group_requirements.course_family_id
 )
 
 select * from final

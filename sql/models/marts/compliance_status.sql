@@ -27,6 +27,7 @@ best_completion as (
 
 families as (
     select distinct
+        courses.portal as portal,
         courses.course_family_id as course_family_id,
         courses.course_family_name as course_family_name
     from courses
@@ -34,6 +35,7 @@ families as (
 
 joined as (
     select
+        required.portal as portal,
         as_of.as_of_date as as_of_date,
         required.user_id as user_id,
         users.full_name as user_full_name,
@@ -66,13 +68,15 @@ joined as (
         best_completion.enrollment_id is not null as has_completed
     from required
     cross join as_of
-    left join users on users.user_id = required.user_id
-    left join families on families.course_family_id = required.course_family_id
+    left join users on users.portal = required.portal and users.user_id = required.user_id
+    left join families on families.portal = required.portal and families.course_family_id = required.course_family_id
     left join latest_enrollment
-        on latest_enrollment.user_id = required.user_id
+        on latest_enrollment.portal = required.portal
+        and latest_enrollment.user_id = required.user_id
         and latest_enrollment.course_family_id = required.course_family_id
     left join best_completion
-        on best_completion.user_id = required.user_id
+        on best_completion.portal = required.portal
+        and best_completion.user_id = required.user_id
         and best_completion.course_family_id = required.course_family_id
     -- people the portal deleted are nobody's training to chase: their rows are left out
     -- (the pipeline also retires their enrollments and memberships)
@@ -99,6 +103,7 @@ stated as (
 
 final as (
     select
+        stated.portal,
         stated.as_of_date,
         stated.user_id,
         stated.user_full_name,

@@ -15,12 +15,13 @@ enrollments as (
 -- today's required training of active learners, judged at each calendar date by the
 -- completions, certificate expiries and due dates recorded in the enrollments
 required as (
-    select compliance.user_id, compliance.course_family_id, compliance.due_date
+    select compliance.portal, compliance.user_id, compliance.course_family_id, compliance.due_date
     from compliance
 ),
 
 completions as (
     select
+        enrollments.portal as portal,
         enrollments.user_id as user_id,
         enrollments.course_family_id as course_family_id,
         cast(enrollments.completed_at at time zone 'UTC' as date) as completed_date,
@@ -32,11 +33,13 @@ completions as (
 compliant_on as (
     select distinct
         calendar.calendar_date as calendar_date,
+        completions.portal as portal,
         completions.user_id as user_id,
         completions.course_family_id as course_family_id
     from completions
     inner join required
-        on required.user_id = completions.user_id
+        on required.portal = completions.portal
+        and required.user_id = completions.user_id
         and required.course_family_id = completions.course_family_id
     inner join calendar
         on coalesce(completions.completed_date <= calendar.calendar_date, true)
@@ -45,6 +48,7 @@ compliant_on as (
 
 final as (
     select
+        required.portal as portal,
         {{ as_of_date() }} as as_of_date,
         calendar.calendar_date as calendar_date,
         calendar.is_as_of_date as is_as_of_date,
@@ -58,9 +62,10 @@ final as (
     cross join required
     left join compliant_on
         on compliant_on.calendar_date = calendar.calendar_date
+        and compliant_on.portal = required.portal
         and compliant_on.user_id = required.user_id
         and compliant_on.course_family_id = required.course_family_id
-    group by calendar.calendar_date, calendar.is_as_of_date, required.course_family_id
+    group by required.portal, calendar.calendar_date, calendar.is_as_of_date, required.course_family_id
 )
 
 select * from final

@@ -15,13 +15,14 @@ answers as (
 attempted as (
     select answers.*
     from answers
-    left join exams on exams.exam_id = answers.exam_id
+    left join exams on exams.portal = answers.portal and exams.exam_id = answers.exam_id
     where answers.answer_status in ('correct', 'incorrect')
         and not coalesce(exams.is_survey, false)
 ),
 
 question_counts as (
     select
+        answers.portal as portal,
         answers.exam_id as exam_id,
         answers.question_id as question_id,
         {{ any_value('answers.question_text') }} as question_text,
@@ -31,13 +32,14 @@ question_counts as (
         count(*) filter (where answers.answer_status = 'not_attempted') as not_attempted_count,
         {{ any_value('answers.correct_answer') }} as correct_answer
     from answers
-    left join exams on exams.exam_id = answers.exam_id
+    left join exams on exams.portal = answers.portal and exams.exam_id = answers.exam_id
     where not coalesce(exams.is_survey, false)
-    group by 1, 2
+    group by 1, 2, 3
 ),
 
 wrong_answers as (
     select
+        attempted.portal as portal,
         attempted.exam_id as exam_id,
         attempted.question_id as question_id,
         attempted.given_answer as given_answer,
@@ -45,12 +47,12 @@ wrong_answers as (
     from attempted
     where attempted.answer_status = 'incorrect'
         and attempted.given_answer is not null
-    group by 1, 2, 3
+    group by 1, 2, 3, 4
 ),
 
 -- ties go to the alphabetically first answer, so the mart is reproducible
 most_common_wrong as (
-    {% call first_row_per('wrong_answers.exam_id, wrong_answers.question_id', 'wrong_answers.times_given desc, wrong_answers.given_answer') %}
+    {% call first_row_per('wrong_answers.portal, wrong_answers.exam_id, wrong_answers.question_id', 'wrong_answers.times_given desc, wrong_answers.given_answer') %}
     select wrong_answers.*
     from wrong_answers
     {% endcall %}
@@ -58,6 +60,7 @@ most_common_wrong as (
 
 scored as (
     select
+        question_counts.portal as portal,
         as_of.as_of_date as as_of_date,
         question_counts.exam_id as exam_id,
         exams.exam_name as exam_name,
@@ -74,9 +77,10 @@ scored as (
         coalesce(most_common_wrong.times_given, 0) as most_common_wrong_answer_count
     from question_counts
     cross join as_of
-    left join exams on exams.exam_id = question_counts.exam_id
+    left join exams on exams.portal = question_counts.portal and exams.exam_id = question_counts.exam_id
     left join most_common_wrong
-        on most_common_wrong.exam_id = question_counts.exam_id
+        on most_common_wrong.portal = question_counts.portal
+        and most_common_wrong.exam_id = question_counts.exam_id
         and most_common_wrong.question_id = question_counts.question_id
 ),
 
@@ -85,6 +89,7 @@ final as (
         scored.*,
         case when scored.share_correct is not null then
             rank() over (
+                partition by scored.portal
                 order by scored.share_correct nulls last, scored.attempts_count desc
             )
         end as share_correct_rank

@@ -40,12 +40,13 @@ judged as (
             when exams.pass_mark is not null then exam_enrollments.score >= exams.pass_mark
         end as meets_pass_threshold
     from exam_enrollments
-    left join exams on exams.exam_id = exam_enrollments.exam_id
+    left join exams on exams.portal = exam_enrollments.portal and exams.exam_id = exam_enrollments.exam_id
     where not coalesce(exams.is_survey, false)
 ),
 
 final as (
     select
+        judged.portal as portal,
         as_of.as_of_date as as_of_date,
         judged.exam_enrollment_id as exam_enrollment_id,
         judged.exam_id as exam_id,
@@ -79,8 +80,8 @@ final as (
         cast(judged.completed_at at time zone 'UTC' as date) as completed_date
     from judged
     cross join as_of
-    left join exam_courses on exam_courses.exam_id = judged.exam_id
-    left join users on users.user_id = judged.user_id
+    left join exam_courses on exam_courses.portal = judged.portal and exam_courses.exam_id = judged.exam_id
+    left join users on users.portal = judged.portal and users.user_id = judged.user_id
     -- deleted users' exam enrollments leave with them (the pipeline retires them); a user row
     -- flagged deleted is left out too, as in every list of people
     where not coalesce(users.is_deleted, false)

@@ -19,6 +19,7 @@ compliance as (
 -- every required training of every current member, whichever group made it required
 final as (
     select
+        memberships.portal as portal,
         compliance.as_of_date as as_of_date,
         memberships.group_id as group_id,
         coalesce(groups.group_title, cast(memberships.group_id as varchar)) as group_title,
@@ -39,10 +40,11 @@ final as (
         compliance.certificate_expires_date as certificate_expires_date,
         compliance.compliance_state as compliance_state
     from memberships
-    inner join compliance on compliance.user_id = memberships.user_id
-    left join groups on groups.group_id = memberships.group_id
+    inner join compliance on compliance.portal = memberships.portal and compliance.user_id = memberships.user_id
+    left join groups on groups.portal = memberships.portal and groups.group_id = memberships.group_id
     left join group_requirements
-        on group_requirements.group_id = memberships.group_id
+        on group_requirements.portal = memberships.portal
+        and group_requirements.group_id = memberships.group_id
         and group_requirements.user_id = compliance.user_id
         and group_requirements.course_family_id = compliance.course_family_id
 )

@@ -10,6 +10,7 @@ snapshots as (
 
 final as (
     select
+        snapshots.portal as portal,
         as_of.as_of_date as as_of_date,
         snapshots.snapshot_date as snapshot_date,
         snapshots.user_id as user_id,
@@ -26,7 +27,7 @@ final as (
     from snapshots
     cross join as_of
     where snapshots.snapshot_date <= as_of.as_of_date
-    window learner_history as (partition by snapshots.user_id order by snapshots.snapshot_date)
+    window learner_history as (partition by snapshots.portal, snapshots.user_id order by snapshots.snapshot_date)
 )
 
 select * from final

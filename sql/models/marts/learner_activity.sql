@@ -18,6 +18,7 @@ compliance as (
 
 enrollment_counts as (
     select
+        enrollments.portal as portal,
         enrollments.user_id as user_id,
         count(*) as enrollments_count,
         count(*) filter (where enrollments.status = 'not_started') as not_started_count,
@@ -29,11 +30,12 @@ enrollment_counts as (
         ) as enrolled_last_30_days_count,
         max(enrollments.last_accessed_at) as last_course_access_at
     from enrollments
-    group by 1
+    group by 1, 2
 ),
 
 required_counts as (
     select
+        compliance.portal as portal,
         compliance.user_id as user_id,
         count(*) as required_count,
         count(*) filter (where compliance.compliance_state <> 'compliant') as open_required_count,
@@ -41,11 +43,12 @@ required_counts as (
         count(*) filter (where compliance.is_overdue and compliance.compliance_state in ('overdue', 'expired'))
             as overdue_required_count
     from compliance
-    group by 1
+    group by 1, 2
 ),
 
 joined as (
     select
+        users.portal as portal,
         as_of.as_of_date as as_of_date,
         users.user_id as user_id,
         users.full_name as user_full_name,
@@ -70,8 +73,8 @@ joined as (
         coalesce(required_counts.overdue_required_count, 0) as overdue_required_count
     from users
     cross join as_of
-    left join enrollment_counts on enrollment_counts.user_id = users.user_id
-    left join required_counts on required_counts.user_id = users.user_id
+    left join enrollment_counts on enrollment_counts.portal = users.portal and enrollment_counts.user_id = users.user_id
+    left join required_counts on required_counts.portal = users.portal and required_counts.user_id = users.user_id
 ),
 
 final as (

@@ -15,6 +15,7 @@ users as (
 -- a learner in two groups of one manager appears once, with both groups named
 final as (
     select
+        managers.portal as portal,
         {{ any_value('group_compliance.as_of_date') }} as as_of_date,
         managers.manager_user_id as manager_user_id,
         coalesce({{ any_value('users.full_name') }}, {{ any_value('managers.manager_name') }}, {{ any_value('managers.manager_email') }})
@@ -33,9 +34,9 @@ final as (
         {{ any_value('group_compliance.certificate_expires_date') }} as certificate_expires_date,
         {{ any_value('group_compliance.compliance_state') }} as compliance_state
     from managers
-    inner join group_compliance on group_compliance.group_id = managers.group_id
-    left join users on users.user_id = managers.manager_user_id
-    group by managers.manager_user_id, group_compliance.user_id, group_compliance.course_family_id
+    inner join group_compliance on group_compliance.portal = managers.portal and group_compliance.group_id = managers.group_id
+    left join users on users.portal = managers.portal and users.user_id = managers.manager_user_id
+    group by managers.portal, managers.manager_user_id, group_compliance.user_id, group_compliance.course_family_id
 )
 
 select * from final

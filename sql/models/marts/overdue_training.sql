@@ -8,6 +8,7 @@ compliance as (
 -- completed once with a certificate that has since expired and a re-enrollment now past due
 final as (
     select
+        compliance.portal as portal,
         compliance.as_of_date as as_of_date,
         compliance.user_id as user_id,
         compliance.user_full_name as user_full_name,

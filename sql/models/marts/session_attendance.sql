@@ -22,13 +22,14 @@ users as (
 
 part_marks as (
     select
+        parts.portal as portal,
         parts.session_id as session_id,
         parts.user_id as user_id,
         bool_or(parts.attendance_status = 'present') as has_present_mark,
         bool_or(parts.attendance_status = 'absent') as has_absent_mark,
         sum(parts.minutes) as minutes_attended
     from parts
-    group by 1, 2
+    group by 1, 2, 3
 ),
 
 stated as (
@@ -46,12 +47,14 @@ stated as (
         end as attendance_state
     from attendance
     left join part_marks
-        on part_marks.session_id = attendance.session_id
+        on part_marks.portal = attendance.portal
+        and part_marks.session_id = attendance.session_id
         and part_marks.user_id = attendance.user_id
 ),
 
 final as (
     select
+        stated.portal as portal,
         as_of.as_of_date as as_of_date,
         stated.session_id as session_id,
         sessions.event_id as event_id,
@@ -74,8 +77,8 @@ final as (
         stated.minutes_attended as minutes_attended
     from stated
     cross join as_of
-    left join sessions on sessions.session_id = stated.session_id
-    left join users on users.user_id = stated.user_id
+    left join sessions on sessions.portal = stated.portal and sessions.session_id = stated.session_id
+    left join users on users.portal = stated.portal and users.user_id = stated.user_id
     -- people deleted on the portal are left out, as in every list of people
     where not coalesce(users.is_deleted, false)
 )

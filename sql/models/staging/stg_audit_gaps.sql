@@ -6,6 +6,7 @@ source as (
 
 final as (
     select distinct
+        source.portal as portal,
         source.gap_start as gap_start_at,
         source.gap_end as gap_end_at,
         {{ days_between('source.gap_start', 'source.gap_end') }} as gap_days,

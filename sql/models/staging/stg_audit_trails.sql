@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.event_key', 'source.date_and_time_utc') %}
+    {% call first_row_per('source.portal, source.event_key', 'source.date_and_time_utc') %}
     select
+        source.portal as portal,
         source.event_key as event_key,
         source.date_and_time_utc as occurred_at,
         source.action as action_code,

@@ -5,7 +5,7 @@ source as (
 ),
 
 deduplicated as (
-    {% call first_row_per('source.id', 'source.created_at desc nulls last') %}
+    {% call first_row_per('source.portal, source.id', 'source.created_at desc nulls last') %}
     select source.*
     from source
     {% endcall %}
@@ -13,6 +13,7 @@ deduplicated as (
 
 renamed as (
     select
+        deduplicated.portal as portal,
         deduplicated.id as course_id,
         deduplicated.name as course_name,
         coalesce(nullif(deduplicated.source_id, 0), deduplicated.id) as course_family_id,
@@ -37,13 +38,14 @@ renamed as (
 
 families as (
     select
+        renamed.portal as portal,
         renamed.course_family_id as course_family_id,
         -- the family is named after its newest version
         {{ arg_max('renamed.course_name', 'renamed.course_version') }} as course_family_name,
         count(*) as family_versions_count,
         max(renamed.course_version) as latest_course_version
     from renamed
-    group by 1
+    group by 1, 2
 ),
 
 final as (
@@ -53,7 +55,9 @@ final as (
         families.family_versions_count as family_versions_count,
         renamed.course_version = families.latest_course_version as is_latest_version
     from renamed
-    inner join families on families.course_family_id = renamed.course_family_id
+    inner join families
+        on families.portal = renamed.portal
+        and families.course_family_id = renamed.course_family_id
 )
 
 select * from final

@@ -9,7 +9,7 @@ courses as (
 ),
 
 deduplicated as (
-    {% call first_row_per('source.id', 'source.updated_at desc nulls last') %}
+    {% call first_row_per('source.portal, source.id', 'source.updated_at desc nulls last') %}
     select source.*
     from source
     {% endcall %}
@@ -17,6 +17,7 @@ deduplicated as (
 
 final as (
     select
+        deduplicated.portal as portal,
         deduplicated.id as enrollment_id,
         deduplicated.user_id as user_id,
         deduplicated.course_id as course_id,
@@ -46,7 +47,9 @@ final as (
         deduplicated.group_id as group_id,
         deduplicated.updated_at as updated_at
     from deduplicated
-    left join courses on courses.course_id = deduplicated.course_id
+    left join courses
+        on courses.portal = deduplicated.portal
+        and courses.course_id = deduplicated.course_id
 )
 
 select * from final

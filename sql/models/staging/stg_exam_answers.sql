@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.exam_enrollment_id, source.question_id', 'source.given_answer') %}
+    {% call first_row_per('source.portal, source.exam_enrollment_id, source.question_id', 'source.given_answer') %}
     select
+        source.portal as portal,
         source.exam_enrollment_id as exam_enrollment_id,
         source.exam_id as exam_id,
         source.question_id as question_id,

@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.exam_enrollment_id', 'source.date_completed desc nulls last') %}
+    {% call first_row_per('source.portal, source.exam_enrollment_id', 'source.date_completed desc nulls last') %}
     select
+        source.portal as portal,
         source.exam_enrollment_id as exam_enrollment_id,
         source.exam_id as exam_id,
         source.user_id as user_id,

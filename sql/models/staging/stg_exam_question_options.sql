@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.exam_id, source.question_id, source.answer_id', 'source.sequence') %}
+    {% call first_row_per('source.portal, source.exam_id, source.question_id, source.answer_id', 'source.sequence') %}
     select
+        source.portal as portal,
         source.exam_id as exam_id,
         source.question_id as question_id,
         source.answer_id as answer_id,

@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.exam_id, source.question_id', 'source.question_text') %}
+    {% call first_row_per('source.portal, source.exam_id, source.question_id', 'source.question_text') %}
     select
+        source.portal as portal,
         source.exam_id as exam_id,
         source.question_id as question_id,
         source.question_text as question_text,

@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.exam_id', 'source.name') %}
+    {% call first_row_per('source.portal, source.exam_id', 'source.name') %}
     select
+        source.portal as portal,
         source.exam_id as exam_id,
         source.name as exam_name,
         coalesce(source.is_survey, false) as is_survey,

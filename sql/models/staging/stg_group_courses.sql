@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.id', 'source._dlt_valid_from desc') %}
+    {% call first_row_per('source.portal, source.id', 'source._dlt_valid_from desc') %}
     select
+        source.portal as portal,
         source.id as group_course_id,
         source.group_id as group_id,
         source.course_id as course_id,

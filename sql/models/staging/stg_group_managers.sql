@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.group_id, source.user_id', 'source.updated_at desc nulls last, source.id desc') %}
+    {% call first_row_per('source.portal, source.group_id, source.user_id', 'source.updated_at desc nulls last, source.id desc') %}
     select
+        source.portal as portal,
         source.id as group_manager_id,
         source.group_id as group_id,
         source.user_id as manager_user_id,

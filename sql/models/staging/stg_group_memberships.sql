@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.group_id, source.user_id', 'source._dlt_valid_from desc') %}
+    {% call first_row_per('source.portal, source.group_id, source.user_id', 'source._dlt_valid_from desc') %}
     select
+        source.portal as portal,
         source.group_id as group_id,
         source.user_id as user_id,
         source.membership_id as membership_id,

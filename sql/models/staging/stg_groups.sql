@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.id', 'source.updated_at desc nulls last') %}
+    {% call first_row_per('source.portal, source.id', 'source.updated_at desc nulls last') %}
     select
+        source.portal as portal,
         source.id as group_id,
         source.title as group_title,
         source.description as description,

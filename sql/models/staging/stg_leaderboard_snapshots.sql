@@ -6,8 +6,9 @@ source as (
 
 -- several runs on one day: the last snapshot of the day wins
 final as (
-    {% call first_row_per(try_cast_date('source.snapshot_date') ~ ', source.user_id', 'source.taken_at desc nulls last') %}
+    {% call first_row_per('source.portal, ' ~ try_cast_date('source.snapshot_date') ~ ', source.user_id', 'source.taken_at desc nulls last') %}
     select
+        source.portal as portal,
         {{ try_cast_date('source.snapshot_date') }} as snapshot_date,
         source.user_id as user_id,
         source.login as login,

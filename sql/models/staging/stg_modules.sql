@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.course_id, source.id', 'source.updated_at desc nulls last') %}
+    {% call first_row_per('source.portal, source.course_id, source.id', 'source.updated_at desc nulls last') %}
     select
+        source.portal as portal,
         source.course_id as course_id,
         source.id as module_id,
         source.title as module_title,

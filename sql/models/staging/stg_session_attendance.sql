@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.session_id, source.user_id', 'source.pm_id') %}
+    {% call first_row_per('source.portal, source.session_id, source.user_id', 'source.pm_id') %}
     select
+        source.portal as portal,
         source.session_id as session_id,
         source.user_id as user_id,
         source.pm_id as portal_membership_id,

@@ -5,8 +5,9 @@ source as (
 ),
 
 final as (
-    {% call first_row_per('source.session_id', 'source.created_at desc nulls last') %}
+    {% call first_row_per('source.portal, source.session_id', 'source.created_at desc nulls last') %}
     select
+        source.portal as portal,
         source.session_id as session_id,
         source.event_id as event_id,
         source.course_id as course_id,

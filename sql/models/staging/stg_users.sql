@@ -7,10 +7,10 @@ versions as (
 ranked as (
     select
         versions.*,
-        bool_or(versions._dlt_valid_to is null) over (partition by versions.id) as has_current_version,
-        max(versions._dlt_valid_to) over (partition by versions.id) as last_valid_to,
+        bool_or(versions._dlt_valid_to is null) over (partition by versions.portal, versions.id) as has_current_version,
+        max(versions._dlt_valid_to) over (partition by versions.portal, versions.id) as last_valid_to,
         row_number() over (
-            partition by versions.id
+            partition by versions.portal, versions.id
             order by
                 versions._dlt_valid_to is null desc,
                 versions._dlt_valid_to desc,
@@ -21,6 +21,7 @@ ranked as (
 
 final as (
     select
+        ranked.portal as portal,
         ranked.id as user_id,
         ranked.first_name as first_name,
         ranked.last_name as last_name,

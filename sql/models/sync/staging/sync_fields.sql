@@ -5,7 +5,8 @@
 with
 
 definitions as (
-    select * from {{ source('learnupon', 'custom_user_fields') }}
+    select * from {{ source('learnupon', 'custom_user_fields') }} as fields
+    where {{ sync_portal_rows('fields') }}
 ),
 
 choices as (

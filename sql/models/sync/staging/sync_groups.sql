@@ -1,11 +1,12 @@
 -- The groups on the portal at the last groups load (a deleted group keeps an older _dlt_load_id),
 -- one per title: the sync finds a group by its title, case and surrounding blanks aside, and the
--- lowest id wins when two share one.
+-- lowest id wins when two share one. The sync's portal only.
 with
 
 all_groups as (
     select *
-    from {{ optional_source('learnupon', 'groups', [['id', 'bigint'], ['title', 'varchar'], ['_dlt_load_id', 'varchar']]) }} as raw
+    from {{ optional_source('learnupon', 'groups', [['portal', 'varchar'], ['id', 'bigint'], ['title', 'varchar'], ['_dlt_load_id', 'varchar']]) }} as raw
+    where {{ sync_portal_rows('raw') }}
 ),
 
 final as (

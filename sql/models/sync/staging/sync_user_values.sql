@@ -5,10 +5,10 @@ with
 data as (
     select *
     from {{ optional_source('learnupon', 'user_custom_data', [
-        ['user_id', 'bigint'], ['definition_id', 'bigint'], ['label', 'varchar'], ['value', 'varchar'],
+        ['portal', 'varchar'], ['user_id', 'bigint'], ['definition_id', 'bigint'], ['label', 'varchar'], ['value', 'varchar'],
         ['_dlt_valid_to', 'timestamptz'],
     ]) }} as raw
-    where raw._dlt_valid_to is null
+    where raw._dlt_valid_to is null and {{ sync_portal_rows('raw') }}
 ),
 
 fields as (

@@ -8,7 +8,7 @@ settings as (
 
 users as (
     select * from {{ source('learnupon', 'users') }} as users
-    where users._dlt_valid_to is null
+    where users._dlt_valid_to is null and {{ sync_portal_rows('users') }}
 ),
 
 external_ids as (
