@@ -220,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return bench_main(args)
         if args.command == "simulate":
             return _simulate(args)
-        with stop_on_signals():
+        with stop_on_signals(announce=args.command == "run"):  # a run's progress is on stderr
             if args.command == "sync":
                 from .sync.cli import main as sync_main
 

@@ -34,6 +34,12 @@ class Unenrolment:
     at: datetime
 
 
+def user_identity(username: str | None, email: str | None) -> str:
+    """Who a user row is, as the mass-retirement guard compares a listing with the warehouse: its username and
+    email (the same ids naming other people is what a listing from another portal looks like)."""
+    return f"{username or ''}\n{(email or '').lower()}"
+
+
 @dataclass
 class WarehouseFacts:
     """What the runner read from the warehouse before extracting (empty on a first run or a non-SQL destination)."""
@@ -48,8 +54,9 @@ class WarehouseFacts:
     user_ids: list[int] = field(default_factory=list)
     # lower-cased email -> user id, to read audit events (they name people by email)
     user_ids_by_email: dict[str, int] = field(default_factory=dict)
-    # current user id -> its row hash: what a users listing would retire or change (pipelines/run/mass_retirement.py)
-    current_user_hashes: dict[int, str] = field(default_factory=dict)
+    # current user id -> who it is (`user_identity`): what a users listing would retire or change
+    # (pipelines/run/mass_retirement.py)
+    current_user_identities: dict[int, str] = field(default_factory=dict)
 
     def add_unenrolments(self, events: list[dict[str, Any]]) -> None:
         """Audit rows (as the API gives them) of action 2 whose user the warehouse knows."""

@@ -33,7 +33,9 @@ def duplicate_keys(pipeline: Any, reader: Any = None) -> dict[str, int]:
             columns = schema.get_table_columns(table)
             # a key is a grain only where dlt merges on it; append tables may hint one they do not honour
             merged = schema.get_table(table).get("write_disposition") == "merge"
-            key = [name for name, column in columns.items() if column.get("primary_key")] if merged else []
+            # an SCD2 table's row version (its row hash) is part of its key: dlt keeps no primary-key hint on it
+            keyed = [name for name, column in columns.items() if column.get("primary_key") or column.get("x-row-version")]
+            key = keyed if merged else []
             name = client.make_qualified_table_name(table)
             if key:
                 where = f" where {VALID_TO} is null" if VALID_TO in columns else ""

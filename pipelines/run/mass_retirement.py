@@ -5,7 +5,9 @@ warehouse), a portal answering a narrower reading than before, or an empty answe
 retire nearly every current row and call that a success. So a resource whose load would
 
 - retire more than half of the table's current rows, or
-- change every one of them (no current row keeps its content: every row's hash differs),
+- change every one of them (no current row keeps who it is: for users, every id's username or email
+  differs, as when the same ids name other people on another portal; sign-ins and profile edits, which
+  a busy day can bring to every user, do not count: `user_identity` in pipelines/learnupon/deletions.py),
 
 is stopped before it changes anything, with one line saying why and how to confirm (`how_to_confirm`); the run's
 other resources load as usual and the run exits 1. A warehouse with fewer than `MIN_CURRENT_ROWS`

@@ -10,6 +10,7 @@ at once. Either way the committed loads stay and the next run resumes the rest.
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,11 +41,15 @@ def last_signal() -> int | None:
 
 
 @contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM raise Interrupted in the main thread."""
+def stop_on_signals(announce: bool = False) -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM raise Interrupted in the main thread. `announce`: say so on stderr at
+    once (a run's progress goes there: the operator sees the stop begin, not only its end)."""
 
     def handler(signum: int, frame: Any) -> None:
         _received.append(signum)
+        if announce:  # os.write: the handler may run inside a write to sys.stderr, whose buffer is not reentrant
+            os.write(2, f"lms-warehouse: {signal.Signals(signum).name} received; stopping: the calls in flight"
+                        " finish, no new call starts\n".encode())
         raise Interrupted(signum)
 
     _received.clear()

@@ -6,7 +6,7 @@ import logging
 from datetime import timezone
 from typing import Any
 
-from ..learnupon.deletions import Unenrolment, WarehouseFacts
+from ..learnupon.deletions import Unenrolment, WarehouseFacts, user_identity
 from ..learnupon.lifecycle import VALID_TO
 from ..learnupon.tables import AUDIT_TRAILS, ENROLLMENTS, LEARNING_PATH_ENROLLMENTS, PORTAL, USERS
 
@@ -46,10 +46,10 @@ def read_facts(pipeline: Any, portal: str) -> WarehouseFacts:
                     portal,
                 ) or []:
                     facts.user_ids_by_email.setdefault(email, int(user_id))  # the current version wins
-                for user_id, row_hash in client.execute_sql(
-                    f"select id, row_hash from {q(USERS)} where {VALID_TO} is null and {PORTAL} = %s", portal
+                for user_id, username, email in client.execute_sql(
+                    f"select id, username, email from {q(USERS)} where {VALID_TO} is null and {PORTAL} = %s", portal
                 ) or []:
-                    facts.current_user_hashes[int(user_id)] = row_hash
+                    facts.current_user_identities[int(user_id)] = user_identity(username, email)
             if {AUDIT_TRAILS, USERS} <= tables:
                 for user_id, name, at in client.execute_sql(
                     f"select distinct u.id, a.impacted_data, a.date_and_time_utc from {q(AUDIT_TRAILS)} a"

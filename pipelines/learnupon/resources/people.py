@@ -18,6 +18,7 @@ from .. import tables
 from ..arrow import TableBatch
 from ..context import ExtractContext
 from ..custom_data import ATTRIBUTES, carries_labels, choice_list, custom_data_rows, field_ids
+from ..deletions import user_identity
 from ..fanout import read_ahead
 from ..records import extract_records, field_definitions
 from ..settings import CUSTOM_USER_FIELDS_KEYS, CUSTOM_USER_FIELDS_PATH, USERS_KEYS, USERS_PATH, USERS_VERSION_ID
@@ -34,9 +35,9 @@ def users_resource(context: ExtractContext) -> DltResource:
         # another) is not held up by the work done on each page; dlt gets finished Arrow tables
         listed: dict[int, str] = {}
         for item in read_ahead(arrow_tables()):
-            if tables.item_table(item, tables.USERS) == tables.USERS:  # its row hashes as the warehouse keeps them
-                stored = tables.with_portal(item, context.portal_name)
-                listed.update(zip(stored.column("id").to_pylist(), stored.column(tables.ROW_HASH).to_pylist()))
+            if tables.item_table(item, tables.USERS) == tables.USERS:  # who each listed user is
+                columns = [item.column(name).to_pylist() for name in ("id", "username", "email")]
+                listed.update((user_id, user_identity(username, email)) for user_id, username, email in zip(*columns))
             yield item
         # the whole listing was read and is held (SCD2 retires at the load): stop here if it would retire most users
         guard_users(context, listed)
@@ -101,13 +102,13 @@ def users_resource(context: ExtractContext) -> DltResource:
 
 
 def guard_users(context: ExtractContext, listed: dict[int, str]) -> None:
-    """MassRetirement if loading this listing (user id -> row hash) would retire more than half of the
-    warehouse's current users or change every one of them (pipelines/run/mass_retirement.py)."""
+    """MassRetirement if loading this listing (user id -> `user_identity`) would retire more than half of the
+    warehouse's current users or make every one of them someone else (pipelines/run/mass_retirement.py)."""
     from ...run.mass_retirement import MassRetirementGuard
 
-    current = context.facts.current_user_hashes
+    current = context.facts.current_user_identities
     retiring = sum(1 for user_id in current if user_id not in listed)
-    changed = sum(1 for user_id, row_hash in current.items() if user_id in listed and listed[user_id] != row_hash)
+    changed = sum(1 for user_id, who in current.items() if user_id in listed and listed[user_id] != who)
     guard = context.retirement_guard or MassRetirementGuard(allowed=context.options.allow_mass_retirement)
     guard.raise_if_refused(tables.USERS, len(current), retiring, changed)
 
