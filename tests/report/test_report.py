@@ -20,15 +20,11 @@ from pipelines.report import reading as report_reading
 from pipelines.report import ReportData, question_label, rate_thresholds, render, write_report
 from pipelines.run.runner import Warehouse
 from tests.models.test_models_data import make_duckdb_warehouse
+from tests.support.report_html import headline_cards
 
 AS_OF = date(2026, 6, 15)
 # when the report is made: the warehouse's only run finished on 2026-06-15 01:05 UTC, 35 hours before
 NOW = datetime(2026, 6, 16, 12, 0, tzinfo=timezone.utc)
-
-
-def headline_cards(html: str) -> dict[str, tuple[str, str]]:
-    found = re.findall(r'<div class="card ?([a-z]*)"><div class="value">([^<]*)</div><div class="label">([^<]*)</div>', html)
-    return {label: (value, tone) for tone, value, label in found}
 
 
 def _csvs(html: str) -> dict[str, list[list[str]]]:

@@ -19,7 +19,8 @@ from pipelines.models import build_models
 from pipelines.report import write_report
 from pipelines.run.runner import Warehouse
 from tests.models.test_models_data import PORTAL, make_duckdb_warehouse
-from tests.report.test_report import AS_OF, NOW, headline_cards
+from tests.report.test_report import AS_OF, NOW
+from tests.support.report_html import headline_cards
 
 OTHER = "globex"
 # the headline cards by the portals table's column that holds the same figure
