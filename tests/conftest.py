@@ -121,8 +121,14 @@ def run_pipeline(
     (a realm's other sub-portals are reported)."""
     portal_settings = settings_for(portal, **settings)
     options = options or ExtractOptions(workers=portal_settings.workers)
-    context = ExtractContext(client_factory=portal_settings.client, options=options,
-                             configured_subdomains=configured_subdomains)
+
+    def client() -> Any:
+        made = portal_settings.client()
+        # the simulated portal's rate-limit window (a real portal's is the minute; tests may shorten it)
+        made.limiter.window_seconds = portal.config.rate_window_seconds
+        return made
+
+    context = ExtractContext(client_factory=client, options=options, configured_subdomains=configured_subdomains)
     if isinstance(out_dir, Warehouse):
         warehouse = out_dir
     else:

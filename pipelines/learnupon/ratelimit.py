@@ -5,7 +5,8 @@ The API reports what is left of the per-portal budget on every response
 X-LU-Rate-Limit-Remaining-Week on a rolling week). The limiter lets a request
 start only while the last reported minute budget, less the requests already in
 flight, stays above the per-minute reserve; otherwise it sleeps to the next
-minute boundary. The weekly budget is never spent below the configured reserve,
+minute boundary (`window_seconds`: the reference's minute; a test against a simulated portal with a
+shorter window gives the client that window). The weekly budget is never spent below the configured reserve,
 because the portal's rate limit is shared with the customer's other integrations.
 """
 
@@ -17,6 +18,9 @@ import time
 from dataclasses import dataclass, field
 
 from .errors import WeeklyBudgetReserved
+
+# the window the minute budget refills on: "the current minute of the day"
+MINUTE_SECONDS = 60.0
 
 
 @dataclass
@@ -34,6 +38,7 @@ class RateLimiter:
     minute_reserve: int = 0
     weekly_reserve: int = 0
     max_calls_per_minute: int | None = None
+    window_seconds: float = MINUTE_SECONDS
     clock: callable = time.time
     sleep: callable = time.sleep
     _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
@@ -44,7 +49,7 @@ class RateLimiter:
     snapshot: RateLimitSnapshot = field(default_factory=RateLimitSnapshot)
 
     def _roll_window(self) -> None:
-        minute = int(self.clock() // 60)
+        minute = int(self.clock() // self.window_seconds)
         if minute != self._window:
             self._window = minute
             self._remaining_minute = None  # unknown until the first answer of this minute
@@ -53,7 +58,7 @@ class RateLimiter:
     def _seconds_to_next_minute(self) -> float:
         now = self.clock()
         # a little past the boundary, with jitter, so concurrent workers do not stampede
-        return (60 - now % 60) + 0.05 + random.random() * 0.25
+        return (self.window_seconds - now % self.window_seconds) + 0.05 + random.random() * 0.25
 
     def acquire(self) -> None:
         """Block until a request may start, then count it as in flight."""

@@ -36,6 +36,9 @@ class PortalConfig:
     page_size: int = 500
     rate_per_minute: Optional[int] = None
     rate_per_week: Optional[int] = None
+    # the length of the per-minute window, aligned to wall-clock multiples of it: the reference's calendar minute
+    # (60); tests shorten it so a spent budget refills in seconds (the client then needs the same window)
+    rate_window_seconds: float = 60.0
     fault_rate: float = 0.0
     fault_kinds: tuple[str, ...] = ("500", "503", "truncated", "drop")
     latency_ms: int = 0
@@ -87,6 +90,8 @@ class PortalConfig:
             raise ValueError("users must be at least 1")
         if self.page_size < 1:
             raise ValueError("page_size must be at least 1")
+        if self.rate_window_seconds <= 0:
+            raise ValueError("rate_window_seconds must be positive")
         if not 0.0 <= self.fault_rate <= 1.0:
             raise ValueError("fault_rate must be between 0 and 1")
         unknown = set(self.fault_kinds) - set(ALL_FAULT_KINDS)

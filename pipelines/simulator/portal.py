@@ -68,7 +68,7 @@ class SimulatedPortal:
                                    user_listing_definitions=cfg.user_listing_definitions,
                                    rating_options=cfg.resolved_rating_options)
         self.api = ApiContext(self.state, self.behaviour, self.now_ts, lambda: self._data_now)
-        self.limiter = RateLimiter(cfg.rate_per_minute, cfg.rate_per_week, self.now_ts)
+        self.limiter = RateLimiter(cfg.rate_per_minute, cfg.rate_per_week, self.now_ts, cfg.rate_window_seconds)
         self.faults = FaultInjector(cfg.seed, cfg.fault_rate, cfg.fault_kinds, cfg.endpoint_faults)
         self._churn_round = 0
         self._server: Optional[PortalServer] = None

@@ -1,7 +1,8 @@
 """Per-portal API rate limits, as the reference describes them.
 
 The minute window is the current calendar minute of wall-clock time ("for the
-current minute of the day"); the week window is rolling over the portal's
+current minute of the day"), or a shorter window of the same kind when the config
+asks (tests: a spent budget refills in seconds); the week window is rolling over the portal's
 simulated clock, so advancing the clock frees weekly budget. Requests that get
 a 429 count toward nothing.
 """
@@ -19,8 +20,11 @@ WEEK = 7 * 86400
 
 
 class RateLimiter:
-    def __init__(self, per_minute: Optional[int], per_week: Optional[int], sim_now: Callable[[], float]) -> None:
+    def __init__(
+        self, per_minute: Optional[int], per_week: Optional[int], sim_now: Callable[[], float], window_seconds: float
+    ) -> None:
         self._lock = threading.Lock()
+        self.window_seconds = window_seconds
         self.per_minute = per_minute
         self.per_week = per_week
         self._sim_now = sim_now
@@ -35,7 +39,7 @@ class RateLimiter:
             self.per_minute, self.per_week = per_minute, per_week
 
     def _roll(self) -> None:
-        minute = int(time.time() // 60)
+        minute = int(time.time() // self.window_seconds)
         if minute != self._minute:
             self._minute, self._minute_used = minute, 0
         horizon = self._sim_now() - WEEK

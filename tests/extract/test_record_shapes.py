@@ -34,8 +34,19 @@ def data_issues(out: Path, where: str) -> list[dict[str, Any]]:
     return query(out, f"select * from learnupon.data_issues where {where} order by noticed_at") if exists else []
 
 
-@MODES
-@pytest.mark.parametrize("shapes", ["values", "labels", "both"])
+# each shape once and each mode once by default (the richest, both shapes disagreeing, in both modes); the slow suite
+# runs every shape in every mode
+CUSTOM_DATA_CASES = [
+    pytest.param("values", "default", id="values-default", marks=pytest.mark.slow),
+    pytest.param("values", "strict", id="values-strict"),
+    pytest.param("labels", "default", id="labels-default"),
+    pytest.param("labels", "strict", id="labels-strict", marks=pytest.mark.slow),
+    pytest.param("both", "default", id="both-default"),
+    pytest.param("both", "strict", id="both-strict"),
+]
+
+
+@pytest.mark.parametrize(("shapes", "portal_factory"), CUSTOM_DATA_CASES, indirect=["portal_factory"])
 def test_custom_data_is_one_current_row_per_user_and_field(portal_factory: Any, tmp_path: Path, shapes: str) -> None:
     """After a full run, and after churn (users created and deleted) and another run."""
     portal = portal_factory(users=40, custom_data_shapes=shapes, custom_data_disagreements=0.3 if shapes == "both" else 0.0)
@@ -101,8 +112,13 @@ def test_the_default_custom_data_reading_of_each_mode(portal_factory: Any) -> No
     assert both == (not portal.config.strict)
 
 
-@MODES
-@pytest.mark.parametrize("place", [None, "question"])
+# each mode's own reading, and the third place (beside the answers) once by default; in both modes in the slow suite
+@pytest.mark.parametrize(("place", "portal_factory"), [
+    pytest.param(None, "default", id="None-default"),
+    pytest.param(None, "strict", id="None-strict"),
+    pytest.param("question", "default", id="question-default"),
+    pytest.param("question", "strict", id="question-strict", marks=pytest.mark.slow),
+], indirect=["portal_factory"])
 def test_survey_rating_options_and_admin_passes_load(portal_factory: Any, tmp_path: Path, place: str | None) -> None:
     """`place`: where the portal puts a rating question's scale. None: the mode's own reading (default: inside each
     statement rated; strict: an answers object holding only the scale); "question": beside the answers."""

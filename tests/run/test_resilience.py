@@ -29,12 +29,14 @@ def test_injected_faults_are_retried_and_the_warehouse_is_correct(portal_factory
 
 def test_429s_from_a_shared_rate_limit_are_waited_out(portal_factory, tmp_path: Path) -> None:
     """Another integration drains the per-minute budget mid-run; the run backs off and finishes correctly."""
-    portal = portal_factory(users=60, page_size=25, rate_per_minute=45)
+    # a 10-second "minute" (run_pipeline gives the client the portal's window): a spent budget refills in seconds
+    # rather than at the next calendar minute, and is still far longer than the neighbour needs to spend it
+    portal = portal_factory(users=60, page_size=25, rate_per_minute=45, rate_window_seconds=10)
     stop = threading.Event()
     drained = threading.Event()  # the neighbour has met a 429: the minute's budget is spent
 
     def neighbour() -> None:
-        # keeps spending the budget as each minute refills it; a slow or failed call must not end it
+        # keeps spending the budget as each window refills it; a slow or failed call must not end it
         with httpx.Client(auth=(portal.config.username, portal.config.password), timeout=60) as http:
             while not stop.is_set():
                 try:
@@ -48,7 +50,7 @@ def test_429s_from_a_shared_rate_limit_are_waited_out(portal_factory, tmp_path: 
     thread.start()
     try:
         wait_until(drained.is_set, "the neighbour spending the minute's budget")
-        # the core resources: enough calls to meet the neighbour, few enough to finish within two minute windows
+        # the core resources: enough calls to meet the neighbour
         summary = run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
     finally:
         stop.set()

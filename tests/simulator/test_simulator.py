@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 
 import httpx
@@ -11,7 +10,7 @@ import pytest
 
 from pipelines.simulator import PortalConfig, SimulatedPortal
 
-from tests.support.simulator_http import AUTH, CLOCK, fetch_all
+from tests.support.simulator_http import AUTH, CLOCK, RATE_WINDOW_SECONDS, fetch_all, within_one_rate_window
 
 
 
@@ -209,28 +208,28 @@ def test_churn_changes_what_it_says():
 
 # --- rate limits and faults ------------------------------------------------------------------
 
-def wait_for_fresh_minute(margin: float = 8.0) -> None:
-    """Avoid a calendar-minute boundary in the middle of a rate-limit test."""
-    if 60 - time.time() % 60 < margin:
-        time.sleep(60 - time.time() % 60 + 0.05)
-
-
 def test_minute_rate_limit_gives_429():
-    with SimulatedPortal(PortalConfig(users=30, clock=CLOCK, rate_per_minute=5, rate_per_week=100)) as p, client(p) as c:
-        wait_for_fresh_minute()
-        statuses, remaining = [], []
-        for _ in range(7):
-            r = c.get("/courses")
-            statuses.append(r.status_code)
-            remaining.append(int(r.headers["X-LU-Rate-Limit-Remaining-Minute"]))
-            assert "X-LU-Rate-Limit-Remaining-Week" in r.headers
-            assert "Retry-After" not in r.headers
-        assert statuses == [200] * 5 + [429] * 2
-        assert remaining == [4, 3, 2, 1, 0, 0, 0]
-        assert r.json() == {"response_type": "ERROR", "response_code": 429, "message": "exceeded limit on API requests"}
-        assert r.headers["X-LU-Rate-Limit-Remaining-Week"] == "95"  # 429s count toward nothing
-        assert p.calls["GET /courses"] == 5
-        assert httpx.post(p.root_url + "/_sim/advance?days=0").status_code == 200  # control: no limit
+    # the reference's calendar minute made an hour long (rate_window_seconds): what a window does, not its length
+    config = PortalConfig(users=30, clock=CLOCK, rate_per_minute=5, rate_per_week=100, rate_window_seconds=RATE_WINDOW_SECONDS)
+
+    def seven_calls() -> tuple[list[int], list[int], httpx.Response, int]:
+        with SimulatedPortal(config) as p, client(p) as c:
+            statuses, remaining = [], []
+            for _ in range(7):
+                r = c.get("/courses")
+                statuses.append(r.status_code)
+                remaining.append(int(r.headers["X-LU-Rate-Limit-Remaining-Minute"]))
+                assert "X-LU-Rate-Limit-Remaining-Week" in r.headers
+                assert "Retry-After" not in r.headers
+            assert httpx.post(p.root_url + "/_sim/advance?days=0").status_code == 200  # control: no limit
+            return statuses, remaining, r, p.calls["GET /courses"]
+
+    statuses, remaining, r, served = within_one_rate_window(seven_calls)
+    assert statuses == [200] * 5 + [429] * 2
+    assert remaining == [4, 3, 2, 1, 0, 0, 0]
+    assert r.json() == {"response_type": "ERROR", "response_code": 429, "message": "exceeded limit on API requests"}
+    assert r.headers["X-LU-Rate-Limit-Remaining-Week"] == "95"  # 429s count toward nothing
+    assert served == 5
 
 
 def test_week_limit_rolls_with_simulated_clock():
