@@ -106,7 +106,7 @@ def _key_result(
     metadata: dict[str, Any] = {
         "key": ", ".join(keys),
         "scope": scope,
-        "portals": scope_of(portal),
+        "portal_scope": scope_of(portal),
         "rows_checked": report["rows"],
         "duplicate_keys": report["duplicate_keys"],
         "extra_rows": report["extra_rows"],
@@ -209,7 +209,7 @@ def freshness_checks(context: AssetCheckExecutionContext, warehouse: WarehouseRe
             resource = check.asset_key.path[-1]
             max_age = settings.freshness_max_age_hours(resource, config)
             finished, run_id = last_success(con, resource, portal)
-            metadata: dict[str, Any] = {"max_age_hours": max_age, "portals": scope_of(portal)}
+            metadata: dict[str, Any] = {"max_age_hours": max_age, "portal_scope": scope_of(portal)}
             if finished is None:
                 metadata["note"] = "no successful load of this resource in pipeline_runs"
                 passed = False
@@ -322,7 +322,7 @@ def no_audit_gap(context: AssetCheckExecutionContext, warehouse: WarehouseResour
         "days_since_last_audit_load": None if age_days is None else round(age_days, 2),
         "days_left_before_events_are_lost": None if age_days is None else round(AUDIT_WINDOW_DAYS - age_days, 2),
         "api_window_days": AUDIT_WINDOW_DAYS,
-        "portals": scope_of(portal),
+        "portal_scope": scope_of(portal),
     }
     if cutoff:
         metadata["acknowledged_until"] = cutoff.isoformat()
@@ -388,7 +388,7 @@ def enrollments_match_course_counts(context: AssetCheckExecutionContext, warehou
         if abs(loaded - counted) > allowed:
             failing.append({"portal": of_portal, "course_id": course_id, "name": name, "num_enrolled": counted, "loaded": loaded})
     metadata: dict[str, Any] = {
-        "portals": scope_of(portal),
+        "portal_scope": scope_of(portal),
         "courses_checked": len(rows),
         "courses_out_of_tolerance": len(failing),
         "num_enrolled_total": int(total_api),

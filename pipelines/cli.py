@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run against a real portal (every setting: README, 'Settings')")
     warehouse_args(run)
     run.add_argument(
-        "--portals", type=_portal_list, default=None,
+        "--portals", dest="portal_names", type=_portal_list, default=None,
         help="comma-separated configured portals to run, e.g. acme,acme-eu (default: every configured portal)",
     )
     _setting_args(run)
@@ -316,7 +316,7 @@ def _run(args: argparse.Namespace, portal: Any = None, header: str = "") -> int:
     explicit = explicit_settings(args)
     if portal is None:
         every = configured_portals(explicit)
-        portals = choose_portals(every, getattr(args, "portals", None))
+        portals = choose_portals(every, getattr(args, "portal_names", None))
         options = extract_options(resolve(explicit))
     else:
         settings, options = run_settings(explicit, portal=portal)

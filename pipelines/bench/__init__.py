@@ -242,7 +242,7 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append("  own time of the last run (s): " + ", ".join(f"{k} {v:.2f}" for k, v in fx["own_split"].items()))
         lines.append(f"  the same snapshot written whole: {fx['snapshot_whole_seconds']:.2f} s")
     if rm := result.get("realm"):
-        lines += ["", f"Several portals ({len(rm['portals'])} portals, each its own server process, latency and rate limit;"
+        lines += ["", f"Several portals ({len(rm['by_portal'])} portals, each its own server process, latency and rate limit;"
                   f" {', '.join(rm['resources'])}, {rm['enrollments_per_user']:g} enrollments per user, page size"
                   f" {rm['page_size']}, {rm['workers']} workers per portal)",
                   f"  one run of all: {rm['together']['seconds']:.1f} s; one portal after another:"
@@ -250,10 +250,10 @@ def format_table(result: dict[str, Any]) -> str:
                   f"  portals reading the API at once in the one run: two or more {rm['together']['overlap_seconds']['two_or_more']:.1f} s,"
                   f" all {rm['together']['overlap_seconds']['all']:.1f} s (one after another:"
                   f" {rm['one_by_one']['overlap_seconds']['two_or_more']:.1f} s)",
-                  f"  {'portal':<8}{'users':>8}{'latency':>9}{'limit/min':>10}{'calls':>8}{'429s':>6}{'waits':>6}"
+                  f"  {'portal':<8}{'people':>8}{'latency':>9}{'limit/min':>10}{'calls':>8}{'429s':>6}{'waits':>6}"
                   f"{'API phase in the one run (s)':>30}{'alone (s)':>11}"]
-        for name, p in rm["portals"].items():
-            mine, alone = rm["together"]["portals"][name], rm["one_by_one"]["portals"][name]
+        for name, p in rm["by_portal"].items():
+            mine, alone = rm["together"]["by_portal"][name], rm["one_by_one"]["by_portal"][name]
             start, end = mine["api_phase_seconds"]
             lines.append(f"  {name:<8}{p[USERS]:>8,}{p['latency_ms']:>7}ms{p['rate_per_minute']:>10,}{mine['calls']:>8,}"
                          f"{mine['http_429']:>6}{mine['throttle_waits']:>6}{f'{start:.1f} to {end:.1f}':>30}{alone['run_seconds']:>11.1f}")

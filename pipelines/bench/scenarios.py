@@ -552,9 +552,9 @@ def realm(sizes: Sizes, work: Path) -> dict[str, Any]:
     from pipelines.run.runner import Warehouse
 
     configs = {
-        name: {"users": sizes.realm_users, "seed": sizes.seed + i, "page_size": sizes.page_size,
-               "enrollments_per_user": sizes.enrollments_per_user, "latency_ms": sizes.realm_latency_ms[i],
-               "rate_per_minute": sizes.realm_rates[i]}
+        name: dict(users=sizes.realm_users, seed=sizes.seed + i, page_size=sizes.page_size,  # a SimulatedPortal's config
+                   enrollments_per_user=sizes.enrollments_per_user, latency_ms=sizes.realm_latency_ms[i],
+                   rate_per_minute=sizes.realm_rates[i])
         for i, name in enumerate(REALM_PORTALS)
     }
 
@@ -603,12 +603,12 @@ def realm(sizes: Sizes, work: Path) -> dict[str, Any]:
                 "run_seconds": round(summary.seconds, 2),
                 "api_phase_seconds": [round(phases[name][0], 2), round(phases[name][1], 2)],
             }
-        return {"seconds": round(wall, 2), "portals": portals, "overlap_seconds": _overlap(list(phases.values()))}
+        return {"seconds": round(wall, 2), "by_portal": portals, "overlap_seconds": _overlap(list(phases.values()))}
 
     together = arm(True)
     one_by_one = arm(False)
     return {
-        "portals": {name: {USERS: c["users"], "latency_ms": c["latency_ms"], "rate_per_minute": c["rate_per_minute"]}
+        "by_portal": {name: {USERS: c[USERS], "latency_ms": c["latency_ms"], "rate_per_minute": c["rate_per_minute"]}
                     for name, c in configs.items()},
         "enrollments_per_user": sizes.enrollments_per_user,
         "page_size": sizes.page_size,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ..learnupon.personal_data import DIRECT, FREE_TEXT, QUASI
+from ..learnupon.tables import USERS
 
 # the suffixes that name which identifier of a person a column holds; what precedes them is the person's role
 _SUFFIXES = ("_first_name", "_last_name", "_email", "_username", "_name")
@@ -63,7 +64,7 @@ def people(table: str) -> tuple[Person, ...]:
     roles: dict[str, list[str]] = {}
     for column in direct:
         roles.setdefault(_role(column), []).append(column)
-    own_id = "user_id" if "user_id" in classes else ("id" if table == "users" else None)
+    own_id = "user_id" if "user_id" in classes else ("id" if table == USERS else None)
     if own_id and "" not in roles:
         roles[""] = []  # a table that names its user by id alone (exam enrollments, attendance, custom data)
     found = []

@@ -175,7 +175,7 @@ class ReportData:
             rate = figures["compliance_rate"]
             rows.append((name, *(figures[key] for key, _ in PORTAL_COLUMNS), "n/a" if rate is None else f"{rate * 100:.1f}%"))
         columns = ["Portal", *(label for _, label in PORTAL_COLUMNS), "Compliance rate"]
-        return Table("portals", columns, rows, numeric=set(range(1, len(columns))))
+        return Table("portal_figures", columns, rows, numeric=set(range(1, len(columns))))
 
     def labelled(self, portal: str | None, text: str) -> str:
         """A row's label, with its portal when the report shows several."""

@@ -117,7 +117,7 @@ def test_a_failing_portal_fails_its_partition_alone_and_a_reload_of_one_portal_t
         assert all(e.materialization.metadata["portal"].value == name for e in events)
         checks = result.get_asset_check_evaluations()
         assert checks and all(e.passed for e in checks), [e.asset_check_key for e in checks if not e.passed]
-        assert all(e.metadata["portals"].value == f"portal {name}" for e in checks if "portals" in e.metadata)
+        assert all(e.metadata["portal_scope"].value == f"portal {name}" for e in checks if "portal_scope" in e.metadata)
     users = query(realm.out, f"select portal, count(*) as n from learnupon.{USERS} where _dlt_valid_to is null group by 1 order by 1")
     assert users == [{"portal": "north", "n": 15}, {"portal": "south", "n": 15}]
     runs = query(realm.out, "select portal, status, run_id from learnupon.pipeline_runs order by portal")
@@ -152,11 +152,11 @@ def test_the_checks_of_a_partition_read_that_portals_rows_alone(realm: Realm) ->
     for name in ("north", "south"):
         result = job.execute_in_process(instance=instance, partition_key=name, raise_on_error=False)
         (evaluation,) = result.get_asset_check_evaluations()
-        verdicts[name] = (evaluation.passed, evaluation.metadata["duplicate_keys"].value, evaluation.metadata["portals"].value)
+        verdicts[name] = (evaluation.passed, evaluation.metadata["duplicate_keys"].value, evaluation.metadata["portal_scope"].value)
     assert verdicts == {"north": (False, 1, "portal north"), "south": (True, 0, "portal south")}
     # without a partition, the check reads every portal's rows
     (whole,) = job.execute_in_process(instance=instance, raise_on_error=False).get_asset_check_evaluations()
-    assert not whole.passed and whole.metadata["portals"].value == "every portal"
+    assert not whole.passed and whole.metadata["portal_scope"].value == "every portal"
     assert whole.metadata["rows_checked"].value == 31  # 15 + 15 + the duplicate
 
 

@@ -109,12 +109,12 @@ def test_bench_tiny_reports_every_figure(tmp_path):
     assert fx["runs"][0]["snapshot_refresh"]["whole"] is False or fx["runs"][1]["snapshot_refresh"]["whole"] is False
 
     rm = result["realm"]  # three portals in one run against the same three one after another
-    assert list(rm["portals"]) == ["north", "south", "east"]
-    assert len({p["rate_per_minute"] for p in rm["portals"].values()}) == 3  # each portal its own limit
+    assert list(rm["by_portal"]) == ["north", "south", "east"]
+    assert len({p["rate_per_minute"] for p in rm["by_portal"].values()}) == 3  # each portal its own limit
     for arm in ("together", "one_by_one"):
         run = rm[arm]
-        assert run["seconds"] > 0 and set(run["portals"]) == set(rm["portals"])
-        for name, portal in run["portals"].items():
+        assert run["seconds"] > 0 and set(run["by_portal"]) == set(rm["by_portal"])
+        for name, portal in run["by_portal"].items():
             assert portal["calls"] == portal["calls_served"] > 0, (arm, name)  # counted per portal, as each portal served
             assert portal["records"] > 0 and portal["http_429"] >= 0
             start, end = portal["api_phase_seconds"]

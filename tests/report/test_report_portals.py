@@ -42,7 +42,7 @@ def _without_stamps(html: str, folder: str) -> str:
 
 
 def _portals_table(html: str) -> dict[str, dict[str, str]]:
-    body = re.search(r'download="portals\.csv" href="data:text/csv;charset=utf-8,([^"]*)"', html)
+    body = re.search(r'download="portal_figures\.csv" href="data:text/csv;charset=utf-8,([^"]*)"', html)
     assert body, "no portals table"
     rows = list(csv.DictReader(io.StringIO(unquote(body.group(1)))))
     return {row["Portal"]: row for row in rows}

@@ -27,8 +27,8 @@ from .gamification import note_award_keys
 
 
 def users_resource(context: ExtractContext) -> DltResource:
-    @dlt.resource(**tables.hints("users"))
-    @context.contained("users", hold=True)
+    @dlt.resource(**tables.hints(tables.USERS))
+    @context.contained(tables.USERS, hold=True)
     def users() -> Iterator[Any]:
         # two stages, each on a thread of its own: the listing pages ahead while the previous page is
         # hashed and converted, so the chain of calls (each page asked for once the last says there is
@@ -76,12 +76,12 @@ def users_resource(context: ExtractContext) -> DltResource:
                         f"CustomData[{d.label!r}] disagrees with customDataFieldValues (definition_id {d.definition_id}):"
                         " the definition id's value is kept",
                     )
-            if (full := users_batch.add(tables.to_table("users", user_rows, context.issues))) is not None:
+            if (full := users_batch.add(tables.to_table(tables.USERS, user_rows, context.issues))) is not None:
                 yield full
             if custom_rows and (full := custom_batch.add(tables.to_table("user_custom_data", custom_rows, context.issues))) is not None:
                 yield child_table(full, "user_custom_data")
             note_award_keys(award_keys, page.records)
-            context.progress.update("users", pages=1, rows=len(page.records))
+            context.progress.update(tables.USERS, pages=1, rows=len(page.records))
         if (rest := users_batch.take()) is not None:
             yield rest
         if (rest := custom_batch.take()) is not None:
