@@ -6,8 +6,8 @@ versions as (
 
 final as (
     select
-        {{ as_of_date() }} as as_of_date,
         versions.portal as portal,
+        {{ as_of_date() }} as as_of_date,
         versions.portal_id as portal_id,
         versions.subdomain as subdomain,
         versions.portal_title as portal_title,

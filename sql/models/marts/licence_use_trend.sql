@@ -12,8 +12,8 @@ versions as (
 -- before; points after the as-of date are left out
 final as (
     select
-        as_of.as_of_date as as_of_date,
         versions.portal as portal,
+        as_of.as_of_date as as_of_date,
         versions.portal_id as portal_id,
         versions.subdomain as subdomain,
         versions.portal_title as portal_title,
