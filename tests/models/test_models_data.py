@@ -222,6 +222,8 @@ def _insert(con: duckdb.DuckDBPyConnection, relation: str, table: str, rows: lis
 def _versions(table: str, rows: list[dict[str, Any]], load_id: str, portal: str = PORTAL) -> list[dict[str, Any]]:
     out = []
     for row in rows:
+        if row.get("portal", portal) != portal:  # a row of one portal (the realm's listing is its top-level portal's)
+            continue
         row = dict(row)
         retired = row.pop("retired", False)
         row.setdefault("portal", portal)
