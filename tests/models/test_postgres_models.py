@@ -63,6 +63,9 @@ def _sortable(row: tuple) -> tuple:
     return tuple((v is None, str(v)) for v in row)
 
 
+REALM_MARTS = {"licence_use", "licence_use_trend"}
+
+
 def test_marts_on_postgres_equal_duckdb_row_for_row(portal, tmp_path: Path, postgres_database) -> None:
     db = postgres_database
     as_of = CLOCK.date()
@@ -88,7 +91,8 @@ def test_marts_on_postgres_equal_duckdb_row_for_row(portal, tmp_path: Path, post
         relation = on_duckdb.relation(mart)
         d_columns, d_rows = rows_of(duckdb_rows(on_duckdb.database, relation))
         p_columns, p_rows = rows_of(query(db, f"select * from {relation}"))
-        assert d_rows, f"{relation} is empty on DuckDB: the comparison would prove nothing"
+        # a portal that is not a realm's top-level one has no licence figures (tests/models/test_licence_use.py)
+        assert d_rows or mart in REALM_MARTS, f"{relation} is empty on DuckDB: the comparison would prove nothing"
         assert p_columns == d_columns, f"{relation}: columns differ"
         if p_rows != d_rows:
             only_duckdb = sorted(d_rows - p_rows, key=_sortable)[:3]
