@@ -99,8 +99,11 @@ def test_delta_holds_the_same_rows_as_duckdb_and_the_portal(portal_factory, tmp_
 
     # every table a reader sees: the same current rows and the same number of history rows as DuckDB
     with _connection(duck) as d, _connection(lake) as dl:
-        tables = _raw_tables(d)
-        assert tables == _raw_tables(dl)
+        tables = _raw_tables(dl)
+        # a resource that gave no row (the realm's listing, from a portal that is not top-level) has no Delta table
+        unwritten = [t for t in _raw_tables(d) if t not in tables]
+        assert all(not d.execute(f"select count(*) from learnupon.{t}").fetchone()[0] for t in unwritten), unwritten
+        assert set(tables) <= set(_raw_tables(d)) and len(tables) >= 25
         for table in tables:
             columns = sorted(_columns(d, table) - RUN_COLUMNS)
             assert _columns(dl, table) >= set(columns), table
@@ -113,12 +116,17 @@ def test_delta_holds_the_same_rows_as_duckdb_and_the_portal(portal_factory, tmp_
 
     # the models read the Delta tables; the marts land beside them as Delta tables, equal to DuckDB's
     built = {w.destination: build_models(w, as_of=AS_OF, export_parquet=False) for w in (duck, lake)}
-    assert built["delta"].marts and sorted(built["delta"].marts) == sorted(built["duckdb"].marts)
-    assert not built["delta"].failed_tests and not built["delta"].skipped
+    # the realm's models read the portals table, which Delta has only once a top-level portal listed its realm:
+    # skipped (a model whose raw table was not loaded is), while DuckDB's empty table gives empty marts
+    realm_models = {"stg_portal_versions", "licence_use", "licence_use_trend"}
+    assert set(built["delta"].skipped) <= realm_models, built["delta"].skipped
+    marts = [m for m in built["duckdb"].marts if m not in realm_models]
+    assert built["delta"].marts and sorted(built["delta"].marts) == sorted(marts)
+    assert not built["delta"].failed_tests
     from deltalake import DeltaTable
 
     with duckdb.connect(str(duck.duckdb_path), read_only=True) as con:
-        for mart in built["duckdb"].marts:
+        for mart in marts:
             expected = con.sql(f"select * from {built['duckdb'].relation(mart)}").to_arrow_table()
             published = DeltaTable(lake.delta_lake.table_uri(mart, MARTS)).to_pyarrow_table()
             assert published.column_names == expected.column_names, mart

@@ -37,6 +37,8 @@ def assert_tables_match(out_dir: Any, truth: dict[str, list[Any]], tables: Itera
     for table in tables:
         expected = raw_truth.EXPECTED[table](model)
         loaded, names = raw_truth.loaded(out_dir, table, destination)
+        if not expected and not loaded:  # nothing served, nothing held (Delta writes no table for a resource with no row)
+            continue
         problems = [text for column, text in raw_truth.table_differences(table, expected, loaded, names)
                     if not raw_truth.known(None, None, table, column, kind)]
         assert not problems, f"{table} differs from the portal: {problems[:10]}"
