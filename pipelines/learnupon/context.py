@@ -308,7 +308,7 @@ class ExtractContext:
         remembered = {int(cid): int(family) for family, entry in state.items() for cid in entry.get("ids", [])}
         kept: set[int] = set()
         searched: set[str] = set()
-        for record in self.course_instructor_records():
+        for record in self.course_instructor_records(client):
             cid, title = int_or_none(record.get("course_id")), record.get("course_name")
             if cid is None or cid in by_id:
                 continue
@@ -320,11 +320,13 @@ class ExtractContext:
                 self._add_courses(client, {**everything, "name": str(title)}, by_id)
         return kept - set(by_id)
 
-    def course_instructor_records(self) -> list[dict[str, Any]]:
-        """The course-instructor listing, read once per run (its resource and the course search share it)."""
+    def course_instructor_records(self, client: LearnUponClient | None = None) -> list[dict[str, Any]]:
+        """The course-instructor listing, read once per run (its resource and the course search share it).
+
+        `client`: the one the course listing holds (under the context's lock, which `self.client` takes)."""
         listing = next(entry for entry in LISTINGS if entry.resource == COURSE_INSTRUCTORS)
         return self.run_cache.course_instructors.get(
-            lambda: [r for page in self.client.paginate(listing.path, record_keys=listing.keys) for r in page.records]
+            lambda: [r for page in (client or self.client).paginate(listing.path, record_keys=listing.keys) for r in page.records]
         )
 
     def _add_courses(self, client: LearnUponClient, params: dict[str, str], by_id: dict[int, dict[str, Any]],
