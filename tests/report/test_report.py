@@ -20,15 +20,11 @@ from pipelines.report import reading as report_reading
 from pipelines.report import ReportData, question_label, rate_thresholds, render, write_report
 from pipelines.run.runner import Warehouse
 from tests.models.test_models_data import make_duckdb_warehouse
+from tests.support.report_html import headline_cards
 
 AS_OF = date(2026, 6, 15)
 # when the report is made: the warehouse's only run finished on 2026-06-15 01:05 UTC, 35 hours before
 NOW = datetime(2026, 6, 16, 12, 0, tzinfo=timezone.utc)
-
-
-def _cards(html: str) -> dict[str, tuple[str, str]]:
-    found = re.findall(r'<div class="card ?([a-z]*)"><div class="value">([^<]*)</div><div class="label">([^<]*)</div>', html)
-    return {label: (value, tone) for tone, value, label in found}
 
 
 def _csvs(html: str) -> dict[str, list[list[str]]]:
@@ -59,7 +55,7 @@ def copy_of(built: Path, tmp_path: Path) -> Warehouse:
 def test_report_has_headline_figures_coloured_by_meaning(report: str) -> None:
     assert "As of 2026-06-15" in report
     # 6 required trainings of active users: 2 compliant, 1 due soon, 1 overdue, 1 expired, 1 not started
-    assert _cards(report) == {
+    assert headline_cards(report) == {
         "Compliance rate": ("33.3%", "bad"),  # below the 70% amber threshold: red, never green
         "Required trainings (learner &times; course)": ("6", ""),
         "Learners with required training": ("4", ""),
@@ -202,7 +198,7 @@ def test_good_threshold_is_configurable(built: Path, tmp_path: Path, monkeypatch
     monkeypatch.setenv("LMS_REPORT_GOOD_RATE", "0.3")
     monkeypatch.setenv("LMS_REPORT_WARN_RATE", "0.2")
     html = write_report(copy_of(built, tmp_path), tmp_path / "r.html", as_of=AS_OF, build=False).read_text()
-    assert _cards(html)["Compliance rate"] == ("33.3%", "good")
+    assert headline_cards(html)["Compliance rate"] == ("33.3%", "good")
     assert "Rates show green at 30.0% or more, amber from 20.0%" in html
     monkeypatch.setenv("LMS_REPORT_GOOD_RATE", "1.5")
     with pytest.raises(ConfigError, match="LMS_REPORT_GOOD_RATE must be a share"):
@@ -225,13 +221,13 @@ def test_report_notes_marts_that_could_not_be_built(tmp_path: Path) -> None:
     assert "the session_attendance table could not be built" in html
     assert "the exam_question_analysis table could not be built" in html
     assert "the manager_compliance table could not be built" in html
-    assert _cards(html)["Overdue (rows of the overdue list)"] == ("1", "bad")
+    assert headline_cards(html)["Overdue (rows of the overdue list)"] == ("1", "bad")
 
 
 def test_report_on_parquet(tmp_path: Path) -> None:
     make_duckdb_warehouse(tmp_path)  # the Parquet destination's working warehouse
     html = write_report(Warehouse(out_dir=tmp_path, destination="parquet"), tmp_path / "r.html", as_of=AS_OF).read_text()
-    assert _cards(html)["Compliance rate"] == ("33.3%", "bad")
+    assert headline_cards(html)["Compliance rate"] == ("33.3%", "bad")
     assert len(list((tmp_path / "parquet" / "marts" / "compliance_status").glob("*.parquet"))) == 1  # built and published
 
 

@@ -19,7 +19,8 @@ from pipelines.models import build_models
 from pipelines.report import write_report
 from pipelines.run.runner import Warehouse
 from tests.models.test_models_data import PORTAL, make_duckdb_warehouse
-from tests.report.test_report import AS_OF, NOW, _cards
+from tests.report.test_report import AS_OF, NOW
+from tests.support.report_html import headline_cards
 
 OTHER = "globex"
 # the headline cards by the portals table's column that holds the same figure
@@ -70,7 +71,7 @@ def test_realm_headline_is_the_sum_of_its_portals(realm: Path) -> None:
     html = (realm / "realm.html").read_text()
     table = _portals_table(html)
     assert list(table) == [PORTAL, OTHER, "All portals"]
-    cards = _cards(html)
+    cards = headline_cards(html)
     for card, column in CARD_COLUMNS.items():
         assert int(cards[card][0]) == int(table[PORTAL][column]) + int(table[OTHER][column]) == int(table["All portals"][column]), card
     # Ada's Forklift Safety: overdue on acme, compliant on globex
@@ -79,7 +80,7 @@ def test_realm_headline_is_the_sum_of_its_portals(realm: Path) -> None:
     assert cards["Compliance rate"][0] == "41.7%"
     # each portal's own report carries the same figures as its row
     for portal in (PORTAL, OTHER):
-        own = _cards((realm / f"{portal}.html").read_text())
+        own = headline_cards((realm / f"{portal}.html").read_text())
         assert {column: own[card][0] for card, column in CARD_COLUMNS.items()} == {
             column: table[portal][column] for column in CARD_COLUMNS.values()
         }
