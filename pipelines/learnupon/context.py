@@ -27,8 +27,8 @@ from .errors import ConfigError, LearnUponAPIError, SuspectListing, WeeklyBudget
 log = logging.getLogger("lms_warehouse.extract")
 from .records import int_or_none, parse_bool
 from .run_cache import RunCache
-from .settings import COURSES_KEYS, COURSES_PATH, ENROLLABLE_STATUSES, ExtractOptions
-from .tables import COURSES, empty_tables, item_table
+from .settings import COURSES_KEYS, COURSES_PATH, ENROLLABLE_STATUSES, LISTINGS, ExtractOptions
+from .tables import COURSE_INSTRUCTORS, COURSES, empty_tables, item_table
 
 
 class NullProgress:
@@ -239,10 +239,12 @@ class ExtractContext:
         refresh = refresh_versions and not every_version_listed
 
         state = dlt.current.source_state().setdefault("course_families", {})
+        known_old_ids: set[int] = set()
+        if not every_version_listed:
+            known_old_ids |= self._add_unlisted_families(client, everything, by_id, state)
         families: dict[int, list[dict[str, Any]]] = {}
         for record in by_id.values():
             families.setdefault(_family_id(record), []).append(record)
-        known_old_ids: set[int] = set()
         for family, versions in families.items():
             newest = max(versions, key=lambda r: int_or_none(r.get("version")) or 0)
             newest_version = int_or_none(newest.get("version")) or 1
@@ -252,12 +254,7 @@ class ExtractContext:
                 known_old_ids.update(remembered.get("ids", []))
                 continue
             if newest_version > 1 and (len(present) < newest_version or refresh) and newest.get("name"):
-                search = {**everything, "name": newest["name"]}
-                for page in client.paginate(COURSES_PATH, search, record_keys=COURSES_KEYS):
-                    for record in page.records:
-                        cid = int_or_none(record.get("id"))
-                        if cid is not None and _family_id(record) == family:
-                            by_id.setdefault(cid, record)
+                self._search_family(client, everything, by_id, family, newest_version)
             ids = sorted(cid for cid, r in by_id.items() if _family_id(r) == family)
             state[str(family)] = {"version": newest_version, "ids": ids}
         # older versions found in earlier runs but not listed now: keep them in the fan-out
@@ -265,12 +262,84 @@ class ExtractContext:
         guard_empty_listing(COURSES, len(by_id), dlt.current.source_state())
         return list(by_id.values())
 
-    def _add_courses(self, client: LearnUponClient, params: dict[str, str], by_id: dict[int, dict[str, Any]]) -> None:
+    def _search_family(self, client: LearnUponClient, everything: dict[str, str], by_id: dict[int, dict[str, Any]],
+                       family: int, newest_version: int) -> None:
+        """Every version of one family, searched by name (include_all_versions "works with name").
+
+        A re-versioned course may be renamed, and `name` is a pattern: the newest title need not match
+        an older one. So each title a version of the family is found with is searched once, newest
+        first, until versions 1..N are all present; failing that, the root course (its id is the
+        family's source_id; a course_id search returns one course, archived too) gives its title.
+        """
+        def versions() -> list[dict[str, Any]]:
+            return [r for r in by_id.values() if _family_id(r) == family]
+
+        searched: set[str] = set()
+        root_read = False
+        while len({int_or_none(r.get("version")) for r in versions()}) < newest_version:
+            found = sorted(versions(), key=lambda r: -(int_or_none(r.get("version")) or 0))
+            names = [str(r["name"]) for r in found if r.get("name") and str(r["name"]).lower() not in searched]
+            if names:
+                searched.add(names[0].lower())
+                self._add_courses(client, {**everything, "name": names[0]}, by_id,
+                                  keep=lambda r: _family_id(r) == family)
+                continue
+            if root_read or family in by_id:
+                return  # every title searched: what is left is not findable by name
+            root_read = True
+            try:
+                self._add_courses(client, {"course_id": str(family), "include_draft": "true",
+                                           "include_licensed_courses": "true"}, by_id,
+                                  keep=lambda r: _family_id(r) == family)
+            except LearnUponAPIError as error:
+                if error.status != 404:
+                    raise
+                return  # the root was deleted
+
+    def _add_unlisted_families(self, client: LearnUponClient, everything: dict[str, str],
+                               by_id: dict[int, dict[str, Any]], state: dict[str, Any]) -> set[int]:
+        """Families no listing shows: every version archived, on a portal that lists no archived version without a name.
+
+        Such a course is found only by its title (or id). The course-instructor listing, read once per
+        run for its own table anyway, names courses by id and title, wholly archived ones included:
+        each course it names that the listing did not show is searched by that title, unless an earlier
+        run found its family (then its remembered ids are kept, at no cost). Returns those remembered ids.
+        """
+        remembered = {int(cid): int(family) for family, entry in state.items() for cid in entry.get("ids", [])}
+        kept: set[int] = set()
+        searched: set[str] = set()
+        for record in self.course_instructor_records(client):
+            cid, title = int_or_none(record.get("course_id")), record.get("course_name")
+            if cid is None or cid in by_id:
+                continue
+            if cid in remembered:
+                kept.update(state[str(remembered[cid])].get("ids", []))
+                continue
+            if title and str(title).lower() not in searched:
+                searched.add(str(title).lower())
+                self._add_courses(client, {**everything, "name": str(title)}, by_id)
+        return kept - set(by_id)
+
+    def course_instructor_records(self, client: LearnUponClient | None = None) -> list[dict[str, Any]]:
+        """The course-instructor listing, read once per run (its resource and the course search share it).
+
+        `client`: the one the course listing holds (under the context's lock, which `self.client` takes)."""
+        listing = next(entry for entry in LISTINGS if entry.resource == COURSE_INSTRUCTORS)
+        return self.run_cache.course_instructors.get(
+            lambda: [r for page in (client or self.client).paginate(listing.path, record_keys=listing.keys) for r in page.records]
+        )
+
+    def _add_courses(self, client: LearnUponClient, params: dict[str, str], by_id: dict[int, dict[str, Any]],
+                     keep: Callable[[dict[str, Any]], bool] | None = None) -> None:
         for page in client.paginate(COURSES_PATH, params, record_keys=COURSES_KEYS):
             for record in page.records:
                 cid = int_or_none(record.get("id"))
-                if cid is not None:
+                if cid is None:
+                    continue
+                if keep is None:
                     by_id[cid] = record
+                elif keep(record):
+                    by_id.setdefault(cid, record)  # a family's search adds versions, it does not replace them
             self.progress.update(COURSES, pages=1, rows=len(page.records))
 
     def remembered_course_ids(self) -> list[int]:

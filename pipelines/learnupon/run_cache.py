@@ -44,6 +44,8 @@ class RunCache:
     modules_read: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     # course id -> {"exams": [...], "assignments": [...]}: from the state plus modules_read
     module_index: Once[dict[int, dict[str, list[int]]]] = field(default_factory=Once)
+    # course_instructors (the listing): the course search reads the courses it names (wholly archived ones)
+    course_instructors: Once[list[dict[str, Any]]] = field(default_factory=Once)
     # learning_paths (the listing): the path fan-outs read its ids
     learning_paths: Once[list[dict[str, Any]]] = field(default_factory=Once)
     # exam_enrollment_id -> (exam_id, fingerprint): exam_enrollments fills it, exam_answers reads it

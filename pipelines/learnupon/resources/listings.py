@@ -44,6 +44,11 @@ def listing_pages(context: ExtractContext, listing: Listing) -> Iterator[list[di
         for start in range(0, len(records), 500):
             yield records[start : start + 500]
         return
+    if listing.resource == tables.COURSE_INSTRUCTORS:
+        records = context.course_instructor_records()
+        for start in range(0, len(records), 500):
+            yield records[start : start + 500]
+        return
     for page in context.client.paginate(listing.path, record_keys=listing.keys):
         yield page.records
 
