@@ -70,11 +70,8 @@ def test_the_portals_ids_overlap(realm: Built) -> None:
     assert shared[0][0] >= 90  # every south user's id is a north user's too: the marts tell them apart by portal
 
 
-def test_completions_per_course_family_per_portal(realm: Built, request: pytest.FixtureRequest) -> None:
+def test_completions_per_course_family_per_portal(realm: Built) -> None:
     out, truths = realm
-    if "strict" in request.node.callspec.id:
-        # as in test_mart_truth: on the strict portal a fully archived course family is never listed
-        request.applymarker(pytest.mark.xfail(strict=True, reason="extraction misses fully archived course families on the strict portal"))
     for name, truth in truths.items():
         expected = mart_truth.completions_per_family(truth)
         got = dict(rows(out, "select course_family_id, completed_count from reporting.completion_by_course where portal = ? and completed_count > 0", [name]))
