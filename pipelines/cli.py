@@ -232,7 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return bench_main(args)
         if args.command == "simulate":
             return _simulate(args)
-        with stop_on_signals(announce=args.command == "run"):  # a run's progress is on stderr
+        from .learnupon.client import NO_NEW_CALLS
+
+        NO_NEW_CALLS.clear()
+        with stop_on_signals(announce=args.command == "run", on_signal=NO_NEW_CALLS.set):  # a run's progress is on stderr
             if args.command == "sync":
                 from .sync.cli import main as sync_main
 

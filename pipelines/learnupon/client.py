@@ -30,6 +30,7 @@ import httpx
 import orjson
 
 from .errors import (
+    CallsStopped,
     ConfigError,
     CredentialsRejected,
     LearnUponAPIError,
@@ -43,6 +44,16 @@ from .records import extract_records, parse_bool
 from .settings_spec import default
 
 log = logging.getLogger("lms_warehouse.client")
+
+# Set by the CLI's stop-signal handler: from then on no call starts, in any thread, while the signal's
+# exception unwinds the main thread (the calls in flight finish). Cleared when a command starts.
+NO_NEW_CALLS = threading.Event()
+
+
+def _refuse_after_stop() -> None:
+    if NO_NEW_CALLS.is_set():
+        raise CallsStopped("a stop signal arrived: no new call starts")
+
 
 TIME_PROBE_PATH = "/timezones"  # a short, static list: the cheapest call that tells the portal's time
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -270,11 +281,13 @@ class LearnUponClient:
         return error
 
     def _start_call(self) -> None:
-        """Wait for the rate limiter's go; a call that waited while another met a 401 is not made."""
+        """Wait for the rate limiter's go; a call that waited while another met a 401 or a stop signal is not made."""
+        _refuse_after_stop()
         self.limiter.acquire()
-        if self._rejected is not None:
+        if self._rejected is not None or NO_NEW_CALLS.is_set():
             self.limiter.release(None, None)
             self._check_keys()
+            _refuse_after_stop()
 
     def _check_keys(self) -> None:
         """Refused keys stay refused: after the first 401 every call fails at once, without calling."""

@@ -57,6 +57,10 @@ class WeeklyBudgetReserved(LearnUponError):
     """The portal's weekly API budget is down to the reserve this pipeline must leave untouched."""
 
 
+class CallsStopped(LearnUponError):
+    """A stop signal arrived: no new call starts (those in flight finish)."""
+
+
 class MalformedResponse(LearnUponError):
     """A 200 response whose JSON does not have the documented shape."""
 

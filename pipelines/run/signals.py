@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -41,12 +41,15 @@ def last_signal() -> int | None:
 
 
 @contextmanager
-def stop_on_signals(announce: bool = False) -> Iterator[None]:
+def stop_on_signals(announce: bool = False, on_signal: Callable[[], None] | None = None) -> Iterator[None]:
     """Within the block, SIGINT and SIGTERM raise Interrupted in the main thread. `announce`: say so on stderr at
-    once (a run's progress goes there: the operator sees the stop begin, not only its end)."""
+    once (a run's progress goes there: the operator sees the stop begin, not only its end). `on_signal`: called
+    first, in the handler (the API client's gate: the other threads start no call from then on)."""
 
     def handler(signum: int, frame: Any) -> None:
         _received.append(signum)
+        if on_signal is not None:
+            on_signal()
         if announce:  # os.write: the handler may run inside a write to sys.stderr, whose buffer is not reentrant
             os.write(2, f"lms-warehouse: {signal.Signals(signum).name} received; stopping: the calls in flight"
                         " finish, no new call starts\n".encode())
