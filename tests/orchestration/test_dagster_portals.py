@@ -4,7 +4,8 @@ Three simulated portals whose ids overlap, configured as a user does ([sources.l
 the matching environment variables), one of them with refused keys: its partition fails alone and the others
 materialize; loading one portal's partition again (after a churn on its portal) leaves every other portal's
 rows as they were; the checks of a partition read that portal's rows alone; each load schedule asks for one
-run per portal; a load made outside Dagster is reported on its portal's partition.
+run per portal; a load made outside Dagster is reported on its portal's partition; retention (LMS_RETAIN_DELETED_DAYS)
+erases in the partition's portal alone.
 """
 
 from __future__ import annotations
@@ -185,3 +186,41 @@ def test_a_load_made_outside_dagster_shows_on_its_portals_partition(realm: Realm
     reported = defs.resolve_sensor_def("cli_loads")(context)
     assert isinstance(reported, SensorResult)
     assert [(e.asset_key, e.partition) for e in reported.asset_events] == [(USERS_KEY, "north")]
+
+
+def test_retention_applies_to_a_partitions_run_and_its_portal_alone(realm: Realm, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LMS_RETAIN_DELETED_DAYS under Dagster (the setting as the learnupon resource's field): a partition's run
+    erases its portal's users deleted upstream longer than the setting, and no other portal's user of that id."""
+    from pipelines.simulator.domains.users import delete_user
+
+    monkeypatch.setenv("LMS_PSEUDONYM_KEY", "a-test-key-for-dagster-retention-0123")
+    defs = build_definitions()
+    instance = DagsterInstance.ephemeral()
+    for name in ("north", "south"):
+        assert load(defs, name, instance).success
+    north = realm.portals["north"]
+    gone = min(north.state.users)  # an id south has too: ids overlap
+    email_of = f"select distinct email from learnupon.{USERS} where portal = ? and id = ?"
+    north_email, south_email = (query(realm.out, email_of, [portal, gone]) for portal in ("north", "south"))
+    assert north_email and south_email and north_email != south_email
+    with north.lock:
+        delete_user(north.state, north.state.users[gone])
+        north.api.invalidate()
+    assert load(defs, "north", instance).success  # retention off: the deleted user's history keeps its values
+    with duckdb.connect(str(realm.out / "warehouse.duckdb")) as con:
+        con.execute(f"update learnupon.{USERS} set _dlt_valid_to = _dlt_valid_to - interval 40 day"
+                    " where portal = 'north' and id = ? and _dlt_valid_to is not null", [gone])
+
+    extract = next(a for a in defs.assets if getattr(a, "partitions_def", None) is not None)
+    result = materialize(
+        [extract], selection=[USERS_KEY], partition_key="north", instance=instance,
+        resources={"warehouse": WarehouseResource(), "learnupon": LearnUponResource(retain_deleted_days=30)},
+    )
+
+    assert result.success
+    assert query(realm.out, "select portal, user_id, reason from learnupon.erasures") == [
+        {"portal": "north", "user_id": gone, "reason": "retention"}]
+    # north's user keeps its rows (the facts stay under the id) without its email; south's user of that id is untouched
+    assert query(realm.out, f"select count(*) as n from learnupon.{USERS} where portal = 'north' and id = ?", [gone])[0]["n"] >= 1
+    assert all(r["email"] != north_email[0]["email"] for r in query(realm.out, email_of, ["north", gone]))
+    assert query(realm.out, email_of, ["south", gone]) == south_email
