@@ -13,6 +13,10 @@ Jobs: sync_plan_job (load users, groups and memberships, the roster, then the pl
 sync_apply_job (the same, then the apply when both checks pass). Sensor sync_roster_file starts
 sync_apply_job when the roster file's content changes; it is stopped unless
 LMS_SENSOR_SYNC_ROSTER_FILE_ENABLED=true (or [sensors.sync_roster_file] in schedules.toml).
+
+A roster is for one portal: LMS_SYNC_PORTAL (or the `sync` resource's `portal`), else the only configured
+one. The jobs run for that portal's partition (the sensor asks for it); a run of another portal's partition
+fails before planning, and the apply refuses a plan that was made for another portal.
 """
 
 import hashlib
@@ -58,8 +62,11 @@ from pipelines.sync.run import (
     read_field_choices,
 )
 
+from pipelines.config import Portal, portal_names
+
 from . import settings
 from .extract import API_TAGS, WAREHOUSE_POOL, WRITER_TAGS, resource_key
+from .portals import run_portal
 from .resources import LearnUponResource, WarehouseResource
 
 GROUP = "sync"
@@ -76,6 +83,13 @@ class SyncResource(ConfigurableResource):
 
     roster: str | None = Field(default=None, description="The HR roster (CSV or Parquet); default $LMS_SYNC_ROSTER.")
     mapping: str | None = Field(default=None, description="The TOML mapping; default $LMS_SYNC_MAPPING, else the defaults.")
+    portal: str | None = Field(
+        default=None,
+        description="The configured portal the roster is for; default $LMS_SYNC_PORTAL, else the only configured portal.",
+    )
+
+    def portal_name(self) -> str | None:
+        return self.portal or os.environ.get("LMS_SYNC_PORTAL") or None
 
     def roster_path(self) -> Path | None:
         value = self.roster or os.environ.get("LMS_SYNC_ROSTER")
@@ -89,6 +103,28 @@ class SyncResource(ConfigurableResource):
 class ApplyConfig(Config):
     apply: bool = Field(default=False, description="Write to LearnUpon (a run of sync_apply_job does); false: skip.")
     force: bool = Field(default=False, description="Apply even over the safety cap (launch sync/sync_actions alone).")
+
+
+def sync_portal(context: AssetExecutionContext, learnupon: LearnUponResource, sync: SyncResource) -> Portal:
+    """The portal the roster is for: the run's partition, else the `sync` resource's portal, else the only configured
+    one. A run of one portal's partition never plans or writes another's (user and group ids repeat across portals)."""
+    partition, named = run_portal(context), sync.portal_name()
+    if partition and named and partition != named:
+        raise Failure(description=f"the roster is for portal {named} (LMS_SYNC_PORTAL), and this run is of portal"
+                      f" {partition}: run the sync jobs for the partition {named}")
+    chosen = learnupon.portals([partition or named] if partition or named else None)
+    if len(chosen) != 1:
+        raise Failure(description=f"{len(chosen)} portals are configured ({', '.join(p.name for p in chosen)}): set"
+                      " LMS_SYNC_PORTAL (or the sync resource's portal) to the roster's, or run the sync jobs for its partition")
+    return chosen[0]
+
+
+def planned_portal(context: AssetExecutionContext) -> str | None:
+    """The portal the current plan was made for: the metadata of sync/sync_plan's latest materialization."""
+    event = context.instance.get_latest_materialization_event(PLAN_KEY)
+    materialization = event.asset_materialization if event is not None else None
+    value = materialization.metadata.get("portal") if materialization is not None else None
+    return value.value if value is not None else None  # type: ignore[union-attr]
 
 
 def _run_id(context: AssetExecutionContext) -> str:
@@ -156,13 +192,15 @@ def sync_plan(
     target = warehouse.warehouse()
     check_warehouse(target)
     mapping = sync.load_mapping()
-    with learnupon.settings().client() as client:
+    portal = sync_portal(context, learnupon, sync)
+    with portal.client() as client:
         read_field_choices(target, client)  # the values choice fields allow (one call)
     latest = _latest_roster(target)
     roster_run_id, columns = latest["run_id"], latest["columns"].split(",")
-    plan, csv_path = plan_roster(target, mapping, roster_run_id, columns, target.out_dir / PLAN_CSV)
+    plan, csv_path = plan_roster(target, mapping, roster_run_id, columns, target.out_dir / PLAN_CSV, portal.name)
     yield MaterializeResult(
         metadata={
+            "portal": portal.name,
             "dagster/row_count": len(plan.rows),
             "actions": MetadataValue.json(plan.counts),
             "writes": len(plan.writes),
@@ -210,13 +248,18 @@ def sync_actions(
     target = warehouse.warehouse()
     check_warehouse(target)
     mapping = sync.load_mapping()
+    portal = sync_portal(context, learnupon, sync)
+    planned = planned_portal(context)
+    if planned is not None and planned != portal.name:
+        raise Failure(description=f"sync.sync_plan was made for portal {planned}, not {portal.name}: plan again for"
+                      f" {portal.name} (sync_apply_job for its partition does both)")
     plan = current_plan(target)
     run_id, resumed = begin(target, "apply", _latest_roster(target)["source"], run_id=_run_id(context))
-    settings_ = learnupon.settings()
-    with settings_.client() as client:
+    with portal.client() as client:
         outcome = apply_plan(target, client, run_id, plan, mapping, force=config.force, resumed=resumed)
     applied = outcome.applied
     metadata = {
+        "portal": portal.name,
         "sync_run_id": run_id,
         "resumed": resumed,
         "status": outcome.status,
@@ -272,10 +315,19 @@ def build_sync_sensor():
         digest = file_digest(path)
         if digest == context.cursor:
             return SkipReason("the roster has not changed")
+        # the run is of the roster's portal: its partition (the jobs load that portal's users alone)
+        portals = portal_names()
+        portal = sync.portal_name() or (portals[0] if len(portals) == 1 else None)
+        if portal is None and portals:
+            return SkipReason(f"{len(portals)} portals are configured ({', '.join(portals)}): set LMS_SYNC_PORTAL to the roster's")
+        if portal is not None and portal not in portals:
+            return SkipReason(f"LMS_SYNC_PORTAL names {portal}, which is not a configured portal ({', '.join(portals)})")
         previous = context.cursor
         context.update_cursor(digest)
         # keyed by the change, not the content: a roster that goes back to an earlier content runs again
-        return RunRequest(run_key=f"{previous or 'first'}->{digest}", tags={"lms_warehouse/roster_sha256": digest})
+        # no portal configured: no partition, and the run says what is missing
+        return RunRequest(run_key=f"{previous or 'first'}->{digest}", partition_key=portal,
+                          tags={"lms_warehouse/roster_sha256": digest})
 
     return sync_roster_file
 

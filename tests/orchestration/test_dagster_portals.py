@@ -21,7 +21,9 @@ from dagster import (
     AssetCheckKey,
     AssetKey,
     DagsterInstance,
+    RunRequest,
     SensorResult,
+    SkipReason,
     build_schedule_context,
     build_sensor_context,
     materialize,
@@ -224,3 +226,52 @@ def test_retention_applies_to_a_partitions_run_and_its_portal_alone(realm: Realm
     assert query(realm.out, f"select count(*) as n from learnupon.{USERS} where portal = 'north' and id = ?", [gone])[0]["n"] >= 1
     assert all(r["email"] != north_email[0]["email"] for r in query(realm.out, email_of, ["north", gone]))
     assert query(realm.out, email_of, ["south", gone]) == south_email
+
+
+def test_the_sync_plans_and_applies_for_the_rosters_portal_alone(realm: Realm, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A roster is for one portal (LMS_SYNC_PORTAL): sync_apply_job for its partition writes to that portal alone, a run
+    of another portal's partition fails before planning, the apply refuses a plan made for another portal, and the
+    roster sensor asks for the roster portal's partition."""
+    from assets.sync import build_sync_sensor, SyncResource
+
+    from tests.support.sync_roster import by_external_id, new_hire, people, write_roster
+
+    north, south = realm.portals["north"], realm.portals["south"]
+    roster = write_roster(realm.out.parent / "roster.csv", people(north) + [new_hire(1, location="Sales")])
+    monkeypatch.setenv("LMS_SYNC_ROSTER", str(roster))
+    monkeypatch.setenv("LMS_SYNC_PORTAL", "north")
+    defs = build_definitions()
+    instance = DagsterInstance.ephemeral()
+    writes = ("POST /users", "PUT /users/{id}", "POST /group_memberships")
+
+    applied = defs.resolve_job_def("sync_apply_job").execute_in_process(instance=instance, partition_key="north")
+    assert applied.success
+    plan_events = [e for e in applied.get_asset_materialization_events() if e.asset_key == AssetKey(["sync", "sync_plan"])]
+    assert [e.materialization.metadata["portal"].value for e in plan_events] == ["north"]
+    assert by_external_id(north)["N0001"][0]["groups"] == {"Sales"}
+    assert "N0001" not in by_external_id(south) and sum(south.calls[w] for w in writes) == 0
+
+    # a run of south's partition with north's roster: fails before it plans, and writes nothing anywhere
+    north_writes = sum(north.calls[w] for w in writes)
+    wrong = defs.resolve_job_def("sync_apply_job").execute_in_process(instance=instance, partition_key="south",
+                                                                       raise_on_error=False)
+    assert not wrong.success
+    failure = next(e for e in wrong.all_events if e.is_step_failure)
+    assert "the roster is for portal north" in failure.event_specific_data.error.to_string()
+    # the apply alone, told the roster is south's: the plan in the warehouse is north's, so it is refused
+    monkeypatch.setenv("LMS_SYNC_PORTAL", "south")
+    alone = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={AssetKey(["sync", "sync_actions"])})
+    refused = alone.execute_in_process(instance=instance, raise_on_error=False,
+                                       run_config={"ops": {"sync__sync_actions": {"config": {"apply": True}}}})
+    assert not refused.success
+    failure = next(e for e in refused.all_events if e.is_step_failure)
+    assert "sync.sync_plan was made for portal north, not south" in failure.event_specific_data.error.to_string()
+    assert sum(north.calls[w] for w in writes) == north_writes and sum(south.calls[w] for w in writes) == 0
+
+    # the sensor asks for the roster portal's partition; with several portals and none named, for none
+    sensor = build_sync_sensor()
+    request = sensor(build_sensor_context(resources={"sync": SyncResource()}))
+    assert isinstance(request, RunRequest) and request.partition_key == "south"
+    monkeypatch.delenv("LMS_SYNC_PORTAL")
+    skipped = sensor(build_sensor_context(resources={"sync": SyncResource()}))
+    assert isinstance(skipped, SkipReason) and "set LMS_SYNC_PORTAL" in str(skipped.skip_message)
