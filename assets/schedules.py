@@ -17,10 +17,12 @@ from typing import Any
 from dagster import (
     AssetKey,
     AssetSelection,
+    DagsterInstance,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     RunStatusSensorContext,
     ScheduleDefinition,
     ScheduleEvaluationContext,
@@ -136,9 +138,13 @@ def build_sensors() -> list:
         monitored_jobs=LOAD_JOBS,
         request_job=models_job,
         default_status=DefaultSensorStatus.RUNNING if enabled else DefaultSensorStatus.STOPPED,
-        description="Rebuild the staging views and reporting marts after every successful load job.",
+        description="Rebuild the staging views and reporting marts after every successful load job, unless a build of"
+        " every model is already queued (it reads the same rows: one build after the portals' loads of one tick).",
     )
-    def models_after_loads(context: RunStatusSensorContext) -> RunRequest:
+    def models_after_loads(context: RunStatusSensorContext) -> RunRequest | SkipReason:
+        waiting = queued_full_build(context.instance)
+        if waiting is not None:  # the portals' loads of one tick end one after another: one build after them
+            return SkipReason(f"models_job run {waiting} is queued and builds every model from these rows too")
         return RunRequest(run_key=context.dagster_run.run_id, tags={"lms_warehouse/after_run": context.dagster_run.run_id})
 
     @run_status_sensor(
@@ -164,6 +170,19 @@ def build_sensors() -> list:
         )
 
     return [models_after_loads, models_after_partial_loads]
+
+
+def queued_full_build(instance: DagsterInstance) -> str | None:
+    """A models_job run still waiting in the queue that builds every model (the partial-loads sensor's select a
+    subset): it starts after the load that finished now, so it reads its rows; None if there is none."""
+    waiting = instance.get_run_records(
+        RunsFilter(job_name=models_job.name, statuses=[DagsterRunStatus.QUEUED]), limit=50
+    )
+    for record in waiting:
+        selection = record.dagster_run.asset_selection
+        if selection is None or set(MODEL_KEYS) <= set(selection):
+            return record.dagster_run.run_id
+    return None
 
 
 def models_without(failed_resources: list[str], repository: Any) -> list[AssetKey]:

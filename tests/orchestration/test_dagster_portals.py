@@ -275,3 +275,40 @@ def test_the_sync_plans_and_applies_for_the_rosters_portal_alone(realm: Realm, m
     monkeypatch.delenv("LMS_SYNC_PORTAL")
     skipped = sensor(build_sensor_context(resources={"sync": SyncResource()}))
     assert isinstance(skipped, SkipReason) and "set LMS_SYNC_PORTAL" in str(skipped.skip_message)
+
+
+def test_the_portals_loads_of_one_tick_queue_one_build_of_the_models() -> None:
+    """models_after_loads asks for a build after a load unless a build of every model is already queued (it starts
+    after that load, so it reads its rows): the portals' loads of one tick end one after another and queue one build.
+    A queued build of some models only (after a partial load) does not stand in for it."""
+    from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus, build_run_status_sensor_context
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    from assets.models import MODEL_KEYS
+    from assets.schedules import SENSORS
+
+    defs = build_definitions(list(NAMES))
+    instance = DagsterInstance.ephemeral()
+    load_job, models_job = defs.resolve_job_def("light_loads_job"), defs.resolve_job_def("models_job")
+    sensor = next(s for s in SENSORS if s.name == "models_after_loads")
+    # a queued run names where its code is (Dagster requires it): this code location, as the daemon would
+    origin = RemoteJobOrigin(
+        repository_origin=RemoteRepositoryOrigin(
+            code_location_origin=InProcessCodeLocationOrigin(LoadableTargetOrigin(module_name="assets.definitions")),
+            repository_name="__repository__"),
+        job_name=models_job.name)
+
+    def after_load_of(portal: str) -> Any:
+        run = instance.create_run_for_job(job_def=load_job, status=DagsterRunStatus.SUCCESS, tags={"dagster/partition": portal})
+        event = DagsterEvent(event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name=load_job.name)
+        return sensor(build_run_status_sensor_context(sensor_name=sensor.name, dagster_event=event, dagster_instance=instance,
+                                                      dagster_run=run, repository_def=defs.get_repository_def()))
+
+    assert isinstance(after_load_of("north"), RunRequest)
+    instance.create_run_for_job(job_def=models_job, status=DagsterRunStatus.QUEUED, remote_job_origin=origin,
+                                asset_selection=frozenset(MODEL_KEYS[:3]))
+    assert isinstance(after_load_of("south"), RunRequest)  # a partial build does not build everything
+    queued = instance.create_run_for_job(job_def=models_job, status=DagsterRunStatus.QUEUED, remote_job_origin=origin)
+    skipped = after_load_of("east")
+    assert isinstance(skipped, SkipReason) and queued.run_id in str(skipped.skip_message)
