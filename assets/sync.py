@@ -254,7 +254,7 @@ def sync_actions(
         raise Failure(description=f"sync.sync_plan was made for portal {planned}, not {portal.name}: plan again for"
                       f" {portal.name} (sync_apply_job for its partition does both)")
     plan = current_plan(target)
-    run_id, resumed = begin(target, "apply", _latest_roster(target)["source"], run_id=_run_id(context))
+    run_id, resumed = begin(target, "apply", _latest_roster(target)["source"], run_id=_run_id(context), portal=portal.name)
     with portal.client() as client:
         outcome = apply_plan(target, client, run_id, plan, mapping, force=config.force, resumed=resumed)
     applied = outcome.applied

@@ -36,8 +36,10 @@ create table if not exists {SCHEMA}.sync_runs (
     counts varchar,            -- JSON: plan rows per action
     api_calls bigint,
     remaining_week bigint,
-    error varchar
+    error varchar,
+    portal varchar             -- the portal the roster is for (user and group ids repeat across a realm's portals)
 );
+alter table {SCHEMA}.sync_runs add column if not exists portal varchar;  -- a journal from before the column
 create table if not exists {SCHEMA}.field_choices (
     definition_id bigint,      -- GET /users/customuserdata: the values each choice field allows
     label varchar,
@@ -77,22 +79,26 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES)
 
 
-def unfinished_apply(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The run_id of an apply that did not finish: killed (still `running`) or `stopped` at the weekly reserve."""
+def unfinished_apply(con: duckdb.DuckDBPyConnection, portal: str | None = None) -> str | None:
+    """The run_id of an apply of `portal` that did not finish: killed (still `running`) or `stopped` at the weekly
+    reserve. Another portal's is never resumed; one recorded without a portal (before the column) is anyone's."""
+    scope, params = (" and (portal = ? or portal is null)", [portal]) if portal is not None else ("", [])
     row = con.execute(
-        f"select run_id from {SCHEMA}.sync_runs where mode = 'apply' and status in ('running', 'stopped')"
-        " order by started_at desc limit 1"
+        f"select run_id from {SCHEMA}.sync_runs where mode = 'apply' and status in ('running', 'stopped'){scope}"
+        " order by started_at desc limit 1", params
     ).fetchone()
     return row[0] if row else None
 
 
-def start_run(con: duckdb.DuckDBPyConnection, run_id: str, mode: str, roster: str, resumed: bool) -> None:
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, mode: str, roster: str, resumed: bool,
+              portal: str | None = None) -> None:
     if resumed:
-        con.execute(f"update {SCHEMA}.sync_runs set status = 'running', roster = ?, error = null where run_id = ?", [roster, run_id])
+        con.execute(f"update {SCHEMA}.sync_runs set status = 'running', roster = ?, error = null,"
+                    " portal = coalesce(?, portal) where run_id = ?", [roster, portal, run_id])
         return
     con.execute(
-        f"insert into {SCHEMA}.sync_runs (run_id, mode, status, started_at, roster) values (?, ?, ?, ?, ?)",
-        [run_id, mode, "running" if mode == "apply" else "planning", now(), roster],
+        f"insert into {SCHEMA}.sync_runs (run_id, mode, status, started_at, roster, portal) values (?, ?, ?, ?, ?, ?)",
+        [run_id, mode, "running" if mode == "apply" else "planning", now(), roster, portal],
     )
 
 

@@ -122,13 +122,15 @@ def cap_problem(plan: Plan, mapping: Mapping) -> str | None:
     return None
 
 
-def begin(warehouse: Warehouse, mode: str, source: str, run_id: str | None = None) -> tuple[str, bool]:
-    """Open a sync run in sync.sync_runs: (run_id, resumed). An apply resumes an interrupted apply."""
+def begin(warehouse: Warehouse, mode: str, source: str, run_id: str | None = None,
+          portal: str | None = None) -> tuple[str, bool]:
+    """Open a sync run of `portal` in sync.sync_runs: (run_id, resumed). An apply resumes an interrupted apply of
+    the same portal (never another's: their ids and action keys overlap)."""
     with connect(warehouse) as con:
         journal.ensure_tables(con)
-        resumed_id = journal.unfinished_apply(con) if mode == "apply" else None
+        resumed_id = journal.unfinished_apply(con, portal) if mode == "apply" else None
         chosen = resumed_id or run_id or new_run_id()
-        journal.start_run(con, chosen, mode, source, resumed=resumed_id is not None)
+        journal.start_run(con, chosen, mode, source, resumed=resumed_id is not None, portal=portal)
     return chosen, resumed_id is not None
 
 
@@ -190,7 +192,7 @@ def run_sync(
     notes = check_columns(roster, mapping)
     if client is None and (extract or mode == "apply"):
         raise ConfigError("the sync needs the portal's API settings to extract and to apply")
-    run_id, resumed = begin(warehouse, mode, roster.source)
+    run_id, resumed = begin(warehouse, mode, roster.source, portal=portal)
     try:
         if extract:
             extract_users(warehouse, client, workers, portal, pipeline_name)  # type: ignore[arg-type]

@@ -59,3 +59,26 @@ def test_a_warehouse_of_several_portals_needs_the_rosters_portal(realm: tuple[di
         run_sync("plan", Warehouse(out_dir=out), read_roster(roster), Mapping(), None, extract=False)
     with pytest.raises(ConfigError, match=r"no users of portal 'east' \(its portals: north, south\)"):
         run_sync("plan", Warehouse(out_dir=out), read_roster(roster), Mapping(), None, extract=False, portal="east")
+
+
+def test_an_interrupted_apply_is_resumed_by_its_own_portals_apply_only(realm: tuple[dict[str, Any], Path]) -> None:
+    """An apply of north left unfinished (killed: still `running`) is not resumed by an apply of south, whose user
+    ids and action keys overlap north's; the next apply of north resumes it."""
+    from pipelines.sync import journal
+    from pipelines.sync.run import begin, connect
+
+    portals, out = realm
+    warehouse = Warehouse(out_dir=out)
+    with connect(warehouse) as con:
+        journal.ensure_tables(con)
+        journal.start_run(con, "north-apply", "apply", "north.csv", resumed=False, portal="north")
+
+    roster = write_roster(out / "roster.csv", people(portals["south"]))
+    with settings_for(portals["south"]).client() as client:
+        outcome = run_sync("apply", warehouse, read_roster(roster), Mapping(), client,
+                           portal="south", pipeline_name=pipeline_name("south", single=False))
+    assert outcome.status == "succeeded" and not outcome.resumed and outcome.run_id != "north-apply"
+    runs = query(out, "select run_id, portal, status from sync.sync_runs where mode = 'apply' order by portal")
+    assert runs == [{"run_id": "north-apply", "portal": "north", "status": "running"},
+                    {"run_id": outcome.run_id, "portal": "south", "status": "succeeded"}]
+    assert begin(warehouse, "apply", "north.csv", portal="north") == ("north-apply", True)
