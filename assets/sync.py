@@ -47,6 +47,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from pipelines.config import Portal, portal_names
 from pipelines.sync.mapping import Mapping, load_mapping
 from pipelines.sync.roster import check_columns, load_roster, read_roster
 from pipelines.sync.run import (
@@ -61,8 +62,6 @@ from pipelines.sync.run import (
     plan_roster,
     read_field_choices,
 )
-
-from pipelines.config import Portal, portal_names
 
 from . import settings
 from .extract import API_TAGS, WAREHOUSE_POOL, WRITER_TAGS, resource_key
