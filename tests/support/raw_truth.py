@@ -492,7 +492,7 @@ KNOWN_DEFECTS = {
     "late-live-learning": KnownDefect(
         "sessions and their attendance are re-read only inside the look-back window: a session's course, "
         "registrations and instructor, and the enrollment status on its attendance, stay as first loaded "
-        "(late attendance / sessions added to existing modules, fixed on branch livelearn)",
+        "until the weekly reconciliation re-reads them (the reconciled phase compares them exactly)",
         {"sessions": frozenset({"course_id", "course_name", "num_enrolled", "number_of_attendees", "instructor_name"}),
          "session_attendance_enrollments": frozenset({"enrollment_status", "enrollment_status_label"})},
         phases=frozenset({"incremental"})),
@@ -504,8 +504,8 @@ KNOWN_DEFECTS = {
         phases=frozenset({"incremental"})),
     "late-live-learning-modules": KnownDefect(
         "a live-learning module's row per session (strict reading) is not re-read when the session's "
-        "registrations change: number_enrolled_on_session stays as first loaded (module rows of existing "
-        "courses, fixed on branch livelearn)",
+        "registrations change: number_enrolled_on_session stays as first loaded until the weekly "
+        "reconciliation (the reconciled phase compares it exactly)",
         {"modules": frozenset({"number_enrolled_on_session"})},
         phases=frozenset({"incremental"}), readings=frozenset({"strict"})),
     "stale-user-names": KnownDefect(
