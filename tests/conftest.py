@@ -34,32 +34,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
         prepare_manifest()
 
-# The test files that take longest, longest first (their durations added up, from a fresh-clone CI run): with
-# `--dist loadfile` a file is one unit of work handed to the next free worker, and started last, a long file
-# ends the suite on one busy worker while the others wait (the suite's wall time: 951 s in collection order).
-LONGEST_FIRST = (
-    "tests/sync/test_sync.py",
-    "tests/destinations/test_delta_lake.py",
-    "tests/extract/test_real_api_hardening.py",
-    "tests/orchestration/test_dagster.py",
-    "tests/realm/test_portals.py",
-    "tests/personal_data/test_erasure.py",
-    "tests/run/test_kill_during_load.py",
-    "tests/extract/test_ground_truth.py",
-    "tests/sync/test_sync_validation.py",
-    "tests/extract/test_stable_schema.py",
-    "tests/realm/test_realm_rate_limits.py",
-    "tests/models/test_models_cli.py",
-)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The files of LONGEST_FIRST first, in its order; the others after them as collected (a stable sort keeps
-    each file's tests in their order). Every xdist worker sorts alike, as the scheduler requires."""
-    rank = {path: number for number, path in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
-
-
 # the resources whose endpoints every simulated portal serves
 CORE_RESOURCES = ["users", "courses", "enrollments"]
 

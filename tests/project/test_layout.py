@@ -153,11 +153,3 @@ def test_the_readme_layout_shows_the_tree() -> None:
     assert packages - named == set()
     assert modules - named == set()
     assert test_areas - named == set()
-
-
-def test_the_longest_test_files_named_for_scheduling_exist() -> None:
-    """tests/conftest.py's LONGEST_FIRST orders the suite's work; a renamed file would silently fall back to last."""
-    from tests.conftest import LONGEST_FIRST
-
-    missing = [path for path in LONGEST_FIRST if not (REPO / path).is_file()]
-    assert not missing, missing
