@@ -61,7 +61,6 @@ class Delta(Destination):
     def prepare_extract(self, pipeline: Any, context: Any) -> None:
         from ..run.warehouse_facts import read_facts
 
-        context.warehouse_reader = self.lake  # dlt's filesystem SQL client needs DuckDB's delta extension
         context.facts = read_facts(self.lake, context.portal_name)  # the same SQL, over DuckDB views of the Delta tables
 
     def adopt_rows_without_portal(self, pipeline: Any, portal: str, alone: bool) -> dict[str, int]:

@@ -56,9 +56,6 @@ class ExtractContext:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     # what the warehouse already holds that deletion signals are read against (the runner fills it)
     facts: WarehouseFacts = field(default_factory=WarehouseFacts)
-    # what resources query the warehouse through (`sql_client()`): None = the running dlt pipeline;
-    # a destination dlt cannot query offline sets its own (Delta: pipelines/destinations/delta_lake/lake.py)
-    warehouse_reader: Any = None
     # older course versions found in earlier runs and not listed now (see `courses`)
     extra_course_ids: list[int] = field(default_factory=list)
     # the resources this run extracts (the runner sets them; empty: every resource)

@@ -59,6 +59,10 @@ class WarehouseFacts:
     current_user_identities: dict[int, str] = field(default_factory=dict)
     # the tables that hold a row (a first load of the others needs no merge: pipelines/run/first_loads.py); None: unknown
     tables_with_rows: set[str] | None = None
+    # exam enrollment id -> the fingerprint its answers were last fetched at (exam_answer_fetches), kept up to date
+    # by the run's own fetches: read here, while the run holds the warehouse, not during the extract, when another
+    # portal's load may hold it (a failed read then cost a fetch of every answer again)
+    exam_answer_fingerprints: dict[int, str] = field(default_factory=dict)
 
     def add_unenrolments(self, events: list[dict[str, Any]]) -> None:
         """Audit rows (as the API gives them) of action 2 whose user the warehouse knows."""

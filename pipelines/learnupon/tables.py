@@ -75,6 +75,7 @@ AUDIT_GAPS = "audit_gaps"
 SESSIONS = "sessions"
 SESSION_ATTENDANCE = "session_attendance"
 PORTALS = "portals"
+EXAM_ANSWER_FETCHES = "exam_answer_fetches"
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,7 @@ _TABLES: tuple[Table, ...] = (
         personal={DIRECT: ("user", "email"), FREE_TEXT: ("given_answer", "given_answers_json")},
     ),
     Table(
-        "exam_answer_fetches", "exam_answers", None, schema.EXAM_ANSWER_FETCHES, ("exam_enrollment_id",), "merge",
+        EXAM_ANSWER_FETCHES, "exam_answers", None, schema.EXAM_ANSWER_FETCHES, ("exam_enrollment_id",), "merge",
         "Whose exam answers were fetched, at which fingerprint of the exam enrollment.",
     ),
     Table(

@@ -9,7 +9,7 @@ from typing import Any
 from ..learnupon.deletions import Unenrolment, WarehouseFacts, user_identity
 from ..learnupon.lifecycle import VALID_TO
 from .first_loads import appendable
-from ..learnupon.tables import AUDIT_TRAILS, ENROLLMENTS, LEARNING_PATH_ENROLLMENTS, PORTAL, USERS
+from ..learnupon.tables import AUDIT_TRAILS, ENROLLMENTS, EXAM_ANSWER_FETCHES, LEARNING_PATH_ENROLLMENTS, PORTAL, USERS
 
 log = logging.getLogger("lms_warehouse.facts")
 
@@ -54,6 +54,11 @@ def read_facts(pipeline: Any, portal: str) -> WarehouseFacts:
                     f"select id, username, email from {q(USERS)} where {VALID_TO} is null and {PORTAL} = %s", portal
                 ) or []:
                     facts.current_user_identities[int(user_id)] = user_identity(username, email)
+            if EXAM_ANSWER_FETCHES in tables:
+                for exam_enrollment_id, fingerprint in client.execute_sql(
+                    f"select exam_enrollment_id, fingerprint from {q(EXAM_ANSWER_FETCHES)} where {PORTAL} = %s", portal
+                ) or []:
+                    facts.exam_answer_fingerprints[int(exam_enrollment_id)] = fingerprint
             if {AUDIT_TRAILS, USERS} <= tables:
                 for user_id, name, at in client.execute_sql(
                     f"select distinct u.id, a.impacted_data, a.date_and_time_utc from {q(AUDIT_TRAILS)} a"

@@ -186,20 +186,6 @@ def exam_enrollments_resource(context: ExtractContext) -> DltResource:
 # ---- exam answers ---------------------------------------------------------------------
 
 
-def _fetched_fingerprints(context: ExtractContext) -> dict[int, str]:
-    """What earlier runs fetched answers for, from the warehouse (empty on a first run)."""
-    reader = context.warehouse_reader or dlt.current.pipeline()
-    try:
-        with reader.sql_client() as client:
-            table = client.make_qualified_table_name("exam_answer_fetches")
-            rows = client.execute_sql(
-                f"select exam_enrollment_id, fingerprint from {table} where {tables.PORTAL} = %s", context.portal_name
-            )
-    except Exception:  # the table does not exist yet, or the destination cannot be queried
-        return {}
-    return {int(ee): fp for ee, fp in rows or []}
-
-
 def _answer_rows(exam_enrollment_id: int, exam_id: int, body: Any) -> list[dict[str, Any]]:
     body = body if isinstance(body, dict) else {"questions": body}
     rows = []
@@ -242,7 +228,8 @@ def exam_answers_resource(context: ExtractContext) -> DltResource:
     @context.contained("exam_answers")
     def exam_answers() -> Iterator[Any]:
         index = exam_enrollment_index(context)
-        fetched = _fetched_fingerprints(context)
+        # what earlier runs fetched (read before the extract), and this run's earlier batches
+        fetched = context.facts.exam_answer_fingerprints
         pending = sorted(ee for ee, (_, fp) in index.items() if fetched.get(ee) != fp)
         batch, rest = pending[: context.options.answer_batch], pending[context.options.answer_batch :]
         context.run_cache.pending["exam_answers"] = len(rest)
@@ -259,6 +246,7 @@ def exam_answers_resource(context: ExtractContext) -> DltResource:
             context.client.stats.add("GET /exams/{id}/answers/{id}", records=len(answer_rows))
             rows.extend(answer_rows)
             fetches.append({"exam_enrollment_id": ee, "exam_id": index[ee][0], "fingerprint": index[ee][1], "fetched_at": now})
+            fetched[ee] = index[ee][1]  # the next batch of this run leaves it out
             context.progress.update("exam_answers", pages=1, rows=len(answer_rows))
             if len(rows) >= 5000:
                 yield _answers_table(context, rows)
@@ -266,8 +254,8 @@ def exam_answers_resource(context: ExtractContext) -> DltResource:
         if rows:
             yield _answers_table(context, rows)
         if fetches:
-            table = tables.to_table("exam_answer_fetches", fetches, context.issues)
-            yield child_table(table, "exam_answer_fetches")
+            table = tables.to_table(tables.EXAM_ANSWER_FETCHES, fetches, context.issues)
+            yield child_table(table, tables.EXAM_ANSWER_FETCHES)
             yield listing_complete(context, "exam_answers", [f["exam_enrollment_id"] for f in fetches])
 
     return exam_answers
