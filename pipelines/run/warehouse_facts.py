@@ -1,4 +1,4 @@
-"""Read, before extracting, what the deletion signals compare against (pipelines/learnupon/deletions.py)."""
+"""Read, before extracting, what the extract compares against: the deletion signals' facts and the exam answers already fetched."""
 
 from __future__ import annotations
 
