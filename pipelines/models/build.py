@@ -1,10 +1,10 @@
 """Build the dbt project in sql/ into a warehouse: the CLI's in-process `dbt build` (dbtRunner).
 
-One build = one dbt parse (dbt's partial parse: `<out>/.dbt/target/partial_parse.msgpack` keeps
-what the last parse read, so only changed files are read again) and one `dbt build`: models, their
-data tests and, on request, the unit tests, in dependency order. A model whose raw table is missing
-(a run that loaded only some resources) is excluded with everything downstream of it (dbt's own
-`source:...+` graph), and the reason is reported; the rest is built.
+One build = one dbt parse (dbt's partial parse, in a folder shared by the warehouses whose parse
+is the same: parsing.py; only files changed since the last parse are read again) and one `dbt
+build`: models, their data tests and, on request, the unit tests, in dependency order. A model
+whose raw table is missing (a run that loaded only some resources) is excluded with everything
+downstream of it (dbt's own `source:...+` graph), and the reason is reported; the rest is built.
 
 A DuckDB warehouse is built in place: the DuckDB file, which the Parquet destination keeps as
 its working warehouse too (pipelines/destinations/parquet_publication.py). A PostgreSQL warehouse is built in
@@ -31,6 +31,7 @@ from typing import Any
 
 from ..learnupon.errors import ConfigError
 from .build_records import new_build_id, record_build
+from .parsing import parse, pseudonymise_vars
 from .profile import dbt_args, warehouse_profile
 from .project import ON_DEMAND_TAGS, PROJECT, PROJECT_DIR, Graph, ModelError
 
@@ -81,33 +82,8 @@ class BuildResult(dict):
 
 
 def _target(pseudonymised: bool) -> str:
-    """dbt's target folder: the pseudonymised build's models live in other schemas, so it parses apart."""
+    """dbt's target folder in the warehouse's: the pseudonymised build's compiled SQL and run results apart."""
     return "target-pseudonymised" if pseudonymised else "target"
-
-
-def _pseudonymise_vars(pseudonymised: bool) -> dict[str, Any]:
-    """The dbt var that makes a build the pseudonymised one (sql/macros/pseudonymised.sql)."""
-    if not pseudonymised:
-        return {}
-    from ..privacy.plan import pseudonymise_plan
-
-    return {"pseudonymise": pseudonymise_plan()}
-
-
-def parse(work: Path, raw_schema: str, pseudonymised: bool = False) -> Any:
-    """The project's manifest (dbt's parsed graph) for the warehouse whose dbt folder is `work`.
-
-    dbt's partial parse reads again only what changed since the last parse in this folder (and
-    everything when the profile, the vars or dbt itself changed). The as-of date is a var used only
-    when SQL is compiled, so it is left out here: one parse serves every date.
-    """
-    from dbt.cli.main import dbtRunner
-
-    variables = {"raw_schema": raw_schema, **_pseudonymise_vars(pseudonymised)}
-    result = dbtRunner().invoke(["parse", *dbt_args(work, _target(pseudonymised)), "--vars", json.dumps(variables)])
-    if not result.success:
-        raise ModelError(f"the dbt project in {PROJECT_DIR} does not parse: {result.exception}")
-    return result.result
 
 
 def skip_reasons(
@@ -183,7 +159,7 @@ def plan_build(
     raw_tables, existing = backend.model_inputs(database)  # Delta: its raw tables copied in first
 
     t_parse = time.perf_counter()
-    manifest = parse(work, warehouse.dataset, pseudonymised)
+    manifest = parse(backend.dbt_target(), warehouse.dataset, work, pseudonymised)
     graph = Graph.of(manifest)
     if select is not None:
         unknown = sorted(set(select) - set(graph.models))
@@ -202,7 +178,7 @@ def plan_build(
         as_of=as_of,
         vars={
             **(variables or {}), "as_of": as_of.isoformat(), "raw_schema": warehouse.dataset,
-            **_pseudonymise_vars(pseudonymised),
+            **pseudonymise_vars(pseudonymised),
         },
         pseudonymised=pseudonymised,
         started=started,
@@ -339,7 +315,7 @@ def generate_docs(warehouse: Any) -> Path:
 
     warehouse.backend.check_raw()
     work = warehouse_profile(warehouse)
-    manifest = parse(work, warehouse.dataset)
+    manifest = parse(warehouse.backend.dbt_target(), warehouse.dataset, work)
     try:
         outcome = dbtRunner(manifest=manifest).invoke(
             ["docs", "generate", *dbt_args(work), "--static", "--vars", json.dumps({"raw_schema": warehouse.dataset})]

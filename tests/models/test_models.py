@@ -18,7 +18,7 @@ import pytest
 
 from pipelines.learnupon.errors import ConfigError
 from pipelines.models import PROJECT_DIR, build_models
-from pipelines.models.build import parse
+from pipelines.models.parsing import parse
 from pipelines.models.project import Graph
 from pipelines.run.runner import Warehouse
 from tests.models.test_models_data import LOAD_1_AT, LOAD_2_AT, make_duckdb_warehouse
@@ -518,7 +518,8 @@ def test_dependencies_come_from_dbts_graph(tmp_path: Path) -> None:
     make_duckdb_warehouse(tmp_path)
     from pipelines.models.profile import warehouse_profile
 
-    graph = Graph.of(parse(warehouse_profile(Warehouse(out_dir=tmp_path)), "learnupon"))
+    warehouse = Warehouse(out_dir=tmp_path)
+    graph = Graph.of(parse(warehouse.backend.dbt_target(), "learnupon", warehouse_profile(warehouse)))
     assert graph.sources("stg_users") == ["users"]
     assert graph.parents("stg_enrollments") == ["stg_courses"]
     assert graph.parents("overdue_training") == ["compliance_status"]
