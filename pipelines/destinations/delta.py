@@ -13,8 +13,6 @@ from ..learnupon.errors import ConfigError
 from .base import Destination
 
 
-LOAD_PARALLELISM = "sequential"
-
 
 class Delta(Destination):
     name = "delta"
@@ -22,16 +20,16 @@ class Delta(Destination):
     appends_first_loads = False  # its merges are its own (delta_lake/strategy.py): SCD2 lands in a listing table
 
     def dlt_destination(self) -> Any:
-        import dlt
-
         from .delta_lake.lake import TABLE_PROPERTIES, bucket_url
+        from .delta_lake.load_jobs import PARALLELISM, lake_filesystem
 
         warehouse = self.warehouse
-        return dlt.destinations.filesystem(
+        return lake_filesystem(
             bucket_url=bucket_url(warehouse.delta_url, warehouse.out_dir / "delta"),
-            # one table's Delta write or merge at a time: each holds its own Arrow batches and merge state,
-            # so dlt's parallel jobs added their peaks (docs/benchmarks.md, memory); LOAD__PARALLELISM_STRATEGY wins
-            loader_parallelism_strategy=LOAD_PARALLELISM,
+            # every table queued at once, one Delta write or merge at a time (delta_lake/load_jobs.py): each holds
+            # its own Arrow batches and merge state, so parallel writes added their peaks (docs/benchmarks.md,
+            # memory); LOAD__PARALLELISM_STRATEGY wins
+            loader_parallelism_strategy=PARALLELISM,
             deltalake_configuration=TABLE_PROPERTIES,  # the tables dlt creates: smaller files, less memory per write
         )
 

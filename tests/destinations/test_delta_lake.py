@@ -22,6 +22,7 @@ import duckdb
 import pytest
 
 from pipelines.destinations.delta_lake.lake import MARTS, TABLE_PROPERTIES
+from pipelines.destinations.delta_lake.load_jobs import TURNS
 from pipelines.learnupon.lifecycle import LIFECYCLES
 from pipelines.learnupon.records import parse_int
 from pipelines.models import build_models
@@ -75,8 +76,11 @@ def test_delta_holds_the_same_rows_as_duckdb_and_the_portal(portal_factory, tmp_
     portal = portal_factory()
     duck = Warehouse(destination="duckdb", out_dir=tmp_path / "duck")
     lake = Warehouse(destination="delta", out_dir=tmp_path / "lake")
+    writes_before = TURNS.writes
     full = {w.destination: run_pipeline(portal, w) for w in (duck, lake)}
     assert all(s.status == "succeeded" for s in full.values())
+    # every table's Delta write took its turn (delta_lake/load_jobs.py): one in memory at a time
+    assert TURNS.writes - writes_before >= 25
     # the destination changes where rows land, never what is asked of the API (test_destinations.py's rule)
     assert {e: c["calls"] for e, c in full["delta"].api["endpoints"].items()} == {
         e: c["calls"] for e, c in full["duckdb"].api["endpoints"].items()

@@ -9,6 +9,7 @@
   whole, so the tables hold the same rows as on DuckDB.
 - retirement.py: how the retirement's rules (pipelines/run/retirement.py) select and retire rows on the lake.
 - resumed_load.py: a killed load's package resumed on the lake (the rule: pipelines/run/resumed_load.py).
+- load_jobs.py: dlt's filesystem destination as the lake loads it: every table queued at once, one Delta write at a time.
 """
 
 from .lake import DeltaLake
