@@ -31,7 +31,9 @@ EVERY_PORTAL = {"compliance_status", "completion_by_course", "exam_results", "le
 Built = tuple[Path, dict[str, dict[str, Any]]]
 
 
-@pytest.fixture(scope="module", params=["default", "strict"])
+# strict: in the slow suite (the strict reading's marts: tests/models/test_mart_truth.py; its realm extract:
+# tests/extract/test_realm_portals.py)
+@pytest.fixture(scope="module", params=["default", pytest.param("strict", marks=pytest.mark.slow)])
 def realm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Built:
     from pipelines.simulator import PortalConfig, SimulatedPortal
 

@@ -41,7 +41,8 @@ class Realm:
     others_after: dict[str, list[tuple]]
 
 
-@pytest.fixture(scope="module", params=sorted(PORTAL_MODES))
+# the default suite runs the realm in the default mode; strict realms are extracted by tests/extract/test_realm_portals.py
+@pytest.fixture(scope="module", params=[pytest.param(m, marks=pytest.mark.slow) if m == "strict" else m for m in sorted(PORTAL_MODES)])
 def realm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     mode = request.param
     portals = {

@@ -8,14 +8,17 @@ looks again (dlt's `Load` polls each second between wake-ups). With one job at a
 cost that second: 40 s of sleep in the 42 s load of a 120-user portal.
 
 So dlt schedules the tables side by side ("table-sequential": the first jobs of every table are
-seen done after one wait), and the follow-up jobs take turns on one lock: one Delta write or merge
-is in memory at a time, as before. A stop signal drains the jobs already started, as dlt does for
-any destination that loads in parallel; a killed load is resumed by the next run either way.
+seen done after one wait), and the follow-up jobs take turns on a lock: one Delta write or merge
+is in memory at a time, as before (at a million enrollments the peak is unchanged within the
+spread of runs: docs/benchmarks.md, "Delta's load loop"). A stop signal drains the jobs already
+started, as dlt does for any destination that loads in parallel; a killed load is resumed by the
+next run either way.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from dlt.common.destination.reference import DestinationReference
@@ -27,13 +30,13 @@ PARALLELISM = "table-sequential"  # with the turns below: every table queued at 
 
 class WriteTurns:
     """One Delta write at a time in this process (a realm's portals loading side by side take turns too),
-    counting the writes (the tests read it: every Delta table of a load was written here)."""
+    counted (the tests read it: every Delta table of a load was written here)."""
 
     def __init__(self) -> None:
         self._turn = threading.Lock()
         self.writes = 0
 
-    def take(self, write: Any) -> None:
+    def take(self, write: Callable[[], None]) -> None:
         with self._turn:
             self.writes += 1
             write()
