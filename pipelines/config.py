@@ -158,6 +158,7 @@ class PortalSettings:
     minute_reserve: int = default("minute_reserve")
     max_calls_per_minute: int | None = default("max_calls_per_minute")
     workers: int = default("workers")
+    retry_backoff_ms: int = default("retry_backoff_ms")
     name: str = ""  # the portal's name (Portal.name); "": the base URL's host
 
     @classmethod
@@ -180,6 +181,7 @@ class PortalSettings:
             self.username,
             self.password,
             max_in_flight=self.workers,
+            backoff_base=self.retry_backoff_ms / 1000,
             weekly_reserve=self.weekly_reserve,
             minute_reserve=self.minute_reserve,
             max_calls_per_minute=self.max_calls_per_minute,

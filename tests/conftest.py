@@ -41,6 +41,10 @@ CORE_RESOURCES = ["users", "courses", "enrollments"]
 CLOCK = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
 
 
+# a retried call waits up to this long (LEARNUPON_RETRY_BACKOFF_MS; 500 ms by default): the suite's faults are
+# local, so its runs retry at once instead of sleeping (tests of the backoff itself give the client their own)
+RETRY_BACKOFF_MS = 20
+
 # simulator modes a test can ask for: today's reading of the reference, or only what it promises (strict)
 PORTAL_MODES: dict[str, dict[str, Any]] = {"default": {}, "strict": {"strict": True}}
 
@@ -99,6 +103,7 @@ def settings_for(portal: SimulatedPortal, **overrides: Any) -> PortalSettings:
         username=portal.config.username,
         password=portal.config.password,
         workers=4,
+        retry_backoff_ms=RETRY_BACKOFF_MS,
     )
     values.update(overrides)
     return PortalSettings(**values)
@@ -191,5 +196,6 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = CEILING_
     `timeout` only ends a hung command (generous: a loaded machine is slow)."""
     command = shutil.which("lms-warehouse", path=str(Path(sys.executable).parent)) or "lms-warehouse"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNUPON_")}
+    base_env["LEARNUPON_RETRY_BACKOFF_MS"] = str(RETRY_BACKOFF_MS)
     base_env.update(env or {})
     return subprocess.run([command, *args], capture_output=True, text=True, env=base_env, timeout=timeout, cwd=cwd)

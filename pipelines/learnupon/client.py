@@ -185,7 +185,7 @@ class LearnUponClient:
         timeout: float = 60.0,
         max_retries: int = 6,
         max_429_retries: int = 20,
-        backoff_base: float = 0.5,
+        backoff_base: float = default("retry_backoff_ms") / 1000,
         backoff_cap: float = 8.0,
         max_in_flight: int = 4,
         minute_reserve: int = 0,

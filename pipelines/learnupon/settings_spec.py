@@ -110,6 +110,12 @@ SETTINGS: tuple[Setting, ...] = (
         "max_calls_per_minute", int, None, "a hard cap of our own on calls per minute (unset: what the portal allows)",
         BUDGET, minimum=1,
     ),
+    Setting(
+        "retry_backoff_ms", int, 500,
+        "a failed call (a 5xx, a 429, a dropped connection, a cut body) is tried again after a random wait of up to"
+        " this many milliseconds, doubled for each further try, at most 8 s",
+        BUDGET, minimum=0,
+    ),
     Setting("workers", int, 4, "calls in flight at most: the fan-out resources' parallel calls, the users listing's pages asked"
             " for ahead and the pages of a course's whole enrollment search (its num_enrolled) asked for together (up to"
             " workers - 1 calls past a listing's end, counted as unused in pipeline_runs.details)", BUDGET, minimum=1),

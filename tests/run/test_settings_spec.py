@@ -77,6 +77,15 @@ def test_every_setting_is_a_run_flag_and_a_dagster_field_with_the_same_default(c
     assert set(BY_NAME) <= used and {f.name for f in fields(ExtractOptions)} <= set(BY_NAME)
 
 
+def test_the_retry_backoff_reaches_the_client(clean_settings: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    with PortalSettings(base_url="http://127.0.0.1:9", username="u", password="p").client() as client:
+        assert client.backoff_base == BY_NAME["retry_backoff_ms"].default / 1000 == 0.5
+    monkeypatch.setenv("LEARNUPON_RETRY_BACKOFF_MS", "120")
+    portal, _ = run_settings({"username": "u", "password": "p", "subdomain": "a"})
+    with portal.client() as client:
+        assert portal.retry_backoff_ms == 120 and client.backoff_base == 0.12
+
+
 def test_dagster_config_sets_a_setting_and_names_a_bad_one(clean_settings: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LMS_TEST_PORTAL_PASSWORD", "pw-from-env-1234")
     config = {"subdomain": "acme", "username": "u", "password": {"env": "LMS_TEST_PORTAL_PASSWORD"}, "workers": 2, "reconcile": True}

@@ -18,7 +18,7 @@ from pipelines.learnupon.tables import LISTING_SCOPES, PORTAL, TABLES
 from pipelines.run.portals import pipeline_name
 from pipelines.simulator import SimulatedPortal
 
-from tests.conftest import query
+from tests.conftest import RETRY_BACKOFF_MS, query
 from tests.support import raw_truth
 
 BOOKKEEPING = {LISTING_SCOPES}  # appended by every run of every portal: not a row of the portal
@@ -32,7 +32,8 @@ def portal_contexts(portals: dict[str, SimulatedPortal], passwords: dict[str, st
     contexts = []
     for name, portal in portals.items():
         password = (passwords or {}).get(name, portal.config.password)
-        settings = PortalSettings(base_url=portal.base_url, username=portal.config.username, password=password, workers=workers)
+        settings = PortalSettings(base_url=portal.base_url, username=portal.config.username, password=password, workers=workers,
+                                    retry_backoff_ms=RETRY_BACKOFF_MS)
         context = ExtractContext(client_factory=settings.client, portal=name, options=ExtractOptions(workers=workers))
         contexts.append((context, pipeline_name(name, single=False)))
     return contexts
