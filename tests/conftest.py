@@ -109,6 +109,14 @@ def settings_for(portal: SimulatedPortal, **overrides: Any) -> PortalSettings:
     return PortalSettings(**values)
 
 
+def client_of(settings: PortalSettings, portal: SimulatedPortal) -> Any:
+    """The run's client for a simulated portal: its rate-limit window is the portal's (a real portal's is the
+    minute; tests may shorten it)."""
+    made = settings.client()
+    made.limiter.window_seconds = portal.config.rate_window_seconds
+    return made
+
+
 def run_pipeline(
     portal: SimulatedPortal,
     out_dir: Path | Warehouse,
@@ -126,14 +134,8 @@ def run_pipeline(
     (a realm's other sub-portals are reported)."""
     portal_settings = settings_for(portal, **settings)
     options = options or ExtractOptions(workers=portal_settings.workers)
-
-    def client() -> Any:
-        made = portal_settings.client()
-        # the simulated portal's rate-limit window (a real portal's is the minute; tests may shorten it)
-        made.limiter.window_seconds = portal.config.rate_window_seconds
-        return made
-
-    context = ExtractContext(client_factory=client, options=options, configured_subdomains=configured_subdomains)
+    context = ExtractContext(client_factory=lambda: client_of(portal_settings, portal), options=options,
+                             configured_subdomains=configured_subdomains)
     if isinstance(out_dir, Warehouse):
         warehouse = out_dir
     else:

@@ -9,6 +9,7 @@ defects of raw_truth left out); `portal_rows` every row of some portals, to show
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pipelines.config import PortalSettings
@@ -18,7 +19,7 @@ from pipelines.learnupon.tables import LISTING_SCOPES, PORTAL, TABLES
 from pipelines.run.portals import pipeline_name
 from pipelines.simulator import SimulatedPortal
 
-from tests.conftest import RETRY_BACKOFF_MS, query
+from tests.conftest import RETRY_BACKOFF_MS, client_of, query
 from tests.support import raw_truth
 
 BOOKKEEPING = {LISTING_SCOPES}  # appended by every run of every portal: not a row of the portal
@@ -34,7 +35,7 @@ def portal_contexts(portals: dict[str, SimulatedPortal], passwords: dict[str, st
         password = (passwords or {}).get(name, portal.config.password)
         settings = PortalSettings(base_url=portal.base_url, username=portal.config.username, password=password, workers=workers,
                                     retry_backoff_ms=RETRY_BACKOFF_MS)
-        context = ExtractContext(client_factory=settings.client, portal=name, options=ExtractOptions(workers=workers))
+        context = ExtractContext(client_factory=partial(client_of, settings, portal), portal=name, options=ExtractOptions(workers=workers))
         contexts.append((context, pipeline_name(name, single=False)))
     return contexts
 
