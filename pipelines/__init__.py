@@ -7,6 +7,7 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 # dlt's own log: errors only unless asked (`lms-warehouse -v`); its schema-hint notices repeat per page
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
-from .malloc import limit_malloc_arenas  # noqa: E402  (before any worker thread starts)
+from .malloc import limit_malloc_arenas, return_deltalake_memory_at_once  # noqa: E402  (before any worker thread starts)
 
 limit_malloc_arenas()
+return_deltalake_memory_at_once()

@@ -1,4 +1,4 @@
-"""Keep the process's resident memory flat on glibc (and give back Arrow's and glibc's free memory between steps).
+"""Keep the process's resident memory flat on glibc (and give back Arrow's, glibc's and deltalake's free memory).
 
 glibc gives each thread that allocates its own heap arena (64 MiB apiece, up to
 eight per core). The fan-out threads each parse whole pages of JSON, so several
@@ -15,6 +15,10 @@ import sys
 
 M_ARENA_MAX = -8  # from glibc's malloc.h
 ARENAS = 2
+# deltalake's Rust library has a jemalloc of its own (not glibc's: malloc_trim cannot reach it), which keeps
+# freed pages for seconds; given back at once, a million-enrollment Delta run's peak fell from 1,175 to 891 MiB
+# (its incremental load 6 s slower: docs/benchmarks.md, "Delta's load loop"). The environment wins over this.
+DELTALAKE_JEMALLOC = ("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 
 
 def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
@@ -26,6 +30,12 @@ def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
         return bool(libc.mallopt(M_ARENA_MAX, arenas))
     except (OSError, AttributeError):  # musl and others have no mallopt
         return False
+
+
+def return_deltalake_memory_at_once() -> None:
+    """Ask deltalake's jemalloc to hand freed pages back at once; read when that library loads, so before it is imported."""
+    name, value = DELTALAKE_JEMALLOC
+    os.environ.setdefault(name, value)
 
 
 def release_free_memory() -> None:

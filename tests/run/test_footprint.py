@@ -1,7 +1,11 @@
-"""What keeps a run's memory flat and its calls flowing: DuckDB's memory limit, paging ahead, capped malloc arenas."""
+"""What keeps a run's memory flat and its calls flowing: DuckDB's memory limit, paging ahead, capped malloc arenas,
+deltalake's allocator handing freed pages back."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +18,7 @@ from pipelines.learnupon.fanout import read_ahead
 from pipelines.run.runner import Warehouse
 
 from tests.conftest import CORE_RESOURCES, run_pipeline
-from tests.support.events import wait_until
+from tests.support.events import CEILING_SECONDS, wait_until
 
 
 def test_duckdb_memory_limits_reach_the_loads_and_the_models(portal, tmp_path: Path, monkeypatch) -> None:
@@ -92,3 +96,17 @@ def test_read_ahead_stops_asking_when_the_caller_stops() -> None:
     assert count <= 5
     threading.Event().wait(0.5)
     assert len(produced) == count
+
+
+def test_deltalake_hands_freed_memory_back_at_once_unless_the_environment_says_otherwise() -> None:
+    """deltalake's own jemalloc reads its settings when the library loads: importing the package sets them first."""
+    from pipelines.malloc import DELTALAKE_JEMALLOC
+
+    name, value = DELTALAKE_JEMALLOC
+    code = f"import os, pipelines, deltalake; print(os.environ[{name!r}])"
+    env = {k: v for k, v in os.environ.items() if k != name}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=CEILING_SECONDS)
+    assert done.stdout.strip() == value == "dirty_decay_ms:0,muzzy_decay_ms:0", done.stderr
+    done = subprocess.run([sys.executable, "-c", code], env={**env, name: "dirty_decay_ms:5000"}, capture_output=True,
+                          text=True, timeout=CEILING_SECONDS)
+    assert done.stdout.strip() == "dirty_decay_ms:5000", done.stderr
