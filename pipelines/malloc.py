@@ -16,7 +16,7 @@ import sys
 M_ARENA_MAX = -8  # from glibc's malloc.h
 ARENAS = 2
 # deltalake's Rust library has a jemalloc of its own (not glibc's: malloc_trim cannot reach it), which keeps
-# freed pages for seconds; given back at once, a million-enrollment Delta run's peak fell from 1,175 to 891 MiB
+# freed pages for seconds; given back at once, a million-enrollment Delta run's peak fell from 1,175 to 883 MiB
 # (its incremental load 6 s slower: docs/benchmarks.md, "Delta's load loop"). The environment wins over this.
 DELTALAKE_JEMALLOC = ("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 
