@@ -39,7 +39,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from pipelines.destinations import KINDS
 from pipelines.learnupon import TABLE_RESOURCES
-from pipelines.models.build import BuildResult, collect_run_results, finish_build, plan_build, release_connections
+from pipelines.models.build import RUN_RESULTS, BuildResult, collect_run_results, finish_build, plan_build, release_connections
 from pipelines.models.manifest import DBT_EXECUTABLE, DBT_PROJECT, prepared_manifest_path
 from pipelines.models.project import ON_DEMAND_TAGS, SOURCE, ModelError
 from pipelines.run.lock import run_lock
@@ -132,7 +132,7 @@ def sql_models(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
         finally:
             release_connections()  # the row counts opened the warehouse through dbt's adapter in this process
         try:
-            run_results = invocation.get_artifact("run_results.json")
+            run_results = invocation.get_artifact(RUN_RESULTS)
         except OSError:  # dbt stopped before running anything (the project did not parse, the profile was refused)
             raise ModelError(f"dbt build did not run: {invocation.get_error()}") from None
         collect_run_results(result, run_results, plan.graph)

@@ -522,5 +522,12 @@ def _print_build(built: Any) -> None:
             print(f"dbt test {test.name}{where}: {test.status}, {test.failures or 0} rows found", file=sys.stderr)
 
 
+def command() -> None:
+    """The `lms-warehouse` console script: main(), then the process ends without the interpreter's teardown."""
+    from .process_exit import exit_now
+
+    exit_now(main())
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    command()

@@ -6,7 +6,7 @@ python -m pipelines.bench.light_run BASE_URL USERNAME OUT_DIR WORKERS RESOURCES
 Prints one JSON object: the seconds from the process's start to this module's first line (the interpreter's start
 and the package imports -m makes first), the seconds this process spent importing the rest of the pipeline, in each step of the run
 (pipelines/run/runner.py's timings: prepare, extract, normalize, load, retire, records; the DuckDB
-destination's snapshot), printing the run's summary as the command does, the wall time with an API
+destination's snapshot), printing the run's summary as the command does (and ending as it does), the wall time with an API
 call in flight (TimedClient: the time spent waiting on the portal, which is not ours), and the process's
 CPU time (user + system, every thread): on a shared machine wall time stretches with the load, CPU time less.
 """
@@ -83,4 +83,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from pipelines.process_exit import exit_now
+
+    exit_now(main(sys.argv[1:]))  # as the console script ends (pipelines/cli.py: command)

@@ -153,6 +153,7 @@ def peer(host: PortalHost, out_dir: Path) -> dict[str, Any]:
 def throughput(host: PortalHost, work: Path, sizes: Sizes, with_peer: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     """Ours, floor and peer on the same portal. Returns (figures, state for the frugality scenario)."""
     from pipelines.models import build_models
+    from pipelines.models.build import RUN_RESULTS
     from pipelines.models.profile import dbt_dir
 
     before = floor(host, sizes.workers)
@@ -163,7 +164,7 @@ def throughput(host: PortalHost, work: Path, sizes: Sizes, with_peer: bool = Tru
     t = time.perf_counter()
     built = build_models(ours["warehouse"])
     models_seconds = time.perf_counter() - t
-    models = models_split(dbt_dir(ours["warehouse"]) / "target" / "run_results.json", models_seconds, built)
+    models = models_split(dbt_dir(ours["warehouse"]) / "target" / RUN_RESULTS, models_seconds, built)
     # the floor is timed on either side of our run and averaged: the machine's speed drifts over minutes
     after = floor(host, sizes.workers)
     floor_figures = {

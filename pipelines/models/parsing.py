@@ -76,7 +76,8 @@ def parse(target: dict[str, Any], raw_schema: str, own_folder: Path, pseudonymis
         folder.mkdir(parents=True, exist_ok=True)
     with _parse_lock(folder):
         write_profile(folder, parse_target(target, folder))
-        result = dbtRunner().invoke(["parse", *dbt_args(folder), "--vars", json.dumps(variables)])
+        # the manifest comes back as an object: no manifest.json to write (dbt's partial-parse state is still kept)
+        result = dbtRunner().invoke(["parse", *dbt_args(folder), "--no-write-json", "--vars", json.dumps(variables)])
     if not result.success:
         raise ModelError(f"the dbt project in {PROJECT_DIR} does not parse: {result.exception}")
     return result.result
