@@ -17,9 +17,11 @@ class DuckDbFile(Destination):
         import dlt
         from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
+        from .dlt_factory import settled
+
         warehouse = self.warehouse
         credentials = DuckDbCredentials(str(warehouse.duckdb_path.resolve()), global_config=warehouse.duckdb_config)
-        return dlt.destinations.duckdb(credentials=credentials)
+        return settled(dlt.destinations.duckdb)(credentials=credentials)
 
     @property
     def location(self) -> Path:

@@ -22,7 +22,9 @@ class Postgres(Destination):
     def dlt_destination(self) -> Any:
         import dlt
 
-        return dlt.destinations.postgres(credentials=self.warehouse.postgres())
+        from .dlt_factory import settled
+
+        return settled(dlt.destinations.postgres)(credentials=self.warehouse.postgres())
 
     @property
     def location(self) -> str:

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from dlt.common.destination.reference import DestinationReference
+from ..dlt_factory import SettledCapabilities
 from dlt.destinations import filesystem
 from dlt.destinations.impl.filesystem.filesystem import DeltaLoadFilesystemJob, FilesystemClient
 
@@ -61,13 +61,9 @@ class LakeClient(FilesystemClient):
         return TurnTakingDeltaJob if job is DeltaLoadFilesystemJob else job
 
 
-class lake_filesystem(filesystem):  # noqa: N801 - dlt's destination factories are lower case
+class lake_filesystem(SettledCapabilities, filesystem):  # noqa: N801 - dlt's destination factories are lower case
     """dlt's filesystem destination with LakeClient; to dlt (its state, config sections, traces) still `filesystem`."""
 
     @property
     def client_class(self) -> Any:
         return LakeClient
-
-    @property
-    def destination_type(self) -> str:
-        return DestinationReference.normalize_type(f"{filesystem.__module__}.{filesystem.__qualname__}")
