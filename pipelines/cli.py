@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .learnupon.errors import ConfigError, LearnUponError
+from .process_exit import exit_now
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another process holds the warehouse; try again later
@@ -524,8 +525,6 @@ def _print_build(built: Any) -> None:
 
 def command() -> None:
     """The `lms-warehouse` console script: main(), then the process ends without the interpreter's teardown."""
-    from .process_exit import exit_now
-
     exit_now(main())
 
 

@@ -2,10 +2,12 @@
 
 After a command returns, the interpreter's own exit frees every module and object one by one: about
 0.3 s after a run, an eighth of an hourly light run's own time (docs/benchmarks.md, "Fixed cost per
-run"). Nothing the command wrote depends on that teardown: the exit handlers still run (dlt's, and
-`weakref.finalize` clean-ups such as temporary folders), the log handlers and the standard streams are
-flushed, and only then does the process end. When a thread that is not a daemon is still running (a
-library's writer, say), the ordinary exit is taken, which waits for it.
+run"). Nothing the command wrote depends on that teardown. `exit_now` takes the ordinary exit (threads
+that are not daemons are waited for, every exit handler runs: dlt's, `weakref.finalize` clean-ups such as
+temporary folders), and the handler registered here runs last, since this module is imported before the
+libraries (first thing in pipelines/__init__.py): it flushes the log handlers and the standard streams,
+then ends the process with the command's status before the teardown starts. A process that never calls
+exit_now (the tests, Dagster) ends as usual.
 """
 
 from __future__ import annotations
@@ -14,23 +16,31 @@ import atexit
 import logging
 import os
 import sys
-import threading
 from typing import NoReturn
 
 # Python's own status when flushing the standard streams at exit fails (a closed pipe, say)
 FLUSH_FAILED = 120
 
+_status: list[int] = []  # set by exit_now: only a command that asked ends early
 
-def exit_now(code: int) -> NoReturn:
-    """Exit with `code` once the exit handlers have run and the output is flushed (see the module's docstring)."""
-    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
-    if others:
-        sys.exit(code)
-    logging.shutdown()
-    atexit._run_exitfuncs()  # what the ordinary exit runs first; errors are printed and skipped there too
+
+def _end_before_teardown() -> None:
+    if not _status:
+        return
+    code = _status[0]
+    logging.shutdown()  # logging's own handler was registered before this one, so it would run after it
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except (OSError, ValueError):
         code = code or FLUSH_FAILED
     os._exit(code)
+
+
+atexit.register(_end_before_teardown)  # handlers run last-registered first: this one after the libraries'
+
+
+def exit_now(code: int) -> NoReturn:
+    """Exit with `code` the ordinary way, minus the interpreter's teardown (see the module's docstring)."""
+    _status[:] = [code]
+    sys.exit(code)

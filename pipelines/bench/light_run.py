@@ -24,6 +24,8 @@ import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 
+from pipelines.process_exit import exit_now  # noqa: E402 - as the console script ends (pipelines/cli.py: command)
+
 
 def seconds_since_exec() -> float | None:
     """Wall seconds since this process started (Linux's /proc, to 10 ms; None elsewhere): run with -m, the
@@ -83,6 +85,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    from pipelines.process_exit import exit_now
-
-    exit_now(main(sys.argv[1:]))  # as the console script ends (pipelines/cli.py: command)
+    exit_now(main(sys.argv[1:]))

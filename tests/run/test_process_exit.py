@@ -57,6 +57,11 @@ def test_a_thread_still_running_is_waited_for(tmp_path: Path) -> None:
     assert (tmp_path / "written").read_text() == "all of it"
 
 
+def test_a_process_that_never_calls_exit_now_ends_as_usual(tmp_path: Path) -> None:
+    done = ended("import pipelines\nraise RuntimeError('uncaught')\n", tmp_path)
+    assert done.returncode == 1 and "RuntimeError: uncaught" in done.stderr
+
+
 def test_the_console_script_ends_through_exit_now() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
     assert scripts["lms-warehouse"] == "pipelines.cli:command"
