@@ -61,6 +61,12 @@ class Destination(ABC):
         `in_run`: this process's own loads hold connections with the warehouse's load settings.
         """
 
+    def held_open(self) -> AbstractContextManager[None]:
+        """Around a run's steps that write (its load, retirement and record): what keeps the warehouse open for them."""
+        from contextlib import nullcontext
+
+        return nullcontext()
+
     def prepare_resumed_packages(self, pipeline: Any) -> None:
         """Make a package a killed load left half-loaded load exactly once when it resumes (pipelines/run/resumed_load.py)."""
         from ..run.resumed_load import prepare_resumed_packages

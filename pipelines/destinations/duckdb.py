@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 from ..privacy.erasure_sql import EraseEngine
@@ -39,6 +40,20 @@ class DuckDbFile(Destination):
 
         config = self.warehouse.duckdb_config if in_run else None
         ensure_duckdb_writable(self.warehouse.duckdb_path, config, consequence=consequence)
+
+    @contextmanager
+    def held_open(self) -> Iterator[None]:
+        """dlt opens the file for each job of a load and closes it after (DuckDB starts the database anew each
+        time: about 20 ms, and a checkpoint at each close); while this connection is open, each of those is a
+        handle on the database already open. dlt's connections pass no settings when they connect (it sets
+        them after), and neither does this one: DuckDB shares an open database only with the same settings."""
+        import duckdb
+
+        con = duckdb.connect(str(self.warehouse.duckdb_path))
+        try:
+            yield
+        finally:
+            con.close()
 
     def erase_rows(self, targets: Mapping[str, tuple[set[int], set[str]]], key: bytes) -> dict[str, int]:
         import duckdb

@@ -16,7 +16,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -385,13 +385,15 @@ def extract_and_load(
     context.issues.portal = portal  # what its conversions load pseudonymised: this portal's erased people
     # users stop at their extract, enrollments at the retirement step (pipelines/run/mass_retirement.py)
     guard = context.retirement_guard = MassRetirementGuard(context.options.allow_mass_retirement, portal)
+    held = ExitStack()  # the warehouse held open from the load to the run's record (Destination.held_open)
     try:
         turn.take()
-        resumed = finish_pending(pipeline, backend)
-        adopted = backend.adopt_rows_without_portal(pipeline, portal, alone)  # a warehouse of one portal, made before portals
-        state_reset = match_state_to_warehouse(pipeline, backend.location)
-        check_reachable(context.client.base_url)  # an unreachable host fails here, fast, naming the host
-        backend.prepare_extract(pipeline, context)  # the facts the extract reads from the warehouse
+        with backend.held_open():  # released while the API is read: a reader may open the file then
+            resumed = finish_pending(pipeline, backend)
+            adopted = backend.adopt_rows_without_portal(pipeline, portal, alone)  # a warehouse of one portal, made before portals
+            state_reset = match_state_to_warehouse(pipeline, backend.location)
+            check_reachable(context.client.base_url)  # an unreachable host fails here, fast, naming the host
+            backend.prepare_extract(pipeline, context)  # the facts the extract reads from the warehouse
         t0 = time.perf_counter()
         # one extract, one load package; each resource contains its own failure (ExtractContext.contained)
         # the run's records last, in the same package as the rows they describe (pipelines/run/records.py)
@@ -403,6 +405,7 @@ def extract_and_load(
         failed = context.failed
         t1 = time.perf_counter()
         backend.check_writable(READ_IS_KEPT, in_run=True)  # a program that opened the file since the run began stops it here, the extract kept
+        held.enter_context(backend.held_open())
         context.progress.step("normalizing")
         normalize_info = pipeline.normalize()
         t2 = time.perf_counter()
@@ -488,6 +491,7 @@ def extract_and_load(
             else:  # the record's package stays pending: it loads with the next run
                 log.info("the run's record in pipeline_runs loads with the next run: the warehouse file is busy")
         finally:
+            held.close()
             turn.give()
     return summary
 

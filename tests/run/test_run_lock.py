@@ -161,3 +161,33 @@ def test_file_opened_in_the_middle_of_a_run_stops_it_at_the_next_write_step_keep
     assert [r["status"] for r in runs] == ["failed", "succeeded"], runs  # the stopped run's record loaded too
     assert runs[0]["api_calls"] == calls and "open in another process" in runs[0]["error"]
     assert_matches_truth(tmp_path, portal.ground_truth())
+
+
+TRY_OPEN = """
+import sys, duckdb
+try:
+    duckdb.connect(sys.argv[1], read_only=True).close()
+    print("opened")
+except duckdb.Error as exc:
+    print("refused" if "lock" in str(exc).lower() else f"other: {exc}")
+"""
+
+
+def test_the_steps_that_write_hold_the_file_open_and_let_it_go_after(portal, tmp_path: Path) -> None:
+    """Destination.held_open (DuckDB): dlt's connections of a load are handles on the database this keeps open,
+    and a program opening the file meanwhile is refused; after the steps, the file is free again."""
+    from pipelines.run.runner import Warehouse
+
+    run_pipeline(portal, tmp_path, resources=CORE_RESOURCES)
+    path = str(Warehouse(out_dir=tmp_path).duckdb_path)
+
+    def other_process() -> str:
+        return subprocess.run([sys.executable, "-c", TRY_OPEN, path], capture_output=True, text=True, timeout=120).stdout.strip()
+
+    backend = Warehouse(out_dir=tmp_path).backend
+    with backend.held_open():
+        import duckdb
+
+        duckdb.connect(path).close()  # dlt's kind of connection: the database already open, shared
+        assert other_process() == "refused"
+    assert other_process() == "opened"
