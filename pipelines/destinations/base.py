@@ -55,14 +55,12 @@ class Destination(ABC):
     def check_before_run(self) -> None:
         """Pre-flight, under the run lock and before the first API call (a busy file, bad credentials)."""
 
-    def check_writable(self, consequence: str, in_run: bool = False) -> None:
-        """Before a step that writes the warehouse: WarehouseBusy (exit 75) if another process holds it now.
+    def check_writable(self, consequence: str) -> None:
+        """Before a step that writes the warehouse: WarehouseBusy (exit 75) if another process holds it now."""
 
-        `in_run`: this process's own loads hold connections with the warehouse's load settings.
-        """
-
-    def held_open(self) -> AbstractContextManager[None]:
-        """Around a run's steps that write (its load, retirement and record): what keeps the warehouse open for them."""
+    def held_open(self, consequence: str) -> AbstractContextManager[None]:
+        """Around a run's steps that write (its load, retirement and record): what keeps the warehouse open for
+        them, checked writable as check_writable does."""
         from contextlib import nullcontext
 
         return nullcontext()

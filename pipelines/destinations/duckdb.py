@@ -35,25 +35,26 @@ class DuckDbFile(Destination):
         ensure_duckdb_writable(self.warehouse.duckdb_path)
         ensure_readable_by_older_duckdb(self.warehouse.duckdb_path)  # created (or converted once) in an older format
 
-    def check_writable(self, consequence: str, in_run: bool = False) -> None:
+    def check_writable(self, consequence: str) -> None:
         from ..run.lock import ensure_duckdb_writable
 
-        config = self.warehouse.duckdb_config if in_run else None
-        ensure_duckdb_writable(self.warehouse.duckdb_path, config, consequence=consequence)
+        ensure_duckdb_writable(self.warehouse.duckdb_path, consequence=consequence)
 
     @contextmanager
-    def held_open(self) -> Iterator[None]:
+    def held_open(self, consequence: str) -> Iterator[None]:
         """dlt opens the file for each job of a load and closes it after (DuckDB starts the database anew each
         time: about 20 ms, and a checkpoint at each close); while this connection is open, each of those is a
         handle on the database already open. dlt's connections pass no settings when they connect (it sets
-        them after), and neither does this one: DuckDB shares an open database only with the same settings."""
-        import duckdb
+        them after), and neither does this one: DuckDB shares an open database only with the same settings.
+        Opening it is also the check that no other process holds the file (WarehouseBusy, with `consequence`)."""
+        from ..run.lock import connect_writable
 
-        con = duckdb.connect(str(self.warehouse.duckdb_path))
+        con = connect_writable(self.warehouse.duckdb_path, consequence=consequence)  # None: open in this process already
         try:
             yield
         finally:
-            con.close()
+            if con is not None:
+                con.close()
 
     def erase_rows(self, targets: Mapping[str, tuple[set[int], set[str]]], key: bytes) -> dict[str, int]:
         import duckdb

@@ -95,13 +95,21 @@ def ensure_duckdb_writable(path: Path, config: dict[str, str] | None = None, *, 
     """
     if not Path(path).exists():
         return
+    con = connect_writable(path, config, consequence=consequence)
+    if con is not None:
+        con.close()
+
+
+def connect_writable(path: Path, config: dict[str, str] | None = None, *, consequence: str = BEFORE_CALLS) -> Any:
+    """A connection to the DuckDB file `path` (see ensure_duckdb_writable), or None when this process holds the
+    file open itself with other settings (then nobody else can); WarehouseBusy when another process holds it."""
     import duckdb
 
     try:
-        duckdb.connect(str(path), config=config or {}).close()
+        return duckdb.connect(str(path), config=config or {})
     except duckdb.Error as exc:
         if isinstance(exc, duckdb.ConnectionException) and "different configuration" in str(exc):
-            return  # this process holds the file open itself (another connection's settings): nobody else can
+            return None
         busy = busy_warehouse(exc, consequence)
         if busy is None:
             from .failures import warehouse_unreadable

@@ -35,7 +35,7 @@ from .first_loads import append_first_loads
 from .records import RUN_RECORD_TABLES, RunRecords
 from .failures import check_reachable, diagnose, state_unreadable
 from ..destinations import DESTINATIONS, Destination, destination_for  # noqa: F401 - DESTINATIONS: also read from here
-from .lock import READ_IS_KEPT, busy_warehouse, run_lock
+from .lock import BEFORE_CALLS, READ_IS_KEPT, busy_warehouse, run_lock
 from ..destinations.duckdb_snapshot import remove_partial_files
 from .state_match import match_state_to_warehouse
 from .mass_retirement import MassRetirementGuard
@@ -388,7 +388,7 @@ def extract_and_load(
     held = ExitStack()  # the warehouse held open from the load to the run's record (Destination.held_open)
     try:
         turn.take()
-        with backend.held_open():  # released while the API is read: a reader may open the file then
+        with backend.held_open(BEFORE_CALLS):  # released while the API is read: a reader may open the file then
             resumed = finish_pending(pipeline, backend)
             adopted = backend.adopt_rows_without_portal(pipeline, portal, alone)  # a warehouse of one portal, made before portals
             state_reset = match_state_to_warehouse(pipeline, backend.location)
@@ -404,8 +404,9 @@ def extract_and_load(
             pipeline.extract(backend.adapt_source(source))
         failed = context.failed
         t1 = time.perf_counter()
-        backend.check_writable(READ_IS_KEPT, in_run=True)  # a program that opened the file since the run began stops it here, the extract kept
-        held.enter_context(backend.held_open())
+        # a program that opened the file since the run began stops it here, the extract kept; from here the file is
+        # held open until the run's record is written, so no program can open it in between
+        held.enter_context(backend.held_open(READ_IS_KEPT))
         context.progress.step("normalizing")
         normalize_info = pipeline.normalize()
         t2 = time.perf_counter()
@@ -423,7 +424,6 @@ def extract_and_load(
             info.raise_on_failed_jobs()
             for table, count in _row_counts(pipeline.last_trace.last_normalize_info).items():
                 rows[table] = rows.get(table, 0) + count
-        backend.check_writable(READ_IS_KEPT, in_run=True)
         context.progress.step("retiring vanished rows")
         t4 = time.perf_counter()
         retired = backend.retire(pipeline, guard)  # Delta: SCD2 histories and replaced days first

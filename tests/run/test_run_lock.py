@@ -185,7 +185,7 @@ def test_the_steps_that_write_hold_the_file_open_and_let_it_go_after(portal, tmp
         return subprocess.run([sys.executable, "-c", TRY_OPEN, path], capture_output=True, text=True, timeout=120).stdout.strip()
 
     backend = Warehouse(out_dir=tmp_path).backend
-    with backend.held_open():
+    with backend.held_open("nothing is lost"):
         import duckdb
 
         duckdb.connect(path).close()  # dlt's kind of connection: the database already open, shared
