@@ -49,7 +49,9 @@ class DuckDbFile(Destination):
         Opening it is also the check that no other process holds the file (WarehouseBusy, with `consequence`)."""
         from ..run.lock import connect_writable
 
-        con = connect_writable(self.warehouse.duckdb_path, consequence=consequence)  # None: open in this process already
+        path = self.warehouse.duckdb_path
+        # None: open in this process already; a file not made yet is left to be made as check_before_run makes it
+        con = connect_writable(path, consequence=consequence) if path.exists() else None
         try:
             yield
         finally:
