@@ -136,7 +136,11 @@ def test_a_reader_never_sees_a_mix_or_an_empty_folder(tmp_path: Path) -> None:
                     with duckdb.connect() as con:  # one group per version the read met
                         rows = con.execute(f"select version, count(*) from read_parquet('{folder}/*.parquet') group by 1").fetchall()
                 else:
-                    table = ds.dataset(folder, format="parquet").to_table(columns=["version"])
+                    dataset = ds.dataset(folder, format="parquet")
+                    if not dataset.files:  # its listing straddled a switch: the names it listed are gone (docs/destinations.md)
+                        not_found[0] += 1
+                        continue
+                    table = dataset.to_table(columns=["version"])
                     rows = [(v, table.num_rows) for v in set(table.column("version").to_pylist())]
             except Exception as exc:  # noqa: BLE001 - every failed read is examined
                 # the version the read listed was switched away from (or, two publications on, removed)
