@@ -83,30 +83,30 @@ READ_IS_KEPT = "what this run read is kept and loads with the next run"
 COMMITTED_IS_KEPT = "everything already committed is kept"
 
 
-def ensure_duckdb_writable(path: Path, config: dict[str, str] | None = None, *, consequence: str = BEFORE_CALLS) -> None:
+def ensure_duckdb_writable(path: Path, *, consequence: str = BEFORE_CALLS) -> None:
     """Fail if another process (a BI tool, a `duckdb` shell) holds the warehouse file.
 
     DuckDB lets one process open a file for writing, and a reader opened without the read-only
-    snapshot blocks every write. Checked before the first API call, and again before each step
-    that writes the file (the load, the retirement), so a program that opens the file in the
-    middle of a run stops the run at the next step with exit 75, its extract kept as a pending
-    load. `config`: the settings this process's own connections use (DuckDB refuses a second
-    in-process connection with other settings; one with the same settings shares the database).
+    snapshot blocks every write. Checked before the first API call (and before `models`, `report`,
+    `erase`); during a run, opening the file for its write steps is the check (Destination.held_open),
+    so a program that opens the file while the API is read stops the run at its load with exit 75,
+    its extract kept as a pending load.
     """
     if not Path(path).exists():
         return
-    con = connect_writable(path, config, consequence=consequence)
+    con = connect_writable(path, consequence=consequence)
     if con is not None:
         con.close()
 
 
-def connect_writable(path: Path, config: dict[str, str] | None = None, *, consequence: str = BEFORE_CALLS) -> Any:
+def connect_writable(path: Path, *, consequence: str = BEFORE_CALLS) -> Any:
     """A connection to the DuckDB file `path` (see ensure_duckdb_writable), or None when this process holds the
-    file open itself with other settings (then nobody else can); WarehouseBusy when another process holds it."""
+    file open itself with other settings (DuckDB refuses a second in-process connection with other settings;
+    then nobody else can hold it); WarehouseBusy when another process holds it."""
     import duckdb
 
     try:
-        return duckdb.connect(str(path), config=config or {})
+        return duckdb.connect(str(path))
     except duckdb.Error as exc:
         if isinstance(exc, duckdb.ConnectionException) and "different configuration" in str(exc):
             return None
