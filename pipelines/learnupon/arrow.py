@@ -326,47 +326,64 @@ def _key_text(row: dict[str, Any], key: Sequence[str]) -> str | None:
     return ",".join(str(row.get(k)) for k in key)
 
 
-def concat(tables: Iterable[pa.Table]) -> pa.Table | None:
-    tables = [t for t in tables if t is not None and t.num_rows]
-    if not tables:
-        return None
-    return pa.concat_tables(tables, promote_options="permissive")
-
-
 BATCH_ROWS = 10_000
 
 
-class TableBatch:
-    """Pages' tables of one table joined into tables of about `rows` rows.
+class ItemBatches:
+    """A resource's items as dlt should get them: the pages' Arrow tables of each table joined into tables of
+    about `rows` rows, every other item in its place.
 
-    dlt's extract costs a few milliseconds per item whatever its size (incremental
-    filtering, schema checks and hints, a buffered write), so a million enrollments
-    handed over as 500-row pages spend seconds there; joined ten thousand at a time they do not.
+    dlt's extract costs a few milliseconds per item whatever its size (it computes and merges the table's
+    schema for every Arrow item, checks hints, writes a buffer), so a million enrollments handed over as
+    500-row pages spent seconds there, and a small portal's run of 40 tables most of its extract. An item
+    that is not an Arrow table with rows (an empty table that creates one, anything else) first lets every
+    batch go, so it never overtakes rows yielded before it. Items sent to another table keep their hints
+    (dlt's DataItemWithMeta: `meta` and `data`); a batch holds items with equal hints only. Tables whose
+    columns cannot be joined (a field's type changed between pages) go on as they came.
     """
 
     def __init__(self, rows: int = BATCH_ROWS) -> None:
         self.rows = rows
-        self.pending: list[pa.Table] = []
-        self.count = 0
+        self.open: dict[str, tuple[Any, list[pa.Table], int]] = {}  # table -> (the item's meta, tables, rows)
 
-    def add(self, table: pa.Table) -> pa.Table | None:
-        """Keep `table`; the joined batch once it holds `rows` rows, else None."""
-        self.pending.append(table)
-        self.count += table.num_rows
-        return self.take() if self.count >= self.rows else None
+    def add(self, item: Any, table: str) -> list[Any]:
+        """Keep `item` (going to `table`) if it joins a batch; what is ready to go, in order."""
+        meta = getattr(item, "meta", None)
+        data = getattr(item, "data", item) if meta is not None else item
+        if not isinstance(data, pa.Table) or not data.num_rows:
+            return [*self.flush(), item]
+        ready: list[Any] = []
+        kept = self.open.get(table)
+        if kept is not None and not _same_meta(kept[0], meta):
+            ready += self._take(table)
+            kept = None
+        _, tables, rows = kept or (meta, [], 0)
+        tables.append(data)
+        self.open[table] = (meta, tables, rows + data.num_rows)
+        if rows + data.num_rows >= self.rows:
+            ready += self._take(table)
+        return ready
 
-    def take(self) -> pa.Table | None:
-        """What is kept, joined (None if nothing)."""
-        joined = concat(self.pending)
-        self.pending, self.count = [], 0
-        return joined
+    def flush(self) -> list[Any]:
+        """Every batch still open, joined, in the order the tables first came."""
+        return [item for table in list(self.open) for item in self._take(table)]
+
+    def _take(self, table: str) -> list[Any]:
+        meta, tables, _ = self.open.pop(table)
+        try:
+            joined = [pa.concat_tables(tables, promote_options="permissive")] if len(tables) > 1 else tables
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            joined = tables
+        if meta is None:
+            return joined
+        from dlt.extract.items import DataItemWithMeta
+
+        return [DataItemWithMeta(meta, t) for t in joined]
 
 
-def batched(tables: Iterable[pa.Table], rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
-    """`tables` joined into tables of about `rows` rows (TableBatch)."""
-    batch = TableBatch(rows)
-    for table in tables:
-        if (full := batch.add(table)) is not None:
-            yield full
-    if (rest := batch.take()) is not None:
-        yield rest
+def _same_meta(a: Any, b: Any) -> bool:
+    """Whether two items' dlt metas (HintsMeta: hints and create_table_variant) send them to a table alike."""
+    if a is None or b is None or type(a) is not type(b):
+        return a is b
+    slots = getattr(type(a), "__slots__", ())
+    return a is b or (bool(slots) and all(getattr(a, s, None) == getattr(b, s, None) for s in slots))

@@ -19,7 +19,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from .arrow import IssueLog
+from .arrow import IssueLog, ItemBatches
 from .client import LearnUponClient, portal_name_for
 from .deletions import WarehouseFacts
 from .errors import ConfigError, LearnUponAPIError, SuspectListing, WeeklyBudgetReserved, describe_error
@@ -149,6 +149,7 @@ class ExtractContext:
                 held: list[Any] = []
                 written: set[str] = set()
                 rows = 0
+                batches = ItemBatches()  # pages joined per table: dlt's cost is per item
 
                 def settle(rows_loaded: int) -> dict[str, int]:
                     counts = self.resource_counts.setdefault(name, {"calls": 0, "rows": 0})
@@ -163,9 +164,9 @@ class ExtractContext:
                         if table == name and isinstance(item, pa.Table):
                             rows += item.num_rows
                         if hold:
-                            held.append(item)
+                            held += batches.add(item, table)
                         else:
-                            yield item
+                            yield from batches.add(item, table)
                 except ConfigError:
                     raise  # refused keys, a bad setting: every other resource would meet it too; the run stops
                 except Exception as exc:
@@ -177,8 +178,11 @@ class ExtractContext:
                     log.error("resource %s failed and was not loaded: %s", name, self.failed[name])
                     self.progress.failed(name, self.failed[name])
                     settle(0 if hold else rows)  # its calls were spent; rows it already yielded still load
+                    if not hold:
+                        yield from batches.flush()  # rows read before the failure load, as if yielded at once
                     return
                 yield from held
+                yield from batches.flush()
                 yield from empty_tables(name, written, dlt.current.source_schema(), self.issues)
                 counts = settle(rows)
                 if not self.run_cache.pending.get(name):

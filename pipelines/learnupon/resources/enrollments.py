@@ -25,7 +25,6 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from .. import tables
-from ..arrow import batched
 from ..context import ExtractContext
 from ..deletions import courses_short_of_enrollments, courses_to_read_whole, fits_one_page
 from ..fanout import fan_out
@@ -118,11 +117,11 @@ def incremental_search_resource(
         # Users first (a handful, usually none), so the course searches can leave out what they gave.
         threads = 2 * context.options.workers
         work = [("user_id", u) for u in sorted(users)]
-        yield from batched(fan_out(work, search, threads))
+        yield from fan_out(work, search, threads)
         # the longest searches first (a search's pages come one after another): a long one started last
         # would page on alone at the end, with the other threads idle
         largest_first = sorted(all_ids, key=lambda i: -(size.get(i) or 0))
-        yield from batched(fan_out([(id_param, i) for i in largest_first], search, threads))
+        yield from fan_out([(id_param, i) for i in largest_first], search, threads)
         # every search answered: mark what was read whole, so rows it did not return are retired
         if reconcile or (cursor is None and not params):
             yield listing_complete(context, name, scope_column=None)

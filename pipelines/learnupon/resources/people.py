@@ -15,7 +15,6 @@ import dlt
 from dlt.sources import DltResource
 
 from .. import tables
-from ..arrow import TableBatch
 from ..context import ExtractContext
 from ..custom_data import ATTRIBUTES, carries_labels, choice_list, custom_data_rows, field_ids
 from ..deletions import user_identity
@@ -48,8 +47,6 @@ def users_resource(context: ExtractContext) -> DltResource:
         definitions_read = False  # GET /users/customuserdata called (at most once a run)
         saw_custom_data = False
         award_keys: dict[int, list] = {}
-        # pages joined into batches for dlt (its cost is per item); the resource holds them to the end anyway
-        users_batch, custom_batch = TableBatch(), TableBatch()
         # the listing has no filter and is long: its pages are asked for `workers` at a time (client.paginate)
         pages = client.paginate(USERS_PATH, {"version_id": USERS_VERSION_ID}, record_keys=USERS_KEYS,
                                 ahead=context.options.workers)
@@ -76,16 +73,11 @@ def users_resource(context: ExtractContext) -> DltResource:
                         f"CustomData[{d.label!r}] disagrees with customDataFieldValues (definition_id {d.definition_id}):"
                         " the definition id's value is kept",
                     )
-            if (full := users_batch.add(tables.to_table(tables.USERS, user_rows, context.issues))) is not None:
-                yield full
-            if custom_rows and (full := custom_batch.add(tables.to_table("user_custom_data", custom_rows, context.issues))) is not None:
-                yield child_table(full, "user_custom_data")
+            yield tables.to_table(tables.USERS, user_rows, context.issues)
+            if custom_rows:
+                yield child_table(tables.to_table("user_custom_data", custom_rows, context.issues), "user_custom_data")
             note_award_keys(award_keys, page.records)
             context.progress.update(tables.USERS, pages=1, rows=len(page.records))
-        if (rest := users_batch.take()) is not None:
-            yield rest
-        if (rest := custom_batch.take()) is not None:
-            yield child_table(rest, "user_custom_data")
         whole = bool(definitions) and all("predefined_values" in d for d in definitions)
         if not whole and not definitions_read and (definitions or saw_custom_data):
             # the listing carried no definitions, or carried them without their choices (as in the reference's
