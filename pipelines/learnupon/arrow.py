@@ -12,7 +12,7 @@ a field LearnUpon adds later is not lost.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timezone
