@@ -59,8 +59,8 @@ class Destination(ABC):
         """Before a step that writes the warehouse: WarehouseBusy (exit 75) if another process holds it now."""
 
     def held_open(self, consequence: str) -> AbstractContextManager[None]:
-        """Around a run's steps that write (its load, retirement and record): what keeps the warehouse open for
-        them, checked writable as check_writable does."""
+        """Around a run's steps that use the warehouse (its preparation before the API is read; its load,
+        retirement and record): what keeps the warehouse open for them, checked writable as check_writable does."""
         from contextlib import nullcontext
 
         return nullcontext()
