@@ -7,7 +7,8 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -146,29 +147,36 @@ def run_pipeline(
         context.close()
 
 
-def query(out_dir: Any, sql: str, params: list[Any] | None = None, destination: str = "duckdb") -> list[dict[str, Any]]:
-    """`sql` over the warehouse's `learnupon.<table>` as its readers see it; `?` marks parameters.
+Reader = Callable[..., list[dict[str, Any]]]  # read(sql, params=None) -> rows as dicts
 
-    out_dir: the output folder, a Warehouse (its Delta tables, read through deltalake), or a
-    PostgreSQL database (anything with a `dsn`, such as the `postgres_database` fixture). parquet: the published folders, each read as a BI tool reads it
-    (`read_parquet('<table>/*.parquet')`, nothing de-duplicated or filtered): current rows as
-    `learnupon.<table>`, history as `history.<table>`.
+
+@contextmanager
+def reading(out_dir: Any, destination: str = "duckdb", tables: Iterable[str] | None = None) -> Iterator[Reader]:
+    """One connection to the warehouse as its readers see it, for many queries: `read(sql, params)`.
+
+    out_dir: the output folder, a Warehouse (its Delta tables, read through deltalake: only `tables` when
+    given), or a PostgreSQL database (anything with a `dsn`, such as the `postgres_database` fixture). parquet:
+    the published folders, each read as a BI tool reads it (`read_parquet('<table>/*.parquet')`, nothing
+    de-duplicated or filtered): current rows as `learnupon.<table>`, history as `history.<table>`.
+    Opening costs more than most queries (DuckDB starts the file's database again), so a comparison of many
+    tables reads them through one.
     """
     dsn = getattr(out_dir, "dsn", None)
     if dsn is not None:
         con = psycopg2.connect(dsn, options="-c TimeZone=UTC")
         try:
-            with con.cursor() as cursor:
-                cursor.execute(sql.replace("?", "%s") if params else sql, params or None)
-                return _rows(cursor)
+            def read_postgres(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+                with con.cursor() as cursor:
+                    cursor.execute(sql.replace("?", "%s") if params else sql, params or None)
+                    return _rows(cursor)
+            yield read_postgres
         finally:
             con.close()
+        return
     if isinstance(out_dir, Warehouse) and out_dir.destination == "delta":
-        # only the tables the query names (opening every Delta table costs more than most queries)
-        named = set(re.findall(r"\blearnupon\.(\w+)|table_name = '(\w+)'", sql))
-        whole = "information_schema" in sql and "table_name = '" not in sql
-        with out_dir.delta_lake.connect(None if whole or not named else {a or b for a, b in named}) as con:
-            return _rows(con.execute(sql, params or []))
+        with out_dir.delta_lake.connect(tables) as con:
+            yield _reader(con)
+        return
     if destination == "parquet":
         with duckdb.connect() as con:
             con.execute("set TimeZone = 'UTC'")
@@ -178,10 +186,27 @@ def query(out_dir: Any, sql: str, params: list[Any] | None = None, destination: 
                 for table in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
                     if table.name not in ("history", "marts"):
                         con.execute(f"create view {schema}.{table.name} as select * from read_parquet('{table}/*.parquet')")
-            return _rows(con.execute(sql, params or []))
+            yield _reader(con)
+        return
     path = out_dir.duckdb_path if isinstance(out_dir, Warehouse) else out_dir / "warehouse.duckdb"
     with duckdb.connect(str(path), read_only=True) as con:
-        return _rows(con.execute(sql, params or []))
+        yield _reader(con)
+
+
+def query(out_dir: Any, sql: str, params: list[Any] | None = None, destination: str = "duckdb") -> list[dict[str, Any]]:
+    """`sql` over the warehouse's `learnupon.<table>` as its readers see it (`reading`'s), on a connection of its own; `?` marks parameters."""
+    tables = None
+    if isinstance(out_dir, Warehouse) and out_dir.destination == "delta":
+        # only the tables the query names (opening every Delta table costs more than most queries)
+        named = set(re.findall(r"\blearnupon\.(\w+)|table_name = '(\w+)'", sql))
+        whole = "information_schema" in sql and "table_name = '" not in sql
+        tables = None if whole or not named else {a or b for a, b in named}
+    with reading(out_dir, destination, tables) as read:
+        return read(sql, params)
+
+
+def _reader(con: duckdb.DuckDBPyConnection) -> Reader:
+    return lambda sql, params=None: _rows(con.execute(sql, params or []))
 
 
 def _rows(cursor: Any) -> list[dict[str, Any]]:

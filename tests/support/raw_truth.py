@@ -20,7 +20,7 @@ from typing import Any
 from pipelines.simulator import SimulatedPortal
 from pipelines.simulator.domains.live_learning import TZ_OFFSET
 
-from tests.conftest import query as query_warehouse
+from tests.conftest import Reader, reading
 
 # kinds of a column: the Python type its values have, or one of these
 JSON = "json"  # JSON text, compared by its parsed value
@@ -556,19 +556,23 @@ def known(reading: str | None, phase: str | None, table: str, column: str | None
 
 # --- comparison --------------------------------------------------------------------------------
 
-def loaded(out_dir: Any, table: str, destination: str, portal: str | None = None) -> tuple[list[dict], set[str]]:
-    """The table's current rows as readers see them (of one portal, when given), and its column names."""
-    query = lambda sql: query_warehouse(out_dir, sql, destination=destination)  # noqa: E731
-    names = {r["column_name"] for r in query(
-        "select column_name from information_schema.columns"
-        f" where table_schema = 'learnupon' and table_name = '{table}'")}
+def column_names(read: Reader) -> dict[str, set[str]]:
+    """table -> its column names, for every raw table the warehouse has (one question for all of them)."""
+    names: dict[str, set[str]] = {}
+    for r in read("select table_name, column_name from information_schema.columns where table_schema = 'learnupon'"):
+        names.setdefault(r["table_name"], set()).add(r["column_name"])
+    return names
+
+
+def loaded(read: Reader, table: str, names: set[str], portal: str | None = None) -> list[dict]:
+    """The table's current rows as readers see them (of one portal, when given); `names` its columns."""
     if not names:  # never written: a file destination has no folder for a resource no run gave a row
-        return [], names
+        return []
     mine = "true" if portal is None else f"portal = '{portal}'"
     where = f" where {mine}" + (" and _dlt_valid_to is null" if "_dlt_valid_to" in names else "")
     if table == "leaderboard_snapshots":
         where = f" where {mine} and snapshot_date = (select max(snapshot_date) from learnupon.leaderboard_snapshots where {mine})"
-    return query(f"select * from learnupon.{table}{where}"), names
+    return read(f"select * from learnupon.{table}{where}")
 
 
 Problem = tuple[str | None, str]  # (the column it is about, or None for a whole row or the table; what differs)
@@ -582,10 +586,13 @@ def differences(
     `name`: the portal's rows only, where one warehouse holds several portals."""
     expected = expected_rows(portal)
     found = {}
-    for table in EXPECTED:
-        rows, names = loaded(out_dir, table, destination, name)
-        # a table no run wrote (the portals table of a realm without a top-level portal, on Delta) is right when empty
-        found[table] = table_differences(table, expected[table], rows, names) if names or expected[table] else []
+    with reading(out_dir, destination) as read:
+        columns = column_names(read)
+        for table in EXPECTED:
+            names = columns.get(table, set())
+            rows = loaded(read, table, names, name)
+            # a table no run wrote (the portals table of a realm without a top-level portal, on Delta) is right when empty
+            found[table] = table_differences(table, expected[table], rows, names) if names or expected[table] else []
     return found
 
 

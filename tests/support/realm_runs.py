@@ -3,7 +3,7 @@
 `portal_contexts` gives run_portals (pipelines/run/portals.py) one context per portal, each named as its
 configuration would name it; `unknown_problems` is a portal's rows against its own ground truth (the known
 defects of raw_truth left out); `portal_rows` every row of some portals, to show another portal's run left them.
-`reader` and `read_as` are what tests/conftest.py's `query` takes: an output folder (DuckDB, or Parquet when
+`reader` and `read_as` are what tests/conftest.py's `reading` takes: an output folder (DuckDB, or Parquet when
 `read_as` is "parquet"), a Delta Warehouse, or a PostgreSQL database.
 """
 
@@ -19,7 +19,7 @@ from pipelines.learnupon.tables import LISTING_SCOPES, PORTAL, TABLES
 from pipelines.run.portals import pipeline_name
 from pipelines.simulator import SimulatedPortal
 
-from tests.conftest import RETRY_BACKOFF_MS, client_of, query
+from tests.conftest import RETRY_BACKOFF_MS, client_of, reading
 from tests.support import raw_truth
 
 BOOKKEEPING = {LISTING_SCOPES}  # appended by every run of every portal: not a row of the portal
@@ -53,15 +53,16 @@ def unknown_problems(reader: Any, portal: SimulatedPortal, name: str, mode: str,
 
 def portal_rows(reader: Any, names: tuple[str, ...], read_as: str = "duckdb") -> dict[str, list[tuple]]:
     """Every row (history included) of these portals in every raw table the warehouse has, but which load wrote it."""
-    present = {r["table_name"] for r in query(
-        reader, "select table_name from information_schema.tables where table_schema = 'learnupon'", destination=read_as)}
     rows = {}
     portals = ", ".join(f"'{n}'" for n in names)
-    for table in sorted(set(TABLES) - BOOKKEEPING):
-        if table not in present:  # a resource with no rows on any portal: no table on a file destination
-            continue
-        found = query(reader, f"select * from learnupon.{table} where {PORTAL} in ({portals})", destination=read_as)
-        rows[table] = sorted(
-            tuple(sorted((k, repr(v)) for k, v in r.items() if k not in RUN_COLUMNS)) for r in found
-        )
+    with reading(reader, read_as) as read:
+        present = {r["table_name"] for r in read(
+            "select table_name from information_schema.tables where table_schema = 'learnupon'")}
+        for table in sorted(set(TABLES) - BOOKKEEPING):
+            if table not in present:  # a resource with no rows on any portal: no table on a file destination
+                continue
+            found = read(f"select * from learnupon.{table} where {PORTAL} in ({portals})")
+            rows[table] = sorted(
+                tuple(sorted((k, repr(v)) for k, v in r.items() if k not in RUN_COLUMNS)) for r in found
+            )
     return rows

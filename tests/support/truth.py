@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tests.support import raw_truth
-from tests.conftest import query
+from tests.conftest import query, reading
 
 CORE = ("users", "courses", "enrollments")
 # tables whose expected rows the ground truth alone states (raw_truth's builders that read no more of the model)
@@ -34,14 +34,17 @@ def assert_tables_match(out_dir: Any, truth: dict[str, list[Any]], tables: Itera
     # which destination holds it: a PostgreSQL database (a dsn), a Warehouse (its own), else the one named
     kind = "postgres" if getattr(out_dir, "dsn", None) else getattr(out_dir, "destination", destination)
     model = _model(out_dir, truth, destination) if "leaderboard_snapshots" in tables else raw_truth.Model(truth, None, frozenset(), "")
-    for table in tables:
-        expected = raw_truth.EXPECTED[table](model)
-        loaded, names = raw_truth.loaded(out_dir, table, destination)
-        if not expected and not loaded:  # nothing served, nothing held (Delta writes no table for a resource with no row)
-            continue
-        problems = [text for column, text in raw_truth.table_differences(table, expected, loaded, names)
-                    if not raw_truth.known(None, None, table, column, kind)]
-        assert not problems, f"{table} differs from the portal: {problems[:10]}"
+    with reading(out_dir, destination, tables) as read:
+        columns = raw_truth.column_names(read)
+        for table in tables:
+            expected = raw_truth.EXPECTED[table](model)
+            names = columns.get(table, set())
+            loaded = raw_truth.loaded(read, table, names)
+            if not expected and not loaded:  # nothing served, nothing held (Delta writes no table for a resource with no row)
+                continue
+            problems = [text for column, text in raw_truth.table_differences(table, expected, loaded, names)
+                        if not raw_truth.known(None, None, table, column, kind)]
+            assert not problems, f"{table} differs from the portal: {problems[:10]}"
 
 
 def assert_matches_truth(out_dir: Any, truth: dict[str, list[Any]], destination: str = "duckdb") -> None:
