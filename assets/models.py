@@ -7,13 +7,13 @@ source (`source('learnupon', <table>)`) to the `learnupon/<resource>` asset of t
 that loads that table, so the graph reads source -> staging -> intermediate -> reporting.
 
 A run builds through `DbtCliResource`: `dbt.cli(["build"], context=context).stream()` with
-dagster-dbt's row counts and column metadata, with the warehouse's own profile
+dagster-dbt's column metadata (and lineage), with the warehouse's own profile
 (pipelines/models/profile.py). What the CLI's build does around dbt is shared
 (pipelines/models/build.py): models whose raw tables are missing are left out with the reason,
 and afterwards the marts are exported (Parquet) and published (Delta), every build is recorded
 in `model_builds`, and the readers' snapshot is refreshed. The events are yielded once all that
 is done: a materialization means the model is built and published, and carries the row count
-(dagster-dbt's where the manifest names the warehouse's database, the destination's otherwise).
+the build counted.
 """
 
 import json
@@ -128,7 +128,11 @@ def sql_models(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
         dbt = DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(plan.work), dbt_executable=DBT_EXECUTABLE)
         invocation = dbt.cli(args, context=context, target_path=plan.work / DAGSTER_TARGET, raise_on_error=False)
         try:
-            events = list(invocation.stream().fetch_row_counts().fetch_column_metadata())
+            # dbt's output is read to its end before dagster-dbt's metadata threads see it: streamed, their
+            # loop polls for the next event without a pause for the whole build (dagster's `imap`), a core's
+            # worth of CPU. The row counts are the build's own (finish_build), added below.
+            invocation.is_successful()
+            events = list(invocation.stream().fetch_column_metadata())
         finally:
             release_connections()  # the row counts opened the warehouse through dbt's adapter in this process
         try:
@@ -157,8 +161,8 @@ def _tests_of_absent_models(checks: set[AssetCheckKey], target: Any, plan: Any) 
 def _with_build_metadata(
     context: AssetExecutionContext, events: list[Any], result: BuildResult, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """dagster-dbt's events, each materialization with the build's as-of date and database, and its rows and columns
-    read from the warehouse where dagster-dbt could not read them (the manifest names another database)."""
+    """dagster-dbt's events, each materialization with the build's as-of date and database, its row count, and
+    its columns read from the warehouse where dagster-dbt could not read them (the manifest names another database)."""
     if not any(isinstance(e, (Output, AssetMaterialization)) for e in events):
         yield from events
         return
