@@ -13,10 +13,13 @@ part of a URL, and never in an exception message.
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import logging
+import os
 import random
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -58,6 +61,28 @@ def _refuse_after_stop() -> None:
 TIME_PROBE_PATH = "/timezones"  # a short, static list: the cheapest call that tells the portal's time
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
+
+
+
+def _network_problem(exc: BaseException) -> str:
+    """The fault a failed call counts as: "tls_certificate" when the portal's certificate was refused (the
+    operator's message says so, not just "connection"), else "connection"."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return "tls_certificate"
+        seen = seen.__cause__ or seen.__context__
+    return "connection"
+
+def tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context (certifi's authorities, or SSL_CERT_FILE / SSL_CERT_DIR), made once per
+    process: making one reads the whole CA bundle (about 25 ms), which every client would do again."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context(trust_env=True)  # reads the variables the cache is keyed on
 
 
 def endpoint_template(method: str, path: str) -> str:
@@ -223,6 +248,7 @@ class LearnUponClient:
             limits=httpx.Limits(max_connections=max_in_flight + 2, max_keepalive_connections=max_in_flight + 2),
             transport=transport,
             follow_redirects=False,
+            verify=tls_context(),
         )
 
     def __repr__(self) -> str:  # never show the auth object
@@ -317,8 +343,8 @@ class LearnUponClient:
                 response.stream = httpx.ByteStream(b"")
             except httpx.TimeoutException:
                 problem = "timeout"
-            except (httpx.NetworkError, httpx.RemoteProtocolError):
-                problem = "connection"
+            except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                problem = _network_problem(exc)
             finally:
                 remaining_minute = remaining_week = None
                 if response is not None:
