@@ -16,6 +16,7 @@ is done: a materialization means the model is built and published, and carries t
 the build counted.
 """
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
@@ -101,6 +102,13 @@ def column_schema(con: Any, schema: str, name: str) -> TableSchema:
     )
 
 
+@functools.lru_cache(maxsize=8)
+def dbt_cli(profiles_dir: str) -> DbtCliResource:
+    """The dbt CLI for a warehouse's profile folder, one per process: a new resource asks the dbt executable
+    its version again (`dbt --version`, a second Python process costing about a second of CPU)."""
+    return DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=profiles_dir, dbt_executable=DBT_EXECUTABLE)
+
+
 @dbt_assets(
     manifest=MANIFEST_PATH,
     project=DBT_PROJECT,
@@ -125,7 +133,7 @@ def sql_models(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
         args = ["build", "--vars", json.dumps(plan.vars), "--exclude-resource-type", "unit_test"]
         if left_out:
             args += ["--exclude", *left_out]
-        dbt = DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(plan.work), dbt_executable=DBT_EXECUTABLE)
+        dbt = dbt_cli(str(plan.work))
         invocation = dbt.cli(args, context=context, target_path=plan.work / DAGSTER_TARGET, raise_on_error=False)
         try:
             # dbt's output is read to its end before dagster-dbt's metadata threads see it: streamed, their
