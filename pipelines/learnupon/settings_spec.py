@@ -85,7 +85,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "base_url", str, None,
         "the API's address, overriding subdomain and domain (a proxy, another region, the simulated portal);"
-        " https is required except on loopback hosts", PORTAL, on_demo=False,
+        " https is required except on loopback hosts. The portal's certificate is checked against certifi's"
+        " authorities, or those of `SSL_CERT_FILE` / `SSL_CERT_DIR` when set (a proxy's own authority); a refused"
+        " certificate is reported as `tls_certificate`, not as a dropped connection", PORTAL, on_demo=False,
     ),
     Setting("username", str, None, "the API key's username (Settings > Integrations > API Keys)", PORTAL, on_demo=False),
     Setting(
