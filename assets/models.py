@@ -142,7 +142,7 @@ def sql_models(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
             invocation.is_successful()
             events = list(invocation.stream().fetch_column_metadata())
         finally:
-            release_connections()  # the row counts opened the warehouse through dbt's adapter in this process
+            release_connections()  # the column metadata opened the warehouse through dbt's adapter in this process
         try:
             run_results = invocation.get_artifact(RUN_RESULTS)
         except OSError:  # dbt stopped before running anything (the project did not parse, the profile was refused)

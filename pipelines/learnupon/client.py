@@ -63,16 +63,18 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
 
-
 def _network_problem(exc: BaseException) -> str:
     """The fault a failed call counts as: "tls_certificate" when the portal's certificate was refused (the
     operator's message says so, not just "connection"), else "connection"."""
     seen: BaseException | None = exc
-    while seen is not None:
+    for _ in range(10):  # httpx's error wraps httpcore's, which wraps the ssl module's; bounded, as a chain can loop
+        if seen is None:
+            break
         if isinstance(seen, ssl.SSLCertVerificationError):
             return "tls_certificate"
         seen = seen.__cause__ or seen.__context__
     return "connection"
+
 
 def tls_context() -> ssl.SSLContext:
     """httpx's default TLS context (certifi's authorities, or SSL_CERT_FILE / SSL_CERT_DIR), made once per
