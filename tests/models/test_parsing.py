@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.models import PROJECT_DIR, build_models
-from pipelines.models.parsing import parse_folder, parse_target
+from pipelines.models.parsing import parse, parse_folder, parse_target
 from pipelines.run.runner import Warehouse
 from tests.models.test_models_data import make_duckdb_warehouse
 
@@ -50,3 +51,24 @@ def test_two_warehouses_share_one_parse_and_each_is_built_in_its_own_file(tmp_pa
         assert rows == built[warehouse.out_dir]["compliance_status"]
         # the build's own files stay in the warehouse's dbt folder
         assert (Path(warehouse.out_dir) / ".dbt" / "target" / "run_results.json").exists()
+
+
+def test_a_process_parses_again_only_when_a_project_file_changed(tmp_path: Path) -> None:
+    """A manifest parsed once serves every later build in the process, until a project file changes."""
+    warehouse = Warehouse(out_dir=tmp_path)
+    make_duckdb_warehouse(warehouse.out_dir)
+    target, work = warehouse.backend.dbt_target(), tmp_path / ".dbt"
+    first = parse(target, warehouse.dataset, work)
+    assert parse(target, warehouse.dataset, work) is first
+    model = PROJECT_DIR / "models" / "marts" / "compliance_status.sql"
+    times = model.stat()
+    try:
+        os.utime(model, ns=(times.st_atime_ns, times.st_mtime_ns + 1_000_000_000))
+        again = parse(target, warehouse.dataset, work)
+    finally:
+        os.utime(model, ns=(times.st_atime_ns, times.st_mtime_ns))
+    assert again is not first
+    assert "model.lms_warehouse.compliance_status" in again.nodes
+    # a build with the kept manifest still builds every mart
+    built = build_models(warehouse, as_of=date(2026, 6, 15), export_parquet=False)
+    assert built["compliance_status"] > 0
