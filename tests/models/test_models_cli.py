@@ -102,7 +102,7 @@ def test_the_dictionarys_claims_about_layers_are_what_the_project_builds() -> No
 def test_the_manifest_is_dagster_dbts_and_follows_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One DbtProject: its manifest is parsed when there is none, kept as a deployment prepared it outside
     `dagster dev`, and parsed again under `dagster dev` (prepare_if_dev's rule), where dbt's partial parse
-    reads the changed model."""
+    reads the changed model; a project unchanged since its parse is not parsed again."""
     import json
     import shutil
 
@@ -121,6 +121,9 @@ def test_the_manifest_is_dagster_dbts_and_follows_the_project(tmp_path: Path, mo
 
     first = checksum()  # none yet: parsed
     assert (copy / "target" / "manifest.json").is_file() and (copy / "target" / "partial_parse.msgpack").is_file()
+    parsed_at = (copy / "target" / "manifest.json").stat().st_mtime_ns
+    manifest.prepare_manifest()  # nothing changed since: no parse (dbt would write the manifest again)
+    assert (copy / "target" / "manifest.json").stat().st_mtime_ns == parsed_at
     model = copy / "models" / "marts" / "compliance_status.sql"
     model.write_text(model.read_text() + "\n-- changed\n")
     assert checksum() == first  # outside `dagster dev`: the prepared manifest is what runs
