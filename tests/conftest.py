@@ -50,6 +50,13 @@ RETRY_BACKOFF_MS = 20
 PORTAL_MODES: dict[str, dict[str, Any]] = {"default": {}, "strict": {"strict": True}}
 
 
+def modes_once(default_suite: str = "strict") -> list[Any]:
+    """Every simulator mode for a scenario that is the same code path in each: the default suite runs it in
+    `default_suite` only (the narrowest reading unless named), the slow suite in every mode. The default suite
+    still reads each mode whole: tests/extract/test_ground_truth.py compares every table in each."""
+    return [mode if mode == default_suite else pytest.param(mode, marks=pytest.mark.slow) for mode in PORTAL_MODES]
+
+
 class PortalFactory:
     """`make(**PortalConfig fields)` starts a portal; `make(mode="strict")` one in that mode;
     `make.realm(["emea", "apac"], **top-level fields)` a realm (a top-level portal and those sub-portals)."""

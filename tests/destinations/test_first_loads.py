@@ -16,7 +16,7 @@ import pytest
 from pipelines.run.first_loads import appendable
 from pipelines.run.runner import Warehouse
 
-from tests.conftest import run_pipeline
+from tests.conftest import modes_once, run_pipeline
 from tests.support.truth import assert_tables_match
 
 RESOURCES = ["users", "groups", "group_memberships", "courses", "learning_paths", "enrollments", "learning_path_enrollments"]
@@ -58,7 +58,7 @@ def _staged(path: Path) -> set[str]:
         return {r[0] for r in con.execute("select table_name from information_schema.tables where table_schema = 'learnupon_staging'").fetchall()}
 
 
-@pytest.mark.parametrize("portal_factory", ["default", "strict"], indirect=True)
+@pytest.mark.parametrize("portal_factory", modes_once(), indirect=True)
 def test_a_first_load_appended_holds_what_a_merge_writes_and_merges_on_from_there(portal_factory: Any, tmp_path: Path) -> None:
     appended, merged = Warehouse(out_dir=tmp_path / "appended"), Warehouse(out_dir=tmp_path / "merged", first_load_append=False)
     portals = {w.out_dir: portal_factory(users=60) for w in (appended, merged)}

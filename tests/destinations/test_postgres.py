@@ -12,12 +12,12 @@ import pytest
 
 from pipelines.learnupon.records import parse_int
 
-from tests.conftest import cli, current_users, query, run_pipeline
+from tests.conftest import cli, current_users, modes_once, query, run_pipeline
 from tests.support.truth import assert_coverage_matches_truth, assert_matches_truth
 
 
 # the default suite runs today's reading of the reference; the strict reading is in the slow suite
-MODES = pytest.mark.parametrize("portal", ["default", pytest.param("strict", marks=pytest.mark.slow)], indirect=True)
+MODES = pytest.mark.parametrize("portal", modes_once("default"), indirect=True)
 
 
 @MODES

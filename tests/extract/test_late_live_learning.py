@@ -15,9 +15,9 @@ import pytest
 from assets.extract import materialization_metadata
 from pipelines.learnupon.settings import ExtractOptions
 
-from tests.conftest import cli, query, run_pipeline
+from tests.conftest import cli, modes_once, query, run_pipeline
 
-MODES = pytest.mark.parametrize("portal", ["default", "strict"], indirect=True)
+MODES = pytest.mark.parametrize("portal", modes_once(), indirect=True)
 
 
 def _int(value: Any) -> int | None:

@@ -18,7 +18,7 @@ from pipelines.models import build_models
 from pipelines.run.portals import pipeline_name, run_portals
 from pipelines.run.runner import Warehouse
 
-from tests.conftest import CLOCK, PORTAL_MODES, settings_for
+from tests.conftest import CLOCK, PORTAL_MODES, modes_once, settings_for
 from tests.support import mart_truth
 
 AS_OF = CLOCK.date()  # the portals' clock: their overdue flags and our as-of date speak of the same day
@@ -33,7 +33,7 @@ Built = tuple[Path, dict[str, dict[str, Any]]]
 
 # strict: in the slow suite (the strict reading's marts: tests/models/test_mart_truth.py; its realm extract:
 # tests/extract/test_realm_portals.py)
-@pytest.fixture(scope="module", params=["default", pytest.param("strict", marks=pytest.mark.slow)])
+@pytest.fixture(scope="module", params=modes_once("default"))
 def realm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Built:
     from pipelines.simulator import PortalConfig, SimulatedPortal
 

@@ -18,7 +18,7 @@ from pipelines.learnupon.tables import USERS
 from pipelines.run.portals import PortalOutcome, run_portals
 from pipelines.run.runner import Warehouse
 from pipelines.simulator import PortalConfig, SimulatedPortal
-from tests.conftest import CLOCK, PORTAL_MODES, cli, query
+from tests.conftest import CLOCK, PORTAL_MODES, cli, modes_once, query
 from tests.support.realm_runs import portal_contexts, portal_rows, unknown_problems
 
 NAMES = ("north", "south", "east")  # south is the one that churns
@@ -42,7 +42,7 @@ class Realm:
 
 
 # the default suite runs the realm in the default mode; strict realms are extracted by tests/extract/test_realm_portals.py
-@pytest.fixture(scope="module", params=[pytest.param(m, marks=pytest.mark.slow) if m == "strict" else m for m in sorted(PORTAL_MODES)])
+@pytest.fixture(scope="module", params=modes_once("default"))
 def realm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     mode = request.param
     portals = {

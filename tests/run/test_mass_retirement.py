@@ -18,7 +18,7 @@ from pipelines.learnupon.settings import ExtractOptions
 from pipelines.run.mass_retirement import MIN_CURRENT_ROWS, how_to_confirm, refusal
 from pipelines.simulator.domains import enrollments as sim_enrollments
 from pipelines.simulator.domains import users as sim_users
-from tests.conftest import cli, query, run_pipeline
+from tests.conftest import cli, modes_once, query, run_pipeline
 
 CURRENT_USERS = "select id, row_hash from learnupon.users where _dlt_valid_to is null order by id"
 CURRENT_ENROLLMENTS = "select id from learnupon.enrollments where _dlt_valid_to is null order by id"
@@ -84,7 +84,7 @@ def test_a_portal_with_overlapping_ids_that_changes_every_user_stops(portal_fact
     assert query(tmp_path, CURRENT_USERS) == before
 
 
-@pytest.mark.parametrize("portal", ["default", "strict"], indirect=True)
+@pytest.mark.parametrize("portal", modes_once(), indirect=True)
 def test_an_empty_users_listing_retires_nobody(portal: Any, tmp_path: Path) -> None:
     run_pipeline(portal, tmp_path, resources=["users"])
     before = query(tmp_path, CURRENT_USERS)

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import query
+from tests.conftest import modes_once, query
 from tests.support.sync_roster import COLUMNS, new_hire, people, portal_env, run_command, write_roster
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "roster.csv"
 
-# (custom_data_shapes, predefined_values): the portal readings the sync must plan against
-READINGS = [("both", "list"), ("values", "text"), ("labels", "text"), ("both", "text")]
+# (custom_data_shapes, predefined_values): the portal readings the sync must plan against; the default suite
+# plans each shape and each form of the choices once, the slow suite every pair
+READINGS = [("both", "list"), ("values", "text"), ("labels", "text"), pytest.param("both", "text", marks=pytest.mark.slow)]
 
 
 def plan(monkeypatch: pytest.MonkeyPatch, capsys: Any, portal: Any, out: Path, roster: Path, *args: str) -> tuple[int, str, str]:
@@ -48,7 +49,7 @@ def test_the_example_roster_plans_as_documented_on_every_reading(
     assert query(tmp_path, "select user_id, field_key from sync.sync_user_values group by all having count(*) > 1") == []
 
 
-@pytest.mark.parametrize("portal_factory", ["default", "strict"], indirect=True)
+@pytest.mark.parametrize("portal_factory", modes_once(), indirect=True)
 def test_invalid_rows_are_reported_and_never_applied(portal_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: Any) -> None:
     portal = portal_factory(users=40)
@@ -87,7 +88,7 @@ def test_invalid_rows_are_reported_and_never_applied(portal_factory: Any, tmp_pa
     assert shown[1] == "8", out  # a row each: the two rows of the doubled id are two
 
 
-@pytest.mark.parametrize("portal_factory", ["default", "strict"], indirect=True)
+@pytest.mark.parametrize("portal_factory", modes_once(), indirect=True)
 def test_missing_columns_stop_or_are_noted_as_documented(portal_factory: Any, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     portal = portal_factory(users=40)
@@ -114,7 +115,7 @@ def test_missing_columns_stop_or_are_noted_as_documented(portal_factory: Any, tm
     assert planned == {("update", e) for e in disabled}
 
 
-@pytest.mark.parametrize("portal_factory", ["default", "strict"], indirect=True)
+@pytest.mark.parametrize("portal_factory", modes_once(), indirect=True)
 def test_typed_and_choice_fields_refuse_what_learnupon_would(portal_factory: Any, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     """Numbers, dates and the integer and decimal choice fields, whose choices come as a JSON list (default) or as
