@@ -24,7 +24,7 @@ $(STAMP): requirements.lock pyproject.toml $(OLD_DUCKDB_LOCK)
 demo: $(STAMP)  ## the full pipeline against the simulated portal, then a summary
 	$(BIN)/lms-warehouse demo $(ARGS)
 
-test: $(STAMP)  ## the default test suite (12 to 15 minutes on a 2-core machine)
+test: $(STAMP)  ## the default test suite (12 to 16 minutes on a 2-core machine)
 	$(BIN)/python -m pytest -n 3 --dist loadfile $(ARGS)
 
 test-all: $(STAMP)  ## including slow scale and soak tests
