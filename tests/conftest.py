@@ -53,7 +53,8 @@ PORTAL_MODES: dict[str, dict[str, Any]] = {"default": {}, "strict": {"strict": T
 def modes_once(default_suite: str = "strict") -> list[Any]:
     """Every simulator mode for a scenario that is the same code path in each: the default suite runs it in
     `default_suite` only (the narrowest reading unless named), the slow suite in every mode. The default suite
-    still reads each mode whole: tests/extract/test_ground_truth.py compares every table in each."""
+    still compares every table in each mode (tests/extract/test_ground_truth.py: the strict mode, and the
+    default mode with the other reading of every ambiguous place)."""
     return [mode if mode == default_suite else pytest.param(mode, marks=pytest.mark.slow) for mode in PORTAL_MODES]
 
 

@@ -21,7 +21,9 @@ profile, and writes its compiled SQL and run results in the warehouse's dbt fold
 A process that builds again (Dagster's code, a test session, the sync's plan after its extract) keeps
 the manifests it parsed, by parse folder and the project files' sizes and times: dbt takes a parsed
 manifest for any number of commands (`dbtRunner(manifest=...)`), and a partial parse that reads
-nothing still costs 0.1-0.3 s, and 0.5-1 s when it is the process's first.
+nothing still costs 0.1-0.3 s, and 0.5-1 s when it is the process's first. Two builds never use a
+kept manifest at once: dbt's in-process runner takes one command at a time, and so do our callers
+(the CLI, the sync, Dagster's in-process executor).
 """
 
 from __future__ import annotations
